@@ -1,0 +1,306 @@
+//! The executor: walks the operation graph on tokio with bounded concurrency. An operation
+//! starts the moment everything it needs is done. Each completed operation is recorded in
+//! state and the state saved before anything else happens; a failed one skips what depends
+//! on it while independent branches finish.
+
+mod ops;
+mod progress;
+
+pub use ops::{Op, OpGraph, OpKind};
+pub use progress::Progress;
+
+use crate::address::Address;
+use crate::blueprint::template::{contains_unknown, UNKNOWN};
+use crate::blueprint::Blueprint;
+use crate::kinds::{Attrs, KindError, Live, Registry, ResourceKind, StepCx, Tags};
+use crate::plan::{desired_attrs, Plan};
+use crate::state::{LocalStore, ResourceState, State};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+pub const DEFAULT_PARALLELISM: usize = 10;
+
+pub struct ApplyOptions {
+    pub parallelism: usize,
+    /// Plain line-per-event output even on a terminal.
+    pub plain: bool,
+}
+
+/// How each operation ended.
+#[derive(Debug, Default)]
+pub struct ApplyReport {
+    pub completed: Vec<(Address, OpKind, Duration)>,
+    pub failed: Vec<(Address, OpKind, KindError)>,
+    pub skipped: Vec<(Address, OpKind)>,
+}
+
+impl ApplyReport {
+    pub fn succeeded(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The state could not be saved: stop at once, the file on disk is the last good one.
+    #[error("{0}")]
+    State(String),
+}
+
+/// Everything one operation needs, prepared while holding the state.
+struct Prepared {
+    index: usize,
+    address: Address,
+    kind: OpKind,
+    resource: Arc<dyn ResourceKind>,
+    desired: Attrs,
+    prior: Option<ResourceState>,
+    tags: Tags,
+}
+
+pub async fn execute(
+    plan: &Plan,
+    blueprint: &Blueprint,
+    state: &mut State,
+    store: &LocalStore,
+    registry: &Registry,
+    options: &ApplyOptions,
+) -> Result<ApplyReport, ApplyError> {
+    let graph = OpGraph::build(plan, blueprint, state);
+    let progress = Arc::new(Progress::new(graph.ops.len(), options.plain));
+    let mut waiting: Vec<usize> = graph.needs.iter().map(Vec::len).collect();
+    let mut ready: Vec<usize> = (0..graph.ops.len())
+        .filter(|&i| waiting[i] == 0)
+        .rev()
+        .collect();
+    let mut blocked = vec![false; graph.ops.len()];
+    let mut report = ApplyReport::default();
+    let mut running = JoinSet::new();
+    let parallelism = options.parallelism.max(1);
+
+    loop {
+        while running.len() < parallelism {
+            let Some(i) = ready.pop() else { break };
+            match prepare(i, &graph.ops[i], blueprint, state, registry) {
+                Ok(prepared) => {
+                    progress.started(&prepared.address.to_string(), prepared.kind.verbs().0);
+                    running.spawn(run(prepared, progress.clone()));
+                }
+                Err(err) => fail(i, err, &graph, &mut blocked, &mut report, &progress),
+            }
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (i, started, result) =
+            joined.map_err(|e| ApplyError::State(format!("an apply task crashed: {e}")))?;
+        let op = &graph.ops[i];
+        match result {
+            Ok(live) => {
+                record(state, blueprint, op, live);
+                state.serial += 1;
+                store
+                    .save(state)
+                    .map_err(|e| ApplyError::State(e.to_string()))?;
+                let elapsed = started.elapsed();
+                progress.finished(&op.address.to_string(), &done_line(op, state, elapsed));
+                report
+                    .completed
+                    .push((op.address.clone(), op.kind, elapsed));
+                for (j, needs) in graph.needs.iter().enumerate() {
+                    if needs.contains(&i) {
+                        waiting[j] -= 1;
+                        if waiting[j] == 0 && !blocked[j] {
+                            ready.insert(0, j);
+                        }
+                    }
+                }
+            }
+            Err(err) => fail(i, err, &graph, &mut blocked, &mut report, &progress),
+        }
+    }
+    progress.close();
+    Ok(report)
+}
+
+fn fail(
+    i: usize,
+    err: KindError,
+    graph: &OpGraph,
+    blocked: &mut [bool],
+    report: &mut ApplyReport,
+    progress: &Progress,
+) {
+    let op = &graph.ops[i];
+    progress.finished(
+        &op.address.to_string(),
+        &format!("{}: {} failed: {err}", op.address, op.kind.verbs().0),
+    );
+    report.failed.push((op.address.clone(), op.kind, err));
+    for j in graph.dependents_of(i) {
+        if !blocked[j] {
+            blocked[j] = true;
+            report
+                .skipped
+                .push((graph.ops[j].address.clone(), graph.ops[j].kind));
+        }
+    }
+}
+
+fn done_line(op: &Op, state: &State, elapsed: Duration) -> String {
+    let id = state
+        .resources
+        .get(&op.address)
+        .map(|r| format!(" [id={}]", r.id))
+        .unwrap_or_default();
+    format!(
+        "{}: {} after {:.1}s{id}",
+        op.address,
+        op.kind.verbs().1,
+        elapsed.as_secs_f64()
+    )
+}
+
+/// Resolves what the operation sends to AWS from the state as it is now (every
+/// dependency is done, so every reference is known).
+fn prepare(
+    index: usize,
+    op: &Op,
+    blueprint: &Blueprint,
+    state: &State,
+    registry: &Registry,
+) -> Result<Prepared, KindError> {
+    let prior = state.resources.get(&op.address).cloned();
+    let kind_name = match (op.kind, &prior) {
+        (OpKind::Delete, Some(p)) => p.kind.clone(),
+        _ => blueprint
+            .instance(&op.address)
+            .map(|i| i.kind.clone())
+            .unwrap_or_default(),
+    };
+    let resource = registry.get(&kind_name).cloned().ok_or_else(|| {
+        KindError::local(
+            "innovate",
+            format!("unknown kind `{kind_name}` (from a newer innovate?)"),
+        )
+    })?;
+    let schema = resource.schema();
+    let (desired, tags) = match op.kind {
+        OpKind::Delete => (Attrs::new(), Tags::new()),
+        OpKind::Create | OpKind::Update => {
+            let instance = blueprint.instance(&op.address).ok_or_else(|| {
+                KindError::local("innovate", "instance missing from the blueprint")
+            })?;
+            let lookup = |a: &Address, attr: &str| {
+                state
+                    .read(a, attr)
+                    .unwrap_or_else(|| Value::String(UNKNOWN.into()))
+            };
+            let desired = desired_attrs(instance, schema, &lookup);
+            if contains_unknown(&Value::Object(desired.clone())) {
+                return Err(KindError::local(
+                    "innovate",
+                    "a referenced value is still unknown; was a dependency skipped?",
+                ));
+            }
+            let tags = if schema.taggable {
+                tags_for(blueprint, &op.address, &desired)
+            } else {
+                Tags::new()
+            };
+            (desired, tags)
+        }
+    };
+    Ok(Prepared {
+        index,
+        address: op.address.clone(),
+        kind: op.kind,
+        resource,
+        desired,
+        prior,
+        tags,
+    })
+}
+
+/// The user's tags plus innovate's identity tags (which win: they are how innovate finds
+/// what it made).
+pub fn tags_for(blueprint: &Blueprint, address: &Address, desired: &Attrs) -> Tags {
+    let mut tags: Tags = desired
+        .get("tags")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.insert("innovate:blueprint".into(), blueprint.name.clone());
+    tags.insert("innovate:env".into(), blueprint.env.clone());
+    tags.insert("innovate:address".into(), address.to_string());
+    tags
+}
+
+type Outcome = (usize, Instant, Result<Option<(Live, Attrs)>, KindError>);
+
+async fn run(p: Prepared, progress: Arc<Progress>) -> Outcome {
+    let started = Instant::now();
+    let listener = progress.clone();
+    let cx = StepCx::new(
+        p.address.to_string(),
+        Arc::new(move |address: &str, phase: &str| listener.phase(address, phase)),
+    );
+    let mut stored = p.desired.clone();
+    stored.retain(|name, _| p.resource.schema().attr(name).is_none_or(|a| !a.sensitive));
+    let result = match (p.kind, &p.prior) {
+        (OpKind::Create, _) => p
+            .resource
+            .create(&cx, &p.desired, &p.tags)
+            .await
+            .map(|live| Some((live, stored))),
+        (OpKind::Update, Some(prior)) => p
+            .resource
+            .update(&cx, &prior.live(), &prior.attrs, &p.desired, &p.tags)
+            .await
+            .map(|live| Some((live, stored))),
+        (OpKind::Delete, Some(prior)) => p
+            .resource
+            .delete(&cx, &prior.live(), &prior.attrs)
+            .await
+            .map(|()| None),
+        (_, None) => Err(KindError::local("innovate", "nothing in state to change")),
+    };
+    (p.index, started, result)
+}
+
+/// Writes one finished operation into the state (`attrs` come without sensitive values).
+fn record(state: &mut State, blueprint: &Blueprint, op: &Op, result: Option<(Live, Attrs)>) {
+    match result {
+        None => {
+            state.resources.remove(&op.address);
+        }
+        Some((live, attrs)) => {
+            let instance = blueprint.instance(&op.address);
+            let kind = instance.map(|i| i.kind.clone()).unwrap_or_default();
+            let depends_on = instance.map(|i| i.depends_on.clone()).unwrap_or_default();
+            state.resources.insert(
+                op.address.clone(),
+                ResourceState {
+                    kind,
+                    id: live.id,
+                    attrs,
+                    outputs: live.outputs,
+                    depends_on,
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `ec2.elastic_ip`: an Elastic IP address; its id is the allocation id.
+
+use super::{
+    describe_existing, exists, filter, ignore_gone, in_order, missing, outputs, parse_spec, tags,
+    Lookup, TAGS,
+};
+use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
+use aws_sdk_ec2::Client;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+static SCHEMA: Schema = Schema {
+    name: "ec2.elastic_ip",
+    attrs: &[
+        Attr::optional("domain", AttrType::String)
+            .default("\"vpc\"")
+            .force_new(),
+        TAGS,
+    ],
+    outputs: &["public_ip"],
+    taggable: true,
+};
+
+const NOT_FOUND: &str = "InvalidAllocationID.NotFound";
+
+/// While a NAT gateway that used the address is still deleting, AWS refuses to release it
+/// with these codes; minutes, not forever.
+const RELEASE_BLOCKED: [&str; 3] = [
+    "InvalidIPAddress.InUse",
+    "AuthFailure",
+    "DependencyViolation",
+];
+const RELEASE_BACKOFF: Backoff = Backoff {
+    first: Duration::from_secs(2),
+    max_delay: Duration::from_secs(15),
+    bound: Duration::from_secs(5 * 60),
+};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    domain: String,
+}
+
+pub(super) struct ElasticIpKind(pub(super) Arc<AwsContext>);
+
+#[async_trait]
+impl ResourceKind for ElasticIpKind {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn create(&self, _cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
+        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+        let ec2 = self.0.ec2().await;
+        let allocated = ec2
+            .allocate_address()
+            .domain(DomainType::from(spec.domain.as_str()))
+            .set_tag_specifications(tags::specification(ResourceType::ElasticIp, tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("ec2:AllocateAddress", e))?;
+        let id = allocated
+            .allocation_id()
+            .ok_or_else(|| missing("ec2:AllocateAddress", "AllocationId"))?;
+        let outputs = outputs([("public_ip", allocated.public_ip().map(str::to_string))]);
+        Ok(Live {
+            id: id.to_string(),
+            outputs,
+        })
+    }
+
+    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
+        let ec2 = self.0.ec2().await;
+        let addresses = describe(ec2, ids).await?;
+        Ok(in_order(
+            ids,
+            addresses.iter().filter_map(to_live).collect(),
+        ))
+    }
+
+    async fn update(
+        &self,
+        _cx: &StepCx,
+        live: &Live,
+        _prior: &Attrs,
+        _desired: &Attrs,
+        tags: &Tags,
+    ) -> KindResult<Live> {
+        let ec2 = self.0.ec2().await;
+        let current = describe(ec2, std::slice::from_ref(&live.id)).await?.pop();
+        let current = exists("ec2:DescribeAddresses", NOT_FOUND, &live.id, current)?;
+        tags::sync(ec2, &live.id, current.tags(), tags).await?;
+        // Only tags change in place; the outputs are as just described.
+        exists(
+            "ec2:DescribeAddresses",
+            NOT_FOUND,
+            &live.id,
+            to_live(&current),
+        )
+    }
+
+    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = self.0.ec2().await;
+        let id = live.id.as_str();
+        let released = retry_while(&RELEASE_BLOCKED, RELEASE_BACKOFF, || async move {
+            let request = ec2.release_address().allocation_id(id);
+            request
+                .send()
+                .await
+                .map_err(|e| sdk_error("ec2:ReleaseAddress", e))?;
+            Ok(())
+        })
+        .await;
+        ignore_gone(released, &[NOT_FOUND])
+    }
+}
+
+/// DescribeAddresses is not paginated: one call answers for every id.
+async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<Address>> {
+    describe_existing(ids, &[NOT_FOUND], |lookup| async move {
+        let request = match lookup {
+            Lookup::Ids => ec2
+                .describe_addresses()
+                .set_allocation_ids(Some(ids.to_vec())),
+            Lookup::Filter => ec2
+                .describe_addresses()
+                .filters(filter("allocation-id", ids)),
+        };
+        let described = request
+            .send()
+            .await
+            .map_err(|e| sdk_error("ec2:DescribeAddresses", e))?;
+        Ok(described.addresses.unwrap_or_default())
+    })
+    .await
+}
+
+fn to_live(address: &Address) -> Option<Live> {
+    let outputs = outputs([("public_ip", address.public_ip().map(str::to_string))]);
+    Some(Live {
+        id: address.allocation_id()?.to_string(),
+        outputs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_fits_schema() {
+        super::super::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+    }
+}

@@ -1,0 +1,140 @@
+//! EC2 tags: set at creation through TagSpecifications, kept equal to the wanted set on update.
+
+use crate::aws::sdk_error;
+use crate::kinds::{KindResult, Tags};
+use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+
+/// `TagSpecifications` for a Create* call; none when there is nothing to tag, since AWS
+/// rejects a specification without tags.
+pub(super) fn specification(resource: ResourceType, tags: &Tags) -> Option<Vec<TagSpecification>> {
+    if tags.is_empty() {
+        return None;
+    }
+    let spec = TagSpecification::builder()
+        .resource_type(resource)
+        .set_tags(Some(to_sdk(tags)))
+        .build();
+    Some(vec![spec])
+}
+
+fn to_sdk(tags: &Tags) -> Vec<Tag> {
+    tags.iter()
+        .map(|(key, value)| Tag::builder().key(key).value(value).build())
+        .collect()
+}
+
+/// A tag list from a Describe* response as a map.
+pub(super) fn to_map(tags: &[Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|tag| {
+            Some((
+                tag.key()?.to_string(),
+                tag.value().unwrap_or("").to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// What turns `current` into `desired`.
+#[derive(Debug, PartialEq)]
+struct TagChanges {
+    /// New keys and keys with a new value.
+    set: Tags,
+    removed: Vec<String>,
+}
+
+fn changes(current: &Tags, desired: &Tags) -> TagChanges {
+    let set = desired
+        .iter()
+        .filter(|(key, value)| current.get(*key) != Some(value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    // `aws:` tags belong to AWS services and cannot be removed by anyone else.
+    let removed = current
+        .keys()
+        .filter(|key| !desired.contains_key(*key) && !key.starts_with("aws:"))
+        .cloned()
+        .collect();
+    TagChanges { set, removed }
+}
+
+/// Makes the tags of resource `id` exactly `desired`, given what it carries now.
+pub(super) async fn sync(
+    ec2: &aws_sdk_ec2::Client,
+    id: &str,
+    current: &[Tag],
+    desired: &Tags,
+) -> KindResult<()> {
+    let TagChanges { set, removed } = changes(&to_map(current), desired);
+    if !set.is_empty() {
+        ec2.create_tags()
+            .resources(id)
+            .set_tags(Some(to_sdk(&set)))
+            .send()
+            .await
+            .map_err(|e| sdk_error("ec2:CreateTags", e))?;
+    }
+    if !removed.is_empty() {
+        let keys = removed
+            .into_iter()
+            .map(|key| Tag::builder().key(key).build())
+            .collect();
+        ec2.delete_tags()
+            .resources(id)
+            .set_tags(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("ec2:DeleteTags", e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn changes_set_new_and_changed_keys_and_remove_dropped_ones() {
+        let current = tags(&[
+            ("Name", "old"),
+            ("keep", "1"),
+            ("gone", "x"),
+            ("aws:cloudformation", "y"),
+        ]);
+        let desired = tags(&[("Name", "new"), ("keep", "1"), ("added", "2")]);
+        assert_eq!(
+            changes(&current, &desired),
+            TagChanges {
+                set: tags(&[("Name", "new"), ("added", "2")]),
+                removed: vec!["gone".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn no_changes_when_equal() {
+        let same = tags(&[("a", "1")]);
+        assert_eq!(
+            changes(&same, &same),
+            TagChanges {
+                set: Tags::new(),
+                removed: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn specification_carries_every_tag_and_is_absent_without_tags() {
+        assert!(specification(ResourceType::Vpc, &Tags::new()).is_none());
+        let specs = specification(ResourceType::Vpc, &tags(&[("a", "1"), ("b", "2")])).unwrap();
+        assert_eq!(specs[0].resource_type(), Some(&ResourceType::Vpc));
+        assert_eq!(to_map(specs[0].tags()), tags(&[("a", "1"), ("b", "2")]));
+    }
+}

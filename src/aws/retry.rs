@@ -1,0 +1,136 @@
+//! Bounded retries for AWS's eventual consistency (a fresh VPC not yet visible, a subnet
+//! still holding network interfaces). The SDK already retries throttling and 5xx; this is for
+//! error codes that mean "not yet", which the SDK treats as final.
+
+use crate::kinds::{KindError, KindResult};
+use std::future::Future;
+use std::time::Duration;
+
+/// How long and how often to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub first: Duration,
+    pub max_delay: Duration,
+    /// Total time after which the last error is returned.
+    pub bound: Duration,
+}
+
+impl Backoff {
+    /// Read-after-create and freshly created dependencies: seconds.
+    pub const CONSISTENCY: Backoff = Backoff {
+        first: Duration::from_millis(250),
+        max_delay: Duration::from_secs(5),
+        bound: Duration::from_secs(120),
+    };
+
+    /// DependencyViolation while AWS releases network interfaces: minutes, not forever.
+    pub const DEPENDENCIES: Backoff = Backoff {
+        first: Duration::from_secs(1),
+        max_delay: Duration::from_secs(15),
+        bound: Duration::from_secs(20 * 60),
+    };
+}
+
+/// Runs `op` until it succeeds, fails with a code not in `codes`, or `backoff.bound` runs
+/// out; then the last error is returned with a note on how long innovate kept trying.
+pub async fn retry_while<T, F, Fut>(codes: &[&str], backoff: Backoff, mut op: F) -> KindResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = KindResult<T>>,
+{
+    let started = tokio::time::Instant::now();
+    let mut delay = backoff.first;
+    loop {
+        match op().await {
+            Ok(value) => return Ok(value),
+            Err(err) if is_retryable(&err, codes) => {
+                if started.elapsed() + delay > backoff.bound {
+                    return Err(gave_up(err, started.elapsed()));
+                }
+                tracing::debug!(call = %err.call, code = ?err.code, "retrying in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(backoff.max_delay);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+fn is_retryable(err: &KindError, codes: &[&str]) -> bool {
+    err.code
+        .as_deref()
+        .is_some_and(|code| codes.contains(&code))
+}
+
+fn gave_up(mut err: KindError, waited: Duration) -> KindError {
+    err.message = format!(
+        "{} (still failing after {}s of retries)",
+        err.message,
+        waited.as_secs()
+    );
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    const FAST: Backoff = Backoff {
+        first: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        bound: Duration::from_millis(200),
+    };
+
+    fn not_found() -> KindError {
+        KindError::new(
+            "ec2:DescribeVpcs",
+            Some("InvalidVpcID.NotFound".into()),
+            "nope",
+        )
+    }
+
+    #[tokio::test]
+    async fn retries_listed_codes_until_success() {
+        let calls = AtomicU32::new(0);
+        let result = retry_while(&["InvalidVpcID.NotFound"], FAST, || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 3 {
+                Err(not_found())
+            } else {
+                Ok(7)
+            }
+        })
+        .await;
+        assert_eq!(result, Ok(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn other_codes_fail_at_once() {
+        let calls = AtomicU32::new(0);
+        let result: KindResult<()> = retry_while(&["Other"], FAST, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(not_found())
+        })
+        .await;
+        assert_eq!(
+            result.unwrap_err().code.as_deref(),
+            Some("InvalidVpcID.NotFound")
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn gives_up_after_the_bound_and_says_so() {
+        let result: KindResult<()> = retry_while(&["InvalidVpcID.NotFound"], FAST, || async {
+            Err(not_found())
+        })
+        .await;
+        let err = result.unwrap_err();
+        assert!(
+            err.message.contains("still failing after"),
+            "{}",
+            err.message
+        );
+    }
+}

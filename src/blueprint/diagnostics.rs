@@ -1,0 +1,119 @@
+//! Located blueprint errors, rendered the way compilers do: message, file:line:col, the
+//! offending line with a caret, and a hint that says how to fix it.
+
+use std::fmt::Write as _;
+
+/// 1-based line and column in the blueprint file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Pos {
+    pub line: usize,
+    pub col: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub pos: Pos,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(pos: Pos, message: impl Into<String>) -> Self {
+        Diagnostic {
+            pos,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// Every error found in one blueprint, with the text needed to show the offending lines.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct BlueprintErrors {
+    pub file: String,
+    pub source_text: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl BlueprintErrors {
+    pub fn render(&self) -> String {
+        let mut sorted = self.diagnostics.clone();
+        sorted.sort_by_key(|d| d.pos);
+        let mut out = String::new();
+        for d in &sorted {
+            self.render_one(&mut out, d);
+        }
+        let n = sorted.len();
+        let _ = write!(
+            out,
+            "{n} error{} in {}",
+            if n == 1 { "" } else { "s" },
+            self.file
+        );
+        out
+    }
+
+    fn render_one(&self, out: &mut String, d: &Diagnostic) {
+        let _ = writeln!(out, "error: {}", d.message);
+        let _ = writeln!(out, "  --> {}:{}:{}", self.file, d.pos.line, d.pos.col);
+        if let Some(line) = self.source_text.lines().nth(d.pos.line.saturating_sub(1)) {
+            let number = d.pos.line.to_string();
+            let gutter = " ".repeat(number.len());
+            let caret_at = " ".repeat(d.pos.col.saturating_sub(1));
+            let _ = writeln!(out, "{gutter} |");
+            let _ = writeln!(out, "{number} | {line}");
+            let _ = writeln!(out, "{gutter} | {caret_at}^");
+        }
+        if let Some(hint) = &d.hint {
+            let _ = writeln!(out, "  = hint: {hint}");
+        }
+        out.push('\n');
+    }
+}
+
+/// "did you mean `cidr_block`?" when a close candidate exists.
+pub fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(wrong, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| format!("did you mean `{c}`?"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_location_line_caret_and_hint() {
+        let errors = BlueprintErrors {
+            file: "plans/x.yaml".into(),
+            source_text: "resources:\n  main:\n    cidr: 10.0.0.0/16\n".into(),
+            diagnostics: vec![
+                Diagnostic::new(Pos { line: 3, col: 5 }, "unknown attribute `cidr`")
+                    .hint("did you mean `cidr_block`?"),
+            ],
+        };
+        let expected = "error: unknown attribute `cidr`\n  --> plans/x.yaml:3:5\n  |\n3 |     cidr: 10.0.0.0/16\n  |     ^\n  = hint: did you mean `cidr_block`?\n\n1 error in plans/x.yaml";
+        assert_eq!(errors.render(), expected);
+    }
+
+    #[test]
+    fn suggests_close_names_only() {
+        assert_eq!(
+            did_you_mean("cidr", ["cidr_block", "tags"]).as_deref(),
+            Some("did you mean `cidr_block`?")
+        );
+        assert_eq!(did_you_mean("zzz", ["cidr_block", "tags"]), None);
+    }
+}

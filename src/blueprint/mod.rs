@@ -1,0 +1,118 @@
+//! Blueprint: YAML text -> one environment's resource instances, validated against the kinds'
+//! schemas before any AWS call. Every error is located (file:line:col) and all of them are
+//! reported together.
+
+mod check;
+pub mod diagnostics;
+mod expand;
+pub mod expr;
+pub mod template;
+pub mod yaml;
+
+pub use diagnostics::{BlueprintErrors, Diagnostic, Pos};
+pub use template::{Part, Tmpl, UNKNOWN};
+
+use crate::address::Address;
+use crate::kinds::Registry;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One environment of a blueprint, expanded into resource instances.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Blueprint {
+    pub name: String,
+    pub env: String,
+    pub region: Option<String>,
+    /// The blueprint's `state: { path: ... }`, when it names one.
+    pub state_path: Option<PathBuf>,
+    pub instances: Vec<Instance>,
+    pub outputs: Vec<(String, Tmpl)>,
+}
+
+/// One resource instance: `private[1]` of a resource with `count: 3`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Instance {
+    pub address: Address,
+    pub kind: String,
+    /// Attribute name -> value, in blueprint order.
+    pub attrs: Vec<(String, Tmpl)>,
+    /// Instances this one needs first: every reference plus `depends_on`.
+    pub depends_on: Vec<Address>,
+    /// Where the resource is declared, for graph errors.
+    #[serde(skip)]
+    pub pos: Pos,
+}
+
+/// What the command line adds to the blueprint text.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    pub env: Option<String>,
+    /// `--var K=V`, in order; later ones win.
+    pub vars: Vec<(String, String)>,
+}
+
+/// Reads, parses, expands and validates a blueprint file.
+pub fn load(
+    path: &Path,
+    options: &LoadOptions,
+    registry: &Registry,
+) -> Result<Blueprint, LoadError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::Io(format!("cannot read blueprint {}: {e}", path.display())))?;
+    parse(&path.display().to_string(), &text, options, registry).map_err(LoadError::Invalid)
+}
+
+/// Parses blueprint text; `file` is used in error locations.
+pub fn parse(
+    file: &str,
+    text: &str,
+    options: &LoadOptions,
+    registry: &Registry,
+) -> Result<Blueprint, BlueprintErrors> {
+    let errors = |diagnostics: Vec<Diagnostic>| BlueprintErrors {
+        file: file.to_string(),
+        source_text: text.to_string(),
+        diagnostics: dedupe(diagnostics),
+    };
+    let root = yaml::parse(text).map_err(errors)?;
+    expand::expand(&root, options, registry).map_err(errors)
+}
+
+fn dedupe(mut diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.retain(|d| seen.insert((d.pos, d.message.clone())));
+    diagnostics
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Invalid(BlueprintErrors),
+}
+
+impl Blueprint {
+    pub fn instance(&self, address: &Address) -> Option<&Instance> {
+        self.instances.iter().find(|i| &i.address == address)
+    }
+
+    /// Resolved outputs, reading instance attributes through `lookup`.
+    pub fn resolve_outputs(
+        &self,
+        lookup: &dyn Fn(&Address, &str) -> Value,
+    ) -> BTreeMap<String, Value> {
+        self.outputs
+            .iter()
+            .map(|(name, t)| (name.clone(), t.resolve(lookup)))
+            .collect()
+    }
+}
+
+impl Instance {
+    pub fn attr(&self, name: &str) -> Option<&Tmpl> {
+        self.attrs.iter().find(|(n, _)| n == name).map(|(_, t)| t)
+    }
+}

@@ -1,0 +1,176 @@
+//! `innovate apply`: plan (or read a saved plan), confirm, execute, report.
+
+use super::common::{confirm, load, load_state, state_path, CliError, Ui};
+use super::plan::check_targets;
+use super::{BlueprintArgs, StateArgs};
+use crate::address::Address;
+use crate::apply::{self, ApplyOptions, ApplyReport, OpKind, DEFAULT_PARALLELISM};
+use crate::blueprint::template::contains_unknown;
+use crate::blueprint::Blueprint;
+use crate::kinds::Registry;
+use crate::plan::{self, Plan, PlanFile, PlanOptions};
+use crate::state::{LocalStore, State, StateLock};
+use clap::Args;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A blueprint, or a plan saved with `innovate plan --out`.
+    #[command(flatten)]
+    pub blueprint: BlueprintArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many operations may run at once.
+    #[arg(long, default_value_t = DEFAULT_PARALLELISM)]
+    pub parallelism: usize,
+    /// Apply only these instances and what they depend on (repeatable).
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<Address>,
+}
+
+pub async fn run(args: ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
+    if let Some(saved) = PlanFile::read(&args.blueprint.blueprint).map_err(CliError)? {
+        return apply_saved(saved, &args, ui).await;
+    }
+    let loaded = load(&args.blueprint)?;
+    let path = state_path(&args.state, &loaded.blueprint);
+    let _lock = StateLock::acquire(&path, "apply")?;
+    let store = LocalStore::new(&path);
+    let (mut state, _) = load_state(&store, &loaded.blueprint)?;
+    check_targets(&args.targets, &loaded.blueprint, &state)?;
+    let options = PlanOptions {
+        targets: args.targets.clone(),
+        destroy: false,
+    };
+    let plan = plan::plan(
+        &loaded.blueprint,
+        &loaded.dag,
+        &state,
+        &loaded.registry,
+        &options,
+    );
+    execute(
+        &plan,
+        &loaded.blueprint,
+        &mut state,
+        &store,
+        &loaded.registry,
+        &args,
+        ui,
+    )
+    .await
+}
+
+async fn apply_saved(saved: PlanFile, args: &ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
+    let path = args
+        .state
+        .path
+        .clone()
+        .unwrap_or_else(|| saved.state_path.clone());
+    let _lock = StateLock::acquire(&path, "apply")?;
+    let store = LocalStore::new(&path);
+    let (mut state, exists) = load_state(&store, &saved.blueprint)?;
+    saved
+        .check_state(exists.then_some(&state))
+        .map_err(CliError)?;
+    let registry =
+        crate::aws::registry(crate::aws::AwsContext::new(saved.blueprint.region.clone()));
+    execute(
+        &saved.plan,
+        &saved.blueprint,
+        &mut state,
+        &store,
+        &registry,
+        args,
+        ui,
+    )
+    .await
+}
+
+async fn execute(
+    plan: &Plan,
+    blueprint: &Blueprint,
+    state: &mut State,
+    store: &LocalStore,
+    registry: &Registry,
+    args: &ApplyArgs,
+    ui: &Ui,
+) -> Result<ExitCode, CliError> {
+    print!("{}", plan::render_human(plan, ui.color));
+    if !plan.has_changes() {
+        save_outputs(blueprint, state, store)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if !confirm("\nDo you want to perform these actions?", args.auto_approve)? {
+        return Err(CliError::new("apply cancelled; nothing was changed"));
+    }
+    let options = ApplyOptions {
+        parallelism: args.parallelism,
+        plain: ui.plain,
+    };
+    let report = apply::execute(plan, blueprint, state, store, registry, &options).await?;
+    save_outputs(blueprint, state, store)?;
+    finish(&report, "Apply")
+}
+
+/// Records the blueprint's outputs in the state once they are known.
+fn save_outputs(
+    blueprint: &Blueprint,
+    state: &mut State,
+    store: &LocalStore,
+) -> Result<(), CliError> {
+    let outputs: std::collections::BTreeMap<_, _> = blueprint
+        .resolve_outputs(&|a, attr| {
+            state
+                .read(a, attr)
+                .unwrap_or(serde_json::Value::String(crate::blueprint::UNKNOWN.into()))
+        })
+        .into_iter()
+        .filter(|(_, v)| !contains_unknown(v))
+        .collect();
+    if outputs != state.outputs && !state.resources.is_empty() {
+        state.outputs = outputs;
+        state.serial += 1;
+        store.save(state)?;
+    }
+    Ok(())
+}
+
+/// Prints the closing summary; exit 1 naming every failure when anything failed.
+pub fn finish(report: &ApplyReport, what: &str) -> Result<ExitCode, CliError> {
+    let count = |kinds: &[OpKind]| {
+        report
+            .completed
+            .iter()
+            .filter(|(_, k, _)| kinds.contains(k))
+            .count()
+    };
+    let (added, changed, destroyed) = (
+        count(&[OpKind::Create]),
+        count(&[OpKind::Update]),
+        count(&[OpKind::Delete]),
+    );
+    if report.succeeded() {
+        println!("\n{what} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut message = format!(
+        "{what} failed: {} operation(s) failed, {} skipped; {added} added, {changed} changed, {destroyed} destroyed before that (all recorded in state).",
+        report.failed.len(),
+        report.skipped.len()
+    );
+    for (address, kind, err) in &report.failed {
+        message.push_str(&format!("\n  {address}: {} failed: {err}", kind.verbs().0));
+    }
+    if !report.skipped.is_empty() {
+        let skipped: Vec<String> = report.skipped.iter().map(|(a, _)| a.to_string()).collect();
+        message.push_str(&format!(
+            "\n  skipped because a dependency failed: {}",
+            skipped.join(", ")
+        ));
+    }
+    Err(CliError(message))
+}

@@ -1,0 +1,146 @@
+//! The resource-kind contract: what every AWS resource kind implements, and the registry that
+//! maps kind names ("ec2.subnet") to implementations.
+//!
+//! Nothing here imports an SDK crate. The blueprint validator reads [`Schema`]s, the planner
+//! diffs against them, and the executor calls [`ResourceKind`] methods with plain JSON values,
+//! so the engine stays independent of the AWS SDK.
+
+mod schema;
+
+pub use schema::{Attr, AttrType, Schema};
+
+use async_trait::async_trait;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// JSON object of attribute name -> value, as the blueprint spells them (snake_case).
+pub type Attrs = Map<String, Value>;
+
+/// Tags applied to a resource: the user's `tags` plus innovate's identity tags.
+pub type Tags = BTreeMap<String, String>;
+
+/// What AWS reports about a resource after create / update / read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Live {
+    /// The primary AWS identifier (`vpc-0abc...`, a name, an ARN): exposed as `id`.
+    pub id: String,
+    /// Attributes AWS computed (arn, owner_id, association ids ...), readable as `NAME.ATTR`.
+    pub outputs: Attrs,
+}
+
+/// A failed AWS call, with enough to act on: which API call, AWS's code and message.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub struct KindError {
+    /// "ec2:CreateSubnet"
+    pub call: String,
+    /// AWS's error code ("InvalidSubnet.Conflict"), when there is one.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl KindError {
+    pub fn new(call: impl Into<String>, code: Option<String>, message: impl Into<String>) -> Self {
+        KindError {
+            call: call.into(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// An error found before calling AWS (a spec that cannot be sent, a timeout ...).
+    pub fn local(call: impl Into<String>, message: impl Into<String>) -> Self {
+        KindError::new(call, None, message)
+    }
+}
+
+impl fmt::Display for KindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} failed: {}: {}", self.call, code, self.message),
+            None => write!(f, "{} failed: {}", self.call, self.message),
+        }
+    }
+}
+
+pub type KindResult<T> = Result<T, KindError>;
+
+/// What the executor hands a kind for one step: where to report progress.
+pub struct StepCx {
+    pub address: String,
+    progress: Arc<dyn Fn(&str, &str) + Send + Sync>,
+}
+
+impl StepCx {
+    pub fn new(address: String, progress: Arc<dyn Fn(&str, &str) + Send + Sync>) -> Self {
+        StepCx { address, progress }
+    }
+
+    /// A step without a listener (tests, import).
+    pub fn silent(address: impl Into<String>) -> Self {
+        StepCx::new(address.into(), Arc::new(|_, _| {}))
+    }
+
+    /// Tells the operator what a long step is doing ("waiting for available").
+    pub fn phase(&self, phase: &str) {
+        (self.progress)(&self.address, phase)
+    }
+}
+
+/// One AWS resource kind. Implementations live in `src/aws/<service>/<kind>.rs`, one per file.
+///
+/// `desired` is the blueprint's attributes for one instance with every reference resolved,
+/// already checked against [`ResourceKind::schema`] and with schema defaults filled in.
+#[async_trait]
+pub trait ResourceKind: Send + Sync {
+    /// Attributes, their types, which force replacement, and which outputs the kind exposes.
+    fn schema(&self) -> &'static Schema;
+
+    /// Creates the resource, tagged with `tags` at creation where the API allows it, and
+    /// waits until it is usable.
+    async fn create(&self, cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live>;
+
+    /// Reads many resources of this kind in as few calls as the API allows; `None` for an id
+    /// that no longer exists. Results are in the order of `ids`.
+    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>>;
+
+    /// Changes `changed` attributes in place (never a replace-forcing one). `prior` is what
+    /// state recorded; `tags` is the full tag set wanted after the update.
+    async fn update(
+        &self,
+        cx: &StepCx,
+        live: &Live,
+        prior: &Attrs,
+        desired: &Attrs,
+        tags: &Tags,
+    ) -> KindResult<Live>;
+
+    /// Deletes the resource and waits until AWS has let go of it. Deleting one that is
+    /// already gone succeeds.
+    async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()>;
+}
+
+/// Kind name -> implementation. Filled on the AWS side (`aws::registry`), handed to the engine.
+#[derive(Clone, Default)]
+pub struct Registry {
+    kinds: BTreeMap<&'static str, Arc<dyn ResourceKind>>,
+}
+
+impl Registry {
+    pub fn register(&mut self, kind: Arc<dyn ResourceKind>) {
+        self.kinds.insert(kind.schema().name, kind);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn ResourceKind>> {
+        self.kinds.get(name)
+    }
+
+    pub fn schema(&self, name: &str) -> Option<&'static Schema> {
+        self.get(name).map(|k| k.schema())
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.kinds.keys().copied()
+    }
+}

@@ -1,0 +1,136 @@
+//! Static description of a kind's attributes: enough to validate a blueprint, fill defaults
+//! and decide between update-in-place and replace, without touching AWS.
+
+use serde_json::Value;
+
+/// The shape an attribute value must have.
+#[derive(Debug, Clone, Copy)]
+pub enum AttrType {
+    String,
+    Int,
+    Bool,
+    /// An IPv4 CIDR block such as 10.0.0.0/16.
+    Cidr,
+    List(&'static AttrType),
+    /// string -> string, e.g. tags.
+    StringMap,
+    /// A nested object with its own attributes (a security group rule, a route).
+    Object(&'static [Attr]),
+}
+
+impl AttrType {
+    /// Human name used in error messages: "a list of strings".
+    pub fn describe(&self) -> String {
+        match self {
+            AttrType::String => "a string".into(),
+            AttrType::Int => "an integer".into(),
+            AttrType::Bool => "true or false".into(),
+            AttrType::Cidr => "an IPv4 CIDR block (like 10.0.0.0/16)".into(),
+            AttrType::List(item) => format!("a list of {}", plural(&item.describe())),
+            AttrType::StringMap => "a map of strings".into(),
+            AttrType::Object(_) => "a map of attributes".into(),
+        }
+    }
+}
+
+fn plural(one: &str) -> String {
+    let bare = one.trim_start_matches("an ").trim_start_matches("a ");
+    match bare {
+        "string" | "integer" => format!("{bare}s"),
+        other => other.to_string(),
+    }
+}
+
+/// One attribute of a kind, named after the AWS API field in snake_case.
+#[derive(Debug, Clone, Copy)]
+pub struct Attr {
+    pub name: &'static str,
+    pub ty: AttrType,
+    pub required: bool,
+    /// Changing it cannot be done in place: the resource is replaced.
+    pub force_new: bool,
+    /// Never written to state or printed (passwords, keys).
+    pub sensitive: bool,
+    /// JSON text of the value AWS uses when the blueprint says nothing; planned back to it
+    /// when an attribute is removed from the blueprint.
+    pub default: Option<&'static str>,
+}
+
+impl Attr {
+    /// An optional attribute, updatable in place, no default.
+    pub const fn optional(name: &'static str, ty: AttrType) -> Attr {
+        Attr {
+            name,
+            ty,
+            required: false,
+            force_new: false,
+            sensitive: false,
+            default: None,
+        }
+    }
+
+    pub const fn required(name: &'static str, ty: AttrType) -> Attr {
+        Attr {
+            required: true,
+            ..Attr::optional(name, ty)
+        }
+    }
+
+    pub const fn force_new(self) -> Attr {
+        Attr {
+            force_new: true,
+            ..self
+        }
+    }
+
+    pub const fn sensitive(self) -> Attr {
+        Attr {
+            sensitive: true,
+            ..self
+        }
+    }
+
+    pub const fn default(self, json: &'static str) -> Attr {
+        Attr {
+            default: Some(json),
+            ..self
+        }
+    }
+
+    pub fn default_value(&self) -> Option<Value> {
+        self.default.map(|json| {
+            serde_json::from_str(json)
+                .unwrap_or_else(|e| panic!("default of {} is not JSON: {e}", self.name))
+        })
+    }
+}
+
+/// Everything the engine knows about a kind without calling AWS.
+#[derive(Debug)]
+pub struct Schema {
+    /// "ec2.subnet"
+    pub name: &'static str,
+    pub attrs: &'static [Attr],
+    /// Computed attributes besides `id` that references may read (`${gw.arn}`).
+    pub outputs: &'static [&'static str],
+    /// Whether the resource carries tags (and therefore innovate's identity tags).
+    pub taggable: bool,
+}
+
+impl Schema {
+    pub fn attr(&self, name: &str) -> Option<&'static Attr> {
+        self.attrs.iter().find(|a| a.name == name)
+    }
+
+    /// Whether `${x.NAME}` is readable on this kind: id, an output or an attribute.
+    pub fn is_readable(&self, name: &str) -> bool {
+        name == "id" || self.outputs.contains(&name) || self.attr(name).is_some()
+    }
+
+    pub fn readable_names(&self) -> Vec<&'static str> {
+        let mut names = vec!["id"];
+        names.extend(self.outputs.iter().copied());
+        names.extend(self.attrs.iter().map(|a| a.name));
+        names
+    }
+}

@@ -1,0 +1,172 @@
+//! The per-instance diff. Instances are planned in dependency order so that a reference to
+//! something being created resolves to "(known after apply)" and one to something unchanged
+//! resolves to its real id.
+
+use super::{Action, Change, Step};
+use crate::address::Address;
+use crate::blueprint::template::{contains_unknown, UNKNOWN};
+use crate::blueprint::{Blueprint, Instance};
+use crate::kinds::{Attrs, Registry, Schema};
+use crate::state::State;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+pub struct Planner<'a> {
+    blueprint: &'a Blueprint,
+    state: &'a State,
+    registry: &'a Registry,
+    planned: HashMap<Address, (Action, Attrs)>,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(blueprint: &'a Blueprint, state: &'a State, registry: &'a Registry) -> Self {
+        Planner {
+            blueprint,
+            state,
+            registry,
+            planned: HashMap::new(),
+        }
+    }
+
+    pub fn plan_instance(&mut self, address: &Address) -> Step {
+        let instance = self
+            .blueprint
+            .instance(address)
+            .expect("DAG nodes come from the blueprint");
+        let schema = self
+            .registry
+            .schema(&instance.kind)
+            .expect("kinds were validated");
+        let desired = desired_attrs(instance, schema, &|a, attr| self.lookup(a, attr));
+        let (action, changes) = match self.state.resources.get(address) {
+            None => (Action::Create, creation(schema, &desired)),
+            Some(current) if current.kind != instance.kind => {
+                let kind_change = Change {
+                    attr: "kind".into(),
+                    before: Some(Value::String(current.kind.clone())),
+                    after: Some(Value::String(instance.kind.clone())),
+                    forces_replacement: true,
+                    sensitive: false,
+                };
+                (Action::Replace, vec![kind_change])
+            }
+            Some(current) => {
+                let changes = changes(schema, &current.attrs, &desired);
+                let action = if changes.is_empty() {
+                    Action::NoOp
+                } else if changes.iter().any(|c| c.forces_replacement) {
+                    Action::Replace
+                } else {
+                    Action::Update
+                };
+                (action, changes)
+            }
+        };
+        self.planned.insert(address.clone(), (action, desired));
+        Step {
+            address: address.clone(),
+            kind: instance.kind.clone(),
+            action,
+            changes,
+        }
+    }
+
+    /// `${address.attr}` as it will be after the steps planned so far.
+    fn lookup(&self, address: &Address, attr: &str) -> Value {
+        let unknown = || Value::String(UNKNOWN.into());
+        match self.planned.get(address) {
+            Some((Action::Create | Action::Replace, desired)) => {
+                desired.get(attr).cloned().unwrap_or_else(unknown)
+            }
+            Some((_, desired)) => desired
+                .get(attr)
+                .cloned()
+                .or_else(|| self.state.read(address, attr))
+                .unwrap_or_else(unknown),
+            None => self.state.read(address, attr).unwrap_or_else(unknown),
+        }
+    }
+
+    pub fn outputs(&self) -> BTreeMap<String, Value> {
+        self.blueprint
+            .resolve_outputs(&|a, attr| self.lookup(a, attr))
+    }
+}
+
+/// The instance's attributes with references resolved and schema defaults filled in for
+/// what the blueprint leaves out (so removing an attribute plans it back to AWS's default).
+pub fn desired_attrs(
+    instance: &Instance,
+    schema: &Schema,
+    lookup: &dyn Fn(&Address, &str) -> Value,
+) -> Attrs {
+    let mut attrs = Attrs::new();
+    for attr in schema.attrs {
+        let value = match instance.attr(attr.name) {
+            Some(t) => t.resolve(lookup),
+            None => attr.default_value().unwrap_or(Value::Null),
+        };
+        if !value.is_null() {
+            attrs.insert(attr.name.to_string(), value);
+        }
+    }
+    attrs
+}
+
+fn creation(schema: &Schema, desired: &Attrs) -> Vec<Change> {
+    schema
+        .attrs
+        .iter()
+        .filter_map(|attr| {
+            let after = desired.get(attr.name)?;
+            Some(Change {
+                attr: attr.name.into(),
+                before: None,
+                after: Some(after.clone()),
+                forces_replacement: false,
+                sensitive: attr.sensitive,
+            })
+        })
+        .collect()
+}
+
+fn changes(schema: &Schema, current: &Attrs, desired: &Attrs) -> Vec<Change> {
+    schema
+        .attrs
+        .iter()
+        .filter_map(|attr| {
+            let before = current.get(attr.name).filter(|v| !v.is_null());
+            let after = desired.get(attr.name);
+            if attr.sensitive && before.is_none() && after.is_some() && !current.is_empty() {
+                // Sensitive values are never stored, so an unchanged one cannot be compared.
+                return None;
+            }
+            let differs = match (before, after) {
+                (Some(b), Some(a)) => contains_unknown(a) || !same(b, a),
+                (None, None) => false,
+                _ => true,
+            };
+            differs.then(|| Change {
+                attr: attr.name.into(),
+                before: before.cloned(),
+                after: after.cloned(),
+                forces_replacement: attr.force_new,
+                sensitive: attr.sensitive,
+            })
+        })
+        .collect()
+}
+
+/// Equality that ignores the order of map keys (JSON maps keep insertion order here).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+        }
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}

@@ -1,0 +1,194 @@
+//! Planning: the desired instances of a blueprint against the state, giving one step per
+//! instance: NoOp, Create, Update (attribute changes), Replace (names what forces it) or
+//! Delete. Rendering for people and JSON, and saved plan files, live beside it.
+
+mod diff;
+mod file;
+mod render;
+
+pub use diff::desired_attrs;
+pub use file::{PlanFile, PLAN_FORMAT};
+pub use render::{render_human, to_json};
+
+use crate::address::Address;
+use crate::blueprint::Blueprint;
+use crate::graph::Dag;
+use crate::kinds::Registry;
+use crate::state::State;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+/// One attribute's change. `None` means "not set"; [`crate::blueprint::UNKNOWN`] inside
+/// `after` means the value is known only after apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub attr: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    /// This change cannot be made in place.
+    pub forces_replacement: bool,
+    /// Printed as (sensitive), never shown.
+    #[serde(default)]
+    pub sensitive: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub address: Address,
+    pub kind: String,
+    pub action: Action,
+    pub changes: Vec<Change>,
+}
+
+impl Step {
+    /// The attributes that force a replace, for "-/+ ... (because cidr_block changed)".
+    pub fn replace_reasons(&self) -> Vec<&str> {
+        self.changes
+            .iter()
+            .filter(|c| c.forces_replacement)
+            .map(|c| c.attr.as_str())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    /// Every instance of the blueprint (or of the state, for destroy), in dependency order.
+    pub steps: Vec<Step>,
+    /// Outputs the apply would produce, where already known.
+    pub outputs: BTreeMap<String, Value>,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for step in &self.steps {
+            match step.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1
+                }
+                Action::Delete => s.destroy += 1,
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.steps.iter().any(|s| s.action != Action::NoOp)
+    }
+
+    pub fn step(&self, address: &Address) -> Option<&Step> {
+        self.steps.iter().find(|s| &s.address == address)
+    }
+}
+
+/// What to plan for.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// `--target`: only these instances and what they depend on (empty: everything).
+    pub targets: Vec<Address>,
+    /// `destroy`: every instance in state is deleted.
+    pub destroy: bool,
+}
+
+/// Diffs the blueprint against the state.
+pub fn plan(
+    blueprint: &Blueprint,
+    dag: &Dag,
+    state: &State,
+    registry: &Registry,
+    options: &PlanOptions,
+) -> Plan {
+    let selected = selection(dag, &options.targets);
+    let mut planner = diff::Planner::new(blueprint, state, registry);
+    let mut steps = Vec::new();
+    if !options.destroy {
+        for address in dag.topological() {
+            if selected.as_ref().is_none_or(|s| s.contains(address)) {
+                steps.push(planner.plan_instance(address));
+            }
+        }
+    }
+    steps.extend(deletions(blueprint, state, options, &selected));
+    let outputs = if options.destroy {
+        BTreeMap::new()
+    } else {
+        planner.outputs()
+    };
+    Plan { steps, outputs }
+}
+
+fn selection(dag: &Dag, targets: &[Address]) -> Option<BTreeSet<Address>> {
+    if targets.is_empty() {
+        return None;
+    }
+    let roots: Vec<Address> = dag
+        .nodes()
+        .filter(|a| targets.iter().any(|t| t.selects(a)))
+        .cloned()
+        .collect();
+    Some(dag.with_dependencies(&roots).into_iter().collect())
+}
+
+/// Instances in state that the blueprint no longer has (or all of them, for destroy), with
+/// dependents before their dependencies.
+fn deletions(
+    blueprint: &Blueprint,
+    state: &State,
+    options: &PlanOptions,
+    selected: &Option<BTreeSet<Address>>,
+) -> Vec<Step> {
+    let gone: Vec<&Address> = state
+        .resources
+        .keys()
+        .filter(|a| options.destroy || blueprint.instance(a).is_none())
+        .filter(|a| {
+            options.targets.is_empty()
+                || options.targets.iter().any(|t| t.selects(a))
+                || selected.as_ref().is_some_and(|s| s.contains(*a))
+        })
+        .collect();
+    let edges = gone.iter().flat_map(|a| {
+        state.resources[*a]
+            .depends_on
+            .iter()
+            .map(move |d| (d.clone(), (*a).clone()))
+    });
+    let dag = Dag::from_edges(gone.iter().map(|a| (*a).clone()), edges);
+    let mut order: Vec<&Address> = dag.topological();
+    order.reverse();
+    order
+        .into_iter()
+        .map(|address| {
+            let resource = &state.resources[address];
+            Step {
+                address: address.clone(),
+                kind: resource.kind.clone(),
+                action: Action::Delete,
+                changes: Vec::new(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,95 @@
+//! State: what innovate created, as a JSON document with a schema version, a serial that
+//! grows with every write and a lineage that ties it to one estate. Stored locally (atomic
+//! writes, a backup of the previous version, a lock against concurrent applies).
+
+mod local;
+mod lock;
+
+pub use local::LocalStore;
+pub use lock::{LockInfo, StateLock};
+
+use crate::address::Address;
+use crate::kinds::{Attrs, Live};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The newest state schema this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    /// Always "innovate-state": tells a state file from any other JSON.
+    pub format: String,
+    pub version: u32,
+    pub serial: u64,
+    pub lineage: String,
+    pub blueprint: String,
+    pub env: String,
+    pub resources: BTreeMap<Address, ResourceState>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, Value>,
+}
+
+/// One resource instance innovate manages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceState {
+    pub kind: String,
+    pub id: String,
+    /// The attributes as last applied (sensitive ones never stored).
+    pub attrs: Attrs,
+    /// What AWS computed (arn, public_ip ...).
+    #[serde(default)]
+    pub outputs: Attrs,
+    /// What it needed when it was created: deletes run in the reverse order even after the
+    /// blueprint forgot the resource.
+    #[serde(default)]
+    pub depends_on: Vec<Address>,
+}
+
+impl State {
+    pub fn new(blueprint: &str, env: &str) -> State {
+        State {
+            format: "innovate-state".into(),
+            version: SCHEMA_VERSION,
+            serial: 0,
+            lineage: uuid::Uuid::new_v4().to_string(),
+            blueprint: blueprint.into(),
+            env: env.into(),
+            resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+        }
+    }
+
+    /// The value of `${address.attr}` as state knows it: id, an output or an attribute.
+    pub fn read(&self, address: &Address, attr: &str) -> Option<Value> {
+        let resource = self.resources.get(address)?;
+        if attr == "id" {
+            return Some(Value::String(resource.id.clone()));
+        }
+        resource
+            .outputs
+            .get(attr)
+            .or_else(|| resource.attrs.get(attr))
+            .cloned()
+    }
+}
+
+impl ResourceState {
+    pub fn live(&self) -> Live {
+        Live {
+            id: self.id.clone(),
+            outputs: self.outputs.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Locked(String),
+}

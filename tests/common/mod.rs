@@ -1,0 +1,5 @@
+//! Shared by the integration tests: one real emulator process per test binary, and helpers
+//! to run the real `innovate` binary against it.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+pub mod emulator;
