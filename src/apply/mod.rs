@@ -47,6 +47,9 @@ pub enum ApplyError {
     /// The state could not be saved: stop at once, the file on disk is the last good one.
     #[error("{0}")]
     State(String),
+    /// The operations cannot be ordered; found before anything runs.
+    #[error("{0}")]
+    Order(String),
 }
 
 /// Everything one operation needs, prepared while holding the state.
@@ -69,6 +72,17 @@ pub async fn execute(
     options: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
     let graph = OpGraph::build(plan, blueprint, state);
+    let deadlocked = graph.deadlocked();
+    if !deadlocked.is_empty() {
+        let names: Vec<String> = deadlocked
+            .iter()
+            .map(|&i| format!("{} ({:?})", graph.ops[i].address, graph.ops[i].kind))
+            .collect();
+        return Err(ApplyError::Order(format!(
+            "nothing was changed: these operations would wait on each other: {}",
+            names.join(", ")
+        )));
+    }
     let progress = Arc::new(Progress::new(graph.ops.len(), options.plain));
     let mut waiting: Vec<usize> = graph.needs.iter().map(Vec::len).collect();
     let mut ready: Vec<usize> = (0..graph.ops.len())

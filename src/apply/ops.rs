@@ -81,13 +81,18 @@ impl OpGraph {
                     }
                 }
                 OpKind::Delete => {
+                    let replaced = at.contains_key(&(op.address.clone(), OpKind::Create));
                     for (other, resource) in &state.resources {
                         if !resource.depends_on.contains(&op.address) {
                             continue;
                         }
-                        // Dependents are deleted, or updated away from it, first.
+                        // Dependents go first. One that is only updated goes first too when
+                        // this resource leaves for good (a route to a removed NAT gateway);
+                        // not when it is replaced, since that update needs the new one.
                         needs[i].extend(at.get(&(other.clone(), OpKind::Delete)).copied());
-                        needs[i].extend(at.get(&(other.clone(), OpKind::Update)).copied());
+                        if !replaced {
+                            needs[i].extend(at.get(&(other.clone(), OpKind::Update)).copied());
+                        }
                     }
                 }
             }
@@ -95,6 +100,24 @@ impl OpGraph {
             needs[i].dedup();
         }
         OpGraph { ops, needs }
+    }
+
+    /// Operations that can never start because they wait on each other (empty when the
+    /// graph is acyclic, which the planner's edges guarantee for real blueprints).
+    pub fn deadlocked(&self) -> Vec<usize> {
+        let mut waiting: Vec<usize> = self.needs.iter().map(Vec::len).collect();
+        let mut ready: Vec<usize> = (0..self.ops.len()).filter(|&i| waiting[i] == 0).collect();
+        while let Some(done) = ready.pop() {
+            for (j, needs) in self.needs.iter().enumerate() {
+                if needs.contains(&done) {
+                    waiting[j] -= 1;
+                    if waiting[j] == 0 {
+                        ready.push(j);
+                    }
+                }
+            }
+        }
+        (0..self.ops.len()).filter(|&i| waiting[i] > 0).collect()
     }
 
     /// Every operation that (transitively) needs `failed`.

@@ -118,7 +118,7 @@ fn creation(schema: &Schema, desired: &Attrs) -> Vec<Change> {
         .attrs
         .iter()
         .filter_map(|attr| {
-            let after = desired.get(attr.name)?;
+            let after = desired.get(attr.name).filter(|v| !is_empty_collection(v))?;
             Some(Change {
                 attr: attr.name.into(),
                 before: None,
@@ -155,6 +155,12 @@ fn changes(schema: &Schema, current: &Attrs, desired: &Attrs) -> Vec<Change> {
             })
         })
         .collect()
+}
+
+/// `[]` and `{}` defaults say nothing worth printing on a create.
+fn is_empty_collection(value: &Value) -> bool {
+    matches!(value, Value::Array(a) if a.is_empty())
+        || matches!(value, Value::Object(m) if m.is_empty())
 }
 
 /// Equality that ignores the order of map keys (JSON maps keep insertion order here).

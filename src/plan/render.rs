@@ -114,6 +114,7 @@ pub fn show_value(value: &Value) -> String {
             "[{}]",
             items.iter().map(show_value).collect::<Vec<_>>().join(", ")
         ),
+        Value::Object(map) if map.is_empty() => "{}".into(),
         Value::Object(map) => {
             let entries: Vec<String> = map
                 .iter()

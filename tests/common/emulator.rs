@@ -24,7 +24,10 @@ pub fn endpoint() -> &'static str {
 
 fn start() -> Emulator {
     if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-        return Emulator { endpoint, _child: None };
+        return Emulator {
+            endpoint,
+            _child: None,
+        };
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let python = root.join("localstack/.venv/bin/python");
@@ -42,13 +45,18 @@ fn start() -> Emulator {
         .expect("cannot start the emulator (localstack/serve.py)");
     let stdout = child.stdout.take().expect("emulator stdout");
     let mut first_line = String::new();
-    BufReader::new(stdout).read_line(&mut first_line).expect("read emulator stdout");
+    BufReader::new(stdout)
+        .read_line(&mut first_line)
+        .expect("read emulator stdout");
     let endpoint = first_line
         .strip_prefix("listening ")
         .unwrap_or_else(|| panic!("emulator did not start: {first_line:?}"))
         .trim()
         .to_string();
-    Emulator { endpoint, _child: Some(Mutex::new(child)) }
+    Emulator {
+        endpoint,
+        _child: Some(Mutex::new(child)),
+    }
 }
 
 /// An SDK configuration pointed at the emulator with static test credentials.
@@ -57,7 +65,11 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         .endpoint_url(endpoint())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "test", "test", None, None, "innovate-tests",
+            "test",
+            "test",
+            None,
+            None,
+            "innovate-tests",
         ))
         .load()
         .await

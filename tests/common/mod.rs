@@ -2,4 +2,5 @@
 //! to run the real `innovate` binary against it.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod cli;
 pub mod emulator;

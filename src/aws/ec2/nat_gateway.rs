@@ -17,6 +17,7 @@ use aws_sdk_ec2::types::{
 use aws_sdk_ec2::Client;
 use serde::Deserialize;
 use std::sync::Arc;
+use std::time::Duration;
 
 static SCHEMA: Schema = Schema {
     name: "ec2.nat_gateway",
@@ -30,6 +31,13 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["public_ip", "private_ip", "network_interface_id"],
     taggable: true,
+};
+
+/// NAT gateways take minutes to become available, and to go, on AWS.
+const WAIT: Backoff = Backoff {
+    first: Duration::from_secs(2),
+    max_delay: Duration::from_secs(10),
+    bound: Duration::from_secs(10 * 60),
 };
 
 const NOT_FOUND: [&str; 2] = ["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"];
@@ -175,7 +183,7 @@ async fn wait_available(cx: &StepCx, ec2: &Client, id: &str) -> KindResult<NatGa
         cx,
         "ec2:DescribeNatGateways",
         "available",
-        wait::SLOW,
+        WAIT,
         || async move {
             let Some(gateway) = describe(ec2, ids).await?.pop() else {
                 return Ok(Status::Pending("not visible yet".to_string()));
@@ -206,7 +214,7 @@ async fn wait_deleted(cx: &StepCx, ec2: &Client, id: &str) -> KindResult<()> {
         cx,
         "ec2:DescribeNatGateways",
         "deleted",
-        wait::SLOW,
+        WAIT,
         || async move {
             let gateway = describe(ec2, ids).await?.pop();
             Ok(match gateway.as_ref().and_then(NatGateway::state) {

@@ -262,18 +262,20 @@ fn route_changes(
     actual: &BTreeMap<String, Target>,
     desired: &BTreeMap<String, Target>,
 ) -> RouteChanges {
-    let mut changes = RouteChanges::default();
-    changes.delete = actual
+    let delete = actual
         .keys()
         .filter(|d| !desired.contains_key(*d))
         .cloned()
         .collect();
+    let mut changes = RouteChanges {
+        delete,
+        ..RouteChanges::default()
+    };
     for (destination, target) in desired {
+        let entry = (destination.clone(), target.clone());
         match actual.get(destination) {
-            None => changes.create.push((destination.clone(), target.clone())),
-            Some(now) if now != target => {
-                changes.replace.push((destination.clone(), target.clone()))
-            }
+            None => changes.create.push(entry),
+            Some(now) if now != target => changes.replace.push(entry),
             Some(_) => {}
         }
     }

@@ -367,19 +367,23 @@ struct RuleChanges {
 }
 
 fn rule_changes(actual: &Permissions, desired: &Permissions) -> RuleChanges {
-    let mut changes = RuleChanges::default();
-    for (permission, text) in desired {
-        match actual.get(permission) {
-            None => changes.authorize.push((permission.clone(), text.clone())),
-            Some(now) if now != text => changes.redescribe.push((permission.clone(), text.clone())),
-            Some(_) => {}
-        }
-    }
-    changes.revoke = actual
+    let revoke = actual
         .keys()
         .filter(|p| !desired.contains_key(*p))
         .cloned()
         .collect();
+    let mut changes = RuleChanges {
+        revoke,
+        ..RuleChanges::default()
+    };
+    for (permission, text) in desired {
+        let entry = (permission.clone(), text.clone());
+        match actual.get(permission) {
+            None => changes.authorize.push(entry),
+            Some(now) if now != text => changes.redescribe.push(entry),
+            Some(_) => {}
+        }
+    }
     changes
 }
 

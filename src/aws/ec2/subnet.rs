@@ -2,8 +2,8 @@
 
 use super::wait::{self, Status};
 use super::{
-    changed, delete_retrying, describe_existing, exists, filter, in_order, missing, outputs,
-    parse_spec, tags, Lookup, TAGS,
+    delete_retrying, describe_existing, exists, filter, in_order, missing, outputs, parse_spec,
+    tags, Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
@@ -66,7 +66,7 @@ impl ResourceKind for SubnetKind {
         &self,
         _cx: &StepCx,
         live: &Live,
-        prior: &Attrs,
+        _prior: &Attrs,
         desired: &Attrs,
         tags: &Tags,
     ) -> KindResult<Live> {
@@ -75,7 +75,8 @@ impl ResourceKind for SubnetKind {
         let current = describe(ec2, std::slice::from_ref(&live.id)).await?.pop();
         let current = exists("ec2:DescribeSubnets", NOT_FOUND, &live.id, current)?;
         tags::sync(ec2, &live.id, current.tags(), tags).await?;
-        if changed(&SCHEMA, prior, desired, "map_public_ip_on_launch") {
+        // DescribeSubnets reports the flag, so compare with AWS rather than with state.
+        if current.map_public_ip_on_launch() != Some(spec.map_public_ip_on_launch) {
             map_public_ip(ec2, &live.id, spec.map_public_ip_on_launch).await?;
         }
         self.read_one(&live.id).await

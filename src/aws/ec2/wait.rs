@@ -3,7 +3,6 @@
 use crate::aws::Backoff;
 use crate::kinds::{KindError, KindResult, StepCx};
 use std::future::Future;
-use std::time::Duration;
 
 /// One look at the resource.
 pub(super) enum Status<T> {
@@ -11,13 +10,6 @@ pub(super) enum Status<T> {
     /// Not there yet; the text says where it is ("pending", "not visible yet").
     Pending(String),
 }
-
-/// NAT gateways take minutes on AWS.
-pub(super) const SLOW: Backoff = Backoff {
-    first: Duration::from_secs(2),
-    max_delay: Duration::from_secs(10),
-    bound: Duration::from_secs(10 * 60),
-};
 
 /// Calls `check` until it is ready, with growing pauses, telling the operator
 /// "waiting for TARGET 12s" while it waits. After `backoff.bound` it fails naming `call`
@@ -58,6 +50,7 @@ where
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+    use std::time::Duration;
 
     const FAST: Backoff = Backoff {
         first: Duration::from_millis(1),

@@ -1,0 +1,246 @@
+//! How apply behaves around the happy path: partial failure, the state lock, saved plans,
+//! confirmation, count changes. Real binary, real emulator.
+
+mod common;
+
+use common::cli::Workspace;
+use std::io::Read;
+use std::net::TcpListener;
+
+fn read_state(ws: &Workspace, file: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(ws.state_file(file)).expect("state file"))
+        .expect("state JSON")
+}
+
+fn addresses(state: &serde_json::Value) -> Vec<String> {
+    state["resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn a_failed_step_skips_its_dependents_and_keeps_everything_else() {
+    let ws = Workspace::new();
+    // 10.99.0.0/24 is a valid CIDR but outside the VPC: only AWS can say no.
+    let bp = ws.write_blueprint(
+        r#"
+blueprint: partial
+region: us-east-1
+resources:
+  main: { kind: ec2.vpc, cidr_block: 10.30.0.0/16 }
+  bad: { kind: ec2.subnet, vpc_id: "${main.id}", cidr_block: 10.99.0.0/24 }
+  routes: { kind: ec2.route_table, vpc_id: "${main.id}", subnet_ids: ["${bad.id}"] }
+  sg: { kind: ec2.security_group, vpc_id: "${main.id}", description: independent }
+"#,
+    );
+    let run = ws
+        .run(&["apply", bp.to_str().unwrap(), "--auto-approve"])
+        .expect(1);
+    let err = run.stderr();
+    assert!(
+        err.contains("bad: creating failed: ec2:CreateSubnet failed: InvalidSubnet.Range"),
+        "{err}"
+    );
+    assert!(
+        err.contains("skipped because a dependency failed: routes"),
+        "{err}"
+    );
+    assert!(err.contains("2 added"), "{err}");
+    let state = read_state(&ws, "partial-default.json");
+    assert_eq!(
+        addresses(&state),
+        ["main", "sg"],
+        "what completed is recorded, nothing else"
+    );
+
+    // Fixing the blueprint finishes the job from where it stopped.
+    std::fs::write(
+        &bp,
+        std::fs::read_to_string(&bp)
+            .unwrap()
+            .replace("10.99.0.0/24", "10.30.1.0/24"),
+    )
+    .unwrap();
+    let run = ws
+        .run(&["apply", bp.to_str().unwrap(), "--auto-approve"])
+        .expect(0);
+    assert!(
+        run.stdout().contains("2 added, 0 changed, 0 destroyed"),
+        "{}",
+        run.stdout()
+    );
+    ws.run(&["destroy", bp.to_str().unwrap(), "--auto-approve"])
+        .expect(0);
+}
+
+#[test]
+fn a_second_apply_on_the_same_state_is_refused_while_the_first_runs() {
+    let ws = Workspace::new();
+    let bp = ws.write_blueprint("blueprint: locked\nregion: us-east-1\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.40.0.0/16 }\n");
+    let bp = bp.to_str().unwrap();
+    // An endpoint that accepts and never answers keeps the first apply inside CreateVpc.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", silent.local_addr().unwrap());
+    let mut first = ws.command(&["apply", bp, "--auto-approve"]);
+    first
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut first = first.spawn().unwrap();
+    let (_connection, _) = silent
+        .accept()
+        .expect("the first apply calls AWS, holding the lock");
+
+    let second = ws.run(&["apply", bp, "--auto-approve"]).expect(1);
+    let err = second.stderr();
+    assert!(err.contains("is locked by"), "{err}");
+    assert!(
+        err.contains(&format!("pid {}", first.id())),
+        "names the holder: {err}"
+    );
+    assert!(err.contains("since"), "{err}");
+
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(
+        !ws.state_file("locked-default.json").exists(),
+        "nothing completed, nothing written"
+    );
+    // The kernel released the dead holder's lock: the next apply proceeds.
+    ws.run(&["apply", bp, "--auto-approve"]).expect(0);
+    ws.run(&["destroy", bp, "--auto-approve"]).expect(0);
+}
+
+#[test]
+fn a_saved_plan_applies_exactly_once_and_is_refused_when_stale() {
+    let ws = Workspace::new();
+    let bp = ws.write_blueprint("blueprint: saved\nregion: us-east-1\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.50.0.0/16 }\n");
+    let bp = bp.to_str().unwrap();
+    let plan_file = ws.path().join("saved.plan");
+    let planned = ws
+        .run(&[
+            "plan",
+            bp,
+            "--out",
+            plan_file.to_str().unwrap(),
+            "--detailed-exitcode",
+        ])
+        .expect(2);
+    assert!(
+        planned.stdout().contains("Plan: 1 to add"),
+        "{}",
+        planned.stdout()
+    );
+
+    // The blueprint changes after the plan was saved: the plan still does what it showed.
+    std::fs::write(bp, "blueprint: saved\nregion: us-east-1\nresources:\n  other: { kind: ec2.vpc, cidr_block: 10.51.0.0/16 }\n").unwrap();
+    ws.run(&["apply", plan_file.to_str().unwrap(), "--auto-approve"])
+        .expect(0);
+    let state = read_state(&ws, "saved-default.json");
+    assert_eq!(addresses(&state), ["main"]);
+    assert_eq!(
+        state["resources"]["main"]["attrs"]["cidr_block"],
+        "10.50.0.0/16"
+    );
+
+    let again = ws
+        .run(&["apply", plan_file.to_str().unwrap(), "--auto-approve"])
+        .expect(1);
+    assert!(
+        again.stderr().contains("the saved plan is stale"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(
+        read_state(&ws, "saved-default.json"),
+        state,
+        "a refused plan changes nothing"
+    );
+    ws.run(&["destroy", bp, "--auto-approve"]).expect(0);
+}
+
+#[test]
+fn apply_without_a_terminal_needs_auto_approve() {
+    let ws = Workspace::new();
+    let bp = ws.write_blueprint("blueprint: confirm\nregion: us-east-1\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.60.0.0/16 }\n");
+    let run = ws.run(&["apply", bp.to_str().unwrap()]).expect(1);
+    assert!(
+        run.stderr().contains("stdin is not a terminal"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("--auto-approve"), "{}", run.stderr());
+    assert!(!ws.state_file("confirm-default.json").exists());
+}
+
+#[test]
+fn shrinking_count_deletes_the_last_instances_and_targets_limit_the_plan() {
+    let ws = Workspace::new();
+    let blueprint = |n: usize| {
+        format!(
+            "blueprint: shrink\nregion: us-east-1\nvariables: {{ n: {n} }}\nresources:\n  main: {{ kind: ec2.vpc, cidr_block: 10.70.0.0/16 }}\n  \
+             net:\n    kind: ec2.subnet\n    count: ${{var.n}}\n    vpc_id: ${{main.id}}\n    cidr_block: \"10.70.${{count.index}}.0/24\"\n  \
+             sg: {{ kind: ec2.security_group, vpc_id: \"${{main.id}}\", description: x }}\n"
+        )
+    };
+    let bp = ws.write_blueprint(&blueprint(3));
+    let bp = bp.to_str().unwrap();
+
+    // --target: only the VPC and the first subnet.
+    let targeted = ws
+        .run(&["apply", bp, "--auto-approve", "--target", "net[0]"])
+        .expect(0);
+    assert!(
+        targeted.stdout().contains("2 added"),
+        "{}",
+        targeted.stdout()
+    );
+    assert_eq!(
+        addresses(&read_state(&ws, "shrink-default.json")),
+        ["main", "net[0]"]
+    );
+
+    ws.run(&["apply", bp, "--auto-approve"]).expect(0);
+    ws.write_blueprint(&blueprint(1));
+    let plan = ws.run(&["plan", bp, "--detailed-exitcode"]).expect(2);
+    assert!(
+        plan.stdout()
+            .contains("  - net[2] (ec2.subnet) will be destroyed"),
+        "{}",
+        plan.stdout()
+    );
+    assert!(
+        plan.stdout()
+            .contains("Plan: 0 to add, 0 to change, 2 to destroy."),
+        "{}",
+        plan.stdout()
+    );
+    let json = ws.run(&["plan", bp, "--json"]).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout()).unwrap();
+    assert_eq!(json["summary"]["destroy"], 2);
+    let deleted: Vec<&str> = json["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "delete")
+        .map(|r| r["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(deleted.len(), 2);
+    assert!(deleted.contains(&"net[1]") && deleted.contains(&"net[2]"));
+
+    ws.run(&["apply", bp, "--auto-approve"]).expect(0);
+    assert_eq!(
+        addresses(&read_state(&ws, "shrink-default.json")),
+        ["main", "net[0]", "sg"]
+    );
+    ws.run(&["destroy", bp, "--auto-approve"]).expect(0);
+    let mut text = String::new();
+    std::fs::File::open(ws.state_file("shrink-default.json"))
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(addresses(&serde_json::from_str(&text).unwrap()).is_empty());
+}

@@ -1,0 +1,730 @@
+//! The EC2 network kinds against the emulator, through the real SDK: every create, update
+//! and delete is checked with the SDK directly, not only through the kind's own read.
+//! Tests share one emulator, so each uses its own CIDRs, names and addresses.
+
+mod common;
+
+use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
+use aws_sdk_ec2::Client;
+use common::emulator::sdk_config;
+use innovate::aws::{registry, AwsContext};
+use innovate::kinds::{Attrs, Live, Registry, ResourceKind, StepCx, Tags};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+struct Harness {
+    kinds: Registry,
+    ec2: Client,
+}
+
+impl Harness {
+    async fn new() -> Harness {
+        let config = sdk_config().await;
+        let ec2 = Client::new(&config);
+        Harness {
+            kinds: registry(AwsContext::with_config(config)),
+            ec2,
+        }
+    }
+
+    fn kind(&self, name: &str) -> Arc<dyn ResourceKind> {
+        self.kinds
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not registered"))
+            .clone()
+    }
+
+    async fn create(&self, kind: &str, address: &str, desired: &Value) -> Live {
+        let tags = tags(address, desired);
+        let cx = StepCx::silent(address);
+        match self.kind(kind).create(&cx, &attrs(desired), &tags).await {
+            Ok(live) => live,
+            Err(err) => panic!("creating {address} ({kind}) failed: {err}"),
+        }
+    }
+
+    async fn update(
+        &self,
+        kind: &str,
+        address: &str,
+        live: &Live,
+        prior: &Value,
+        desired: &Value,
+    ) -> Live {
+        let tags = tags(address, desired);
+        let cx = StepCx::silent(address);
+        let updated = self
+            .kind(kind)
+            .update(&cx, live, &attrs(prior), &attrs(desired), &tags)
+            .await;
+        updated.unwrap_or_else(|err| panic!("updating {address} ({kind}) failed: {err}"))
+    }
+
+    async fn delete(&self, kind: &str, live: &Live, prior: &Value) {
+        let cx = StepCx::silent("deleting");
+        let deleted = self.kind(kind).delete(&cx, live, &attrs(prior)).await;
+        deleted.unwrap_or_else(|err| panic!("deleting {} ({kind}) failed: {err}", live.id));
+    }
+
+    async fn read(&self, kind: &str, ids: &[&str]) -> Vec<Option<Live>> {
+        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        self.kind(kind)
+            .read_many(&ids)
+            .await
+            .unwrap_or_else(|err| panic!("reading {kind} failed: {err}"))
+    }
+}
+
+fn attrs(value: &Value) -> Attrs {
+    value.as_object().expect("attributes are an object").clone()
+}
+
+/// What the engine hands a kind: the blueprint's tags plus innovate's identity tags.
+fn tags(address: &str, desired: &Value) -> Tags {
+    let mut tags: Tags = desired["tags"]
+        .as_object()
+        .map(|user| {
+            user.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.insert("innovate:blueprint".into(), "ec2-kinds".into());
+    tags.insert("innovate:env".into(), "test".into());
+    tags.insert("innovate:address".into(), address.into());
+    tags
+}
+
+fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+        .collect()
+}
+
+fn filter(name: &str, value: &str) -> Filter {
+    Filter::builder().name(name).values(value).build()
+}
+
+fn output<'a>(live: &'a Live, name: &str) -> &'a str {
+    live.outputs
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{} has no output {name}: {:?}", live.id, live.outputs))
+}
+
+const NO_VPC: &str = "vpc-0123456789abcdef0";
+
+#[tokio::test]
+async fn vpc_is_created_tagged_read_updated_and_deleted() {
+    let h = Harness::new().await;
+    let desired =
+        json!({"cidr_block": "10.10.0.0/16", "tags": {"Name": "vpc-lifecycle", "Owner": "net"}});
+    let vpc = h.create("ec2.vpc", "lifecycle", &desired).await;
+
+    assert!(vpc.id.starts_with("vpc-"), "{}", vpc.id);
+    let owner = output(&vpc, "owner_id");
+    assert_eq!(
+        output(&vpc, "arn"),
+        format!("arn:aws:ec2:us-east-1:{owner}:vpc/{}", vpc.id)
+    );
+    let default_group = output(&vpc, "default_security_group_id");
+    let groups = h
+        .ec2
+        .describe_security_groups()
+        .group_ids(default_group)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(groups.security_groups()[0].group_name(), Some("default"));
+    assert_eq!(groups.security_groups()[0].vpc_id(), Some(vpc.id.as_str()));
+    let main_table = output(&vpc, "main_route_table_id");
+    let tables = h
+        .ec2
+        .describe_route_tables()
+        .route_table_ids(main_table)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tables.route_tables()[0].vpc_id(), Some(vpc.id.as_str()));
+
+    // Tagged by CreateVpc itself, identity tags included.
+    let described = h.ec2.describe_vpcs().vpc_ids(&vpc.id).send().await.unwrap();
+    let described = &described.vpcs()[0];
+    assert_eq!(described.cidr_block(), Some("10.10.0.0/16"));
+    assert_eq!(tag_map(described.tags()), tags("lifecycle", &desired));
+
+    // One batch, in the order asked, with a gone id as None whichever position it has.
+    assert_eq!(
+        h.read("ec2.vpc", &[&vpc.id, NO_VPC]).await,
+        vec![Some(vpc.clone()), None]
+    );
+    assert_eq!(
+        h.read("ec2.vpc", &[NO_VPC, &vpc.id]).await,
+        vec![None, Some(vpc.clone())]
+    );
+
+    let changed = json!({
+        "cidr_block": "10.10.0.0/16", "enable_dns_hostnames": true,
+        "tags": {"Name": "vpc-renamed", "Team": "platform"}
+    });
+    let updated = h
+        .update("ec2.vpc", "lifecycle", &vpc, &desired, &changed)
+        .await;
+    assert_eq!(updated.id, vpc.id);
+    assert!(dns_attribute(&h.ec2, &vpc.id, "enableDnsHostnames").await);
+    assert!(dns_attribute(&h.ec2, &vpc.id, "enableDnsSupport").await);
+    let described = h.ec2.describe_vpcs().vpc_ids(&vpc.id).send().await.unwrap();
+    assert_eq!(
+        tag_map(described.vpcs()[0].tags()),
+        tags("lifecycle", &changed),
+        "Owner removed, rest synced"
+    );
+
+    h.delete("ec2.vpc", &vpc, &changed).await;
+    assert_eq!(h.read("ec2.vpc", &[&vpc.id]).await, vec![None]);
+    // Deleting what is already gone succeeds.
+    h.delete("ec2.vpc", &vpc, &changed).await;
+}
+
+#[tokio::test]
+async fn vpc_dns_attributes_are_set_at_creation_when_not_default() {
+    let h = Harness::new().await;
+    let desired = json!({"cidr_block": "10.11.0.0/16", "enable_dns_support": false});
+    let vpc = h.create("ec2.vpc", "no_dns", &desired).await;
+    assert!(!dns_attribute(&h.ec2, &vpc.id, "enableDnsSupport").await);
+    assert!(!dns_attribute(&h.ec2, &vpc.id, "enableDnsHostnames").await);
+
+    let both = json!({"cidr_block": "10.11.0.0/16", "enable_dns_support": true, "enable_dns_hostnames": true});
+    h.update("ec2.vpc", "no_dns", &vpc, &desired, &both).await;
+    assert!(dns_attribute(&h.ec2, &vpc.id, "enableDnsSupport").await);
+    assert!(dns_attribute(&h.ec2, &vpc.id, "enableDnsHostnames").await);
+    h.delete("ec2.vpc", &vpc, &both).await;
+}
+
+async fn dns_attribute(ec2: &Client, vpc: &str, name: &str) -> bool {
+    let attribute = aws_sdk_ec2::types::VpcAttributeName::from(name);
+    let answer = ec2
+        .describe_vpc_attribute()
+        .vpc_id(vpc)
+        .attribute(attribute)
+        .send()
+        .await
+        .unwrap();
+    let value = match name {
+        "enableDnsSupport" => answer.enable_dns_support(),
+        _ => answer.enable_dns_hostnames(),
+    };
+    value.and_then(|v| v.value()).expect("attribute value")
+}
+
+#[tokio::test]
+async fn subnet_and_internet_gateway_attach_move_and_detach() {
+    let h = Harness::new().await;
+    let vpc_spec = json!({"cidr_block": "10.20.0.0/16"});
+    let vpc = h.create("ec2.vpc", "igw_vpc", &vpc_spec).await;
+    let other_spec = json!({"cidr_block": "10.21.0.0/16"});
+    let other = h.create("ec2.vpc", "igw_other", &other_spec).await;
+
+    let subnet_spec = json!({
+        "vpc_id": vpc.id, "cidr_block": "10.20.1.0/24", "availability_zone": "us-east-1b",
+        "map_public_ip_on_launch": true, "tags": {"Tier": "public"}
+    });
+    let subnet = h.create("ec2.subnet", "public[0]", &subnet_spec).await;
+    assert!(output(&subnet, "arn").ends_with(&format!(":subnet/{}", subnet.id)));
+    let described = h
+        .ec2
+        .describe_subnets()
+        .subnet_ids(&subnet.id)
+        .send()
+        .await
+        .unwrap();
+    let described = &described.subnets()[0];
+    assert_eq!(described.availability_zone(), Some("us-east-1b"));
+    assert_eq!(
+        described.availability_zone_id(),
+        Some(output(&subnet, "availability_zone_id"))
+    );
+    assert_eq!(described.map_public_ip_on_launch(), Some(true));
+    assert_eq!(tag_map(described.tags()), tags("public[0]", &subnet_spec));
+
+    let private_spec = json!({"vpc_id": vpc.id, "cidr_block": "10.20.1.0/24", "map_public_ip_on_launch": false, "tags": {}});
+    let updated = h
+        .update(
+            "ec2.subnet",
+            "public[0]",
+            &subnet,
+            &subnet_spec,
+            &private_spec,
+        )
+        .await;
+    assert_eq!(updated.id, subnet.id);
+    let described = h
+        .ec2
+        .describe_subnets()
+        .subnet_ids(&subnet.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        described.subnets()[0].map_public_ip_on_launch(),
+        Some(false)
+    );
+    assert!(!tag_map(described.subnets()[0].tags()).contains_key("Tier"));
+
+    let gw_spec = json!({"vpc_id": vpc.id});
+    let gw = h.create("ec2.internet_gateway", "gw", &gw_spec).await;
+    assert!(gw.id.starts_with("igw-"), "{}", gw.id);
+    assert_eq!(attached_vpcs(&h.ec2, &gw.id).await, vec![vpc.id.clone()]);
+    assert!(output(&gw, "arn").ends_with(&format!(":internet-gateway/{}", gw.id)));
+
+    // Changing vpc_id moves the same gateway.
+    let moved_spec = json!({"vpc_id": other.id});
+    let moved = h
+        .update("ec2.internet_gateway", "gw", &gw, &gw_spec, &moved_spec)
+        .await;
+    assert_eq!(moved.id, gw.id);
+    assert_eq!(attached_vpcs(&h.ec2, &gw.id).await, vec![other.id.clone()]);
+    let detached_spec = json!({});
+    h.update(
+        "ec2.internet_gateway",
+        "gw",
+        &gw,
+        &moved_spec,
+        &detached_spec,
+    )
+    .await;
+    assert!(attached_vpcs(&h.ec2, &gw.id).await.is_empty());
+    h.update("ec2.internet_gateway", "gw", &gw, &detached_spec, &gw_spec)
+        .await;
+
+    // Delete detaches first (the emulator, like AWS, refuses to delete an attached gateway).
+    h.delete("ec2.internet_gateway", &gw, &gw_spec).await;
+    let left = h
+        .ec2
+        .describe_internet_gateways()
+        .filters(filter("internet-gateway-id", &gw.id))
+        .send()
+        .await
+        .unwrap();
+    assert!(left.internet_gateways().is_empty());
+    assert_eq!(h.read("ec2.internet_gateway", &[&gw.id]).await, vec![None]);
+
+    h.delete("ec2.subnet", &subnet, &private_spec).await;
+    assert_eq!(h.read("ec2.subnet", &[&subnet.id]).await, vec![None]);
+    h.delete("ec2.vpc", &vpc, &vpc_spec).await;
+    h.delete("ec2.vpc", &other, &other_spec).await;
+}
+
+async fn attached_vpcs(ec2: &Client, gateway: &str) -> Vec<String> {
+    let described = ec2
+        .describe_internet_gateways()
+        .internet_gateway_ids(gateway)
+        .send()
+        .await
+        .unwrap();
+    let attachments = described.internet_gateways()[0].attachments();
+    attachments
+        .iter()
+        .filter_map(|a| a.vpc_id().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn route_table_routes_and_associations_change_in_place() {
+    let h = Harness::new().await;
+    let vpc_spec = json!({"cidr_block": "10.30.0.0/16"});
+    let vpc = h.create("ec2.vpc", "rt_vpc", &vpc_spec).await;
+    let subnet_a = h
+        .create(
+            "ec2.subnet",
+            "rt_a",
+            &json!({"vpc_id": vpc.id, "cidr_block": "10.30.1.0/24"}),
+        )
+        .await;
+    let subnet_b = h
+        .create(
+            "ec2.subnet",
+            "rt_b",
+            &json!({"vpc_id": vpc.id, "cidr_block": "10.30.2.0/24"}),
+        )
+        .await;
+    let gw = h
+        .create("ec2.internet_gateway", "rt_gw", &json!({"vpc_id": vpc.id}))
+        .await;
+    let ip = h.create("ec2.elastic_ip", "rt_ip", &json!({})).await;
+    let nat_spec = json!({"subnet_id": subnet_a.id, "allocation_id": ip.id});
+    let nat = h.create("ec2.nat_gateway", "rt_nat", &nat_spec).await;
+
+    let first = json!({
+        "vpc_id": vpc.id,
+        "routes": [{"destination_cidr_block": "0.0.0.0/0", "gateway_id": gw.id}],
+        "subnet_ids": [subnet_a.id],
+    });
+    let table = h.create("ec2.route_table", "public_routes", &first).await;
+    assert!(table.id.starts_with("rtb-"), "{}", table.id);
+    let (routes, subnets) = route_table(&h.ec2, &table.id).await;
+    assert_eq!(
+        routes,
+        vec![
+            format!("0.0.0.0/0 -> {}", gw.id),
+            "10.30.0.0/16 -> local".to_string()
+        ]
+    );
+    assert_eq!(subnets, vec![subnet_a.id.clone()]);
+
+    let second = json!({
+        "vpc_id": vpc.id,
+        "routes": [
+            {"destination_cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id},
+            {"destination_cidr_block": "10.50.0.0/16", "gateway_id": gw.id},
+        ],
+        "subnet_ids": [subnet_b.id],
+    });
+    let updated = h
+        .update("ec2.route_table", "public_routes", &table, &first, &second)
+        .await;
+    assert_eq!(updated.id, table.id);
+    let (routes, subnets) = route_table(&h.ec2, &table.id).await;
+    assert_eq!(
+        routes,
+        vec![
+            format!("0.0.0.0/0 -> {}", nat.id),
+            "10.30.0.0/16 -> local".to_string(),
+            format!("10.50.0.0/16 -> {}", gw.id),
+        ]
+    );
+    assert_eq!(subnets, vec![subnet_b.id.clone()]);
+
+    let empty = json!({"vpc_id": vpc.id, "routes": [], "subnet_ids": []});
+    h.update("ec2.route_table", "public_routes", &table, &second, &empty)
+        .await;
+    let (routes, subnets) = route_table(&h.ec2, &table.id).await;
+    assert_eq!(routes, vec!["10.30.0.0/16 -> local".to_string()]);
+    assert!(subnets.is_empty());
+
+    // Delete disassociates first; AWS refuses to delete a table with associations.
+    let both = json!({"vpc_id": vpc.id, "subnet_ids": [subnet_a.id, subnet_b.id]});
+    h.update("ec2.route_table", "public_routes", &table, &empty, &both)
+        .await;
+    assert_eq!(route_table(&h.ec2, &table.id).await.1.len(), 2);
+    h.delete("ec2.route_table", &table, &both).await;
+    let left = h
+        .ec2
+        .describe_route_tables()
+        .filters(filter("route-table-id", &table.id))
+        .send()
+        .await
+        .unwrap();
+    assert!(left.route_tables().is_empty());
+    assert_eq!(h.read("ec2.route_table", &[&table.id]).await, vec![None]);
+
+    h.delete("ec2.nat_gateway", &nat, &nat_spec).await;
+    h.delete("ec2.elastic_ip", &ip, &json!({})).await;
+    h.delete("ec2.internet_gateway", &gw, &json!({"vpc_id": vpc.id}))
+        .await;
+    h.delete("ec2.subnet", &subnet_a, &json!({})).await;
+    h.delete("ec2.subnet", &subnet_b, &json!({})).await;
+    h.delete("ec2.vpc", &vpc, &vpc_spec).await;
+}
+
+/// ("DESTINATION -> TARGET" sorted, associated subnets sorted) as AWS reports them.
+async fn route_table(ec2: &Client, id: &str) -> (Vec<String>, Vec<String>) {
+    let described = ec2
+        .describe_route_tables()
+        .route_table_ids(id)
+        .send()
+        .await
+        .unwrap();
+    let table = &described.route_tables()[0];
+    let mut routes: Vec<String> = table
+        .routes()
+        .iter()
+        .map(|r| {
+            let target = r.nat_gateway_id().or(r.gateway_id()).unwrap_or("?");
+            format!("{} -> {target}", r.destination_cidr_block().unwrap_or("?"))
+        })
+        .collect();
+    routes.sort();
+    let mut subnets: Vec<String> = table
+        .associations()
+        .iter()
+        .filter_map(|a| a.subnet_id().map(str::to_string))
+        .collect();
+    subnets.sort();
+    (routes, subnets)
+}
+
+#[tokio::test]
+async fn security_group_rules_are_reconciled_in_place() {
+    let h = Harness::new().await;
+    let vpc_spec = json!({"cidr_block": "10.40.0.0/16"});
+    let vpc = h.create("ec2.vpc", "sg_vpc", &vpc_spec).await;
+
+    // No egress in the blueprint keeps AWS's default allow-all egress.
+    let lb_spec =
+        json!({"vpc_id": vpc.id, "group_name": "ec2-kinds-lb", "description": "load balancer"});
+    let lb = h.create("ec2.security_group", "lb", &lb_spec).await;
+    let (ingress, egress) = rules(&h.ec2, &lb.id).await;
+    assert!(ingress.is_empty(), "{ingress:?}");
+    assert_eq!(egress, vec!["-1 0.0.0.0/0".to_string()]);
+    let group = describe_group(&h.ec2, &lb.id).await;
+    assert_eq!(group.group_name(), Some("ec2-kinds-lb"));
+    assert_eq!(group.description(), Some("load balancer"));
+    assert_eq!(tag_map(group.tags()), tags("lb", &lb_spec));
+
+    let web_spec = json!({
+        "vpc_id": vpc.id,
+        "ingress": [
+            {"protocol": "tcp", "from_port": 443, "to_port": 443,
+             "cidr_blocks": ["0.0.0.0/0", "10.0.0.0/8"], "description": "https"},
+            {"protocol": "tcp", "from_port": 8080, "to_port": 8080, "security_groups": [lb.id]},
+        ],
+        "egress": [{"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]}],
+    });
+    let web = h.create("ec2.security_group", "web", &web_spec).await;
+    let group = describe_group(&h.ec2, &web.id).await;
+    assert_eq!(
+        group.group_name(),
+        Some("ec2-kinds-test-web"),
+        "named after the identity tags"
+    );
+    assert_eq!(group.description(), Some("Managed by innovate"));
+    assert_eq!(
+        output(&web, "arn"),
+        format!(
+            "arn:aws:ec2:us-east-1:{}:security-group/{}",
+            output(&web, "owner_id"),
+            web.id
+        )
+    );
+    let (ingress, egress) = rules(&h.ec2, &web.id).await;
+    assert_eq!(
+        ingress,
+        vec![
+            "tcp 443-443 0.0.0.0/0 (https)".to_string(),
+            "tcp 443-443 10.0.0.0/8 (https)".to_string(),
+            format!("tcp 8080-8080 {}", lb.id),
+        ]
+    );
+    assert_eq!(
+        egress,
+        vec!["tcp 443-443 0.0.0.0/0".to_string()],
+        "the default egress was revoked"
+    );
+
+    let web_changed = json!({
+        "vpc_id": vpc.id,
+        "ingress": [
+            {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"], "description": "tls"},
+            {"protocol": "tcp", "from_port": 8080, "to_port": 8080, "security_groups": [lb.id]},
+            {"protocol": "udp", "from_port": 53, "to_port": 53, "cidr_blocks": ["10.40.0.0/16"]},
+        ],
+        "tags": {"Name": "web"},
+    });
+    let updated = h
+        .update("ec2.security_group", "web", &web, &web_spec, &web_changed)
+        .await;
+    assert_eq!(updated.id, web.id);
+    let (ingress, egress) = rules(&h.ec2, &web.id).await;
+    assert_eq!(
+        ingress,
+        vec![
+            "tcp 443-443 0.0.0.0/0 (tls)".to_string(),
+            format!("tcp 8080-8080 {}", lb.id),
+            "udp 53-53 10.40.0.0/16".to_string(),
+        ]
+    );
+    assert_eq!(
+        egress,
+        vec!["-1 0.0.0.0/0".to_string()],
+        "egress left out means AWS's default again"
+    );
+    assert_eq!(
+        tag_map(describe_group(&h.ec2, &web.id).await.tags()),
+        tags("web", &web_changed)
+    );
+
+    h.delete("ec2.security_group", &web, &web_changed).await;
+    h.delete("ec2.security_group", &lb, &lb_spec).await;
+    assert_eq!(
+        h.read("ec2.security_group", &[&web.id, &lb.id]).await,
+        vec![None, None]
+    );
+    h.delete("ec2.vpc", &vpc, &vpc_spec).await;
+}
+
+async fn describe_group(ec2: &Client, id: &str) -> aws_sdk_ec2::types::SecurityGroup {
+    let described = ec2
+        .describe_security_groups()
+        .group_ids(id)
+        .send()
+        .await
+        .unwrap();
+    described.security_groups()[0].clone()
+}
+
+/// Ingress and egress entries, "PROTOCOL FROM-TO PEER (DESCRIPTION)" sorted.
+async fn rules(ec2: &Client, id: &str) -> (Vec<String>, Vec<String>) {
+    let group = describe_group(ec2, id).await;
+    (
+        entries(group.ip_permissions()),
+        entries(group.ip_permissions_egress()),
+    )
+}
+
+fn entries(permissions: &[IpPermission]) -> Vec<String> {
+    let mut entries = Vec::new();
+    for p in permissions {
+        let protocol = p.ip_protocol().unwrap_or("?");
+        let ports = match (protocol, p.from_port(), p.to_port()) {
+            ("-1", _, _) => String::new(),
+            (_, from, to) => format!(" {}-{}", from.unwrap_or(-1), to.unwrap_or(-1)),
+        };
+        let described = |text: Option<&str>| {
+            text.filter(|t| !t.is_empty())
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default()
+        };
+        for range in p.ip_ranges() {
+            entries.push(format!(
+                "{protocol}{ports} {}{}",
+                range.cidr_ip().unwrap_or("?"),
+                described(range.description())
+            ));
+        }
+        for pair in p.user_id_group_pairs() {
+            entries.push(format!(
+                "{protocol}{ports} {}{}",
+                pair.group_id().unwrap_or("?"),
+                described(pair.description())
+            ));
+        }
+    }
+    entries.sort();
+    entries
+}
+
+#[tokio::test]
+async fn elastic_ip_and_nat_gateway_are_created_and_deleted() {
+    let h = Harness::new().await;
+    let vpc_spec = json!({"cidr_block": "10.60.0.0/16"});
+    let vpc = h.create("ec2.vpc", "nat_vpc", &vpc_spec).await;
+    let subnet = h
+        .create(
+            "ec2.subnet",
+            "nat_public",
+            &json!({"vpc_id": vpc.id, "cidr_block": "10.60.1.0/24"}),
+        )
+        .await;
+    let gw = h
+        .create("ec2.internet_gateway", "nat_gw", &json!({"vpc_id": vpc.id}))
+        .await;
+
+    let ip_spec = json!({"tags": {"Name": "nat-ip"}});
+    let ip = h.create("ec2.elastic_ip", "ip", &ip_spec).await;
+    assert!(ip.id.starts_with("eipalloc-"), "{}", ip.id);
+    let public_ip = output(&ip, "public_ip").to_string();
+    let addresses = h
+        .ec2
+        .describe_addresses()
+        .allocation_ids(&ip.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        addresses.addresses()[0].public_ip(),
+        Some(public_ip.as_str())
+    );
+    assert_eq!(
+        tag_map(addresses.addresses()[0].tags()),
+        tags("ip", &ip_spec)
+    );
+
+    // A public NAT gateway without an address is refused before calling AWS.
+    let cx = StepCx::silent("nat");
+    let refused = h
+        .kind("ec2.nat_gateway")
+        .create(&cx, &attrs(&json!({"subnet_id": subnet.id})), &Tags::new())
+        .await;
+    let err = refused.unwrap_err();
+    assert_eq!(err.code, None);
+    assert!(err.message.contains("allocation_id"), "{err}");
+    let in_subnet = h
+        .ec2
+        .describe_nat_gateways()
+        .filter(filter("subnet-id", &subnet.id))
+        .send()
+        .await
+        .unwrap();
+    assert!(in_subnet.nat_gateways().is_empty());
+
+    let nat_spec = json!({"subnet_id": subnet.id, "allocation_id": ip.id, "tags": {"Name": "nat"}});
+    let nat = h.create("ec2.nat_gateway", "nat", &nat_spec).await;
+    assert!(nat.id.starts_with("nat-"), "{}", nat.id);
+    assert_eq!(output(&nat, "public_ip"), public_ip);
+    assert!(
+        output(&nat, "network_interface_id").starts_with("eni-"),
+        "{:?}",
+        nat.outputs
+    );
+    let described = h
+        .ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&nat.id)
+        .send()
+        .await
+        .unwrap();
+    let described = &described.nat_gateways()[0];
+    // The emulator picks the private address outside the subnet; AWS takes it from the subnet.
+    let address = &described.nat_gateway_addresses()[0];
+    assert_eq!(address.private_ip(), Some(output(&nat, "private_ip")));
+    assert_eq!(address.allocation_id(), Some(ip.id.as_str()));
+    assert_eq!(described.state().map(|s| s.as_str()), Some("available"));
+    assert_eq!(described.subnet_id(), Some(subnet.id.as_str()));
+    assert_eq!(tag_map(described.tags()), tags("nat", &nat_spec));
+
+    let retagged =
+        json!({"subnet_id": subnet.id, "allocation_id": ip.id, "tags": {"Name": "nat-a"}});
+    let updated = h
+        .update("ec2.nat_gateway", "nat", &nat, &nat_spec, &retagged)
+        .await;
+    assert_eq!(updated, nat);
+    let described = h
+        .ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&nat.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tag_map(described.nat_gateways()[0].tags()),
+        tags("nat", &retagged)
+    );
+
+    assert_eq!(
+        h.read("ec2.nat_gateway", &[&nat.id, "nat-0123456789abcdef0"])
+            .await,
+        vec![Some(nat.clone()), None]
+    );
+    h.delete("ec2.nat_gateway", &nat, &retagged).await;
+    // AWS keeps a deleted gateway visible for a while; innovate reads it as gone.
+    assert_eq!(h.read("ec2.nat_gateway", &[&nat.id]).await, vec![None]);
+
+    h.delete("ec2.elastic_ip", &ip, &ip_spec).await;
+    let left = h
+        .ec2
+        .describe_addresses()
+        .filters(filter("allocation-id", &ip.id))
+        .send()
+        .await
+        .unwrap();
+    assert!(left.addresses().is_empty());
+    assert_eq!(h.read("ec2.elastic_ip", &[&ip.id]).await, vec![None]);
+    h.delete("ec2.elastic_ip", &ip, &ip_spec).await;
+
+    h.delete("ec2.internet_gateway", &gw, &json!({"vpc_id": vpc.id}))
+        .await;
+    h.delete("ec2.subnet", &subnet, &json!({})).await;
+    h.delete("ec2.vpc", &vpc, &vpc_spec).await;
+}
