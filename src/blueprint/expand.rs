@@ -64,8 +64,11 @@ struct Decl<'n> {
     mode: Mode,
 }
 
+/// One instance to expand: its key, and what `count.index` / `each` mean inside it.
+type InstanceSlot = (Option<InstanceKey>, Option<usize>, Option<(String, Value)>);
+
 impl Decl<'_> {
-    fn instance_keys(&self) -> Vec<(Option<InstanceKey>, Option<usize>, Option<(String, Value)>)> {
+    fn instance_keys(&self) -> Vec<InstanceSlot> {
         match &self.mode {
             Mode::Single => vec![(None, None, None)],
             Mode::Count(n) => (0..*n)
@@ -243,7 +246,8 @@ impl<'r> Expander<'r> {
             return env;
         };
         let names: Vec<&str> = entries.iter().map(|(k, _)| k.name.as_str()).collect();
-        if !names.contains(&env.as_str()) && !(env == "default" && names.is_empty()) {
+        let declared = names.contains(&env.as_str()) || (env == "default" && names.is_empty());
+        if !declared {
             let hint = did_you_mean(&env, names.iter().copied())
                 .unwrap_or_else(|| format!("choose one with --env: {}", names.join(", ")));
             let what = if options.env.is_none() {
@@ -284,7 +288,7 @@ impl<'r> Expander<'r> {
             for (key, value) in self.map_entries(node, "an environment") {
                 if !vars.contains_key(&key.name) {
                     let hint = did_you_mean(&key.name, vars.keys().map(String::as_str))
-                        .or_else(|| Some(format!("declare it under `variables:` with a default")));
+                        .or_else(|| Some("declare it under `variables:` with a default".to_string()));
                     self.error(
                         key.pos,
                         format!(
@@ -492,6 +496,10 @@ impl<'r> Expander<'r> {
 
     /// A value that must be known before apply (count, for_each).
     fn known(&mut self, node: &Node, scope: &Scope, what: &str) -> Option<Value> {
+        if mentions_resource(node) {
+            self.error(node.pos, format!("`{what}` must be known before apply"), Some("it can use variables, env and region, not resource attributes".into()));
+            return None;
+        }
         match self.convert(node, None, scope) {
             Tmpl::Lit(v) => Some(v),
             _ => {
@@ -1120,6 +1128,18 @@ impl<'r> Expander<'r> {
                 Some(format!("`{name}[\"KEY\"].ATTR` or `{name}[*].ATTR`")),
             )),
         }
+    }
+}
+
+/// Whether a string in `node` reads a resource attribute.
+fn mentions_resource(node: &Node) -> bool {
+    match &node.value {
+        NodeValue::Str(text) => parse_template(text)
+            .map(|segments| segments.iter().any(|s| matches!(s, Segment::Expr(Expr::Ref(_))) || matches!(s, Segment::Expr(Expr::Element(list, _)) if matches!(**list, Expr::Ref(_)))))
+            .unwrap_or(false),
+        NodeValue::Seq(items) => items.iter().any(mentions_resource),
+        NodeValue::Map(entries) => entries.iter().any(|(_, v)| mentions_resource(v)),
+        _ => false,
     }
 }
 

@@ -116,3 +116,6 @@ impl Instance {
         self.attrs.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -66,14 +66,17 @@ impl fmt::Display for KindError {
 
 pub type KindResult<T> = Result<T, KindError>;
 
+/// Receives `(address, phase)` progress reports.
+pub type ProgressFn = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// What the executor hands a kind for one step: where to report progress.
 pub struct StepCx {
     pub address: String,
-    progress: Arc<dyn Fn(&str, &str) + Send + Sync>,
+    progress: ProgressFn,
 }
 
 impl StepCx {
-    pub fn new(address: String, progress: Arc<dyn Fn(&str, &str) + Send + Sync>) -> Self {
+    pub fn new(address: String, progress: ProgressFn) -> Self {
         StepCx { address, progress }
     }
 

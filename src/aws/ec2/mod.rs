@@ -171,7 +171,8 @@ fn outputs<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -> At
 
 #[cfg(test)]
 mod testing {
-    //! Keeps each kind's spec struct and its schema from drifting apart.
+    //! What the kinds' tests share (keeping each spec struct and its schema from drifting
+    //! apart), and the tests of the helpers above.
 
     use super::*;
     use serde_json::json;
@@ -205,13 +206,13 @@ mod testing {
         if let Err(err) = parse_spec::<T>(schema, &samples) {
             panic!("{} spec does not fit its schema: {err}", schema.name);
         }
-        let defaults: Attrs = schema
+        let required_only: Attrs = schema
             .attrs
             .iter()
             .filter(|a| a.required)
             .map(|a| (a.name.to_string(), sample(&a.ty)))
             .collect();
-        if let Err(err) = parse_spec::<T>(schema, &defaults) {
+        if let Err(err) = parse_spec::<T>(schema, &required_only) {
             panic!(
                 "{} spec needs more than required attrs and defaults: {err}",
                 schema.name
