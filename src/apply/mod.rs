@@ -61,6 +61,7 @@ struct Prepared {
     desired: Attrs,
     prior: Option<ResourceState>,
     tags: Tags,
+    timeout: Option<Duration>,
 }
 
 pub async fn execute(
@@ -227,6 +228,15 @@ fn prepare(
             (desired, tags)
         }
     };
+    let timeouts = blueprint
+        .instance(&op.address)
+        .map(|i| i.timeouts.clone())
+        .unwrap_or_default();
+    let timeout = match op.kind {
+        OpKind::Create => timeouts.create,
+        OpKind::Update => timeouts.update,
+        OpKind::Delete => timeouts.delete,
+    };
     Ok(Prepared {
         index,
         address: op.address.clone(),
@@ -235,6 +245,7 @@ fn prepare(
         desired,
         prior,
         tags,
+        timeout,
     })
 }
 
@@ -271,7 +282,8 @@ async fn run(p: Prepared, progress: Arc<Progress>) -> Outcome {
     let cx = StepCx::new(
         p.address.to_string(),
         Arc::new(move |address: &str, phase: &str| listener.phase(address, phase)),
-    );
+    )
+    .with_timeout(p.timeout);
     let mut stored = p.desired.clone();
     stored.retain(|name, _| p.resource.schema().attr(name).is_none_or(|a| !a.sensitive));
     let result = match (p.kind, &p.prior) {

@@ -2,7 +2,10 @@
 //! [`crate::kinds::ResourceKind`]. [`registry`] is the one place that lists them.
 
 pub mod ec2;
+pub mod eks;
 mod errors;
+pub mod iam;
+pub mod rds;
 mod retry;
 
 pub use errors::sdk_error;
@@ -19,29 +22,35 @@ pub struct AwsContext {
     region: Option<String>,
     config: OnceCell<SdkConfig>,
     ec2: OnceCell<aws_sdk_ec2::Client>,
+    eks: OnceCell<aws_sdk_eks::Client>,
+    iam: OnceCell<aws_sdk_iam::Client>,
+    rds: OnceCell<aws_sdk_rds::Client>,
 }
 
 impl AwsContext {
     /// `region` is the blueprint's; `None` falls back to the SDK's region chain.
     pub fn new(region: Option<String>) -> Arc<Self> {
-        Arc::new(AwsContext {
+        Arc::new(AwsContext::build(region, OnceCell::new()))
+    }
+
+    fn build(region: Option<String>, config: OnceCell<SdkConfig>) -> AwsContext {
+        AwsContext {
             region,
-            config: OnceCell::new(),
+            config,
             ec2: OnceCell::new(),
-        })
+            eks: OnceCell::new(),
+            iam: OnceCell::new(),
+            rds: OnceCell::new(),
+        }
+    }
+
+    /// A context over an already loaded configuration (tests, embedding).
+    pub fn with_config(config: SdkConfig) -> Arc<Self> {
+        Arc::new(AwsContext::build(None, OnceCell::new_with(Some(config))))
     }
 
     /// The SDK's standard chain (env, profiles, SSO, AssumeRole). `AWS_ENDPOINT_URL` sends
     /// every call to an emulator; the SDK reads it itself.
-    /// A context over an already loaded configuration (tests, embedding).
-    pub fn with_config(config: SdkConfig) -> Arc<Self> {
-        Arc::new(AwsContext {
-            region: None,
-            config: OnceCell::new_with(Some(config)),
-            ec2: OnceCell::new(),
-        })
-    }
-
     pub async fn config(&self) -> &SdkConfig {
         self.config
             .get_or_init(|| async {
@@ -59,11 +68,32 @@ impl AwsContext {
             .get_or_init(|| async { aws_sdk_ec2::Client::new(self.config().await) })
             .await
     }
+
+    pub async fn eks(&self) -> &aws_sdk_eks::Client {
+        self.eks
+            .get_or_init(|| async { aws_sdk_eks::Client::new(self.config().await) })
+            .await
+    }
+
+    pub async fn iam(&self) -> &aws_sdk_iam::Client {
+        self.iam
+            .get_or_init(|| async { aws_sdk_iam::Client::new(self.config().await) })
+            .await
+    }
+
+    pub async fn rds(&self) -> &aws_sdk_rds::Client {
+        self.rds
+            .get_or_init(|| async { aws_sdk_rds::Client::new(self.config().await) })
+            .await
+    }
 }
 
 /// Every resource kind innovate knows, sharing one [`AwsContext`].
 pub fn registry(aws: Arc<AwsContext>) -> Registry {
     let mut registry = Registry::default();
     ec2::register(&mut registry, &aws);
+    eks::register(&mut registry, &aws);
+    iam::register(&mut registry, &aws);
+    rds::register(&mut registry, &aws);
     registry
 }

@@ -8,6 +8,7 @@ use serde_json::Value;
 pub fn coerce(value: Value, ty: &AttrType) -> Result<Value, String> {
     match (ty, value) {
         (_, Value::Null) => Ok(Value::Null),
+        (AttrType::Json, v) => Ok(v),
         (AttrType::String, Value::String(s)) => Ok(Value::String(s)),
         (AttrType::String, v @ (Value::Number(_) | Value::Bool(_))) => {
             Ok(Value::String(v.to_string()))

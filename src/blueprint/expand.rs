@@ -7,7 +7,7 @@ use super::diagnostics::{did_you_mean, Diagnostic, Pos};
 use super::expr::{parse_template, Expr, Index, Ref, Segment};
 use super::template::{InstanceRef, Part, Tmpl};
 use super::yaml::{plain_scalar, Key, Node, NodeValue};
-use super::{Blueprint, Instance, LoadOptions};
+use super::{Blueprint, Instance, LoadOptions, Timeouts};
 use crate::address::{is_identifier, Address, InstanceKey};
 use crate::kinds::{AttrType, Registry, Schema};
 use serde_json::Value;
@@ -23,7 +23,7 @@ const TOP_LEVEL: &[&str] = &[
     "state",
 ];
 /// Keys of a resource that are not AWS attributes.
-const META: &[&str] = &["kind", "count", "for_each", "depends_on"];
+const META: &[&str] = &["kind", "count", "for_each", "depends_on", "timeouts"];
 
 pub fn expand(
     root: &Node,
@@ -287,8 +287,10 @@ impl<'r> Expander<'r> {
         if let Some(node) = overrides.filter(|n| n.value != NodeValue::Null) {
             for (key, value) in self.map_entries(node, "an environment") {
                 if !vars.contains_key(&key.name) {
-                    let hint = did_you_mean(&key.name, vars.keys().map(String::as_str))
-                        .or_else(|| Some("declare it under `variables:` with a default".to_string()));
+                    let hint =
+                        did_you_mean(&key.name, vars.keys().map(String::as_str)).or_else(|| {
+                            Some("declare it under `variables:` with a default".to_string())
+                        });
                     self.error(
                         key.pos,
                         format!(
@@ -497,7 +499,11 @@ impl<'r> Expander<'r> {
     /// A value that must be known before apply (count, for_each).
     fn known(&mut self, node: &Node, scope: &Scope, what: &str) -> Option<Value> {
         if mentions_resource(node) {
-            self.error(node.pos, format!("`{what}` must be known before apply"), Some("it can use variables, env and region, not resource attributes".into()));
+            self.error(
+                node.pos,
+                format!("`{what}` must be known before apply"),
+                Some("it can use variables, env and region, not resource attributes".into()),
+            );
             return None;
         }
         match self.convert(node, None, scope) {
@@ -526,6 +532,7 @@ impl<'r> Expander<'r> {
         };
         let entries = decl.node.as_map().unwrap_or(&[]);
         self.check_attribute_names(decl, schema, entries);
+        let timeouts = self.timeouts(decl.node);
         let mut out = Vec::new();
         for (key, count_index, each) in decl.instance_keys() {
             let scope = Scope {
@@ -563,10 +570,43 @@ impl<'r> Expander<'r> {
                 kind: schema.name.to_string(),
                 attrs,
                 depends_on,
+                timeouts: timeouts.clone(),
                 pos: decl.pos,
             });
         }
         out
+    }
+
+    fn timeouts(&mut self, node: &Node) -> Timeouts {
+        let mut timeouts = Timeouts::default();
+        let Some(section) = node.get("timeouts") else {
+            return timeouts;
+        };
+        for (key, value) in self.map_entries(section, "`timeouts`") {
+            let slot = match key.name.as_str() {
+                "create" => &mut timeouts.create,
+                "update" => &mut timeouts.update,
+                "delete" => &mut timeouts.delete,
+                other => {
+                    let hint = did_you_mean(other, ["create", "update", "delete"]);
+                    self.error(
+                        key.pos,
+                        format!("unknown timeout `{other}`"),
+                        hint.or(Some("timeouts are create, update and delete".into())),
+                    );
+                    continue;
+                }
+            };
+            match value.as_str().map(humantime::parse_duration) {
+                Some(Ok(duration)) => *slot = Some(duration),
+                _ => self.error(
+                    value.pos,
+                    "a timeout is a duration such as 30m, 1h or 90s",
+                    None,
+                ),
+            }
+        }
+        timeouts
     }
 
     fn check_attribute_names(&mut self, decl: &Decl, schema: &Schema, entries: &[(Key, Node)]) {
@@ -783,7 +823,7 @@ impl<'r> Expander<'r> {
         scope: &Scope,
     ) -> Tmpl {
         let item_ty = match ty {
-            None => None,
+            None | Some(AttrType::Json) => None,
             Some(AttrType::List(item)) => Some(*item),
             Some(other) => {
                 self.error(
@@ -831,7 +871,8 @@ impl<'r> Expander<'r> {
             }
         };
         match ty {
-            None | Some(AttrType::StringMap) | Some(AttrType::Object(_)) => {}
+            None | Some(AttrType::StringMap) | Some(AttrType::Object(_)) | Some(AttrType::Json) => {
+            }
             Some(other) => {
                 self.error(
                     node.pos,

@@ -40,9 +40,20 @@ pub struct Instance {
     pub attrs: Vec<(String, Tmpl)>,
     /// Instances this one needs first: every reference plus `depends_on`.
     pub depends_on: Vec<Address>,
+    /// `timeouts: { create: 30m, update: 20m, delete: 30m }`, overriding the kind's defaults.
+    #[serde(default)]
+    pub timeouts: Timeouts,
     /// Where the resource is declared, for graph errors.
     #[serde(skip)]
     pub pos: Pos,
+}
+
+/// Per-resource bounds on long waits (EKS clusters, RDS instances, NAT gateways).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeouts {
+    pub create: Option<std::time::Duration>,
+    pub update: Option<std::time::Duration>,
+    pub delete: Option<std::time::Duration>,
 }
 
 /// What the command line adds to the blueprint text.

@@ -5,17 +5,28 @@ use crate::address::Address;
 use crate::aws::{registry, AwsContext};
 use serde_json::json;
 
-fn load_text(text: &str, env: Option<&str>, vars: &[(&str, &str)]) -> Result<Blueprint, BlueprintErrors> {
+fn load_text(
+    text: &str,
+    env: Option<&str>,
+    vars: &[(&str, &str)],
+) -> Result<Blueprint, BlueprintErrors> {
     let options = LoadOptions {
         env: env.map(str::to_string),
-        vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
     };
     parse("bp.yaml", text, &options, &registry(AwsContext::new(None)))
 }
 
 fn errors(text: &str) -> Vec<(usize, usize, String, Option<String>)> {
     let err = load_text(text, None, &[]).expect_err("the blueprint should be rejected");
-    let mut out: Vec<_> = err.diagnostics.into_iter().map(|d| (d.pos.line, d.pos.col, d.message, d.hint)).collect();
+    let mut out: Vec<_> = err
+        .diagnostics
+        .into_iter()
+        .map(|d| (d.pos.line, d.pos.col, d.message, d.hint))
+        .collect();
     out.sort_by_key(|(l, c, _, _)| (*l, *c));
     out
 }
@@ -55,26 +66,68 @@ outputs:
 #[test]
 fn expands_environments_count_and_for_each() {
     let dev = load_text(NETWORK, Some("dev"), &[]).unwrap();
-    let names: Vec<String> = dev.instances.iter().map(|i| i.address.to_string()).collect();
-    assert_eq!(names, ["app[\"http\"]", "app[\"https\"]", "main", "private[0]"]);
+    let names: Vec<String> = dev
+        .instances
+        .iter()
+        .map(|i| i.address.to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["app[\"http\"]", "app[\"https\"]", "main", "private[0]"]
+    );
     let prod = load_text(NETWORK, Some("prod"), &[]).unwrap();
-    assert_eq!(prod.instances.iter().filter(|i| i.address.resource == "private").count(), 3);
+    assert_eq!(
+        prod.instances
+            .iter()
+            .filter(|i| i.address.resource == "private")
+            .count(),
+        3
+    );
     let overridden = load_text(NETWORK, Some("prod"), &[("nat_gateways", "2")]).unwrap();
-    assert_eq!(overridden.instances.iter().filter(|i| i.address.resource == "private").count(), 2);
+    assert_eq!(
+        overridden
+            .instances
+            .iter()
+            .filter(|i| i.address.resource == "private")
+            .count(),
+        2
+    );
 
     let vpc = prod.instance(&Address::single("main")).unwrap();
-    assert_eq!(vpc.attr("tags"), Some(&Tmpl::Lit(json!({"Name": "innovate-prod"}))));
-    assert_eq!(vpc.attr("cidr_block"), Some(&Tmpl::Lit(json!("10.0.0.0/16"))));
+    assert_eq!(
+        vpc.attr("tags"),
+        Some(&Tmpl::Lit(json!({"Name": "innovate-prod"})))
+    );
+    assert_eq!(
+        vpc.attr("cidr_block"),
+        Some(&Tmpl::Lit(json!("10.0.0.0/16")))
+    );
     let subnet = prod.instance(&Address::indexed("private", 2)).unwrap();
-    assert_eq!(subnet.attr("cidr_block"), Some(&Tmpl::Lit(json!("10.0.2.0/24"))));
+    assert_eq!(
+        subnet.attr("cidr_block"),
+        Some(&Tmpl::Lit(json!("10.0.2.0/24")))
+    );
     assert_eq!(subnet.depends_on, vec![Address::single("main")]);
 
     let https = prod.instance(&Address::keyed("app", "https")).unwrap();
-    assert_eq!(https.attr("description"), Some(&Tmpl::Lit(json!("port 443"))));
-    let Some(Tmpl::Lit(rules)) = https.attr("ingress") else { panic!("a rule without references is fully known") };
-    assert_eq!(rules[0]["from_port"], json!(443), "a number from each.value stays a number");
+    assert_eq!(
+        https.attr("description"),
+        Some(&Tmpl::Lit(json!("port 443")))
+    );
+    let Some(Tmpl::Lit(rules)) = https.attr("ingress") else {
+        panic!("a rule without references is fully known")
+    };
+    assert_eq!(
+        rules[0]["from_port"],
+        json!(443),
+        "a number from each.value stays a number"
+    );
     let deps: Vec<String> = https.depends_on.iter().map(ToString::to_string).collect();
-    assert_eq!(deps, ["main", "private[0]", "private[1]", "private[2]"], "references plus depends_on");
+    assert_eq!(
+        deps,
+        ["main", "private[0]", "private[1]", "private[2]"],
+        "references plus depends_on"
+    );
 }
 
 #[test]
@@ -99,11 +152,18 @@ resources:
     assert_eq!((found[0].0, found[0].1), (4, 11));
     assert_eq!(found[0].2, "unknown kind `ec2.vpcc`");
     assert_eq!(found[0].3.as_deref(), Some("did you mean `ec2.vpc`?"));
-    assert!(messages.contains(&"resource `net` (ec2.subnet) is missing the required attribute `cidr_block`"));
+    assert!(messages
+        .contains(&"resource `net` (ec2.subnet) is missing the required attribute `cidr_block`"));
     assert!(messages.contains(&"unknown resource `mian` in reference `mian.id`"));
-    assert!(found.iter().any(|(l, c, m, h)| (*l, *c) == (8, 5) && m.contains("unknown attribute `cidr_blok`") && h.as_deref() == Some("did you mean `cidr_block`?")));
-    assert!(found.iter().any(|(l, _, m, _)| *l == 12 && m.contains("prefix length is 0 to 32")));
-    assert!(found.iter().any(|(l, _, m, _)| *l == 13 && m == "expected true or false, found a string"));
+    assert!(found.iter().any(|(l, c, m, h)| (*l, *c) == (8, 5)
+        && m.contains("unknown attribute `cidr_blok`")
+        && h.as_deref() == Some("did you mean `cidr_block`?")));
+    assert!(found
+        .iter()
+        .any(|(l, _, m, _)| *l == 12 && m.contains("prefix length is 0 to 32")));
+    assert!(found
+        .iter()
+        .any(|(l, _, m, _)| *l == 13 && m == "expected true or false, found a string"));
 }
 
 #[test]
@@ -122,7 +182,10 @@ resources:
   g: { kind: ec2.internet_gateway, vpc_id: "${count.index}" }
   h: { kind: ec2.internet_gateway, vpc_id: "${var.nope}" }
 "#;
-    let messages: Vec<String> = errors(text).into_iter().map(|(l, _, m, _)| format!("{l}: {m}")).collect();
+    let messages: Vec<String> = errors(text)
+        .into_iter()
+        .map(|(l, _, m, _)| format!("{l}: {m}"))
+        .collect();
     let expected = [
         "6: `many` has count: pick an instance by number",
         "7: `many[5]` is out of range: `many` has count 2",
@@ -139,13 +202,29 @@ resources:
 #[test]
 fn environments_and_variables_are_checked() {
     let err = load_text(NETWORK, None, &[]).unwrap_err();
-    assert_eq!(err.diagnostics[0].message, "no --env given and no `default` environment");
-    assert_eq!(err.diagnostics[0].hint.as_deref(), Some("choose one with --env: dev, prod"));
+    assert_eq!(
+        err.diagnostics[0].message,
+        "no --env given and no `default` environment"
+    );
+    assert_eq!(
+        err.diagnostics[0].hint.as_deref(),
+        Some("choose one with --env: dev, prod")
+    );
     let err = load_text(NETWORK, Some("prd"), &[]).unwrap_err();
-    assert_eq!(err.diagnostics[0].hint.as_deref(), Some("did you mean `prod`?"));
+    assert_eq!(
+        err.diagnostics[0].hint.as_deref(),
+        Some("did you mean `prod`?")
+    );
     let err = load_text(NETWORK, Some("dev"), &[("nat_gateway", "2")]).unwrap_err();
-    assert!(err.diagnostics[0].message.contains("--var nat_gateway"), "{:?}", err.diagnostics);
-    assert_eq!(err.diagnostics[0].hint.as_deref(), Some("did you mean `nat_gateways`?"));
+    assert!(
+        err.diagnostics[0].message.contains("--var nat_gateway"),
+        "{:?}",
+        err.diagnostics
+    );
+    assert_eq!(
+        err.diagnostics[0].hint.as_deref(),
+        Some("did you mean `nat_gateways`?")
+    );
 }
 
 #[test]
@@ -166,8 +245,16 @@ resources:
   r: { kind: ec2.route_table, count: 3, vpc_id: "${main.id}", routes: [{ destination_cidr_block: 0.0.0.0/0, nat_gateway_id: "${element(ip[*].id, count.index)}" }] }
 "#;
     let bp = load_text(text, None, &[]).unwrap();
-    let az = |i| bp.instance(&Address::indexed("s", i)).unwrap().attr("availability_zone").cloned();
+    let az = |i| {
+        bp.instance(&Address::indexed("s", i))
+            .unwrap()
+            .attr("availability_zone")
+            .cloned()
+    };
     assert_eq!(az(2), Some(Tmpl::Lit(json!("a1"))));
     let r2 = bp.instance(&Address::indexed("r", 2)).unwrap();
-    assert_eq!(r2.depends_on, vec![Address::indexed("ip", 0), Address::single("main")]);
+    assert_eq!(
+        r2.depends_on,
+        vec![Address::indexed("ip", 0), Address::single("main")]
+    );
 }

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// JSON object of attribute name -> value, as the blueprint spells them (snake_case).
 pub type Attrs = Map<String, Value>;
@@ -73,11 +74,28 @@ pub type ProgressFn = Arc<dyn Fn(&str, &str) + Send + Sync>;
 pub struct StepCx {
     pub address: String,
     progress: ProgressFn,
+    /// The blueprint's `timeouts` entry for this operation, if it set one.
+    timeout: Option<Duration>,
 }
 
 impl StepCx {
     pub fn new(address: String, progress: ProgressFn) -> Self {
-        StepCx { address, progress }
+        StepCx {
+            address,
+            progress,
+            timeout: None,
+        }
+    }
+
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How long a wait of this step may take: the blueprint's `timeouts`, else the kind's
+    /// default for the operation.
+    pub fn timeout_or(&self, default: Duration) -> Duration {
+        self.timeout.unwrap_or(default)
     }
 
     /// A step without a listener (tests, import).

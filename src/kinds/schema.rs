@@ -16,6 +16,8 @@ pub enum AttrType {
     StringMap,
     /// A nested object with its own attributes (a security group rule, a route).
     Object(&'static [Attr]),
+    /// Any YAML value, sent as JSON (IAM policy documents).
+    Json,
 }
 
 impl AttrType {
@@ -29,6 +31,7 @@ impl AttrType {
             AttrType::List(item) => format!("a list of {}", plural(&item.describe())),
             AttrType::StringMap => "a map of strings".into(),
             AttrType::Object(_) => "a map of attributes".into(),
+            AttrType::Json => "any value".into(),
         }
     }
 }
