@@ -1,6 +1,7 @@
 //! The AWS side: one file per resource kind under `<service>/`, all behind
 //! [`crate::kinds::ResourceKind`]. [`registry`] is the one place that lists them.
 
+pub mod common;
 pub mod ec2;
 pub mod eks;
 mod errors;

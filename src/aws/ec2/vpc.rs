@@ -282,6 +282,6 @@ mod tests {
 
     #[test]
     fn spec_fits_schema() {
-        super::super::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 }
