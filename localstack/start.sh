@@ -4,8 +4,8 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 port="${EMULATOR_PORT:-4566}"
-pidfile="$here/.emulator.pid"
-logfile="$here/.emulator.log"
+pidfile="$here/.emulator-$port.pid"
+logfile="$here/.emulator-$port.log"
 
 bash "$here/setup.sh"
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then

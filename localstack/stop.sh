@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Stops the emulator started by localstack/start.sh (by the pid it recorded).
+# Stops the emulator that localstack/start.sh started on ${EMULATOR_PORT:-4566} (by its pid).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-pidfile="$here/.emulator.pid"
+port="${EMULATOR_PORT:-4566}"
+pidfile="$here/.emulator-$port.pid"
 if [ -f "$pidfile" ]; then
   pid="$(cat "$pidfile")"
   if kill "$pid" 2>/dev/null; then
