@@ -24,6 +24,9 @@ def main() -> None:
 
     # Attaching AWS-managed policies (AmazonEKSClusterPolicy, ...) needs them loaded.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    from extensions import eks_addons  # the EKS add-on API moto lacks: extensions/README.md
+
+    eks_addons.install()
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)

@@ -330,3 +330,6 @@ fn record(state: &mut State, blueprint: &Blueprint, op: &Op, result: Option<(Liv
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

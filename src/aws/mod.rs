@@ -8,6 +8,7 @@ mod errors;
 pub mod iam;
 pub mod rds;
 mod retry;
+pub mod wait;
 
 pub use errors::sdk_error;
 pub use retry::{retry_while, Backoff};

@@ -192,3 +192,6 @@ fn deletions(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
 //! The EC2 network tier: VPC, subnet, internet gateway, Elastic IP, NAT gateway, route table
 //! and security group, one kind per file. What several kinds share lives here, in
-//! [`tags`] and in [`wait`].
+//! [`tags`]; the bounded poller they wait with is [`crate::aws::wait`].
 
 mod elastic_ip;
 mod internet_gateway;
@@ -10,7 +10,6 @@ mod security_group;
 mod subnet;
 mod tags;
 mod vpc;
-mod wait;
 
 pub(crate) use crate::aws::common::*;
 use crate::aws::{retry_while, AwsContext, Backoff};

@@ -1,11 +1,11 @@
 //! `ec2.nat_gateway`: a NAT gateway in a subnet, public (with an Elastic IP) or private.
 //! AWS takes minutes to make one available and to delete one; both are waited for.
 
-use super::wait::{self, Status};
 use super::{
     describe_existing, exists, filter, ignore_gone, in_order, missing, outputs, parse_spec, tags,
     Lookup, TAGS,
 };
+use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,

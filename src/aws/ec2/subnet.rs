@@ -1,10 +1,10 @@
 //! `ec2.subnet`: a subnet of a VPC, optionally giving instances public IPs.
 
-use super::wait::{self, Status};
 use super::{
     delete_retrying, describe_existing, exists, filter, in_order, missing, outputs, parse_spec,
     tags, Lookup, TAGS,
 };
+use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
 use async_trait::async_trait;

@@ -1,0 +1,1 @@
+"""Small, documented additions to the emulator (moto server): see README.md."""

@@ -1,0 +1,287 @@
+//! The executor against an in-memory kind: ordering, concurrency, failure handling and state
+//! persistence, without AWS (the integration tests cover the real kinds).
+
+use super::*;
+use crate::blueprint::{self, LoadOptions};
+use crate::graph::Dag;
+use crate::kinds::{Attr, AttrType, KindResult, Schema};
+use crate::plan::{self, PlanOptions};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use tokio::sync::Notify;
+
+static SCHEMA: Schema = Schema {
+    name: "test.thing",
+    attrs: &[
+        Attr::optional("parent", AttrType::String),
+        Attr::optional("label", AttrType::String),
+        Attr::optional("zone", AttrType::String).force_new(),
+        Attr::optional("tags", AttrType::StringMap).default("{}"),
+    ],
+    outputs: &[],
+    taggable: true,
+};
+
+/// Records every call; `fail` names labels whose create fails; `gates` hold a create until
+/// notified.
+#[derive(Default)]
+struct Recorder {
+    events: Mutex<Vec<String>>,
+    fail: Vec<String>,
+    gates: HashMap<String, Arc<Notify>>,
+    tags: Mutex<HashMap<String, Tags>>,
+}
+
+struct Thing(Arc<Recorder>);
+
+fn label(attrs: &Attrs) -> String {
+    attrs
+        .get("label")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+#[async_trait]
+impl ResourceKind for Thing {
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn create(&self, _cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
+        let name = label(desired);
+        if let Some(gate) = self.0.gates.get(&name) {
+            gate.notified().await;
+        }
+        if self.0.fail.contains(&name) {
+            return Err(KindError::new(
+                "test:Create",
+                Some("Boom".into()),
+                format!("{name} refused"),
+            ));
+        }
+        self.0.events.lock().unwrap().push(format!("create {name}"));
+        self.0
+            .tags
+            .lock()
+            .unwrap()
+            .insert(name.clone(), tags.clone());
+        let zone = desired
+            .get("zone")
+            .and_then(Value::as_str)
+            .map(|z| format!("-{z}"))
+            .unwrap_or_default();
+        Ok(Live {
+            id: format!("id-{name}{zone}"),
+            outputs: Attrs::new(),
+        })
+    }
+
+    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
+        Ok(ids.iter().map(|_| None).collect())
+    }
+
+    async fn update(
+        &self,
+        _cx: &StepCx,
+        live: &Live,
+        _prior: &Attrs,
+        desired: &Attrs,
+        _tags: &Tags,
+    ) -> KindResult<Live> {
+        self.0
+            .events
+            .lock()
+            .unwrap()
+            .push(format!("update {}", label(desired)));
+        Ok(live.clone())
+    }
+
+    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        self.0
+            .events
+            .lock()
+            .unwrap()
+            .push(format!("delete {}", live.id));
+        Ok(())
+    }
+}
+
+struct Fixture {
+    registry: Registry,
+    recorder: Arc<Recorder>,
+    store: LocalStore,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture(recorder: Recorder) -> Fixture {
+    let recorder = Arc::new(recorder);
+    let mut registry = Registry::default();
+    registry.register(Arc::new(Thing(recorder.clone())));
+    let dir = tempfile::tempdir().unwrap();
+    let store = LocalStore::new(dir.path().join("state.json"));
+    Fixture {
+        registry,
+        recorder,
+        store,
+        _dir: dir,
+    }
+}
+
+impl Fixture {
+    async fn apply(&self, yaml: &str, state: &mut State, parallelism: usize) -> ApplyReport {
+        let bp = blueprint::parse("t.yaml", yaml, &LoadOptions::default(), &self.registry).unwrap();
+        let dag = Dag::build(&bp).unwrap();
+        let plan = plan::plan(&bp, &dag, state, &self.registry, &PlanOptions::default());
+        let options = ApplyOptions {
+            parallelism,
+            plain: true,
+        };
+        execute(&plan, &bp, state, &self.store, &self.registry, &options)
+            .await
+            .unwrap()
+    }
+
+    fn events(&self) -> Vec<String> {
+        self.recorder.events.lock().unwrap().clone()
+    }
+}
+
+const CHAIN: &str = r#"
+blueprint: t
+resources:
+  slow: { kind: test.thing, label: slow }
+  fast: { kind: test.thing, label: fast }
+  after_fast: { kind: test.thing, label: after_fast, parent: "${fast.id}" }
+"#;
+
+#[tokio::test]
+async fn a_step_starts_as_soon_as_its_own_dependencies_are_done() {
+    // `slow` is held until `after_fast` has been created: an executor that waited for a whole
+    // level (slow and fast) before starting after_fast would never finish.
+    let gate = Arc::new(Notify::new());
+    let f = fixture(Recorder {
+        gates: HashMap::from([("slow".to_string(), gate.clone())]),
+        ..Default::default()
+    });
+    let mut state = State::new("t", "default");
+    let release = {
+        let recorder = f.recorder.clone();
+        async move {
+            while !recorder
+                .events
+                .lock()
+                .unwrap()
+                .contains(&"create after_fast".to_string())
+            {
+                tokio::task::yield_now().await;
+            }
+            gate.notify_one();
+        }
+    };
+    let (report, ()) = tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::join!(f.apply(CHAIN, &mut state, 4), release)
+    })
+    .await
+    .expect("after_fast must not wait for slow");
+    assert!(report.succeeded());
+    let events = f.events();
+    let at = |e: &str| events.iter().position(|x| x == e).unwrap();
+    assert!(at("create fast") < at("create after_fast"));
+    assert!(at("create after_fast") < at("create slow"));
+    assert_eq!(
+        state.resources[&Address::single("after_fast")].attrs["parent"],
+        "id-fast"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_skips_dependents_finishes_the_rest_and_saves_what_completed() {
+    let f = fixture(Recorder {
+        fail: vec!["fast".into()],
+        ..Default::default()
+    });
+    let mut state = State::new("t", "default");
+    let report = f.apply(CHAIN, &mut state, 2).await;
+    assert_eq!(report.failed.len(), 1);
+    let (address, kind, err) = &report.failed[0];
+    assert_eq!(
+        (address.to_string(), *kind),
+        ("fast".to_string(), OpKind::Create)
+    );
+    assert_eq!(err.to_string(), "test:Create failed: Boom: fast refused");
+    assert_eq!(
+        report.skipped,
+        vec![(Address::single("after_fast"), OpKind::Create)]
+    );
+    let saved = f.store.load().unwrap().unwrap();
+    assert_eq!(
+        saved
+            .resources
+            .keys()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        ["slow"]
+    );
+    assert_eq!(saved, state, "the file holds exactly what the run recorded");
+}
+
+#[tokio::test]
+async fn identity_tags_are_added_to_the_users_tags() {
+    let f = fixture(Recorder::default());
+    let mut state = State::new("t", "default");
+    f.apply(
+        "blueprint: t\nresources:\n  a: { kind: test.thing, label: a, tags: { team: x } }\n",
+        &mut state,
+        1,
+    )
+    .await;
+    let tags = f.recorder.tags.lock().unwrap()["a"].clone();
+    let expected: Tags = [
+        ("team", "x"),
+        ("innovate:blueprint", "t"),
+        ("innovate:env", "default"),
+        ("innovate:address", "a"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(tags, expected);
+}
+
+#[tokio::test]
+async fn deletes_run_dependents_first_and_state_follows_each_step() {
+    let f = fixture(Recorder::default());
+    let mut state = State::new("t", "default");
+    let three = "blueprint: t\nresources:\n  a: { kind: test.thing, label: a }\n  b: { kind: test.thing, label: b, parent: \"${a.id}\" }\n  c: { kind: test.thing, label: c, parent: \"${b.id}\" }\n";
+    f.apply(three, &mut state, 4).await;
+    let serial_after_create = state.serial;
+    assert_eq!(serial_after_create, 3, "one save per completed step");
+    f.recorder.events.lock().unwrap().clear();
+    let report = f
+        .apply("blueprint: t\nresources: {}\n", &mut state, 4)
+        .await;
+    assert!(report.succeeded());
+    assert_eq!(f.events(), ["delete id-c", "delete id-b", "delete id-a"]);
+    assert!(state.resources.is_empty());
+    assert_eq!(state.serial, serial_after_create + 3);
+}
+
+#[tokio::test]
+async fn a_replace_deletes_the_old_one_first_and_dependents_update_to_the_new_id() {
+    let f = fixture(Recorder::default());
+    let mut state = State::new("t", "default");
+    let version = |zone: &str| {
+        format!("blueprint: t\nresources:\n  a: {{ kind: test.thing, label: a, zone: {zone} }}\n  b: {{ kind: test.thing, label: b, parent: \"${{a.id}}\" }}\n")
+    };
+    f.apply(&version("z1"), &mut state, 4).await;
+    f.recorder.events.lock().unwrap().clear();
+    let report = f.apply(&version("z2"), &mut state, 4).await;
+    assert!(report.succeeded());
+    assert_eq!(f.events(), ["delete id-a-z1", "create a", "update b"]);
+    assert_eq!(
+        state.resources[&Address::single("b")].attrs["parent"],
+        "id-a-z2"
+    );
+}

@@ -1,0 +1,182 @@
+//! Planning and plan rendering against the real kinds' schemas (no AWS calls).
+
+use super::*;
+use crate::aws::{registry, AwsContext};
+use crate::blueprint::{self, LoadOptions, UNKNOWN};
+use crate::kinds::Attrs;
+use crate::state::ResourceState;
+use serde_json::json;
+
+const BLUEPRINT: &str = r#"
+blueprint: net
+resources:
+  main: { kind: ec2.vpc, cidr_block: 10.0.0.0/16, tags: { Name: new } }
+  sub:
+    kind: ec2.subnet
+    count: 2
+    vpc_id: ${main.id}
+    cidr_block: "10.0.${count.index}.0/24"
+outputs:
+  vpc: ${main.id}
+"#;
+
+fn plan_against(state: &State, targets: &[&str]) -> Plan {
+    let registry = registry(AwsContext::new(None));
+    let bp = blueprint::parse("bp.yaml", BLUEPRINT, &LoadOptions::default(), &registry).unwrap();
+    let dag = Dag::build(&bp).unwrap();
+    let options = PlanOptions {
+        targets: targets.iter().map(|t| t.parse().unwrap()).collect(),
+        destroy: false,
+    };
+    plan(&bp, &dag, state, &registry, &options)
+}
+
+fn resource(kind: &str, id: &str, attrs: serde_json::Value, deps: &[&str]) -> ResourceState {
+    ResourceState {
+        kind: kind.into(),
+        id: id.into(),
+        attrs: attrs.as_object().unwrap().clone(),
+        outputs: Attrs::new(),
+        depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
+    }
+}
+
+/// State as innovate would have written it after applying BLUEPRINT with tag Name=old,
+/// plus a third subnet that the blueprint no longer has.
+fn applied_state() -> State {
+    let mut state = State::new("net", "default");
+    let vpc = json!({"cidr_block": "10.0.0.0/16", "enable_dns_support": true, "enable_dns_hostnames": false,
+                     "instance_tenancy": "default", "tags": {"Name": "old"}});
+    state.resources.insert(
+        Address::single("main"),
+        resource("ec2.vpc", "vpc-1", vpc, &[]),
+    );
+    for (i, cidr) in ["10.0.0.0/24", "10.0.9.0/24", "10.0.2.0/24"]
+        .iter()
+        .enumerate()
+    {
+        let attrs = json!({"vpc_id": "vpc-1", "cidr_block": cidr, "map_public_ip_on_launch": false, "tags": {}});
+        state.resources.insert(
+            Address::indexed("sub", i),
+            resource("ec2.subnet", &format!("subnet-{i}"), attrs, &["main"]),
+        );
+    }
+    state
+}
+
+#[test]
+fn everything_is_created_with_ids_known_after_apply() {
+    let plan = plan_against(&State::new("net", "default"), &[]);
+    assert_eq!(
+        plan.summary(),
+        Summary {
+            add: 3,
+            change: 0,
+            destroy: 0
+        }
+    );
+    let sub = plan.step(&Address::indexed("sub", 1)).unwrap();
+    let vpc_id = sub.changes.iter().find(|c| c.attr == "vpc_id").unwrap();
+    assert_eq!(vpc_id.after, Some(json!(UNKNOWN)));
+    assert!(plan.outputs["vpc"] == json!(UNKNOWN));
+}
+
+#[test]
+fn distinguishes_noop_update_replace_and_delete() {
+    let plan = plan_against(&applied_state(), &[]);
+    let action = |a: Address| plan.step(&a).map(|s| s.action);
+    assert_eq!(action(Address::single("main")), Some(Action::Update));
+    assert_eq!(action(Address::indexed("sub", 0)), Some(Action::NoOp));
+    assert_eq!(action(Address::indexed("sub", 1)), Some(Action::Replace));
+    assert_eq!(action(Address::indexed("sub", 2)), Some(Action::Delete));
+    assert_eq!(
+        plan.step(&Address::indexed("sub", 1))
+            .unwrap()
+            .replace_reasons(),
+        ["cidr_block"]
+    );
+    assert_eq!(
+        plan.summary(),
+        Summary {
+            add: 1,
+            change: 1,
+            destroy: 2
+        }
+    );
+    assert_eq!(
+        plan.outputs["vpc"],
+        json!("vpc-1"),
+        "an unchanged id is known at plan time"
+    );
+}
+
+#[test]
+fn renders_like_terraform_users_expect() {
+    let text = render_human(&plan_against(&applied_state(), &[]), false);
+    let expected = r#"innovate will perform the following actions:
+
+  ~ main (ec2.vpc) will be updated in place
+      ~ tags = { Name = "old" } -> { Name = "new" }
+
+-/+ sub[1] (ec2.subnet) must be replaced (cidr_block forces replacement)
+      ~ cidr_block = "10.0.9.0/24" -> "10.0.1.0/24"  # forces replacement
+
+  - sub[2] (ec2.subnet) will be destroyed
+
+Plan: 1 to add, 1 to change, 2 to destroy.
+"#;
+    assert_eq!(text, expected);
+    let targeted = render_human(&plan_against(&applied_state(), &["sub[0]"]), false);
+    assert!(
+        targeted.ends_with("Plan: 0 to add, 1 to change, 0 to destroy.\n"),
+        "a target brings its dependencies, nothing else: {targeted}"
+    );
+    let mut unchanged = applied_state();
+    unchanged
+        .resources
+        .get_mut(&Address::single("main"))
+        .unwrap()
+        .attrs["tags"] = json!({"Name": "new"});
+    assert_eq!(
+        render_human(&plan_against(&unchanged, &["sub[0]"]), false),
+        "No changes. The infrastructure matches the blueprint.\n"
+    );
+}
+
+#[test]
+fn json_follows_the_documented_schema() {
+    let value = to_json(
+        &plan_against(&State::new("net", "default"), &[]),
+        "net",
+        "default",
+    );
+    assert_eq!(value["format_version"], 1);
+    assert_eq!(value["has_changes"], true);
+    assert_eq!(
+        value["summary"],
+        json!({"add": 3, "change": 0, "destroy": 0})
+    );
+    let sub = value["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["address"] == "sub[0]")
+        .unwrap();
+    assert_eq!(sub["action"], "create");
+    let vpc_id = sub["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["attr"] == "vpc_id")
+        .unwrap();
+    assert_eq!(vpc_id["after"], "(known after apply)");
+    assert_eq!(vpc_id["after_unknown"], true);
+    assert_eq!(value["outputs"]["vpc"], "(known after apply)");
+}
+
+#[test]
+fn targets_plan_only_the_selection_and_its_dependencies() {
+    let plan = plan_against(&State::new("net", "default"), &["sub[1]"]);
+    let addresses: Vec<String> = plan.steps.iter().map(|s| s.address.to_string()).collect();
+    assert_eq!(addresses, ["main", "sub[1]"]);
+}

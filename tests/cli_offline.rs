@@ -1,0 +1,120 @@
+//! Commands that never call AWS: validate's located errors, graph output, exit codes.
+
+use std::process::Command;
+
+fn innovate(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_innovate"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        // Offline commands must not need credentials or an endpoint.
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .expect("run innovate");
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    (
+        out.status.code().unwrap_or(-1),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+fn write(dir: &tempfile::TempDir, text: &str) -> String {
+    std::fs::write(dir.path().join("bp.yaml"), text).unwrap();
+    "bp.yaml".into()
+}
+
+#[test]
+fn validate_reports_every_error_located_with_the_line_and_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: broken\nresources:\n  main:\n    kind: ec2.vpc\n    cidr: 10.0.0.0/16\n  net:\n    kind: ec2.subnet\n    vpc_id: ${main.idd}\n    cidr_block: 10.0.0.0/24\n",
+    );
+    let (code, stdout, stderr) = innovate(dir.path(), &["validate", &bp]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    let expected_first = "error: resource `main` (ec2.vpc) is missing the required attribute `cidr_block`\n  --> bp.yaml:3:3\n  |\n3 |   main:\n  |   ^\n  = hint: add `cidr_block:` (an IPv4 CIDR block (like 10.0.0.0/16))\n";
+    assert!(stderr.starts_with(expected_first), "{stderr}");
+    assert!(
+        stderr.contains("error: unknown attribute `cidr` for kind ec2.vpc\n  --> bp.yaml:5:5\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("  = hint: did you mean `cidr_block`?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: ec2.vpc `main` has no attribute `idd`\n  --> bp.yaml:8:13"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.trim_end().ends_with("3 errors in bp.yaml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_names_every_resource_on_a_dependency_cycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: loop\nresources:\n  a: { kind: ec2.vpc, cidr_block: 10.0.0.0/16, depends_on: [c] }\n  b: { kind: ec2.vpc, cidr_block: 10.1.0.0/16, depends_on: [a] }\n  c: { kind: ec2.vpc, cidr_block: 10.2.0.0/16, depends_on: [b] }\n",
+    );
+    let (code, _, stderr) = innovate(dir.path(), &["validate", &bp]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("error: dependency cycle: a -> b -> c -> a"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> bp.yaml:3:3"), "{stderr}");
+}
+
+#[test]
+fn a_valid_blueprint_validates_and_graphs_without_aws() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: ok\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.0.0.0/16 }\n  net: { kind: ec2.subnet, count: 2, vpc_id: \"${main.id}\", cidr_block: \"10.0.${count.index}.0/24\" }\n",
+    );
+    let (code, stdout, stderr) = innovate(dir.path(), &["validate", &bp]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("3 resource instances"), "{stdout}");
+    let (code, dot, _) = innovate(dir.path(), &["graph", &bp]);
+    assert_eq!(code, 0);
+    assert!(dot.starts_with("digraph \"ok\" {"), "{dot}");
+    assert!(
+        dot.contains("\"main\" -> \"net[0]\";") && dot.contains("\"main\" -> \"net[1]\";"),
+        "{dot}"
+    );
+    let (code, mermaid, _) = innovate(dir.path(), &["graph", &bp, "--format", "mermaid"]);
+    assert_eq!(code, 0);
+    assert!(mermaid.starts_with("flowchart LR"), "{mermaid}");
+}
+
+#[test]
+fn a_corrupted_state_file_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: st\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.0.0.0/16 }\n",
+    );
+    std::fs::create_dir(dir.path().join("state")).unwrap();
+    let state = dir.path().join("state/st-default.json");
+    std::fs::write(
+        &state,
+        "{\"format\": \"innovate-state\", \"version\": 1, \"ser",
+    )
+    .unwrap();
+    let (code, _, stderr) = innovate(dir.path(), &["plan", &bp]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("is corrupted") && stderr.contains("will not use or overwrite it"),
+        "{stderr}"
+    );
+    let (code, _, _) = innovate(dir.path(), &["apply", &bp, "--auto-approve"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        std::fs::read_to_string(&state).unwrap(),
+        "{\"format\": \"innovate-state\", \"version\": 1, \"ser"
+    );
+}
