@@ -13,9 +13,10 @@ use crate::address::Address;
 use crate::blueprint::template::{contains_unknown, UNKNOWN};
 use crate::blueprint::Blueprint;
 use crate::kinds::{Attrs, KindError, Live, Registry, ResourceKind, StepCx, Tags};
-use crate::plan::{desired_attrs, Plan};
-use crate::state::{LocalStore, ResourceState, State};
+use crate::plan::{desired_attrs, keep_ignored, Plan};
+use crate::state::{Deposed, LocalStore, ResourceState, State};
 use serde_json::Value;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
@@ -86,7 +87,7 @@ pub async fn execute(
     }
     let progress = Arc::new(Progress::new(graph.ops.len(), options.plain));
     let mut waiting: Vec<usize> = graph.needs.iter().map(Vec::len).collect();
-    let mut ready: Vec<usize> = (0..graph.ops.len())
+    let mut ready: VecDeque<usize> = (0..graph.ops.len())
         .filter(|&i| waiting[i] == 0)
         .rev()
         .collect();
@@ -97,7 +98,7 @@ pub async fn execute(
 
     loop {
         while running.len() < parallelism {
-            let Some(i) = ready.pop() else { break };
+            let Some(i) = ready.pop_back() else { break };
             match prepare(i, &graph.ops[i], blueprint, state, registry) {
                 Ok(prepared) => {
                     progress.started(&prepared.address.to_string(), prepared.kind.verbs().0);
@@ -124,12 +125,10 @@ pub async fn execute(
                 report
                     .completed
                     .push((op.address.clone(), op.kind, elapsed));
-                for (j, needs) in graph.needs.iter().enumerate() {
-                    if needs.contains(&i) {
-                        waiting[j] -= 1;
-                        if waiting[j] == 0 && !blocked[j] {
-                            ready.insert(0, j);
-                        }
+                for &j in &graph.dependents[i] {
+                    waiting[j] -= 1;
+                    if waiting[j] == 0 && !blocked[j] {
+                        ready.push_front(j);
                     }
                 }
             }
@@ -187,7 +186,15 @@ fn prepare(
     state: &State,
     registry: &Registry,
 ) -> Result<Prepared, KindError> {
-    let prior = state.resources.get(&op.address).cloned();
+    let prior = if op.deposed {
+        state
+            .deposed
+            .iter()
+            .find(|d| d.address == op.address)
+            .map(|d| d.resource.clone())
+    } else {
+        state.resources.get(&op.address).cloned()
+    };
     let kind_name = match (op.kind, &prior) {
         (OpKind::Delete, Some(p)) => p.kind.clone(),
         _ => blueprint
@@ -213,7 +220,12 @@ fn prepare(
                     .read(a, attr)
                     .unwrap_or_else(|| Value::String(UNKNOWN.into()))
             };
-            let desired = desired_attrs(instance, schema, &lookup);
+            let mut desired = desired_attrs(instance, schema, &lookup);
+            keep_ignored(
+                &mut desired,
+                prior.as_ref(),
+                &instance.lifecycle.ignore_changes,
+            );
             if contains_unknown(&Value::Object(desired.clone())) {
                 return Err(KindError::local(
                     "innovate",
@@ -310,6 +322,7 @@ async fn run(p: Prepared, progress: Arc<Progress>) -> Outcome {
 /// Writes one finished operation into the state (`attrs` come without sensitive values).
 fn record(state: &mut State, blueprint: &Blueprint, op: &Op, result: Option<(Live, Attrs)>) {
     match result {
+        None if op.deposed => state.deposed.retain(|d| d.address != op.address),
         None => {
             state.resources.remove(&op.address);
         }
@@ -317,6 +330,15 @@ fn record(state: &mut State, blueprint: &Blueprint, op: &Op, result: Option<(Liv
             let instance = blueprint.instance(&op.address);
             let kind = instance.map(|i| i.kind.clone()).unwrap_or_default();
             let depends_on = instance.map(|i| i.depends_on.clone()).unwrap_or_default();
+            if op.kind == OpKind::Create {
+                // Create-before-destroy: the old object waits in `deposed` for its delete.
+                if let Some(old) = state.resources.remove(&op.address) {
+                    state.deposed.push(Deposed {
+                        address: op.address.clone(),
+                        resource: old,
+                    });
+                }
+            }
             state.resources.insert(
                 op.address.clone(),
                 ResourceState {

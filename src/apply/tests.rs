@@ -7,6 +7,7 @@ use crate::graph::Dag;
 use crate::kinds::{Attr, AttrType, KindResult, Schema};
 use crate::plan::{self, PlanOptions};
 use async_trait::async_trait;
+use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::Notify;
@@ -283,5 +284,82 @@ async fn a_replace_deletes_the_old_one_first_and_dependents_update_to_the_new_id
     assert_eq!(
         state.resources[&Address::single("b")].attrs["parent"],
         "id-a-z2"
+    );
+}
+
+#[tokio::test]
+async fn create_before_destroy_creates_repoints_then_deletes_the_old_object() {
+    let f = fixture(Recorder::default());
+    let mut state = State::new("t", "default");
+    let version = |zone: &str| {
+        format!("blueprint: t\nresources:\n  a: {{ kind: test.thing, label: a, zone: {zone}, lifecycle: {{ create_before_destroy: true }} }}\n  b: {{ kind: test.thing, label: b, parent: \"${{a.id}}\" }}\n")
+    };
+    f.apply(&version("z1"), &mut state, 4).await;
+    f.recorder.events.lock().unwrap().clear();
+    let report = f.apply(&version("z2"), &mut state, 4).await;
+    assert!(report.succeeded());
+    assert_eq!(f.events(), ["create a", "update b", "delete id-a-z1"]);
+    assert!(
+        state.deposed.is_empty(),
+        "the old object is gone from state too"
+    );
+    assert_eq!(state.resources[&Address::single("a")].id, "id-a-z2");
+}
+
+#[tokio::test]
+async fn a_deposed_object_left_by_a_crash_is_deleted_by_the_next_run() {
+    let f = fixture(Recorder::default());
+    let mut state = State::new("t", "default");
+    f.apply(
+        "blueprint: t\nresources:\n  a: { kind: test.thing, label: a }\n",
+        &mut state,
+        1,
+    )
+    .await;
+    let old = state.resources[&Address::single("a")].clone();
+    state.deposed.push(crate::state::Deposed {
+        address: Address::single("a"),
+        resource: ResourceState {
+            id: "id-old".into(),
+            ..old
+        },
+    });
+    f.recorder.events.lock().unwrap().clear();
+    let report = f
+        .apply(
+            "blueprint: t\nresources:\n  a: { kind: test.thing, label: a }\n",
+            &mut state,
+            1,
+        )
+        .await;
+    assert!(report.succeeded());
+    assert_eq!(f.events(), ["delete id-old"]);
+    assert!(state.deposed.is_empty());
+    assert_eq!(
+        state.resources[&Address::single("a")].id,
+        "id-a",
+        "the current object is untouched"
+    );
+}
+
+#[tokio::test]
+async fn ignore_changes_keeps_the_recorded_value() {
+    let f = fixture(Recorder::default());
+    let mut state = State::new("t", "default");
+    let version = |label: &str, team: &str| {
+        format!("blueprint: t\nresources:\n  a: {{ kind: test.thing, label: {label}, tags: {{ team: {team} }}, lifecycle: {{ ignore_changes: [tags] }} }}\n")
+    };
+    f.apply(&version("a", "x"), &mut state, 1).await;
+    f.recorder.events.lock().unwrap().clear();
+    f.apply(&version("a", "y"), &mut state, 1).await;
+    assert!(
+        f.events().is_empty(),
+        "only an ignored attribute changed: nothing to do"
+    );
+    f.apply(&version("a2", "y"), &mut state, 1).await;
+    assert_eq!(f.events(), ["update a2"]);
+    assert_eq!(
+        state.resources[&Address::single("a")].attrs["tags"],
+        json!({"team": "x"})
     );
 }

@@ -7,7 +7,7 @@ use super::diagnostics::{did_you_mean, Diagnostic, Pos};
 use super::expr::{parse_template, Expr, Index, Ref, Segment};
 use super::template::{InstanceRef, Part, Tmpl};
 use super::yaml::{plain_scalar, Key, Node, NodeValue};
-use super::{Blueprint, Instance, LoadOptions, Timeouts};
+use super::{Blueprint, Instance, LoadOptions};
 use crate::address::{is_identifier, Address, InstanceKey};
 use crate::kinds::{AttrType, Registry, Schema};
 use serde_json::Value;
@@ -23,7 +23,14 @@ const TOP_LEVEL: &[&str] = &[
     "state",
 ];
 /// Keys of a resource that are not AWS attributes.
-const META: &[&str] = &["kind", "count", "for_each", "depends_on", "timeouts"];
+const META: &[&str] = &[
+    "kind",
+    "count",
+    "for_each",
+    "depends_on",
+    "timeouts",
+    "lifecycle",
+];
 
 pub fn expand(
     root: &Node,
@@ -42,7 +49,7 @@ pub fn expand(
     }
 }
 
-struct Expander<'r> {
+pub(super) struct Expander<'r> {
     diags: Vec<Diagnostic>,
     registry: &'r Registry,
 }
@@ -116,7 +123,7 @@ enum Evaluated {
 }
 
 impl<'r> Expander<'r> {
-    fn error(&mut self, pos: Pos, message: impl Into<String>, hint: Option<String>) {
+    pub(super) fn error(&mut self, pos: Pos, message: impl Into<String>, hint: Option<String>) {
         let mut d = Diagnostic::new(pos, message);
         d.hint = hint;
         self.diags.push(d);
@@ -319,7 +326,7 @@ impl<'r> Expander<'r> {
         vars
     }
 
-    fn map_entries<'n>(&mut self, node: &'n Node, what: &str) -> &'n [(Key, Node)] {
+    pub(super) fn map_entries<'n>(&mut self, node: &'n Node, what: &str) -> &'n [(Key, Node)] {
         match node.as_map() {
             Some(entries) => entries,
             None if node.value == NodeValue::Null => &[],
@@ -533,6 +540,7 @@ impl<'r> Expander<'r> {
         let entries = decl.node.as_map().unwrap_or(&[]);
         self.check_attribute_names(decl, schema, entries);
         let timeouts = self.timeouts(decl.node);
+        let lifecycle = self.lifecycle(decl.node, schema);
         let mut out = Vec::new();
         for (key, count_index, each) in decl.instance_keys() {
             let scope = Scope {
@@ -571,42 +579,11 @@ impl<'r> Expander<'r> {
                 attrs,
                 depends_on,
                 timeouts: timeouts.clone(),
+                lifecycle: lifecycle.clone(),
                 pos: decl.pos,
             });
         }
         out
-    }
-
-    fn timeouts(&mut self, node: &Node) -> Timeouts {
-        let mut timeouts = Timeouts::default();
-        let Some(section) = node.get("timeouts") else {
-            return timeouts;
-        };
-        for (key, value) in self.map_entries(section, "`timeouts`") {
-            let slot = match key.name.as_str() {
-                "create" => &mut timeouts.create,
-                "update" => &mut timeouts.update,
-                "delete" => &mut timeouts.delete,
-                other => {
-                    let hint = did_you_mean(other, ["create", "update", "delete"]);
-                    self.error(
-                        key.pos,
-                        format!("unknown timeout `{other}`"),
-                        hint.or(Some("timeouts are create, update and delete".into())),
-                    );
-                    continue;
-                }
-            };
-            match value.as_str().map(humantime::parse_duration) {
-                Some(Ok(duration)) => *slot = Some(duration),
-                _ => self.error(
-                    value.pos,
-                    "a timeout is a duration such as 30m, 1h or 90s",
-                    None,
-                ),
-            }
-        }
-        timeouts
     }
 
     fn check_attribute_names(&mut self, decl: &Decl, schema: &Schema, entries: &[(Key, Node)]) {

@@ -6,6 +6,7 @@ mod check;
 pub mod diagnostics;
 mod expand;
 pub mod expr;
+mod meta;
 pub mod template;
 pub mod yaml;
 
@@ -43,6 +44,8 @@ pub struct Instance {
     /// `timeouts: { create: 30m, update: 20m, delete: 30m }`, overriding the kind's defaults.
     #[serde(default)]
     pub timeouts: Timeouts,
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
     /// Where the resource is declared, for graph errors.
     #[serde(skip)]
     pub pos: Pos,
@@ -54,6 +57,17 @@ pub struct Timeouts {
     pub create: Option<std::time::Duration>,
     pub update: Option<std::time::Duration>,
     pub delete: Option<std::time::Duration>,
+}
+
+/// `lifecycle: { prevent_destroy, create_before_destroy, ignore_changes: [...] }`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Lifecycle {
+    /// A plan that would delete or replace this instance is an error.
+    pub prevent_destroy: bool,
+    /// A replace creates the new resource (and repoints dependents) before deleting the old.
+    pub create_before_destroy: bool,
+    /// Attributes whose blueprint changes are not applied: the state's value is kept.
+    pub ignore_changes: Vec<String>,
 }
 
 /// What the command line adds to the blueprint text.

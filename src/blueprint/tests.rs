@@ -258,3 +258,31 @@ resources:
         vec![Address::indexed("ip", 0), Address::single("main")]
     );
 }
+
+#[test]
+fn lifecycle_and_timeouts_are_checked() {
+    let text = "blueprint: lc\nresources:\n  main:\n    kind: ec2.vpc\n    cidr_block: 10.0.0.0/16\n    lifecycle: { prevent_destroy: yes, create_before_destory: true, ignore_changes: [tag] }\n    timeouts: { create: soon, delet: 1m }\n";
+    let messages: Vec<String> = errors(text)
+        .into_iter()
+        .map(|(l, _, m, h)| format!("{l}: {m} / {}", h.unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "6: `prevent_destroy` must be true or false / ",
+            "6: unknown lifecycle option `create_before_destory` / did you mean `create_before_destroy`?",
+            "6: `ignore_changes`: ec2.vpc has no attribute `tag` / did you mean `tags`?",
+            "7: a timeout is a duration such as 30m, 1h or 90s / ",
+            "7: unknown timeout `delet` / did you mean `delete`?",
+        ]
+    );
+    let ok = "blueprint: lc\nresources:\n  main:\n    kind: ec2.vpc\n    cidr_block: 10.0.0.0/16\n    lifecycle: { create_before_destroy: true, ignore_changes: [tags] }\n    timeouts: { create: 30m }\n";
+    let bp = load_text(ok, None, &[]).unwrap();
+    let main = &bp.instances[0];
+    assert!(main.lifecycle.create_before_destroy);
+    assert_eq!(main.lifecycle.ignore_changes, ["tags"]);
+    assert_eq!(
+        main.timeouts.create,
+        Some(std::time::Duration::from_secs(1800))
+    );
+}

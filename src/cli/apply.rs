@@ -1,6 +1,6 @@
 //! `innovate apply`: plan (or read a saved plan), confirm, execute, report.
 
-use super::common::{confirm, load, load_state, state_path, CliError, Ui};
+use super::common::{confirm, load, load_state, refuse_protected, state_path, CliError, Ui};
 use super::plan::check_targets;
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
@@ -52,6 +52,7 @@ pub async fn run(args: ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
         &loaded.registry,
         &options,
     );
+    refuse_protected(&plan, &loaded.blueprint)?;
     execute(
         &plan,
         &loaded.blueprint,

@@ -106,6 +106,16 @@ pub fn load_state(store: &LocalStore, blueprint: &Blueprint) -> Result<(State, b
     }
 }
 
+/// `lifecycle.prevent_destroy`: a plan that would delete or replace a protected instance
+/// is an error, before anything is asked or changed.
+pub fn refuse_protected(plan: &crate::plan::Plan, blueprint: &Blueprint) -> Result<(), CliError> {
+    let refusals = crate::plan::protected_destroys(plan, blueprint);
+    if refusals.is_empty() {
+        return Ok(());
+    }
+    Err(CliError(refusals.join("\n")))
+}
+
 /// How output is shown.
 pub struct Ui {
     pub color: bool,

@@ -1,7 +1,7 @@
 //! `innovate destroy`: delete everything in the state, dependents first.
 
 use super::apply::finish;
-use super::common::{confirm, load, load_state, state_path, CliError, Ui};
+use super::common::{confirm, load, load_state, refuse_protected, state_path, CliError, Ui};
 use super::{BlueprintArgs, StateArgs};
 use crate::apply::{self, ApplyOptions, DEFAULT_PARALLELISM};
 use crate::plan::{self, PlanOptions};
@@ -40,6 +40,7 @@ pub async fn run(args: DestroyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
         &loaded.registry,
         &options,
     );
+    refuse_protected(&plan, &loaded.blueprint)?;
     print!("{}", plan::render_human(&plan, ui.color));
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);

@@ -1,7 +1,7 @@
 //! `innovate plan`: what apply would change, for people (default) or machines (--json);
 //! `--out` saves it for `innovate apply FILE`.
 
-use super::common::{load, load_state, state_path, CliError, Ui};
+use super::common::{load, load_state, refuse_protected, state_path, CliError, Ui};
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
 use crate::plan::{self, PlanFile, PlanOptions};
@@ -50,6 +50,7 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
         &loaded.registry,
         &options,
     );
+    refuse_protected(&plan, &loaded.blueprint)?;
 
     if args.json {
         println!(

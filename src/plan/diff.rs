@@ -7,7 +7,7 @@ use crate::address::Address;
 use crate::blueprint::template::{contains_unknown, UNKNOWN};
 use crate::blueprint::{Blueprint, Instance};
 use crate::kinds::{Attrs, Registry, Schema};
-use crate::state::State;
+use crate::state::{ResourceState, State};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -37,8 +37,10 @@ impl<'a> Planner<'a> {
             .registry
             .schema(&instance.kind)
             .expect("kinds were validated");
-        let desired = desired_attrs(instance, schema, &|a, attr| self.lookup(a, attr));
-        let (action, changes) = match self.state.resources.get(address) {
+        let mut desired = desired_attrs(instance, schema, &|a, attr| self.lookup(a, attr));
+        let prior = self.state.resources.get(address);
+        let ignored = keep_ignored(&mut desired, prior, &instance.lifecycle.ignore_changes);
+        let (action, changes) = match prior {
             None => (Action::Create, creation(schema, &desired)),
             Some(current) if current.kind != instance.kind => {
                 let kind_change = Change {
@@ -68,6 +70,10 @@ impl<'a> Planner<'a> {
             kind: instance.kind.clone(),
             action,
             changes,
+            create_before_destroy: action == Action::Replace
+                && instance.lifecycle.create_before_destroy,
+            deposed: false,
+            ignored,
         }
     }
 
@@ -91,6 +97,30 @@ impl<'a> Planner<'a> {
         self.blueprint
             .resolve_outputs(&|a, attr| self.lookup(a, attr))
     }
+}
+
+/// `lifecycle.ignore_changes`: keeps the state's value of each listed attribute (nothing to
+/// keep on a create). Returns the attributes whose blueprint value was set aside.
+pub fn keep_ignored(
+    desired: &mut Attrs,
+    prior: Option<&ResourceState>,
+    ignore: &[String],
+) -> Vec<String> {
+    let Some(prior) = prior else {
+        return Vec::new();
+    };
+    let mut ignored = Vec::new();
+    for name in ignore {
+        let kept = prior.attrs.get(name).cloned();
+        if desired.get(name) != kept.as_ref() {
+            ignored.push(name.clone());
+        }
+        match kept {
+            Some(value) => desired.insert(name.clone(), value),
+            None => desired.remove(name),
+        };
+    }
+    ignored
 }
 
 /// The instance's attributes with references resolved and schema defaults filled in for

@@ -6,7 +6,7 @@ mod diff;
 mod file;
 mod render;
 
-pub use diff::desired_attrs;
+pub use diff::{desired_attrs, keep_ignored};
 pub use file::{PlanFile, PLAN_FORMAT};
 pub use render::{render_human, to_json};
 
@@ -49,6 +49,15 @@ pub struct Step {
     pub kind: String,
     pub action: Action,
     pub changes: Vec<Change>,
+    /// A replace that creates the new resource before deleting the old one.
+    #[serde(default)]
+    pub create_before_destroy: bool,
+    /// A delete of the old object a create-before-destroy replace left behind.
+    #[serde(default)]
+    pub deposed: bool,
+    /// Attributes whose changes the blueprint's lifecycle.ignore_changes keeps out.
+    #[serde(default)]
+    pub ignored: Vec<String>,
 }
 
 impl Step {
@@ -188,7 +197,39 @@ fn deletions(
                 kind: resource.kind.clone(),
                 action: Action::Delete,
                 changes: Vec::new(),
+                create_before_destroy: false,
+                deposed: false,
+                ignored: Vec::new(),
             }
+        })
+        .chain(state.deposed.iter().map(|d| Step {
+            address: d.address.clone(),
+            kind: d.resource.kind.clone(),
+            action: Action::Delete,
+            changes: Vec::new(),
+            create_before_destroy: false,
+            deposed: true,
+            ignored: Vec::new(),
+        }))
+        .collect()
+}
+
+/// `lifecycle.prevent_destroy`: one message per protected instance this plan would delete
+/// or replace (empty when the plan may proceed).
+pub fn protected_destroys(plan: &Plan, blueprint: &Blueprint) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Delete | Action::Replace) && !s.deposed)
+        .filter(|s| blueprint.instance(&s.address).is_some_and(|i| i.lifecycle.prevent_destroy))
+        .map(|s| {
+            let why = match s.action {
+                Action::Replace => format!("replace it ({} forces replacement)", s.replace_reasons().join(", ")),
+                _ => "destroy it".to_string(),
+            };
+            format!(
+                "{} has lifecycle.prevent_destroy, and this plan would {why}; remove prevent_destroy from the blueprint first if that is really intended",
+                s.address
+            )
         })
         .collect()
 }

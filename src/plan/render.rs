@@ -43,12 +43,23 @@ fn render_step(out: &mut String, step: &Step, paint: &Paint) {
     let (symbol, verb) = match step.action {
         Action::Create => ("  +", "will be created".to_string()),
         Action::Update => ("  ~", "will be updated in place".to_string()),
+        Action::Replace if step.create_before_destroy => (
+            "+/-",
+            format!(
+                "must be replaced, the new one created first ({} forces replacement)",
+                step.replace_reasons().join(", ")
+            ),
+        ),
         Action::Replace => (
             "-/+",
             format!(
                 "must be replaced ({} forces replacement)",
                 step.replace_reasons().join(", ")
             ),
+        ),
+        Action::Delete if step.deposed => (
+            "  -",
+            "old object left by a create-before-destroy replace will be destroyed".to_string(),
         ),
         Action::Delete => ("  -", "will be destroyed".to_string()),
         Action::NoOp => return,
@@ -67,6 +78,13 @@ fn render_step(out: &mut String, step: &Step, paint: &Paint) {
             out,
             "      {}",
             render_change(change, step.action, width, paint)
+        );
+    }
+    if !step.ignored.is_empty() {
+        let _ = writeln!(
+            out,
+            "      # lifecycle.ignore_changes keeps the current {}",
+            step.ignored.join(", ")
         );
     }
     out.push('\n');
@@ -146,6 +164,9 @@ fn step_json(step: &Step) -> Value {
         "kind": step.kind,
         "action": step.action,
         "replace_reasons": step.replace_reasons(),
+        "create_before_destroy": step.create_before_destroy,
+        "deposed": step.deposed,
+        "ignored_changes": step.ignored,
         "changes": step.changes.iter().map(|c| json!({
             "attr": c.attr,
             "before": if c.sensitive { json!("(sensitive)") } else { c.before.as_ref().map(public).unwrap_or(Value::Null) },

@@ -180,3 +180,45 @@ fn targets_plan_only_the_selection_and_its_dependencies() {
     let addresses: Vec<String> = plan.steps.iter().map(|s| s.address.to_string()).collect();
     assert_eq!(addresses, ["main", "sub[1]"]);
 }
+
+#[test]
+fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
+    let registry = registry(AwsContext::new(None));
+    let text = BLUEPRINT
+        .replace(
+            "tags: { Name: new } }",
+            "tags: { Name: new }, lifecycle: { prevent_destroy: true } }",
+        )
+        .replace(
+            "    kind: ec2.subnet\n",
+            "    kind: ec2.subnet\n    lifecycle: { prevent_destroy: true }\n",
+        );
+    let bp = blueprint::parse("bp.yaml", &text, &LoadOptions::default(), &registry).unwrap();
+    let dag = Dag::build(&bp).unwrap();
+    let changed = plan(
+        &bp,
+        &dag,
+        &applied_state(),
+        &registry,
+        &PlanOptions::default(),
+    );
+    let refusals = protected_destroys(&changed, &bp);
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(refusals[0].starts_with("sub[1] has lifecycle.prevent_destroy, and this plan would replace it (cidr_block forces replacement)"));
+    let destroy = plan(
+        &bp,
+        &dag,
+        &applied_state(),
+        &registry,
+        &PlanOptions {
+            targets: Vec::new(),
+            destroy: true,
+        },
+    );
+    let refusals = protected_destroys(&destroy, &bp);
+    assert_eq!(
+        refusals.len(),
+        3,
+        "main, sub[0], sub[1]; sub[2] left the blueprint: {refusals:?}"
+    );
+}

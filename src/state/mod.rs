@@ -29,6 +29,16 @@ pub struct State {
     pub resources: BTreeMap<Address, ResourceState>,
     #[serde(default)]
     pub outputs: BTreeMap<String, Value>,
+    /// Old resources of a create-before-destroy replace whose new one already exists:
+    /// deleted next, by this run or, after a crash, the next one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<Deposed>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deposed {
+    pub address: Address,
+    pub resource: ResourceState,
 }
 
 /// One resource instance innovate manages.
@@ -58,6 +68,7 @@ impl State {
             env: env.into(),
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
+            deposed: Vec::new(),
         }
     }
 
