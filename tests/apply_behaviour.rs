@@ -244,3 +244,61 @@ fn shrinking_count_deletes_the_last_instances_and_targets_limit_the_plan() {
         .unwrap();
     assert!(addresses(&serde_json::from_str(&text).unwrap()).is_empty());
 }
+
+/// Starts an apply that hangs inside its first AWS call (an endpoint that never answers).
+fn hanging_apply(ws: &Workspace, name: &str, grace: &str) -> (std::process::Child, TcpListener) {
+    let bp = ws.write_blueprint(&format!("blueprint: {name}\nregion: us-east-1\nresources:\n  main: {{ kind: ec2.vpc, cidr_block: 10.80.0.0/16 }}\n"));
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut command = ws.command(&["apply", bp.to_str().unwrap(), "--auto-approve"]);
+    command
+        .env("AWS_ENDPOINT_URL", format!("http://{}", silent.local_addr().unwrap()))
+        .env("INNOVATE_INTERRUPT_GRACE", grace)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    (command.spawn().unwrap(), silent)
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let status = std::process::Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn an_interrupt_stops_the_apply_with_exit_130_and_releases_the_lock() {
+    let ws = Workspace::new();
+    let (mut child, silent) = hanging_apply(&ws, "interrupted", "1");
+    let (_connection, _) = silent.accept().expect("the apply is inside CreateVpc");
+    signal(&child, "INT");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("Interrupted: starting nothing new"), "{stderr}");
+    assert!(stderr.contains("still in flight when the grace period ended, outcome unknown: main (creating)"), "{stderr}");
+    assert!(!ws.state_file("interrupted-default.json").exists(), "nothing completed, nothing recorded");
+    // The lock went with the process: the next apply runs.
+    let bp = ws.path().join("blueprint.yaml");
+    ws.run(&["apply", bp.to_str().unwrap(), "--auto-approve"]).expect(0);
+    ws.run(&["destroy", bp.to_str().unwrap(), "--auto-approve"]).expect(0);
+}
+
+#[test]
+fn a_second_interrupt_exits_at_once() {
+    let ws = Workspace::new();
+    // A grace period far longer than any test: only the second signal can end this run.
+    let (mut child, silent) = hanging_apply(&ws, "twice", "3600");
+    let (_connection, _) = silent.accept().expect("the apply is inside CreateVpc");
+    signal(&child, "TERM");
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 256];
+    while !seen.contains("Interrupted: starting nothing new") {
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "innovate exited before acknowledging the first signal: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    signal(&child, "INT");
+    stderr.read_to_string(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(seen.contains("Second interrupt: exiting now"), "{seen}");
+}

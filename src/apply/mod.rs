@@ -3,9 +3,12 @@
 //! state and the state saved before anything else happens; a failed one skips what depends
 //! on it while independent branches finish.
 
+mod interrupt;
 mod ops;
 mod progress;
 
+pub use interrupt::INTERRUPTED_EXIT_CODE;
+use interrupt::{grace_period, Interrupts};
 pub use ops::{Op, OpGraph, OpKind};
 pub use progress::Progress;
 
@@ -35,11 +38,15 @@ pub struct ApplyReport {
     pub completed: Vec<(Address, OpKind, Duration)>,
     pub failed: Vec<(Address, OpKind, KindError)>,
     pub skipped: Vec<(Address, OpKind)>,
+    /// A SIGINT / SIGTERM stopped the run early.
+    pub interrupted: bool,
+    /// In flight when the grace period ran out: their outcome is unknown to the state.
+    pub abandoned: Vec<(Address, OpKind)>,
 }
 
 impl ApplyReport {
     pub fn succeeded(&self) -> bool {
-        self.failed.is_empty() && self.skipped.is_empty()
+        self.failed.is_empty() && self.skipped.is_empty() && !self.interrupted
     }
 }
 
@@ -85,80 +92,161 @@ pub async fn execute(
             names.join(", ")
         )));
     }
-    let progress = Arc::new(Progress::new(graph.ops.len(), options.plain));
-    let mut waiting: Vec<usize> = graph.needs.iter().map(Vec::len).collect();
-    let mut ready: VecDeque<usize> = (0..graph.ops.len())
-        .filter(|&i| waiting[i] == 0)
-        .rev()
-        .collect();
-    let mut blocked = vec![false; graph.ops.len()];
-    let mut report = ApplyReport::default();
-    let mut running = JoinSet::new();
-    let parallelism = options.parallelism.max(1);
-
+    let mut run = Executor::new(&graph, options);
+    let mut interrupts = Interrupts::listen();
+    let mut deadline: Option<tokio::time::Instant> = None;
     loop {
-        while running.len() < parallelism {
-            let Some(i) = ready.pop_back() else { break };
-            match prepare(i, &graph.ops[i], blueprint, state, registry) {
-                Ok(prepared) => {
-                    progress.started(&prepared.address.to_string(), prepared.kind.verbs().0);
-                    running.spawn(run(prepared, progress.clone()));
-                }
-                Err(err) => fail(i, err, &graph, &mut blocked, &mut report, &progress),
-            }
+        if deadline.is_none() {
+            run.launch(blueprint, state, registry);
         }
-        let Some(joined) = running.join_next().await else {
-            break;
-        };
-        let (i, started, result) =
-            joined.map_err(|e| ApplyError::State(format!("an apply task crashed: {e}")))?;
-        let op = &graph.ops[i];
-        match result {
-            Ok(live) => {
-                record(state, blueprint, op, live);
-                state.serial += 1;
-                store
-                    .save(state)
-                    .map_err(|e| ApplyError::State(e.to_string()))?;
-                let elapsed = started.elapsed();
-                progress.finished(&op.address.to_string(), &done_line(op, state, elapsed));
-                report
-                    .completed
-                    .push((op.address.clone(), op.kind, elapsed));
-                for &j in &graph.dependents[i] {
-                    waiting[j] -= 1;
-                    if waiting[j] == 0 && !blocked[j] {
-                        ready.push_front(j);
-                    }
-                }
+        let grace_over = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
             }
-            Err(err) => fail(i, err, &graph, &mut blocked, &mut report, &progress),
+        };
+        tokio::select! {
+            joined = run.running.join_next() => {
+                let Some(joined) = joined else { break };
+                let (i, started, result) =
+                    joined.map_err(|e| ApplyError::State(format!("an apply task crashed: {e}")))?;
+                run.complete(i, started, result, blueprint, state, store)?;
+            }
+            () = interrupts.next() => {
+                if deadline.is_some() {
+                    run.progress.note("Second interrupt: exiting now. The state file holds every operation that completed.");
+                    std::process::exit(i32::from(INTERRUPTED_EXIT_CODE));
+                }
+                let grace = grace_period();
+                run.progress.note(&format!(
+                    "Interrupted: starting nothing new; waiting up to {}s for {} operation(s) in flight (interrupt again to exit now).",
+                    grace.as_secs(),
+                    run.running.len()
+                ));
+                run.report.interrupted = true;
+                deadline = Some(tokio::time::Instant::now() + grace);
+            }
+            () = grace_over => {
+                run.abandon();
+                break;
+            }
         }
     }
-    progress.close();
-    Ok(report)
+    run.progress.close();
+    Ok(run.report)
 }
 
-fn fail(
-    i: usize,
-    err: KindError,
-    graph: &OpGraph,
-    blocked: &mut [bool],
-    report: &mut ApplyReport,
-    progress: &Progress,
-) {
-    let op = &graph.ops[i];
-    progress.finished(
-        &op.address.to_string(),
-        &format!("{}: {} failed: {err}", op.address, op.kind.verbs().0),
-    );
-    report.failed.push((op.address.clone(), op.kind, err));
-    for j in graph.dependents_of(i) {
-        if !blocked[j] {
-            blocked[j] = true;
-            report
-                .skipped
-                .push((graph.ops[j].address.clone(), graph.ops[j].kind));
+/// The state of one run: what waits, what is ready, what runs.
+struct Executor<'g> {
+    graph: &'g OpGraph,
+    progress: Arc<Progress>,
+    waiting: Vec<usize>,
+    ready: VecDeque<usize>,
+    blocked: Vec<bool>,
+    report: ApplyReport,
+    running: JoinSet<Outcome>,
+    in_flight: Vec<usize>,
+    parallelism: usize,
+}
+
+impl<'g> Executor<'g> {
+    fn new(graph: &'g OpGraph, options: &ApplyOptions) -> Self {
+        let waiting: Vec<usize> = graph.needs.iter().map(Vec::len).collect();
+        let ready = (0..graph.ops.len())
+            .filter(|&i| waiting[i] == 0)
+            .rev()
+            .collect();
+        Executor {
+            graph,
+            progress: Arc::new(Progress::new(graph.ops.len(), options.plain)),
+            waiting,
+            ready,
+            blocked: vec![false; graph.ops.len()],
+            report: ApplyReport::default(),
+            running: JoinSet::new(),
+            in_flight: Vec::new(),
+            parallelism: options.parallelism.max(1),
+        }
+    }
+
+    /// Starts ready operations up to the parallelism bound.
+    fn launch(&mut self, blueprint: &Blueprint, state: &State, registry: &Registry) {
+        while self.running.len() < self.parallelism {
+            let Some(i) = self.ready.pop_back() else {
+                break;
+            };
+            match prepare(i, &self.graph.ops[i], blueprint, state, registry) {
+                Ok(prepared) => {
+                    self.progress
+                        .started(&prepared.address.to_string(), prepared.kind.verbs().0);
+                    self.in_flight.push(i);
+                    self.running.spawn(run(prepared, self.progress.clone()));
+                }
+                Err(err) => self.fail(i, err),
+            }
+        }
+    }
+
+    /// Records a finished operation (saving state first) and readies what it unblocks.
+    fn complete(
+        &mut self,
+        i: usize,
+        started: Instant,
+        result: Result<Option<(Live, Attrs)>, KindError>,
+        blueprint: &Blueprint,
+        state: &mut State,
+        store: &LocalStore,
+    ) -> Result<(), ApplyError> {
+        self.in_flight.retain(|&x| x != i);
+        let op = &self.graph.ops[i];
+        let live = match result {
+            Ok(live) => live,
+            Err(err) => {
+                self.fail(i, err);
+                return Ok(());
+            }
+        };
+        record(state, blueprint, op, live);
+        state.serial += 1;
+        store
+            .save(state)
+            .map_err(|e| ApplyError::State(e.to_string()))?;
+        let elapsed = started.elapsed();
+        self.progress
+            .finished(&op.address.to_string(), &done_line(op, state, elapsed));
+        self.report
+            .completed
+            .push((op.address.clone(), op.kind, elapsed));
+        for &j in &self.graph.dependents[i] {
+            self.waiting[j] -= 1;
+            if self.waiting[j] == 0 && !self.blocked[j] {
+                self.ready.push_front(j);
+            }
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, i: usize, err: KindError) {
+        let op = &self.graph.ops[i];
+        let line = format!("{}: {} failed: {err}", op.address, op.kind.verbs().0);
+        self.progress.finished(&op.address.to_string(), &line);
+        self.report.failed.push((op.address.clone(), op.kind, err));
+        for j in self.graph.dependents_of(i) {
+            if !self.blocked[j] {
+                self.blocked[j] = true;
+                self.report
+                    .skipped
+                    .push((self.graph.ops[j].address.clone(), self.graph.ops[j].kind));
+            }
+        }
+    }
+
+    /// The grace period ran out: stop waiting for what is still in flight.
+    fn abandon(&mut self) {
+        self.running.abort_all();
+        for &i in &self.in_flight {
+            let op = &self.graph.ops[i];
+            self.report.abandoned.push((op.address.clone(), op.kind));
         }
     }
 }

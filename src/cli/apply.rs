@@ -4,7 +4,9 @@ use super::common::{confirm, load, load_state, refuse_protected, state_path, Cli
 use super::plan::check_targets;
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
-use crate::apply::{self, ApplyOptions, ApplyReport, OpKind, DEFAULT_PARALLELISM};
+use crate::apply::{
+    self, ApplyOptions, ApplyReport, OpKind, DEFAULT_PARALLELISM, INTERRUPTED_EXIT_CODE,
+};
 use crate::blueprint::template::contains_unknown;
 use crate::blueprint::Blueprint;
 use crate::kinds::Registry;
@@ -158,6 +160,13 @@ pub fn finish(report: &ApplyReport, what: &str) -> Result<ExitCode, CliError> {
         println!("\n{what} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
         return Ok(ExitCode::SUCCESS);
     }
+    if report.interrupted {
+        eprintln!(
+            "{}",
+            interrupted_summary(report, what, (added, changed, destroyed))
+        );
+        return Ok(ExitCode::from(INTERRUPTED_EXIT_CODE));
+    }
     let mut message = format!(
         "{what} failed: {} operation(s) failed, {} skipped; {added} added, {changed} changed, {destroyed} destroyed before that (all recorded in state).",
         report.failed.len(),
@@ -174,4 +183,29 @@ pub fn finish(report: &ApplyReport, what: &str) -> Result<ExitCode, CliError> {
         ));
     }
     Err(CliError(message))
+}
+
+fn interrupted_summary(
+    report: &ApplyReport,
+    what: &str,
+    (added, changed, destroyed): (usize, usize, usize),
+) -> String {
+    let mut message = format!(
+        "{what} interrupted: {added} added, {changed} changed, {destroyed} destroyed (all recorded in state); the lock is released. Run it again to finish."
+    );
+    for (address, kind, err) in &report.failed {
+        message.push_str(&format!("\n  {address}: {} failed: {err}", kind.verbs().0));
+    }
+    if !report.abandoned.is_empty() {
+        let abandoned: Vec<String> = report
+            .abandoned
+            .iter()
+            .map(|(a, k)| format!("{a} ({})", k.verbs().0))
+            .collect();
+        message.push_str(&format!(
+            "\n  still in flight when the grace period ended, outcome unknown: {}",
+            abandoned.join(", ")
+        ));
+    }
+    message
 }
