@@ -266,7 +266,7 @@ fn signal(child: &std::process::Child, name: &str) {
 #[test]
 fn an_interrupt_stops_the_apply_with_exit_130_and_releases_the_lock() {
     let ws = Workspace::new();
-    let (mut child, silent) = hanging_apply(&ws, "interrupted", "1");
+    let (child, silent) = hanging_apply(&ws, "interrupted", "1");
     let (_connection, _) = silent.accept().expect("the apply is inside CreateVpc");
     signal(&child, "INT");
     let output = child.wait_with_output().unwrap();
