@@ -742,7 +742,7 @@ impl<'r> Expander<'r> {
         };
         // A string that is exactly one known `${...}` keeps that value's type.
         if let [Segment::Expr(expr)] = &segments[..] {
-            if let Some(Evaluated::Known(v)) = self.peek_known(expr, scope) {
+            if let Some(Evaluated::Known(v)) = self.peek_known(expr, scope, node.pos) {
                 return Tmpl::Lit(self.checked(v, ty, node.pos));
             }
         }
@@ -771,11 +771,11 @@ impl<'r> Expander<'r> {
     }
 
     /// Evaluates an expression that needs no resource (no error reported when it does).
-    fn peek_known(&mut self, expr: &Expr, scope: &Scope) -> Option<Evaluated> {
+    fn peek_known(&mut self, expr: &Expr, scope: &Scope, pos: Pos) -> Option<Evaluated> {
         if matches!(expr, Expr::Ref(_)) {
             return None;
         }
-        self.try_eval(expr, scope, Pos::default()).ok()
+        self.try_eval(expr, scope, pos).ok()
     }
 
     fn check_ref_shape(&mut self, r: &InstanceRef, ty: Option<&AttrType>, pos: Pos) {

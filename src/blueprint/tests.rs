@@ -31,7 +31,7 @@ fn errors(text: &str) -> Vec<(usize, usize, String, Option<String>)> {
     out
 }
 
-const NETWORK: &str = r#"
+pub(super) const NETWORK: &str = r#"
 blueprint: net
 region: us-east-1
 variables:
