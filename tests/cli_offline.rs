@@ -118,3 +118,55 @@ fn a_corrupted_state_file_is_refused_and_left_untouched() {
         "{\"format\": \"innovate-state\", \"version\": 1, \"ser"
     );
 }
+
+#[test]
+fn state_show_rm_and_mv_edit_the_state_under_its_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, "blueprint: st\nresources:\n  net: { kind: ec2.vpc, cidr_block: 10.0.0.0/16 }\n  sub: { kind: ec2.subnet, vpc_id: \"${net.id}\", cidr_block: 10.0.0.0/24 }\n");
+    std::fs::create_dir(dir.path().join("state")).unwrap();
+    let state_file = dir.path().join("state/st-default.json");
+    let state = serde_json::json!({
+        "format": "innovate-state", "version": 1, "serial": 4, "lineage": "l-1", "blueprint": "st", "env": "default",
+        "resources": {
+            "main": { "kind": "ec2.vpc", "id": "vpc-1", "attrs": { "cidr_block": "10.0.0.0/16" } },
+            "sub": { "kind": "ec2.subnet", "id": "subnet-1", "attrs": {}, "depends_on": ["main"] },
+            "old": { "kind": "ec2.vpc", "id": "vpc-2", "attrs": {} }
+        }
+    });
+    std::fs::write(&state_file, state.to_string()).unwrap();
+    let read = || -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap()
+    };
+
+    let (code, shown, _) = innovate(dir.path(), &["state", "show", &bp, "sub"]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&shown).unwrap()["id"],
+        "subnet-1"
+    );
+
+    let (code, _, _) = innovate(dir.path(), &["state", "mv", &bp, "main", "net"]);
+    assert_eq!(code, 0);
+    let after = read();
+    assert_eq!(after["resources"]["net"]["id"], "vpc-1");
+    assert!(after["resources"].get("main").is_none());
+    assert_eq!(
+        after["resources"]["sub"]["depends_on"],
+        serde_json::json!(["net"]),
+        "dependencies follow the rename"
+    );
+    assert_eq!(after["serial"], 5);
+
+    let (code, _, stderr) = innovate(dir.path(), &["state", "mv", &bp, "old", "net"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("net already exists"), "{stderr}");
+    let (code, _, _) = innovate(dir.path(), &["state", "rm", &bp, "old"]);
+    assert_eq!(code, 0);
+    let (code, listed, _) = innovate(dir.path(), &["state", "list", &bp]);
+    assert_eq!(code, 0);
+    assert_eq!(listed, "net\nsub\n");
+    let (code, _, stderr) = innovate(dir.path(), &["state", "rm", &bp, "ghost"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("ghost is not in the state"), "{stderr}");
+    assert_eq!(read()["serial"], 6, "a refused edit writes nothing");
+}

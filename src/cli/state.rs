@@ -1,19 +1,42 @@
-//! `innovate state ...`: inspect the state.
+//! `innovate state ...`: inspect and edit the state (list, show, rm, mv).
 
 use super::common::{load, load_state, state_path, CliError};
 use super::{BlueprintArgs, StateArgs};
-use crate::state::LocalStore;
+use crate::address::Address;
+use crate::state::{LocalStore, State, StateLock};
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// One address per line.
-    List(StateListArgs),
+    List(Target),
+    /// One resource as recorded: kind, id, attributes, outputs, dependencies (JSON).
+    Show {
+        #[command(flatten)]
+        target: Target,
+        address: Address,
+    },
+    /// Forget resources without touching AWS (they keep existing there).
+    Rm {
+        #[command(flatten)]
+        target: Target,
+        #[arg(required = true)]
+        addresses: Vec<Address>,
+    },
+    /// Rename a resource in the state (after renaming it in the blueprint), so it is not
+    /// destroyed and created again.
+    Mv {
+        #[command(flatten)]
+        target: Target,
+        from: Address,
+        to: Address,
+    },
 }
 
+/// Which state: the blueprint (for its name and environment) and `--state`.
 #[derive(Debug, Args)]
-pub struct StateListArgs {
+pub struct Target {
     #[command(flatten)]
     pub blueprint: BlueprintArgs,
     #[command(flatten)]
@@ -22,14 +45,89 @@ pub struct StateListArgs {
 
 pub async fn run(command: StateCommand) -> Result<ExitCode, CliError> {
     match command {
-        StateCommand::List(args) => {
-            let loaded = load(&args.blueprint)?;
-            let store = LocalStore::new(state_path(&args.state, &loaded.blueprint));
-            let (state, _) = load_state(&store, &loaded.blueprint)?;
+        StateCommand::List(target) => {
+            let (state, _) = open(&target)?;
             for address in state.resources.keys() {
                 println!("{address}");
             }
-            Ok(ExitCode::SUCCESS)
+        }
+        StateCommand::Show { target, address } => {
+            let (state, _) = open(&target)?;
+            let resource = state
+                .resources
+                .get(&address)
+                .ok_or_else(|| not_found(&address))?;
+            println!("{}", serde_json::to_string_pretty(resource)?);
+        }
+        StateCommand::Rm { target, addresses } => {
+            edit(&target, "state rm", |state| {
+                for address in &addresses {
+                    state
+                        .resources
+                        .remove(address)
+                        .ok_or_else(|| not_found(address))?;
+                    println!("Removed {address} from the state (it still exists in AWS).");
+                }
+                Ok(())
+            })?;
+        }
+        StateCommand::Mv { target, from, to } => {
+            edit(&target, "state mv", |state| {
+                rename(state, &from, &to)?;
+                println!("Moved {from} to {to}.");
+                Ok(())
+            })?;
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open(target: &Target) -> Result<(State, LocalStore), CliError> {
+    let loaded = load(&target.blueprint)?;
+    let store = LocalStore::new(state_path(&target.state, &loaded.blueprint));
+    let (state, _) = load_state(&store, &loaded.blueprint)?;
+    Ok((state, store))
+}
+
+/// Changes the state under its lock, saving once at the end (nothing on error).
+fn edit(
+    target: &Target,
+    operation: &str,
+    change: impl FnOnce(&mut State) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    let loaded = load(&target.blueprint)?;
+    let path = state_path(&target.state, &loaded.blueprint);
+    let _lock = StateLock::acquire(&path, operation)?;
+    let store = LocalStore::new(&path);
+    let (mut state, _) = load_state(&store, &loaded.blueprint)?;
+    change(&mut state)?;
+    state.serial += 1;
+    store.save(&state)?;
+    Ok(())
+}
+
+/// Moves `from` to `to`, and every recorded dependency on it.
+pub fn rename(state: &mut State, from: &Address, to: &Address) -> Result<(), CliError> {
+    if state.resources.contains_key(to) {
+        return Err(CliError(format!(
+            "{to} already exists in the state; remove it first"
+        )));
+    }
+    let resource = state
+        .resources
+        .remove(from)
+        .ok_or_else(|| not_found(from))?;
+    state.resources.insert(to.clone(), resource);
+    for other in state.resources.values_mut() {
+        for dependency in other.depends_on.iter_mut().filter(|d| *d == from) {
+            *dependency = to.clone();
+        }
+    }
+    Ok(())
+}
+
+fn not_found(address: &Address) -> CliError {
+    CliError(format!(
+        "{address} is not in the state (see `innovate state list`)"
+    ))
 }
