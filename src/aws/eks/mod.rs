@@ -8,7 +8,7 @@ mod nodegroup;
 mod tags;
 
 use crate::aws::{retry_while, AwsContext, Backoff};
-use crate::kinds::{KindError, KindResult, Registry};
+use crate::kinds::{KindError, KindResult, Registry, StepCx};
 use futures::{StreamExt, TryStreamExt};
 use std::future::Future;
 use std::sync::Arc;
@@ -117,7 +117,7 @@ where
 }
 
 /// A wait's bound: the blueprint's `timeouts` for this step, else the kind's default.
-fn wait_backoff(cx: &crate::kinds::StepCx, default: Duration) -> Backoff {
+fn wait_backoff(cx: &StepCx, default: Duration) -> Backoff {
     Backoff {
         first: Duration::from_secs(2),
         max_delay: Duration::from_secs(20),
@@ -214,10 +214,15 @@ mod tests {
     #[tokio::test]
     async fn iam_propagation_gives_up_with_aws_code_and_other_errors_fail_at_once() {
         let result: KindResult<()> =
-            retry_iam_propagation(FAST, || async { Err(invalid("Role could not be assumed")) }).await;
+            retry_iam_propagation(FAST, || async { Err(invalid("Role could not be assumed")) })
+                .await;
         let err = result.unwrap_err();
         assert_eq!(err.code.as_deref(), Some("InvalidParameterException"));
-        assert!(err.message.contains("still failing after"), "{}", err.message);
+        assert!(
+            err.message.contains("still failing after"),
+            "{}",
+            err.message
+        );
 
         let calls = AtomicU32::new(0);
         let result: KindResult<()> = retry_iam_propagation(FAST, || async {
@@ -225,7 +230,10 @@ mod tests {
             Err(invalid("Subnet subnet-1 does not exist"))
         })
         .await;
-        assert_eq!(result.unwrap_err().message, "Subnet subnet-1 does not exist");
+        assert_eq!(
+            result.unwrap_err().message,
+            "Subnet subnet-1 does not exist"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
@@ -234,23 +242,36 @@ mod tests {
         let ids: Vec<String> = ["a", "gone", "c"].iter().map(|s| s.to_string()).collect();
         let found_ids = read_each(&ids, |id| async move {
             found(if id == "gone" {
-                Err(KindError::new("eks:DescribeCluster", Some(NOT_FOUND.into()), "no"))
+                Err(KindError::new(
+                    "eks:DescribeCluster",
+                    Some(NOT_FOUND.into()),
+                    "no",
+                ))
             } else {
                 Ok(id)
             })
         })
         .await
         .unwrap();
-        assert_eq!(found_ids, vec![Some("a".to_string()), None, Some("c".to_string())]);
+        assert_eq!(
+            found_ids,
+            vec![Some("a".to_string()), None, Some("c".to_string())]
+        );
     }
 
     #[test]
     fn issues_are_listed_with_their_codes() {
         let text = describe_issues(
             "CREATE_FAILED",
-            [(Some("AccessDenied"), Some("no permission")), (None, Some("odd"))],
+            [
+                (Some("AccessDenied"), Some("no permission")),
+                (None, Some("odd")),
+            ],
         );
-        assert_eq!(text, "went to CREATE_FAILED: AccessDenied: no permission; odd");
+        assert_eq!(
+            text,
+            "went to CREATE_FAILED: AccessDenied: no permission; odd"
+        );
         assert!(describe_issues("FAILED", []).contains("no health issues"));
     }
 

@@ -48,7 +48,12 @@ fn changes(current: &Tags, desired: &Tags) -> TagChanges {
 }
 
 /// Makes the tags of resource `arn` exactly `desired`, given what it carries now.
-pub(super) async fn sync(eks: &Client, arn: &str, current: &Tags, desired: &Tags) -> KindResult<()> {
+pub(super) async fn sync(
+    eks: &Client,
+    arn: &str,
+    current: &Tags,
+    desired: &Tags,
+) -> KindResult<()> {
     let TagChanges { set, removed } = changes(current, desired);
     if !set.is_empty() {
         eks.tag_resource()

@@ -1,0 +1,523 @@
+//! The EKS kinds against the emulator (moto server, plus localstack/extensions for the add-on
+//! API it lacks), through the real SDK. IAM roles and the network are made with the SDK
+//! directly; every create, update and delete is checked with DescribeCluster /
+//! DescribeNodegroup / DescribeAddon, not only through the kind's own read. Tests share one
+//! emulator, so each uses its own names.
+
+mod common;
+
+use aws_sdk_eks::error::ProvideErrorMetadata;
+use aws_sdk_eks::types::{Cluster, Nodegroup};
+use common::emulator::sdk_config;
+use innovate::aws::{registry, AwsContext};
+use innovate::kinds::{Attrs, Live, Registry, ResourceKind, StepCx, Tags};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+struct Harness {
+    kinds: Registry,
+    eks: aws_sdk_eks::Client,
+    iam: aws_sdk_iam::Client,
+    ec2: aws_sdk_ec2::Client,
+    /// Makes this test's names unique on the shared emulator.
+    suffix: String,
+}
+
+impl Harness {
+    async fn new() -> Harness {
+        let config = sdk_config().await;
+        Harness {
+            eks: aws_sdk_eks::Client::new(&config),
+            iam: aws_sdk_iam::Client::new(&config),
+            ec2: aws_sdk_ec2::Client::new(&config),
+            kinds: registry(AwsContext::with_config(config)),
+            suffix: uuid::Uuid::new_v4().simple().to_string()[..8].to_string(),
+        }
+    }
+
+    fn name(&self, base: &str) -> String {
+        format!("{base}-{}", self.suffix)
+    }
+
+    fn kind(&self, name: &str) -> Arc<dyn ResourceKind> {
+        self.kinds
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not registered"))
+            .clone()
+    }
+
+    async fn create(&self, kind: &str, cx: &StepCx, desired: &Value) -> Live {
+        let tags = tags(&cx.address, desired);
+        match self.kind(kind).create(cx, &attrs(desired), &tags).await {
+            Ok(live) => live,
+            Err(err) => panic!("creating {} ({kind}) failed: {err}", cx.address),
+        }
+    }
+
+    async fn update(
+        &self,
+        kind: &str,
+        cx: &StepCx,
+        live: &Live,
+        prior: &Value,
+        desired: &Value,
+    ) -> Live {
+        let tags = tags(&cx.address, desired);
+        let updated = self
+            .kind(kind)
+            .update(cx, live, &attrs(prior), &attrs(desired), &tags)
+            .await;
+        updated.unwrap_or_else(|err| panic!("updating {} ({kind}) failed: {err}", cx.address))
+    }
+
+    async fn delete(&self, kind: &str, cx: &StepCx, live: &Live, prior: &Value) {
+        let deleted = self.kind(kind).delete(cx, live, &attrs(prior)).await;
+        deleted.unwrap_or_else(|err| panic!("deleting {} ({kind}) failed: {err}", live.id));
+    }
+
+    async fn read(&self, kind: &str, ids: &[&str]) -> Vec<Option<Live>> {
+        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        self.kind(kind)
+            .read_many(&ids)
+            .await
+            .unwrap_or_else(|err| panic!("reading {kind} failed: {err}"))
+    }
+
+    /// An IAM role `service` may assume, with AWS-managed `policies` attached.
+    async fn role(&self, base: &str, service: &str, policies: &[&str]) -> String {
+        let trust = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": {"Service": service},
+                "Action": "sts:AssumeRole"
+            }]
+        });
+        let name = self.name(base);
+        let created = self
+            .iam
+            .create_role()
+            .role_name(&name)
+            .assume_role_policy_document(trust.to_string())
+            .send()
+            .await
+            .unwrap();
+        for policy in policies {
+            self.iam
+                .attach_role_policy()
+                .role_name(&name)
+                .policy_arn(format!("arn:aws:iam::aws:policy/{policy}"))
+                .send()
+                .await
+                .unwrap();
+        }
+        created.role().unwrap().arn().to_string()
+    }
+
+    /// A VPC with two subnets in different zones, as EKS requires.
+    async fn subnets(&self) -> Vec<String> {
+        let vpc = self
+            .ec2
+            .create_vpc()
+            .cidr_block("10.90.0.0/16")
+            .send()
+            .await
+            .unwrap();
+        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        let mut subnets = Vec::new();
+        for (i, zone) in ["us-east-1a", "us-east-1b"].into_iter().enumerate() {
+            let subnet = self
+                .ec2
+                .create_subnet()
+                .vpc_id(&vpc)
+                .cidr_block(format!("10.90.{i}.0/24"))
+                .availability_zone(zone)
+                .send()
+                .await
+                .unwrap();
+            subnets.push(subnet.subnet().unwrap().subnet_id().unwrap().to_string());
+        }
+        subnets
+    }
+
+    async fn cluster(&self, name: &str) -> Cluster {
+        let described = self.eks.describe_cluster().name(name).send().await;
+        described.unwrap().cluster.expect("cluster")
+    }
+
+    async fn nodegroup(&self, id: &str) -> Nodegroup {
+        let (cluster, name) = id.split_once(':').unwrap();
+        let described = self
+            .eks
+            .describe_nodegroup()
+            .cluster_name(cluster)
+            .nodegroup_name(name)
+            .send()
+            .await;
+        described.unwrap().nodegroup.expect("nodegroup")
+    }
+
+    async fn addon(&self, id: &str) -> aws_sdk_eks::types::Addon {
+        let (cluster, name) = id.split_once(':').unwrap();
+        let described = self
+            .eks
+            .describe_addon()
+            .cluster_name(cluster)
+            .addon_name(name)
+            .send()
+            .await;
+        described.unwrap().addon.expect("addon")
+    }
+}
+
+fn attrs(value: &Value) -> Attrs {
+    value.as_object().expect("attributes are an object").clone()
+}
+
+/// What the engine hands a kind: the blueprint's tags plus innovate's identity tags.
+fn tags(address: &str, desired: &Value) -> Tags {
+    let mut tags: Tags = desired["tags"]
+        .as_object()
+        .map(|user| {
+            user.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.insert("innovate:blueprint".into(), "eks-kinds".into());
+    tags.insert("innovate:env".into(), "test".into());
+    tags.insert("innovate:address".into(), address.into());
+    tags
+}
+
+fn sorted(map: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
+    map.expect("a map")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn output<'a>(live: &'a Live, name: &str) -> &'a str {
+    live.outputs
+        .get(name)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{} has no output {name}: {:?}", live.id, live.outputs))
+}
+
+/// A step whose progress reports are kept: a "waiting for ..." phase proves that the kind's
+/// waiter saw a pending status and polled again.
+fn recording(address: &str) -> (StepCx, Arc<Mutex<Vec<String>>>) {
+    let phases = Arc::new(Mutex::new(Vec::new()));
+    let sink = phases.clone();
+    let progress = Arc::new(move |_: &str, phase: &str| sink.lock().unwrap().push(phase.into()));
+    (StepCx::new(address.into(), progress), phases)
+}
+
+fn waited_for(phases: &Mutex<Vec<String>>, target: &str) -> bool {
+    let prefix = format!("waiting for {target} ");
+    phases
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|p| p.starts_with(&prefix))
+}
+
+fn enabled_log_types(cluster: &Cluster) -> BTreeSet<String> {
+    let setups = cluster.logging().unwrap().cluster_logging();
+    setups
+        .iter()
+        .filter(|setup| setup.enabled() == Some(true))
+        .flat_map(|setup| setup.types().iter().map(|t| t.as_str().to_string()))
+        .collect()
+}
+
+fn taints(nodegroup: &Nodegroup) -> BTreeSet<(String, Option<String>, String)> {
+    nodegroup
+        .taints()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap().to_string(),
+                t.value().map(str::to_string),
+                t.effect().unwrap().as_str().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn taint(key: &str, value: Option<&str>, effect: &str) -> (String, Option<String>, String) {
+    (key.into(), value.map(Into::into), effect.into())
+}
+
+#[tokio::test]
+async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
+    let h = Harness::new().await;
+    let cluster_role = h
+        .role(
+            "eks-cluster",
+            "eks.amazonaws.com",
+            &["AmazonEKSClusterPolicy"],
+        )
+        .await;
+    let node_policies = [
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEKS_CNI_Policy",
+        "AmazonEC2ContainerRegistryReadOnly",
+    ];
+    let node_role = h
+        .role("eks-nodes", "ec2.amazonaws.com", &node_policies)
+        .await;
+    let cni_role = h
+        .role(
+            "vpc-cni",
+            "pods.eks.amazonaws.com",
+            &["AmazonEKS_CNI_Policy"],
+        )
+        .await;
+    let subnets = h.subnets().await;
+    let name = h.name("platform");
+
+    // Cluster: created ACTIVE in the right subnets, with the right role and tags.
+    let cluster_spec = json!({
+        "name": name, "version": "1.31", "role_arn": cluster_role, "subnet_ids": subnets,
+        "tags": {"Team": "platform"}
+    });
+    let cx = StepCx::silent("cluster");
+    let cluster = h.create("eks.cluster", &cx, &cluster_spec).await;
+    assert_eq!(cluster.id, name);
+    let described = h.cluster(&name).await;
+    assert_eq!(described.status().unwrap().as_str(), "ACTIVE");
+    assert_eq!(described.role_arn(), Some(cluster_role.as_str()));
+    assert_eq!(described.version(), Some("1.31"));
+    assert_eq!(
+        described.resources_vpc_config().unwrap().subnet_ids(),
+        subnets.as_slice()
+    );
+    assert_eq!(
+        sorted(described.tags()),
+        tags("cluster", &cluster_spec),
+        "identity tags set by CreateCluster"
+    );
+    assert_eq!(output(&cluster, "arn"), described.arn().unwrap());
+    assert!(
+        output(&cluster, "oidc_issuer").starts_with("https://"),
+        "{:?}",
+        cluster.outputs
+    );
+    assert!(!output(&cluster, "endpoint").is_empty());
+    assert!(!output(&cluster, "certificate_authority").is_empty());
+    assert_eq!(
+        h.read("eks.cluster", &[&name, "no-such-cluster"]).await,
+        vec![Some(cluster.clone()), None]
+    );
+
+    // Logging and endpoint access change in place (two calls); tags follow the blueprint.
+    let logged_spec = json!({
+        "name": name, "version": "1.31", "role_arn": cluster_role, "subnet_ids": subnets,
+        "enabled_log_types": ["api", "audit"], "endpoint_private_access": true,
+        "public_access_cidrs": ["203.0.113.0/24"], "tags": {"Team": "data"}
+    });
+    let updated = h
+        .update("eks.cluster", &cx, &cluster, &cluster_spec, &logged_spec)
+        .await;
+    assert_eq!(updated.id, cluster.id);
+    let described = h.cluster(&name).await;
+    assert_eq!(
+        enabled_log_types(&described),
+        BTreeSet::from(["api".to_string(), "audit".to_string()])
+    );
+    let vpc = described.resources_vpc_config().unwrap();
+    assert!(vpc.endpoint_private_access());
+    assert!(vpc.endpoint_public_access());
+    assert_eq!(vpc.public_access_cidrs(), ["203.0.113.0/24"]);
+    assert_eq!(sorted(described.tags()), tags("cluster", &logged_spec));
+
+    // Node group: SPOT Graviton, scaling 2/20/3, labels and taints.
+    let nodes_spec = json!({
+        "cluster_name": name, "name": "arm-spot", "node_role_arn": node_role,
+        "subnet_ids": subnets, "instance_types": ["m7g.large", "c7g.large"],
+        "capacity_type": "SPOT", "ami_type": "AL2023_ARM_64_STANDARD",
+        "scaling": {"min_size": 2, "max_size": 20, "desired_size": 3},
+        "labels": {"role": "web", "arch": "arm64"},
+        "taints": [{"key": "dedicated", "value": "web", "effect": "NO_SCHEDULE"}],
+        "tags": {"Pool": "arm-spot"}
+    });
+    let ncx = StepCx::silent("nodes");
+    let nodes = h.create("eks.nodegroup", &ncx, &nodes_spec).await;
+    assert_eq!(nodes.id, format!("{name}:arm-spot"));
+    let described = h.nodegroup(&nodes.id).await;
+    assert_eq!(described.status().unwrap().as_str(), "ACTIVE");
+    assert_eq!(output(&nodes, "arn"), described.nodegroup_arn().unwrap());
+    assert_eq!(described.capacity_type().unwrap().as_str(), "SPOT");
+    assert_eq!(
+        described.ami_type().unwrap().as_str(),
+        "AL2023_ARM_64_STANDARD"
+    );
+    assert_eq!(described.instance_types(), ["m7g.large", "c7g.large"]);
+    assert_eq!(described.node_role(), Some(node_role.as_str()));
+    assert_eq!(described.subnets(), subnets.as_slice());
+    let scaling = described.scaling_config().unwrap();
+    assert_eq!(
+        (
+            scaling.min_size(),
+            scaling.max_size(),
+            scaling.desired_size()
+        ),
+        (Some(2), Some(20), Some(3))
+    );
+    assert_eq!(
+        sorted(described.labels()),
+        BTreeMap::from([
+            ("arch".to_string(), "arm64".to_string()),
+            ("role".to_string(), "web".to_string())
+        ])
+    );
+    assert_eq!(
+        taints(&described),
+        BTreeSet::from([taint("dedicated", Some("web"), "NO_SCHEDULE")])
+    );
+    assert_eq!(sorted(described.tags()), tags("nodes", &nodes_spec));
+
+    // Scaling, labels and taints change in place: the same node group, new values.
+    let resized_spec = json!({
+        "cluster_name": name, "name": "arm-spot", "node_role_arn": node_role,
+        "subnet_ids": subnets, "instance_types": ["m7g.large", "c7g.large"],
+        "capacity_type": "SPOT", "ami_type": "AL2023_ARM_64_STANDARD",
+        "scaling": {"min_size": 1, "max_size": 10, "desired_size": 5},
+        "labels": {"role": "api", "tier": "back"},
+        "taints": [
+            {"key": "dedicated", "value": "api", "effect": "NO_SCHEDULE"},
+            {"key": "spot", "effect": "PREFER_NO_SCHEDULE"}
+        ],
+        "tags": {"Pool": "arm-spot"}
+    });
+    let resized = h
+        .update("eks.nodegroup", &ncx, &nodes, &nodes_spec, &resized_spec)
+        .await;
+    assert_eq!(resized, nodes, "same node group, same ARN");
+    let described = h.nodegroup(&nodes.id).await;
+    let scaling = described.scaling_config().unwrap();
+    assert_eq!(
+        (
+            scaling.min_size(),
+            scaling.max_size(),
+            scaling.desired_size()
+        ),
+        (Some(1), Some(10), Some(5))
+    );
+    assert_eq!(
+        sorted(described.labels()),
+        BTreeMap::from([
+            ("role".to_string(), "api".to_string()),
+            ("tier".to_string(), "back".to_string())
+        ]),
+        "arch removed, role changed, tier added"
+    );
+    assert_eq!(
+        taints(&described),
+        BTreeSet::from([
+            taint("dedicated", Some("api"), "NO_SCHEDULE"),
+            taint("spot", None, "PREFER_NO_SCHEDULE")
+        ])
+    );
+
+    // Add-on: the waiter sees CREATING before ACTIVE.
+    let addon_spec = json!({
+        "cluster_name": name, "name": "vpc-cni", "version": "v1.19.0-eksbuild.1",
+        "tags": {"Component": "cni"}
+    });
+    let (acx, phases) = recording("cni");
+    let addon = h.create("eks.addon", &acx, &addon_spec).await;
+    assert!(
+        waited_for(&phases, "ACTIVE"),
+        "{:?}",
+        phases.lock().unwrap()
+    );
+    assert_eq!(addon.id, format!("{name}:vpc-cni"));
+    let described = h.addon(&addon.id).await;
+    assert_eq!(described.status().unwrap().as_str(), "ACTIVE");
+    assert_eq!(output(&addon, "arn"), described.addon_arn().unwrap());
+    assert_eq!(described.addon_version(), Some("v1.19.0-eksbuild.1"));
+    assert_eq!(described.service_account_role_arn(), None);
+    assert_eq!(sorted(described.tags()), tags("cni", &addon_spec));
+
+    // Version, IRSA role, configuration and tags change in place, UPDATING then ACTIVE.
+    let upgraded_spec = json!({
+        "cluster_name": name, "name": "vpc-cni", "version": "v1.19.2-eksbuild.1",
+        "service_account_role_arn": cni_role,
+        "configuration_values": r#"{"env":{"ENABLE_PREFIX_DELEGATION":"true"}}"#,
+        "tags": {"Component": "networking"}
+    });
+    let (ucx, phases) = recording("cni");
+    let upgraded = h
+        .update("eks.addon", &ucx, &addon, &addon_spec, &upgraded_spec)
+        .await;
+    assert!(
+        waited_for(&phases, "ACTIVE"),
+        "{:?}",
+        phases.lock().unwrap()
+    );
+    assert_eq!(upgraded, addon);
+    let described = h.addon(&addon.id).await;
+    assert_eq!(described.status().unwrap().as_str(), "ACTIVE");
+    assert_eq!(described.addon_version(), Some("v1.19.2-eksbuild.1"));
+    assert_eq!(
+        described.service_account_role_arn(),
+        Some(cni_role.as_str())
+    );
+    assert_eq!(
+        described.configuration_values(),
+        Some(r#"{"env":{"ENABLE_PREFIX_DELEGATION":"true"}}"#)
+    );
+    assert_eq!(sorted(described.tags()), tags("cni", &upgraded_spec));
+
+    // Deletes wait until each is gone; then every read says so.
+    let (dcx, phases) = recording("cni");
+    h.delete("eks.addon", &dcx, &addon, &upgraded_spec).await;
+    assert!(
+        waited_for(&phases, "deleted"),
+        "{:?}",
+        phases.lock().unwrap()
+    );
+    assert_eq!(h.read("eks.addon", &[&addon.id]).await, vec![None]);
+    h.delete("eks.nodegroup", &ncx, &nodes, &resized_spec).await;
+    assert_eq!(h.read("eks.nodegroup", &[&nodes.id]).await, vec![None]);
+    h.delete("eks.cluster", &cx, &cluster, &logged_spec).await;
+    assert_eq!(h.read("eks.cluster", &[&name]).await, vec![None]);
+    let gone = h.eks.describe_cluster().name(&name).send().await;
+    assert_eq!(gone.unwrap_err().code(), Some("ResourceNotFoundException"));
+    // Deleting what is already gone succeeds.
+    h.delete("eks.cluster", &cx, &cluster, &logged_spec).await;
+}
+
+#[tokio::test]
+async fn unknown_resources_read_as_none_and_failures_name_the_call() {
+    let h = Harness::new().await;
+    let missing = h.name("missing");
+    let ids = [missing.as_str()];
+    assert_eq!(h.read("eks.cluster", &ids).await, vec![None]);
+    let compound = format!("{missing}:workers");
+    assert_eq!(
+        h.read("eks.nodegroup", &[&compound]).await,
+        vec![None],
+        "a node group of a missing cluster is gone too"
+    );
+    assert_eq!(h.read("eks.addon", &[&compound]).await, vec![None]);
+
+    let not_compound = h
+        .kind("eks.addon")
+        .read_many(std::slice::from_ref(&missing))
+        .await;
+    assert!(not_compound.unwrap_err().message.contains("CLUSTER:NAME"));
+
+    let spec = json!({"cluster_name": missing, "name": "coredns"});
+    let cx = StepCx::silent("dns");
+    let created = h
+        .kind("eks.addon")
+        .create(&cx, &attrs(&spec), &tags("dns", &spec))
+        .await;
+    let err = created.unwrap_err();
+    assert_eq!(err.call, "eks:CreateAddon");
+    assert_eq!(err.code.as_deref(), Some("ResourceNotFoundException"));
+}
