@@ -24,9 +24,11 @@ def main() -> None:
 
     # Attaching AWS-managed policies (AmazonEKSClusterPolicy, ...) needs them loaded.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    from extensions import eks_addons  # the EKS add-on API moto lacks: extensions/README.md
+    # Operations moto lacks or gets wrong, served as AWS documents them: extensions/README.md
+    from extensions import eks_addons, iam_rds_gaps
 
     eks_addons.install()
+    iam_rds_gaps.install()
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)

@@ -1,7 +1,19 @@
-//! IAM resource kinds, one per file.
+//! IAM resource kinds, one per file: roles and OIDC identity providers. [`policy`] compares
+//! policy documents by meaning; [`tags`] holds the tag diff the RDS kinds use as well.
+
+mod openid_connect_provider;
+mod policy;
+mod role;
+pub(crate) mod tags;
 
 use crate::aws::AwsContext;
 use crate::kinds::Registry;
 use std::sync::Arc;
 
-pub fn register(_registry: &mut Registry, _aws: &Arc<AwsContext>) {}
+/// Registers the IAM kinds, sharing `aws`'s one IAM client.
+pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
+    registry.register(Arc::new(role::RoleKind(aws.clone())));
+    registry.register(Arc::new(
+        openid_connect_provider::OpenIdConnectProviderKind(aws.clone()),
+    ));
+}
