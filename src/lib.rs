@@ -13,4 +13,5 @@ pub mod cli;
 pub mod graph;
 pub mod kinds;
 pub mod plan;
+pub mod refresh;
 pub mod state;

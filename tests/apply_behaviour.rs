@@ -251,7 +251,10 @@ fn hanging_apply(ws: &Workspace, name: &str, grace: &str) -> (std::process::Chil
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let mut command = ws.command(&["apply", bp.to_str().unwrap(), "--auto-approve"]);
     command
-        .env("AWS_ENDPOINT_URL", format!("http://{}", silent.local_addr().unwrap()))
+        .env(
+            "AWS_ENDPOINT_URL",
+            format!("http://{}", silent.local_addr().unwrap()),
+        )
         .env("INNOVATE_INTERRUPT_GRACE", grace)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
@@ -259,7 +262,10 @@ fn hanging_apply(ws: &Workspace, name: &str, grace: &str) -> (std::process::Chil
 }
 
 fn signal(child: &std::process::Child, name: &str) {
-    let status = std::process::Command::new("kill").args([&format!("-{name}"), &child.id().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
 }
 
@@ -272,13 +278,26 @@ fn an_interrupt_stops_the_apply_with_exit_130_and_releases_the_lock() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(130), "{stderr}");
-    assert!(stderr.contains("Interrupted: starting nothing new"), "{stderr}");
-    assert!(stderr.contains("still in flight when the grace period ended, outcome unknown: main (creating)"), "{stderr}");
-    assert!(!ws.state_file("interrupted-default.json").exists(), "nothing completed, nothing recorded");
+    assert!(
+        stderr.contains("Interrupted: starting nothing new"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "still in flight when the grace period ended, outcome unknown: main (creating)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !ws.state_file("interrupted-default.json").exists(),
+        "nothing completed, nothing recorded"
+    );
     // The lock went with the process: the next apply runs.
     let bp = ws.path().join("blueprint.yaml");
-    ws.run(&["apply", bp.to_str().unwrap(), "--auto-approve"]).expect(0);
-    ws.run(&["destroy", bp.to_str().unwrap(), "--auto-approve"]).expect(0);
+    ws.run(&["apply", bp.to_str().unwrap(), "--auto-approve"])
+        .expect(0);
+    ws.run(&["destroy", bp.to_str().unwrap(), "--auto-approve"])
+        .expect(0);
 }
 
 #[test]
@@ -293,7 +312,10 @@ fn a_second_interrupt_exits_at_once() {
     let mut buf = [0u8; 256];
     while !seen.contains("Interrupted: starting nothing new") {
         let n = stderr.read(&mut buf).unwrap();
-        assert!(n > 0, "innovate exited before acknowledging the first signal: {seen}");
+        assert!(
+            n > 0,
+            "innovate exited before acknowledging the first signal: {seen}"
+        );
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
     signal(&child, "INT");

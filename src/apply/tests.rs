@@ -74,6 +74,7 @@ impl ResourceKind for Thing {
             .map(|z| format!("-{z}"))
             .unwrap_or_default();
         Ok(Live {
+            attrs: None,
             id: format!("id-{name}{zone}"),
             outputs: Attrs::new(),
         })

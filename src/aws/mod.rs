@@ -1,6 +1,7 @@
 //! The AWS side: one file per resource kind under `<service>/`, all behind
 //! [`crate::kinds::ResourceKind`]. [`registry`] is the one place that lists them.
 
+mod calls;
 pub mod common;
 pub mod ec2;
 pub mod eks;
@@ -12,6 +13,8 @@ pub mod wait;
 
 pub use errors::sdk_error;
 pub use retry::{retry_while, Backoff};
+
+pub use calls::CallCounter;
 
 use crate::kinds::Registry;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -27,6 +30,7 @@ pub struct AwsContext {
     eks: OnceCell<aws_sdk_eks::Client>,
     iam: OnceCell<aws_sdk_iam::Client>,
     rds: OnceCell<aws_sdk_rds::Client>,
+    calls: CallCounter,
 }
 
 impl AwsContext {
@@ -43,7 +47,13 @@ impl AwsContext {
             eks: OnceCell::new(),
             iam: OnceCell::new(),
             rds: OnceCell::new(),
+            calls: CallCounter::default(),
         }
+    }
+
+    /// How many AWS API calls this context's clients have made.
+    pub fn calls(&self) -> usize {
+        self.calls.total()
     }
 
     /// A context over an already loaded configuration (tests, embedding).
@@ -67,25 +77,37 @@ impl AwsContext {
 
     pub async fn ec2(&self) -> &aws_sdk_ec2::Client {
         self.ec2
-            .get_or_init(|| async { aws_sdk_ec2::Client::new(self.config().await) })
+            .get_or_init(|| async {
+                let config = aws_sdk_ec2::config::Builder::from(self.config().await);
+                aws_sdk_ec2::Client::from_conf(config.interceptor(self.calls.clone()).build())
+            })
             .await
     }
 
     pub async fn eks(&self) -> &aws_sdk_eks::Client {
         self.eks
-            .get_or_init(|| async { aws_sdk_eks::Client::new(self.config().await) })
+            .get_or_init(|| async {
+                let config = aws_sdk_eks::config::Builder::from(self.config().await);
+                aws_sdk_eks::Client::from_conf(config.interceptor(self.calls.clone()).build())
+            })
             .await
     }
 
     pub async fn iam(&self) -> &aws_sdk_iam::Client {
         self.iam
-            .get_or_init(|| async { aws_sdk_iam::Client::new(self.config().await) })
+            .get_or_init(|| async {
+                let config = aws_sdk_iam::config::Builder::from(self.config().await);
+                aws_sdk_iam::Client::from_conf(config.interceptor(self.calls.clone()).build())
+            })
             .await
     }
 
     pub async fn rds(&self) -> &aws_sdk_rds::Client {
         self.rds
-            .get_or_init(|| async { aws_sdk_rds::Client::new(self.config().await) })
+            .get_or_init(|| async {
+                let config = aws_sdk_rds::config::Builder::from(self.config().await);
+                aws_sdk_rds::Client::from_conf(config.interceptor(self.calls.clone()).build())
+            })
             .await
     }
 }

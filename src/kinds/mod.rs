@@ -29,6 +29,10 @@ pub struct Live {
     pub id: String,
     /// Attributes AWS computed (arn, owner_id, association ids ...), readable as `NAME.ATTR`.
     pub outputs: Attrs,
+    /// The blueprint attributes as AWS reports them now (blueprint shape, user tags without
+    /// innovate's), for drift detection and import. `None` where the kind cannot tell; a
+    /// map may hold only the attributes the kind can read cheaply.
+    pub attrs: Option<Attrs>,
 }
 
 /// A failed AWS call, with enough to act on: which API call, AWS's code and message.
@@ -163,5 +167,22 @@ impl Registry {
 
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.kinds.keys().copied()
+    }
+}
+
+/// Equality of attribute values that ignores the order of map keys (JSON maps keep insertion
+/// order here) and the spelling of numbers (1 and 1.0).
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_value(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same_value(v, w))
+        }
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
     }
 }

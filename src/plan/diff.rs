@@ -6,7 +6,7 @@ use super::{Action, Change, Step};
 use crate::address::Address;
 use crate::blueprint::template::{contains_unknown, UNKNOWN};
 use crate::blueprint::{Blueprint, Instance};
-use crate::kinds::{Attrs, Registry, Schema};
+use crate::kinds::{same_value, Attrs, Registry, Schema};
 use crate::state::{ResourceState, State};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -172,7 +172,7 @@ fn changes(schema: &Schema, current: &Attrs, desired: &Attrs) -> Vec<Change> {
                 return None;
             }
             let differs = match (before, after) {
-                (Some(b), Some(a)) => contains_unknown(a) || !same(b, a),
+                (Some(b), Some(a)) => contains_unknown(a) || !same_value(b, a),
                 (None, None) => false,
                 _ => true,
             };
@@ -191,18 +191,4 @@ fn changes(schema: &Schema, current: &Attrs, desired: &Attrs) -> Vec<Change> {
 fn is_empty_collection(value: &Value) -> bool {
     matches!(value, Value::Array(a) if a.is_empty())
         || matches!(value, Value::Object(m) if m.is_empty())
-}
-
-/// Equality that ignores the order of map keys (JSON maps keep insertion order here).
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
-        }
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
-        }
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        _ => a == b,
-    }
 }

@@ -91,6 +91,7 @@ impl ResourceState {
         Live {
             id: self.id.clone(),
             outputs: self.outputs.clone(),
+            attrs: Some(self.attrs.clone()),
         }
     }
 }

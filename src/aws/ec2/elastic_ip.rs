@@ -69,6 +69,7 @@ impl ResourceKind for ElasticIpKind {
             .ok_or_else(|| missing("ec2:AllocateAddress", "AllocationId"))?;
         let outputs = outputs([("public_ip", allocated.public_ip().map(str::to_string))]);
         Ok(Live {
+            attrs: None,
             id: id.to_string(),
             outputs,
         })
@@ -143,6 +144,7 @@ async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<Address>> {
 fn to_live(address: &Address) -> Option<Live> {
     let outputs = outputs([("public_ip", address.public_ip().map(str::to_string))]);
     Some(Live {
+        attrs: None,
         id: address.allocation_id()?.to_string(),
         outputs,
     })

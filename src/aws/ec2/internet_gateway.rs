@@ -191,7 +191,11 @@ fn to_live(ec2: &Client, gateway: &InternetGateway) -> Option<Live> {
         ),
         ("owner_id", owner.map(str::to_string)),
     ]);
-    Some(Live { id, outputs })
+    Some(Live {
+        id,
+        outputs,
+        attrs: None,
+    })
 }
 
 #[cfg(test)]

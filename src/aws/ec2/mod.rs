@@ -114,6 +114,7 @@ mod tests {
     #[test]
     fn in_order_follows_the_ids_and_marks_gone_ones() {
         let live = |id: &str| Live {
+            attrs: None,
             id: id.into(),
             outputs: Attrs::new(),
         };

@@ -243,6 +243,7 @@ fn to_live(gateway: &NatGateway) -> Option<Live> {
         ),
     ]);
     Some(Live {
+        attrs: None,
         id: gateway.nat_gateway_id()?.to_string(),
         outputs,
     })

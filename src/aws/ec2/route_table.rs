@@ -457,7 +457,11 @@ fn to_live(ec2: &Client, table: &RouteTable) -> Option<Live> {
         ),
         ("owner_id", owner.map(str::to_string)),
     ]);
-    Some(Live { id, outputs })
+    Some(Live {
+        id,
+        outputs,
+        attrs: None,
+    })
 }
 
 #[cfg(test)]

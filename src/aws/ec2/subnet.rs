@@ -179,6 +179,7 @@ fn to_live(subnet: &Subnet) -> Option<Live> {
         ),
     ]);
     Some(Live {
+        attrs: None,
         id: subnet.subnet_id()?.to_string(),
         outputs,
     })

@@ -273,7 +273,11 @@ fn to_live(
         ),
         ("main_route_table_id", main_tables.get(&id).cloned()),
     ]);
-    Some(Live { id, outputs })
+    Some(Live {
+        id,
+        outputs,
+        attrs: None,
+    })
 }
 
 #[cfg(test)]

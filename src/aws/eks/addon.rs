@@ -303,6 +303,7 @@ fn to_live(addon: &Addon) -> KindResult<Live> {
         .addon_name()
         .ok_or_else(|| missing(call, "addonName"))?;
     Ok(Live {
+        attrs: None,
         id: compound_id(cluster, name),
         outputs: outputs([("arn", addon.addon_arn().map(str::to_string))]),
     })

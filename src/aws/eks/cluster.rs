@@ -449,6 +449,7 @@ fn to_live(cluster: &Cluster) -> Option<Live> {
         ),
     ]);
     Some(Live {
+        attrs: None,
         id: cluster.name()?.to_string(),
         outputs,
     })

@@ -543,6 +543,7 @@ fn to_live(nodegroup: &Nodegroup) -> KindResult<Live> {
         .nodegroup_name()
         .ok_or_else(|| missing(call, "nodegroupName"))?;
     Ok(Live {
+        attrs: None,
         id: compound_id(cluster, name),
         outputs: outputs([("arn", nodegroup.nodegroup_arn().map(str::to_string))]),
     })

@@ -1,0 +1,139 @@
+//! Refresh: read what AWS really has for every resource in state, batched per kind (one
+//! `read_many` per kind, kinds concurrently), and tell drift (changed outside innovate)
+//! apart from what the blueprint changes. The result is a refreshed copy of the state;
+//! nothing is written here.
+
+use crate::address::Address;
+use crate::kinds::{same_value, KindError, Live, Registry};
+use crate::state::{ResourceState, State};
+use futures::future::join_all;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One resource that moved outside innovate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drift {
+    pub address: Address,
+    pub kind: String,
+    pub id: String,
+    #[serde(flatten)]
+    pub change: DriftChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "drift", rename_all = "snake_case")]
+pub enum DriftChange {
+    /// Deleted outside innovate: the plan creates it again.
+    Deleted,
+    /// Attributes changed outside innovate: the plan sets them back.
+    Changed { attributes: Vec<AttrDrift> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttrDrift {
+    pub attr: String,
+    /// What the state recorded (what innovate last applied).
+    pub expected: Option<Value>,
+    /// What AWS has now.
+    pub actual: Option<Value>,
+}
+
+pub struct Refreshed {
+    pub state: State,
+    pub drift: Vec<Drift>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("refresh could not read {kind} ({count} resource(s)): {source}")]
+pub struct RefreshError {
+    pub kind: String,
+    pub count: usize,
+    pub source: KindError,
+}
+
+/// Reads every resource of `state` from AWS and returns the state as AWS has it, with the
+/// drift found. Resources of kinds this build does not know are kept as they are.
+pub async fn refresh(state: &State, registry: &Registry) -> Result<Refreshed, RefreshError> {
+    let by_kind = group_by_kind(state);
+    let reads = by_kind.iter().filter_map(|(kind, members)| {
+        let resource_kind = registry.get(kind)?.clone();
+        let ids: Vec<String> = members.iter().map(|(_, r)| r.id.clone()).collect();
+        Some(async move {
+            let result = resource_kind.read_many(&ids).await;
+            (kind.clone(), ids.len(), result)
+        })
+    });
+    let mut refreshed = state.clone();
+    let mut drift = Vec::new();
+    for (kind, count, result) in join_all(reads).await {
+        let lives = result.map_err(|source| RefreshError {
+            kind: kind.clone(),
+            count,
+            source,
+        })?;
+        for ((address, recorded), live) in by_kind[&kind].iter().zip(lives) {
+            if let Some(found) = compare(address, recorded, live, &mut refreshed) {
+                drift.push(found);
+            }
+        }
+    }
+    drift.sort_by(|a, b| a.address.cmp(&b.address));
+    Ok(Refreshed {
+        state: refreshed,
+        drift,
+    })
+}
+
+fn group_by_kind(state: &State) -> BTreeMap<String, Vec<(&Address, &ResourceState)>> {
+    let mut by_kind: BTreeMap<String, Vec<(&Address, &ResourceState)>> = BTreeMap::new();
+    for (address, resource) in &state.resources {
+        by_kind
+            .entry(resource.kind.clone())
+            .or_default()
+            .push((address, resource));
+    }
+    by_kind
+}
+
+/// Updates `refreshed` with what AWS reported for one resource and says what drifted.
+fn compare(
+    address: &Address,
+    recorded: &ResourceState,
+    live: Option<Live>,
+    refreshed: &mut State,
+) -> Option<Drift> {
+    let drift = |change| Drift {
+        address: address.clone(),
+        kind: recorded.kind.clone(),
+        id: recorded.id.clone(),
+        change,
+    };
+    let Some(live) = live else {
+        refreshed.resources.remove(address);
+        return Some(drift(DriftChange::Deleted));
+    };
+    let entry = refreshed.resources.get_mut(address)?;
+    entry.outputs = live.outputs;
+    let observed = live.attrs?;
+    let mut attributes = Vec::new();
+    for (attr, actual) in observed {
+        // An attribute the blueprint never set is AWS's business, not drift.
+        let Some(expected) = recorded.attrs.get(&attr) else {
+            continue;
+        };
+        if same_value(expected, &actual) {
+            continue;
+        }
+        attributes.push(AttrDrift {
+            attr: attr.clone(),
+            expected: Some(expected.clone()),
+            actual: Some(actual.clone()),
+        });
+        entry.attrs.insert(attr, actual);
+    }
+    (!attributes.is_empty()).then(|| drift(DriftChange::Changed { attributes }))
+}
+
+#[cfg(test)]
+mod tests;
