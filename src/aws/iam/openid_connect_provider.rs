@@ -149,6 +149,7 @@ impl ResourceKind for OpenIdConnectProviderKind {
 
 fn to_live(arn: &str) -> Live {
     Live {
+        attrs: None,
         id: arn.to_string(),
         outputs: outputs([("arn", Some(arn.to_string()))]),
     }

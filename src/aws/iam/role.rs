@@ -180,6 +180,7 @@ fn gone(name: &str) -> KindError {
 
 fn to_live(role: &Role) -> Live {
     Live {
+        attrs: None,
         id: role.role_name().to_string(),
         outputs: outputs([
             ("arn", Some(role.arn().to_string())),

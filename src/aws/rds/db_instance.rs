@@ -646,6 +646,7 @@ fn to_live(instance: &DbInstance) -> Option<Live> {
         outputs.insert("port".into(), Value::from(port));
     }
     Some(Live {
+        attrs: None,
         id: instance.db_instance_identifier()?.to_string(),
         outputs,
     })

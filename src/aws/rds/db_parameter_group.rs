@@ -159,6 +159,7 @@ async fn describe(rds: &Client, names: &[String]) -> KindResult<Vec<DbParameterG
 
 fn to_live(group: &DbParameterGroup) -> Option<Live> {
     Some(Live {
+        attrs: None,
         id: group.db_parameter_group_name()?.to_string(),
         outputs: outputs([("arn", group.db_parameter_group_arn().map(str::to_string))]),
     })

@@ -148,6 +148,7 @@ async fn describe(rds: &Client, names: &[String]) -> KindResult<Vec<DbSubnetGrou
 
 fn to_live(group: &DbSubnetGroup) -> Option<Live> {
     Some(Live {
+        attrs: None,
         id: group.db_subnet_group_name()?.to_string(),
         outputs: outputs([
             ("arn", group.db_subnet_group_arn().map(str::to_string)),
