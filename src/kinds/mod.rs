@@ -130,6 +130,15 @@ pub trait ResourceKind: Send + Sync {
     /// that no longer exists. Results are in the order of `ids`.
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>>;
 
+    /// Every resource of this kind that carries all of `tags` (innovate's identity tags of
+    /// one blueprint and environment), for finding what state does not know: leftovers of a
+    /// crash, copies made by a retried create, resources someone else tagged. `None` when the
+    /// kind cannot be listed by tag.
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let _ = tags;
+        Ok(None)
+    }
+
     /// Changes `changed` attributes in place (never a replace-forcing one). `prior` is what
     /// state recorded; `tags` is the full tag set wanted after the update.
     async fn update(
