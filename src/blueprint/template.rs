@@ -38,6 +38,29 @@ pub struct InstanceRef {
 /// control character so that no blueprint value can be mistaken for it.
 pub const UNKNOWN: &str = "\u{1}(known after apply)";
 
+/// How an unknown value prints.
+pub const KNOWN_AFTER_APPLY: &str = "(known after apply)";
+
+/// Compact JSON, with unknown values spelled "(known after apply)".
+pub fn show_value(value: &Value) -> String {
+    match value {
+        Value::String(s) if s == UNKNOWN => KNOWN_AFTER_APPLY.into(),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(show_value).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) if map.is_empty() => "{}".into(),
+        Value::Object(map) => {
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", show_value(v)))
+                .collect();
+            format!("{{ {} }}", entries.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
 pub fn is_unknown(value: &Value) -> bool {
     value.as_str() == Some(UNKNOWN)
 }

@@ -1,7 +1,7 @@
 //! `innovate apply`: plan (or read a saved plan), confirm, execute, report.
 
-use super::common::{confirm, load, load_state, refuse_protected, state_path, CliError, Ui};
-use super::plan::check_targets;
+use super::common::{confirm, load, load_state, state_path, CliError, Ui};
+use super::planning::make_plan;
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
 use crate::apply::{
@@ -10,7 +10,8 @@ use crate::apply::{
 use crate::blueprint::template::contains_unknown;
 use crate::blueprint::Blueprint;
 use crate::kinds::Registry;
-use crate::plan::{self, Plan, PlanFile, PlanOptions};
+use crate::plan::{self, Plan, PlanFile};
+use crate::refresh::render_drift;
 use crate::state::{LocalStore, State, StateLock};
 use clap::Args;
 use std::process::ExitCode;
@@ -31,6 +32,9 @@ pub struct ApplyArgs {
     /// Apply only these instances and what they depend on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<Address>,
+    /// Read live AWS state first (--refresh=false to plan from the state file alone).
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub refresh: bool,
 }
 
 pub async fn run(args: ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
@@ -41,24 +45,12 @@ pub async fn run(args: ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     let path = state_path(&args.state, &loaded.blueprint);
     let _lock = StateLock::acquire(&path, "apply")?;
     let store = LocalStore::new(&path);
-    let (mut state, _) = load_state(&store, &loaded.blueprint)?;
-    check_targets(&args.targets, &loaded.blueprint, &state)?;
-    let options = PlanOptions {
-        targets: args.targets.clone(),
-        destroy: false,
-    };
-    let plan = plan::plan(
-        &loaded.blueprint,
-        &loaded.dag,
-        &state,
-        &loaded.registry,
-        &options,
-    );
-    refuse_protected(&plan, &loaded.blueprint)?;
+    let mut planned = make_plan(&loaded, &store, &args.targets, args.refresh).await?;
+    eprint!("{}", render_drift(&planned.drift));
     execute(
-        &plan,
+        &planned.plan,
         &loaded.blueprint,
-        &mut state,
+        &mut planned.state,
         &store,
         &loaded.registry,
         &args,
@@ -75,10 +67,12 @@ async fn apply_saved(saved: PlanFile, args: &ApplyArgs, ui: &Ui) -> Result<ExitC
         .unwrap_or_else(|| saved.state_path.clone());
     let _lock = StateLock::acquire(&path, "apply")?;
     let store = LocalStore::new(&path);
-    let (mut state, exists) = load_state(&store, &saved.blueprint)?;
+    let (stored, exists) = load_state(&store, &saved.blueprint)?;
     saved
-        .check_state(exists.then_some(&state))
+        .check_state(exists.then_some(&stored))
         .map_err(CliError)?;
+    // Start from the state the plan was computed against, refreshed or not.
+    let mut state = saved.refreshed.clone().unwrap_or(stored);
     let registry =
         crate::aws::registry(crate::aws::AwsContext::new(saved.blueprint.region.clone()));
     execute(

@@ -47,6 +47,8 @@ pub struct Loaded {
     pub blueprint: Blueprint,
     pub dag: Dag,
     pub registry: Registry,
+    /// The AWS clients behind `registry` (for counting calls).
+    pub aws: std::sync::Arc<AwsContext>,
 }
 
 pub fn load(args: &BlueprintArgs) -> Result<Loaded, CliError> {
@@ -68,11 +70,13 @@ pub fn load(args: &BlueprintArgs) -> Result<Loaded, CliError> {
         };
         CliError(errors.render())
     })?;
-    let registry = aws::registry(AwsContext::new(blueprint.region.clone()));
+    let aws = AwsContext::new(blueprint.region.clone());
+    let registry = aws::registry(aws.clone());
     Ok(Loaded {
         blueprint,
         dag,
         registry,
+        aws,
     })
 }
 

@@ -4,9 +4,12 @@
 mod apply;
 mod common;
 mod destroy;
+mod drift;
 mod graph;
+mod import;
 mod output;
 mod plan;
+mod planning;
 mod state;
 mod validate;
 
@@ -39,6 +42,10 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Delete every resource in the state.
     Destroy(destroy::DestroyArgs),
+    /// Report what changed in AWS outside innovate; exit 2 when anything did (for scheduled CI).
+    Drift(drift::DriftArgs),
+    /// Adopt an existing AWS resource into the state at a blueprint address.
+    Import(import::ImportArgs),
     /// Print the dependency graph (DOT by default).
     Graph(graph::GraphArgs),
     /// Print the blueprint's outputs from the state.
@@ -76,6 +83,8 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, CliError> {
         Command::Plan(args) => plan::run(args, &ui).await,
         Command::Apply(args) => apply::run(args, &ui).await,
         Command::Destroy(args) => destroy::run(args, &ui).await,
+        Command::Drift(args) => drift::run(args).await,
+        Command::Import(args) => import::run(args).await,
         Command::Graph(args) => graph::run(args).await,
         Command::Output(args) => output::run(args).await,
         Command::State(command) => state::run(command).await,

@@ -1,10 +1,12 @@
 //! `innovate plan`: what apply would change, for people (default) or machines (--json);
 //! `--out` saves it for `innovate apply FILE`.
 
-use super::common::{load, load_state, refuse_protected, state_path, CliError, Ui};
+use super::common::{load, state_path, CliError, Ui};
+use super::planning::make_plan;
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
-use crate::plan::{self, PlanFile, PlanOptions};
+use crate::plan::{self, PlanFile};
+use crate::refresh::render_drift;
 use crate::state::LocalStore;
 use clap::Args;
 use std::path::PathBuf;
@@ -36,42 +38,35 @@ pub struct PlanArgs {
 pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     let loaded = load(&args.blueprint)?;
     let path = state_path(&args.state, &loaded.blueprint);
-    let store = LocalStore::new(&path);
-    let (state, exists) = load_state(&store, &loaded.blueprint)?;
-    let options = PlanOptions {
-        targets: args.targets.clone(),
-        destroy: false,
-    };
-    check_targets(&args.targets, &loaded.blueprint, &state)?;
-    let plan = plan::plan(
-        &loaded.blueprint,
-        &loaded.dag,
-        &state,
-        &loaded.registry,
-        &options,
-    );
-    refuse_protected(&plan, &loaded.blueprint)?;
-
+    let planned = make_plan(
+        &loaded,
+        &LocalStore::new(&path),
+        &args.targets,
+        args.refresh,
+    )
+    .await?;
+    let (name, env) = (&loaded.blueprint.name, &loaded.blueprint.env);
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&plan::to_json(
-                &plan,
-                &loaded.blueprint.name,
-                &loaded.blueprint.env
-            ))?
-        );
+        let mut json = plan::to_json(&planned.plan, name, env);
+        json["drift"] = serde_json::to_value(&planned.drift)?;
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        print!("{}", plan::render_human(&plan, ui.color));
+        print!(
+            "{}{}",
+            render_drift(&planned.drift),
+            plan::render_human(&planned.plan, ui.color)
+        );
     }
+    let has_changes = planned.plan.has_changes();
     if let Some(out) = &args.out {
-        let has_changes = plan.has_changes();
+        let refreshed = planned.refreshed.then(|| planned.state.clone());
         PlanFile::new(
             loaded.blueprint,
             path,
-            exists.then_some(&state),
+            planned.stored.as_ref(),
+            refreshed,
             false,
-            plan,
+            planned.plan,
         )
         .save(out)?;
         if !args.json {
@@ -81,36 +76,10 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
                 out.display()
             );
         }
-        return Ok(exit_code(args.detailed_exitcode, has_changes));
     }
-    Ok(exit_code(args.detailed_exitcode, plan.has_changes()))
-}
-
-fn exit_code(detailed: bool, has_changes: bool) -> ExitCode {
-    if detailed && has_changes {
+    Ok(if args.detailed_exitcode && has_changes {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// A `--target` must name something the blueprint or the state knows.
-pub fn check_targets(
-    targets: &[Address],
-    blueprint: &crate::blueprint::Blueprint,
-    state: &crate::state::State,
-) -> Result<(), CliError> {
-    for target in targets {
-        let known = blueprint
-            .instances
-            .iter()
-            .any(|i| target.selects(&i.address))
-            || state.resources.keys().any(|a| target.selects(a));
-        if !known {
-            return Err(CliError(format!(
-                "--target {target}: no such resource instance in the blueprint or the state"
-            )));
-        }
-    }
-    Ok(())
+    })
 }

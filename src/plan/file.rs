@@ -21,6 +21,10 @@ pub struct PlanFile {
     pub state_serial: Option<u64>,
     pub destroy: bool,
     pub plan: Plan,
+    /// The state as refresh found it, which the plan was computed against and `apply FILE`
+    /// starts from (absent when the plan was made with --refresh=false).
+    #[serde(default)]
+    pub refreshed: Option<State>,
 }
 
 impl PlanFile {
@@ -28,6 +32,7 @@ impl PlanFile {
         blueprint: Blueprint,
         state_path: PathBuf,
         state: Option<&State>,
+        refreshed: Option<State>,
         destroy: bool,
         plan: Plan,
     ) -> Self {
@@ -40,6 +45,7 @@ impl PlanFile {
             state_serial: state.map(|s| s.serial),
             destroy,
             plan,
+            refreshed,
         }
     }
 

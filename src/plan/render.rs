@@ -2,11 +2,9 @@
 //! -/+ replace, - destroy, and the closing "Plan: ..." line) and the documented JSON form.
 
 use super::{Action, Change, Plan, Step};
-use crate::blueprint::template::UNKNOWN;
+use crate::blueprint::template::{show_value, KNOWN_AFTER_APPLY, UNKNOWN};
 use serde_json::{json, Value};
 use std::fmt::Write as _;
-
-const KNOWN_AFTER_APPLY: &str = "(known after apply)";
 
 /// `color` adds ANSI colours (terminals only; never with NO_COLOR).
 pub fn render_human(plan: &Plan, color: bool) -> String {
@@ -121,26 +119,6 @@ fn render_change(change: &Change, action: Action, width: usize, paint: &Paint) -
                 show(&change.after)
             )
         }
-    }
-}
-
-/// Compact JSON, with unknown values spelled "(known after apply)".
-pub fn show_value(value: &Value) -> String {
-    match value {
-        Value::String(s) if s == UNKNOWN => KNOWN_AFTER_APPLY.into(),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(show_value).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(map) if map.is_empty() => "{}".into(),
-        Value::Object(map) => {
-            let entries: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{k} = {}", show_value(v)))
-                .collect();
-            format!("{{ {} }}", entries.join(", "))
-        }
-        other => other.to_string(),
     }
 }
 

@@ -137,3 +137,51 @@ fn compare(
 
 #[cfg(test)]
 mod tests;
+
+/// The human report of drift ("changed outside innovate"), empty when there is none.
+pub fn render_drift(drift: &[Drift]) -> String {
+    use std::fmt::Write as _;
+    if drift.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "Drift: {} resource(s) changed outside innovate since the last apply:\n\n",
+        drift.len()
+    );
+    for d in drift {
+        match &d.change {
+            DriftChange::Deleted => {
+                let _ = writeln!(
+                    out,
+                    "  ! {} ({} {}) was deleted outside innovate",
+                    d.address, d.kind, d.id
+                );
+            }
+            DriftChange::Changed { attributes } => {
+                let _ = writeln!(
+                    out,
+                    "  ! {} ({} {}) was changed outside innovate",
+                    d.address, d.kind, d.id
+                );
+                for a in attributes {
+                    let _ = writeln!(
+                        out,
+                        "      {}: expected {}, actual {}",
+                        a.attr,
+                        show(&a.expected),
+                        show(&a.actual)
+                    );
+                }
+            }
+        }
+    }
+    out.push('\n');
+    out
+}
+
+fn show(value: &Option<Value>) -> String {
+    value
+        .as_ref()
+        .map(crate::blueprint::template::show_value)
+        .unwrap_or_else(|| "null".into())
+}

@@ -1,0 +1,73 @@
+//! `innovate import BLUEPRINT ADDR ID`: adopt an existing AWS resource into the state, so that
+//! innovate manages it from now on; `innovate plan` then shows how it differs from the blueprint.
+
+use super::common::{load, load_state, state_path, CliError};
+use super::{BlueprintArgs, StateArgs};
+use crate::address::Address;
+use crate::state::{LocalStore, ResourceState, StateLock};
+use clap::Args;
+use std::process::ExitCode;
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub blueprint: BlueprintArgs,
+    /// The blueprint address to import into, e.g. main or private[1].
+    pub address: Address,
+    /// The resource's AWS id (vpc-0abc..., a name or an ARN, as the kind's `id`).
+    pub id: String,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
+    let loaded = load(&args.blueprint)?;
+    let instance = loaded.blueprint.instance(&args.address).ok_or_else(|| {
+        CliError(format!(
+            "{} is not an instance of this blueprint: declare the resource first, then import it",
+            args.address
+        ))
+    })?;
+    let kind = loaded
+        .registry
+        .get(&instance.kind)
+        .ok_or_else(|| CliError(format!("unknown kind {}", instance.kind)))?;
+    let path = state_path(&args.state, &loaded.blueprint);
+    let _lock = StateLock::acquire(&path, "import")?;
+    let store = LocalStore::new(&path);
+    let (mut state, _) = load_state(&store, &loaded.blueprint)?;
+    if let Some(existing) = state.resources.get(&args.address) {
+        return Err(CliError(format!(
+            "{} is already in the state (id {}); `innovate state rm {}` first to import another resource there",
+            args.address, existing.id, args.address
+        )));
+    }
+    let read = kind
+        .read_many(std::slice::from_ref(&args.id))
+        .await
+        .map_err(|e| CliError(format!("{}: {e}", args.address)))?;
+    let live = read.into_iter().next().flatten().ok_or_else(|| {
+        CliError(format!(
+            "{} {} does not exist (or is not visible with these credentials)",
+            instance.kind, args.id
+        ))
+    })?;
+    let schema = kind.schema();
+    let mut attrs = live.attrs.clone().unwrap_or_default();
+    attrs.retain(|name, _| schema.attr(name).is_some_and(|a| !a.sensitive));
+    let resource = ResourceState {
+        kind: instance.kind.clone(),
+        id: live.id,
+        attrs,
+        outputs: live.outputs,
+        depends_on: instance.depends_on.clone(),
+    };
+    state.resources.insert(args.address.clone(), resource);
+    state.serial += 1;
+    store.save(&state)?;
+    println!(
+        "Imported {} ({} {}). Run `innovate plan` to see how it differs from the blueprint.",
+        args.address, instance.kind, args.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
