@@ -33,6 +33,22 @@ pub struct State {
     /// deleted next, by this run or, after a crash, the next one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deposed: Vec<Deposed>,
+    /// Creates that started but whose result was not recorded yet. A run that dies in
+    /// between leaves the entry; the next run finds the resource (by its identity tags or its
+    /// unique name) and adopts it instead of creating a second one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Pending>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pending {
+    pub address: Address,
+    pub kind: String,
+    /// The id the resource will have when the kind can tell it in advance (a role name, a
+    /// cluster name): the way to find it when it carries no tags.
+    #[serde(default)]
+    pub expected_id: Option<String>,
+    pub since: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +85,7 @@ impl State {
             resources: BTreeMap::new(),
             outputs: BTreeMap::new(),
             deposed: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
