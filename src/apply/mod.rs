@@ -3,6 +3,7 @@
 //! state and the state saved before anything else happens; a failed one skips what depends
 //! on it while independent branches finish.
 
+mod intents;
 mod interrupt;
 mod ops;
 mod progress;
@@ -97,7 +98,7 @@ pub async fn execute(
     let mut deadline: Option<tokio::time::Instant> = None;
     loop {
         if deadline.is_none() {
-            run.launch(blueprint, state, registry);
+            run.launch(blueprint, state, registry, store)?;
         }
         let grace_over = async {
             match deadline {
@@ -170,21 +171,52 @@ impl<'g> Executor<'g> {
     }
 
     /// Starts ready operations up to the parallelism bound.
-    fn launch(&mut self, blueprint: &Blueprint, state: &State, registry: &Registry) {
-        while self.running.len() < self.parallelism {
+    /// Starts ready operations up to the parallelism bound; the intents of the creates
+    /// among them are saved before any is sent.
+    fn launch(
+        &mut self,
+        blueprint: &Blueprint,
+        state: &mut State,
+        registry: &Registry,
+        store: &LocalStore,
+    ) -> Result<(), ApplyError> {
+        let mut batch = Vec::new();
+        while self.running.len() + batch.len() < self.parallelism {
             let Some(i) = self.ready.pop_back() else {
                 break;
             };
             match prepare(i, &self.graph.ops[i], blueprint, state, registry) {
-                Ok(prepared) => {
-                    self.progress
-                        .started(&prepared.address.to_string(), prepared.kind.verbs().0);
-                    self.in_flight.push(i);
-                    self.running.spawn(run(prepared, self.progress.clone()));
-                }
+                Ok(prepared) => batch.push(prepared),
                 Err(err) => self.fail(i, err),
             }
         }
+        let creates: Vec<&Prepared> = batch.iter().filter(|p| p.kind == OpKind::Create).collect();
+        if !creates.is_empty() {
+            for p in creates {
+                let depends_on = blueprint
+                    .instance(&p.address)
+                    .map(|i| i.depends_on.as_slice())
+                    .unwrap_or(&[]);
+                intents::begin(
+                    state,
+                    &p.address,
+                    p.resource.as_ref(),
+                    &p.desired,
+                    depends_on,
+                );
+            }
+            state.serial += 1;
+            store
+                .save(state)
+                .map_err(|e| ApplyError::State(e.to_string()))?;
+        }
+        for prepared in batch {
+            self.progress
+                .started(&prepared.address.to_string(), prepared.kind.verbs().0);
+            self.in_flight.push(prepared.index);
+            self.running.spawn(run(prepared, self.progress.clone()));
+        }
+        Ok(())
     }
 
     /// Records a finished operation (saving state first) and readies what it unblocks.
@@ -202,7 +234,15 @@ impl<'g> Executor<'g> {
         let live = match result {
             Ok(live) => live,
             Err(err) => {
+                let settled =
+                    op.kind == OpKind::Create && intents::end(state, &op.address, Some(&err));
                 self.fail(i, err);
+                if settled {
+                    state.serial += 1;
+                    store
+                        .save(state)
+                        .map_err(|e| ApplyError::State(e.to_string()))?;
+                }
                 return Ok(());
             }
         };
@@ -387,11 +427,22 @@ async fn run(p: Prepared, progress: Arc<Progress>) -> Outcome {
     let mut stored = p.desired.clone();
     stored.retain(|name, _| p.resource.schema().attr(name).is_none_or(|a| !a.sensitive));
     let result = match (p.kind, &p.prior) {
-        (OpKind::Create, _) => p
-            .resource
-            .create(&cx, &p.desired, &p.tags)
-            .await
-            .map(|live| Some((live, stored))),
+        (OpKind::Create, _) => match p.resource.create(&cx, &p.desired, &p.tags).await {
+            Ok(live) => {
+                // Best effort: a failed sweep must not turn a created resource into a failure.
+                if let Err(err) =
+                    intents::sweep_duplicates(p.resource.as_ref(), &cx, &p.tags, &live).await
+                {
+                    tracing::warn!(
+                        "{}: could not look for duplicates of {}: {err}",
+                        p.address,
+                        live.id
+                    );
+                }
+                Ok(Some((live, stored)))
+            }
+            Err(err) => Err(err),
+        },
         (OpKind::Update, Some(prior)) => p
             .resource
             .update(&cx, &prior.live(), &prior.attrs, &p.desired, &p.tags)
@@ -415,6 +466,9 @@ fn record(state: &mut State, blueprint: &Blueprint, op: &Op, result: Option<(Liv
             state.resources.remove(&op.address);
         }
         Some((live, attrs)) => {
+            if op.kind == OpKind::Create {
+                intents::end(state, &op.address, None);
+            }
             let instance = blueprint.instance(&op.address);
             let kind = instance.map(|i| i.kind.clone()).unwrap_or_default();
             let depends_on = instance.map(|i| i.depends_on.clone()).unwrap_or_default();

@@ -45,7 +45,7 @@ pub async fn run(args: ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     let path = state_path(&args.state, &loaded.blueprint);
     let _lock = StateLock::acquire(&path, "apply")?;
     let store = LocalStore::new(&path);
-    let mut planned = make_plan(&loaded, &store, &args.targets, args.refresh).await?;
+    let mut planned = make_plan(&loaded, &store, &args.targets, args.refresh, true).await?;
     eprint!("{}", render_drift(&planned.drift));
     execute(
         &planned.plan,
@@ -55,6 +55,7 @@ pub async fn run(args: ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
         &loaded.registry,
         &args,
         ui,
+        planned.stored.clone(),
     )
     .await
 }
@@ -72,7 +73,12 @@ async fn apply_saved(saved: PlanFile, args: &ApplyArgs, ui: &Ui) -> Result<ExitC
         .check_state(exists.then_some(&stored))
         .map_err(CliError)?;
     // Start from the state the plan was computed against, refreshed or not.
-    let mut state = saved.refreshed.clone().unwrap_or(stored);
+    let stored = exists.then_some(stored);
+    let mut state = saved
+        .refreshed
+        .clone()
+        .or_else(|| stored.clone())
+        .unwrap_or_else(|| State::new(&saved.blueprint.name, &saved.blueprint.env));
     let registry =
         crate::aws::registry(crate::aws::AwsContext::new(saved.blueprint.region.clone()));
     execute(
@@ -83,6 +89,7 @@ async fn apply_saved(saved: PlanFile, args: &ApplyArgs, ui: &Ui) -> Result<ExitC
         &registry,
         args,
         ui,
+        stored,
     )
     .await
 }
@@ -95,10 +102,12 @@ async fn execute(
     registry: &Registry,
     args: &ApplyArgs,
     ui: &Ui,
+    stored: Option<State>,
 ) -> Result<ExitCode, CliError> {
     print!("{}", plan::render_human(plan, ui.color));
     if !plan.has_changes() {
-        save_outputs(blueprint, state, store)?;
+        // Refresh and crash recovery may have learned something worth keeping.
+        save_final(blueprint, state, store, stored.as_ref())?;
         return Ok(ExitCode::SUCCESS);
     }
     if !confirm("\nDo you want to perform these actions?", args.auto_approve)? {
@@ -109,15 +118,18 @@ async fn execute(
         plain: ui.plain,
     };
     let report = apply::execute(plan, blueprint, state, store, registry, &options).await?;
-    save_outputs(blueprint, state, store)?;
+    let saved = state.clone();
+    save_final(blueprint, state, store, Some(&saved))?;
     finish(&report, "Apply")
 }
 
-/// Records the blueprint's outputs in the state once they are known.
-fn save_outputs(
+/// Records the blueprint's outputs once they are known, and saves the state if it differs
+/// from what is stored (`stored`: the file's content, `None` when there is no file).
+fn save_final(
     blueprint: &Blueprint,
     state: &mut State,
     store: &LocalStore,
+    stored: Option<&State>,
 ) -> Result<(), CliError> {
     let outputs: std::collections::BTreeMap<_, _> = blueprint
         .resolve_outputs(&|a, attr| {
@@ -128,8 +140,11 @@ fn save_outputs(
         .into_iter()
         .filter(|(_, v)| !contains_unknown(v))
         .collect();
-    if outputs != state.outputs && !state.resources.is_empty() {
+    if !state.resources.is_empty() {
         state.outputs = outputs;
+    }
+    let nothing_yet = stored.is_none() && state.resources.is_empty() && state.pending.is_empty();
+    if stored != Some(&*state) && !nothing_yet {
         state.serial += 1;
         store.save(state)?;
     }

@@ -43,12 +43,14 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
         &LocalStore::new(&path),
         &args.targets,
         args.refresh,
+        false,
     )
     .await?;
     let (name, env) = (&loaded.blueprint.name, &loaded.blueprint.env);
     if args.json {
         let mut json = plan::to_json(&planned.plan, name, env);
         json["drift"] = serde_json::to_value(&planned.drift)?;
+        json["recovered"] = serde_json::to_value(&planned.recovered)?;
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!(

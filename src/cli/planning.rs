@@ -4,7 +4,7 @@
 use super::common::{load_state, refuse_protected, CliError, Loaded};
 use crate::address::Address;
 use crate::plan::{self, Plan, PlanOptions};
-use crate::refresh::{self, Drift};
+use crate::refresh::{self, Drift, Recovered};
 use crate::state::{LocalStore, State};
 
 pub struct Planned {
@@ -15,6 +15,8 @@ pub struct Planned {
     pub drift: Vec<Drift>,
     pub plan: Plan,
     pub refreshed: bool,
+    /// Creates a crashed run left unrecorded, and what was found of them.
+    pub recovered: Vec<Recovered>,
 }
 
 pub async fn make_plan(
@@ -22,14 +24,17 @@ pub async fn make_plan(
     store: &LocalStore,
     targets: &[Address],
     refresh: bool,
+    for_apply: bool,
 ) -> Result<Planned, CliError> {
     let (stored, exists) = load_state(store, &loaded.blueprint)?;
     check_targets(targets, loaded, &stored)?;
-    let (state, drift) = if refresh && !stored.resources.is_empty() {
-        let refreshed = refresh_state(loaded, &stored).await?;
+    let mut recovered_state = stored.clone();
+    let recovered = recover(loaded, &mut recovered_state, for_apply).await?;
+    let (state, drift) = if refresh && !recovered_state.resources.is_empty() {
+        let refreshed = refresh_state(loaded, &recovered_state).await?;
         (refreshed.state, refreshed.drift)
     } else {
-        (stored.clone(), Vec::new())
+        (recovered_state, Vec::new())
     };
     let options = PlanOptions {
         targets: targets.to_vec(),
@@ -49,7 +54,50 @@ pub async fn make_plan(
         drift,
         plan,
         refreshed: refresh,
+        recovered,
     })
+}
+
+/// Adopts what creates interrupted by a crash left in AWS (and, for apply, deletes extra
+/// copies), telling the operator about each.
+async fn recover(
+    loaded: &Loaded,
+    state: &mut State,
+    delete_duplicates: bool,
+) -> Result<Vec<Recovered>, CliError> {
+    if state.pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let identity = [
+        (
+            "innovate:blueprint".to_string(),
+            loaded.blueprint.name.clone(),
+        ),
+        ("innovate:env".to_string(), loaded.blueprint.env.clone()),
+    ]
+    .into();
+    let recovered = refresh::recover_pending(state, &loaded.registry, &identity, delete_duplicates)
+        .await
+        .map_err(|e| CliError(e.to_string()))?;
+    for r in &recovered {
+        match &r.adopted {
+            Some(id) => eprintln!("{}: a previous run was creating it when it stopped; found {} {id} and adopted it.", r.address, r.kind),
+            None => eprintln!("{}: a previous run was creating it when it stopped; AWS has none, so it is planned again.", r.address),
+        }
+        if !r.duplicates.is_empty() {
+            let verb = if delete_duplicates {
+                "deleted"
+            } else {
+                "apply will delete"
+            };
+            eprintln!(
+                "{}: {verb} duplicate(s) {}",
+                r.address,
+                r.duplicates.join(", ")
+            );
+        }
+    }
+    Ok(recovered)
 }
 
 /// Refreshes `state`, logging (with -v) how many AWS calls it took.

@@ -130,6 +130,14 @@ pub trait ResourceKind: Send + Sync {
     /// that no longer exists. Results are in the order of `ids`.
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>>;
 
+    /// The id a resource will get, when the blueprint decides it (an IAM role's name, an EKS
+    /// cluster's name): how a create interrupted before its answer is found again when the
+    /// kind has no tags to search by.
+    fn natural_id(&self, desired: &Attrs) -> Option<String> {
+        let _ = desired;
+        None
+    }
+
     /// Every resource of this kind that carries all of `tags` (innovate's identity tags of
     /// one blueprint and environment), for finding what state does not know: leftovers of a
     /// crash, copies made by a retried create, resources someone else tagged. `None` when the

@@ -185,3 +185,91 @@ fn show(value: &Option<Value>) -> String {
         .map(crate::blueprint::template::show_value)
         .unwrap_or_else(|| "null".into())
 }
+
+/// A create that a previous run started but never recorded, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recovered {
+    pub address: Address,
+    pub kind: String,
+    /// The resource found and adopted; `None` when the create never reached AWS.
+    pub adopted: Option<String>,
+    /// Copies found beyond the adopted one (deleted by apply).
+    pub duplicates: Vec<String>,
+}
+
+/// Settles the pending creates a crashed run left in `state`: each is looked for by its
+/// identity tags (or the id the blueprint gives it) and adopted when found, so the plan does
+/// not create it twice. Extra copies are deleted when `delete_duplicates` (apply only: plan
+/// never changes AWS).
+pub async fn recover_pending(
+    state: &mut State,
+    registry: &Registry,
+    identity: &crate::kinds::Tags,
+    delete_duplicates: bool,
+) -> Result<Vec<Recovered>, RefreshError> {
+    let mut recovered = Vec::new();
+    for pending in std::mem::take(&mut state.pending) {
+        let Some(kind) = registry.get(&pending.kind) else {
+            continue;
+        };
+        let err = |source| RefreshError {
+            kind: pending.kind.clone(),
+            count: 1,
+            source,
+        };
+        let mut tags = identity.clone();
+        tags.insert("innovate:address".into(), pending.address.to_string());
+        let mut found = match kind.list_tagged(&tags).await.map_err(err)? {
+            Some(found) => found,
+            None => match &pending.expected_id {
+                Some(id) => kind
+                    .read_many(std::slice::from_ref(id))
+                    .await
+                    .map_err(err)?
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                None => Vec::new(),
+            },
+        };
+        found.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut found = found.into_iter();
+        let adopted = found.next();
+        let duplicates: Vec<Live> = found.collect();
+        if delete_duplicates {
+            let cx = crate::kinds::StepCx::silent(pending.address.to_string());
+            for extra in &duplicates {
+                kind.delete(&cx, extra, &Default::default())
+                    .await
+                    .map_err(err)?;
+            }
+        }
+        if let Some(live) = &adopted {
+            let mut attrs = pending.attrs.clone();
+            attrs.extend(
+                live.attrs
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|(k, _)| pending.attrs.contains_key(k)),
+            );
+            state.resources.insert(
+                pending.address.clone(),
+                ResourceState {
+                    kind: pending.kind.clone(),
+                    id: live.id.clone(),
+                    attrs,
+                    outputs: live.outputs.clone(),
+                    depends_on: pending.depends_on.clone(),
+                },
+            );
+        }
+        recovered.push(Recovered {
+            address: pending.address,
+            kind: pending.kind,
+            adopted: adopted.map(|l| l.id),
+            duplicates: duplicates.into_iter().map(|l| l.id).collect(),
+        });
+    }
+    Ok(recovered)
+}

@@ -48,6 +48,13 @@ pub struct Pending {
     /// cluster name): the way to find it when it carries no tags.
     #[serde(default)]
     pub expected_id: Option<String>,
+    /// What the create sends (sensitive attributes left out): recorded as the resource's
+    /// attributes if it is adopted.
+    #[serde(default)]
+    pub attrs: Attrs,
+    /// What it was created after: kept for delete ordering once adopted.
+    #[serde(default)]
+    pub depends_on: Vec<Address>,
     pub since: String,
 }
 
