@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The main job end to end on the local emulator: install and start the emulator, build
 # innovate, then validate, plan, apply, re-plan (expecting no changes), show the outputs and
-# destroy. Usage: bash localstack/demo.sh [BLUEPRINT] [ENV]   (defaults: plans/network.yaml dev)
+# destroy. Usage: bash localstack/demo.sh [BLUEPRINT] [ENV]   (defaults: plans/innovate.yaml dev)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-blueprint="${1:-plans/network.yaml}"
+blueprint="${1:-plans/innovate.yaml}"
 env="${2:-dev}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/innovate-target}"
 export EMULATOR_PORT="${EMULATOR_PORT:-4566}"
