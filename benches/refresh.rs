@@ -60,16 +60,30 @@ async fn measure(vpcs: usize) -> String {
     let aws = AwsContext::with_config(config);
     let registry = registry(aws.clone());
     let name = format!("bench{vpcs}");
-    let bp = blueprint::parse("bench.yaml", &blueprint(&name, vpcs), &LoadOptions::default(), &registry)
-        .unwrap_or_else(|e| panic!("{}", e.render()));
+    let bp = blueprint::parse(
+        "bench.yaml",
+        &blueprint(&name, vpcs),
+        &LoadOptions::default(),
+        &registry,
+    )
+    .unwrap_or_else(|e| panic!("{}", e.render()));
     let dag = Dag::build(&bp).expect("acyclic");
     let dir = tempfile::tempdir().expect("temp dir");
     let store = LocalStore::new(dir.path().join("state.json"));
     let mut state = State::new(&name, "default");
     let planned = plan::plan(&bp, &dag, &state, &registry, &PlanOptions::default());
-    let options = ApplyOptions { parallelism: 32, plain: true };
-    let report = apply::execute(&planned, &bp, &mut state, &store, &registry, &options).await.expect("apply");
-    assert!(report.succeeded(), "the bench estate applies: {:?}", report.failed);
+    let options = ApplyOptions {
+        parallelism: 32,
+        plain: true,
+    };
+    let report = apply::execute(&planned, &bp, &mut state, &store, &registry, &options)
+        .await
+        .expect("apply");
+    assert!(
+        report.succeeded(),
+        "the bench estate applies: {:?}",
+        report.failed
+    );
 
     let mut times = Vec::new();
     let mut calls = 0;
@@ -79,7 +93,11 @@ async fn measure(vpcs: usize) -> String {
         let refreshed = refresh(&state, &registry).await.expect("refresh");
         times.push(started.elapsed());
         calls = aws.calls() - before;
-        assert!(refreshed.drift.is_empty(), "nothing moved: {:?}", refreshed.drift);
+        assert!(
+            refreshed.drift.is_empty(),
+            "nothing moved: {:?}",
+            refreshed.drift
+        );
     }
     times.sort();
     let kinds = 4;

@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
 use aws_sdk_ec2::Client;
 use common::emulator::sdk_config;
 use innovate::aws::{registry, AwsContext};
-use innovate::kinds::{Attrs, Live, Registry, ResourceKind, StepCx, Tags};
+use innovate::kinds::{same_value, Attrs, Live, Registry, ResourceKind, StepCx, Tags};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -73,6 +73,53 @@ impl Harness {
             .read_many(&ids)
             .await
             .unwrap_or_else(|err| panic!("reading {kind} failed: {err}"))
+    }
+
+    /// One resource as refresh reads it; it must exist.
+    async fn read_one(&self, kind: &str, id: &str) -> Live {
+        let found = self.read(kind, &[id]).await.pop().flatten();
+        found.unwrap_or_else(|| panic!("{kind} {id} is gone"))
+    }
+
+    /// The attributes refresh would report as drift for `live` (as `read_many` reports
+    /// it) against a state that recorded `desired`: the blueprint's attributes with schema
+    /// defaults filled in, as the engine records them.
+    fn drift(&self, kind: &str, live: &Live, desired: &Value) -> Vec<String> {
+        let recorded: Attrs = self
+            .kind(kind)
+            .schema()
+            .attrs
+            .iter()
+            .filter_map(|attr| {
+                let given = desired.get(attr.name).filter(|v| !v.is_null()).cloned();
+                Some((
+                    attr.name.to_string(),
+                    given.or_else(|| attr.default_value())?,
+                ))
+            })
+            .collect();
+        let observed = live.attrs.as_ref().expect("read_many reports attrs");
+        observed
+            .iter()
+            .filter(|(name, actual)| {
+                recorded
+                    .get(*name)
+                    .is_some_and(|expected| !same_value(expected, actual))
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Reads `id` and checks that nothing drifted from `desired`.
+    async fn assert_no_drift(&self, kind: &str, id: &str, desired: &Value) -> Live {
+        let live = self.read_one(kind, id).await;
+        let drift = self.drift(kind, &live, desired);
+        assert!(
+            drift.is_empty(),
+            "{kind} {id}: false drift in {drift:?}\nobserved: {:?}\ndesired: {desired}",
+            live.attrs
+        );
+        live
     }
 }
 
@@ -154,6 +201,15 @@ async fn vpc_is_created_tagged_read_updated_and_deleted() {
     assert_eq!(described.cidr_block(), Some("10.10.0.0/16"));
     assert_eq!(tag_map(described.tags()), tags("lifecycle", &desired));
 
+    // Refresh reads back what was created: no drift, the user's tags only.
+    let read = h.assert_no_drift("ec2.vpc", &vpc.id, &desired).await;
+    let observed = read.attrs.as_ref().unwrap();
+    assert_eq!(observed["cidr_block"], "10.10.0.0/16");
+    assert_eq!(
+        observed["tags"],
+        json!({"Name": "vpc-lifecycle", "Owner": "net"})
+    );
+
     // One batch, in the order asked, with a gone id as None whichever position it has.
     assert_eq!(
         h.read("ec2.vpc", &[&vpc.id, NO_VPC]).await,
@@ -179,6 +235,22 @@ async fn vpc_is_created_tagged_read_updated_and_deleted() {
         tag_map(described.vpcs()[0].tags()),
         tags("lifecycle", &changed),
         "Owner removed, rest synced"
+    );
+    h.assert_no_drift("ec2.vpc", &vpc.id, &changed).await;
+
+    // A tag changed outside innovate is drift in `tags`, and only there.
+    h.ec2
+        .create_tags()
+        .resources(&vpc.id)
+        .tags(Tag::builder().key("Team").value("someone-else").build())
+        .send()
+        .await
+        .unwrap();
+    let read = h.read_one("ec2.vpc", &vpc.id).await;
+    assert_eq!(h.drift("ec2.vpc", &read, &changed), vec!["tags"]);
+    assert_eq!(
+        read.attrs.unwrap()["tags"],
+        json!({"Name": "vpc-renamed", "Team": "someone-else"})
     );
 
     h.delete("ec2.vpc", &vpc, &changed).await;
@@ -247,6 +319,44 @@ async fn subnet_and_internet_gateway_attach_move_and_detach() {
     );
     assert_eq!(described.map_public_ip_on_launch(), Some(true));
     assert_eq!(tag_map(described.tags()), tags("public[0]", &subnet_spec));
+    h.assert_no_drift("ec2.subnet", &subnet.id, &subnet_spec)
+        .await;
+
+    // Public IPs turned off outside innovate: drift in map_public_ip_on_launch.
+    h.ec2
+        .modify_subnet_attribute()
+        .subnet_id(&subnet.id)
+        .map_public_ip_on_launch(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(false)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let read = h.read_one("ec2.subnet", &subnet.id).await;
+    assert_eq!(
+        h.drift("ec2.subnet", &read, &subnet_spec),
+        vec!["map_public_ip_on_launch"]
+    );
+    assert_eq!(read.attrs.unwrap()["map_public_ip_on_launch"], false);
+
+    // A subnet deleted outside innovate reads as gone, in the same batch as one that is not.
+    let doomed = h
+        .create(
+            "ec2.subnet",
+            "doomed",
+            &json!({"vpc_id": vpc.id, "cidr_block": "10.20.9.0/24"}),
+        )
+        .await;
+    h.ec2
+        .delete_subnet()
+        .subnet_id(&doomed.id)
+        .send()
+        .await
+        .unwrap();
+    let both = h.read("ec2.subnet", &[&doomed.id, &subnet.id]).await;
+    assert!(both[0].is_none() && both[1].is_some(), "{both:?}");
 
     let private_spec = json!({"vpc_id": vpc.id, "cidr_block": "10.20.1.0/24", "map_public_ip_on_launch": false, "tags": {}});
     let updated = h
@@ -277,6 +387,8 @@ async fn subnet_and_internet_gateway_attach_move_and_detach() {
     assert!(gw.id.starts_with("igw-"), "{}", gw.id);
     assert_eq!(attached_vpcs(&h.ec2, &gw.id).await, vec![vpc.id.clone()]);
     assert!(output(&gw, "arn").ends_with(&format!(":internet-gateway/{}", gw.id)));
+    h.assert_no_drift("ec2.internet_gateway", &gw.id, &gw_spec)
+        .await;
 
     // Changing vpc_id moves the same gateway.
     let moved_spec = json!({"vpc_id": other.id});
@@ -285,6 +397,20 @@ async fn subnet_and_internet_gateway_attach_move_and_detach() {
         .await;
     assert_eq!(moved.id, gw.id);
     assert_eq!(attached_vpcs(&h.ec2, &gw.id).await, vec![other.id.clone()]);
+    // Moved back outside innovate: drift in vpc_id.
+    h.ec2
+        .detach_internet_gateway()
+        .internet_gateway_id(&gw.id)
+        .vpc_id(&other.id)
+        .send()
+        .await
+        .unwrap();
+    let read = h.read_one("ec2.internet_gateway", &gw.id).await;
+    assert_eq!(
+        h.drift("ec2.internet_gateway", &read, &moved_spec),
+        vec!["vpc_id"]
+    );
+    assert_eq!(read.attrs.unwrap()["vpc_id"], Value::Null);
     let detached_spec = json!({});
     h.update(
         "ec2.internet_gateway",
@@ -372,6 +498,27 @@ async fn route_table_routes_and_associations_change_in_place() {
         ]
     );
     assert_eq!(subnets, vec![subnet_a.id.clone()]);
+    h.assert_no_drift("ec2.route_table", &table.id, &first)
+        .await;
+
+    // A route added outside innovate: drift in routes, the new route among them.
+    h.ec2
+        .create_route()
+        .route_table_id(&table.id)
+        .destination_cidr_block("10.99.0.0/16")
+        .gateway_id(&gw.id)
+        .send()
+        .await
+        .unwrap();
+    let read = h.read_one("ec2.route_table", &table.id).await;
+    assert_eq!(h.drift("ec2.route_table", &read, &first), vec!["routes"]);
+    assert_eq!(
+        read.attrs.unwrap()["routes"],
+        json!([
+            {"destination_cidr_block": "0.0.0.0/0", "gateway_id": gw.id},
+            {"destination_cidr_block": "10.99.0.0/16", "gateway_id": gw.id},
+        ])
+    );
 
     let second = json!({
         "vpc_id": vpc.id,
@@ -395,6 +542,8 @@ async fn route_table_routes_and_associations_change_in_place() {
         ]
     );
     assert_eq!(subnets, vec![subnet_b.id.clone()]);
+    h.assert_no_drift("ec2.route_table", &table.id, &second)
+        .await;
 
     let empty = json!({"vpc_id": vpc.id, "routes": [], "subnet_ids": []});
     h.update("ec2.route_table", "public_routes", &table, &second, &empty)
@@ -472,6 +621,8 @@ async fn security_group_rules_are_reconciled_in_place() {
     assert_eq!(group.group_name(), Some("ec2-kinds-lb"));
     assert_eq!(group.description(), Some("load balancer"));
     assert_eq!(tag_map(group.tags()), tags("lb", &lb_spec));
+    h.assert_no_drift("ec2.security_group", &lb.id, &lb_spec)
+        .await;
 
     let web_spec = json!({
         "vpc_id": vpc.id,
@@ -512,6 +663,42 @@ async fn security_group_rules_are_reconciled_in_place() {
         vec!["tcp 443-443 0.0.0.0/0".to_string()],
         "the default egress was revoked"
     );
+    // The rules read back in the blueprint's shape: a rule with two CIDR blocks is one rule.
+    let read = h
+        .assert_no_drift("ec2.security_group", &web.id, &web_spec)
+        .await;
+    assert_eq!(read.attrs.as_ref().unwrap()["ingress"], web_spec["ingress"]);
+
+    // An ingress rule added outside innovate: drift in ingress, the new rule among them.
+    h.ec2
+        .authorize_security_group_ingress()
+        .group_id(&web.id)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("203.0.113.0/24")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let read = h.read_one("ec2.security_group", &web.id).await;
+    assert_eq!(
+        h.drift("ec2.security_group", &read, &web_spec),
+        vec!["ingress"]
+    );
+    let ingress = read.attrs.unwrap()["ingress"].clone();
+    assert_eq!(ingress.as_array().unwrap().len(), 3, "{ingress}");
+    assert_eq!(
+        ingress[0],
+        json!({"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["203.0.113.0/24"]})
+    );
 
     let web_changed = json!({
         "vpc_id": vpc.id,
@@ -540,6 +727,8 @@ async fn security_group_rules_are_reconciled_in_place() {
         vec!["-1 0.0.0.0/0".to_string()],
         "egress left out means AWS's default again"
     );
+    h.assert_no_drift("ec2.security_group", &web.id, &web_changed)
+        .await;
     assert_eq!(
         tag_map(describe_group(&h.ec2, &web.id).await.tags()),
         tags("web", &web_changed)
@@ -640,6 +829,8 @@ async fn elastic_ip_and_nat_gateway_are_created_and_deleted() {
         tag_map(addresses.addresses()[0].tags()),
         tags("ip", &ip_spec)
     );
+    let read = h.assert_no_drift("ec2.elastic_ip", &ip.id, &ip_spec).await;
+    assert_eq!(read, ip, "create reports what a read reports");
 
     // A public NAT gateway without an address is refused before calling AWS.
     let cx = StepCx::silent("nat");
@@ -683,13 +874,15 @@ async fn elastic_ip_and_nat_gateway_are_created_and_deleted() {
     assert_eq!(described.state().map(|s| s.as_str()), Some("available"));
     assert_eq!(described.subnet_id(), Some(subnet.id.as_str()));
     assert_eq!(tag_map(described.tags()), tags("nat", &nat_spec));
+    h.assert_no_drift("ec2.nat_gateway", &nat.id, &nat_spec)
+        .await;
 
     let retagged =
         json!({"subnet_id": subnet.id, "allocation_id": ip.id, "tags": {"Name": "nat-a"}});
     let updated = h
         .update("ec2.nat_gateway", "nat", &nat, &nat_spec, &retagged)
         .await;
-    assert_eq!(updated, nat);
+    assert_eq!((&updated.id, &updated.outputs), (&nat.id, &nat.outputs));
     let described = h
         .ec2
         .describe_nat_gateways()
@@ -705,8 +898,11 @@ async fn elastic_ip_and_nat_gateway_are_created_and_deleted() {
     assert_eq!(
         h.read("ec2.nat_gateway", &[&nat.id, "nat-0123456789abcdef0"])
             .await,
-        vec![Some(nat.clone()), None]
+        vec![Some(updated.clone()), None],
+        "the update reports the tags it set"
     );
+    h.assert_no_drift("ec2.nat_gateway", &nat.id, &retagged)
+        .await;
     h.delete("ec2.nat_gateway", &nat, &retagged).await;
     // AWS keeps a deleted gateway visible for a while; innovate reads it as gone.
     assert_eq!(h.read("ec2.nat_gateway", &[&nat.id]).await, vec![None]);
@@ -727,4 +923,119 @@ async fn elastic_ip_and_nat_gateway_are_created_and_deleted() {
         .await;
     h.delete("ec2.subnet", &subnet, &json!({})).await;
     h.delete("ec2.vpc", &vpc, &vpc_spec).await;
+}
+
+/// innovate's identity tags of `address` in `env`, as `list_tagged` is asked for them.
+fn identity(env: &str, address: &str) -> Tags {
+    [
+        ("innovate:blueprint", "ec2-kinds"),
+        ("innovate:env", env),
+        ("innovate:address", address),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+#[tokio::test]
+async fn list_tagged_finds_exactly_what_carries_the_identity_tags() {
+    let h = Harness::new().await;
+    // Two VPCs told apart by their environment tag only.
+    let listed_spec = json!({"cidr_block": "10.70.0.0/16", "tags": {"Name": "listed"}});
+    let listed = h.create("ec2.vpc", "listed_vpc", &listed_spec).await;
+    let other_tags = identity("other-env", "listed_vpc");
+    let cx = StepCx::silent("listed_vpc");
+    let other = h
+        .kind("ec2.vpc")
+        .create(
+            &cx,
+            &attrs(&json!({"cidr_block": "10.71.0.0/16"})),
+            &other_tags,
+        )
+        .await
+        .unwrap();
+
+    let found = h
+        .kind("ec2.vpc")
+        .list_tagged(&identity("test", "listed_vpc"))
+        .await
+        .unwrap()
+        .expect("VPCs can be listed by tag");
+    assert_eq!(found, vec![h.read_one("ec2.vpc", &listed.id).await]);
+    let found = h.kind("ec2.vpc").list_tagged(&other_tags).await.unwrap();
+    assert_eq!(
+        found.unwrap().iter().map(|l| &l.id).collect::<Vec<_>>(),
+        vec![&other.id]
+    );
+    let nothing = h
+        .kind("ec2.vpc")
+        .list_tagged(&identity("test", "no-such-address"))
+        .await
+        .unwrap();
+    assert_eq!(nothing, Some(vec![]));
+
+    // Every other EC2 kind: the one resource with its address, nothing for another env.
+    let subnet = h
+        .create(
+            "ec2.subnet",
+            "listed_subnet",
+            &json!({"vpc_id": listed.id, "cidr_block": "10.70.1.0/24"}),
+        )
+        .await;
+    let gw_spec = json!({"vpc_id": listed.id});
+    let gw = h
+        .create("ec2.internet_gateway", "listed_gw", &gw_spec)
+        .await;
+    let table_spec = json!({"vpc_id": listed.id, "routes": [
+        {"destination_cidr_block": "0.0.0.0/0", "gateway_id": gw.id}]});
+    let table = h
+        .create("ec2.route_table", "listed_routes", &table_spec)
+        .await;
+    let group_spec = json!({"vpc_id": listed.id});
+    let group = h
+        .create("ec2.security_group", "listed_group", &group_spec)
+        .await;
+    let ip = h.create("ec2.elastic_ip", "listed_ip", &json!({})).await;
+    let nat_spec = json!({"subnet_id": subnet.id, "allocation_id": ip.id});
+    let nat = h.create("ec2.nat_gateway", "listed_nat", &nat_spec).await;
+    let made = [
+        ("ec2.subnet", "listed_subnet", &subnet),
+        ("ec2.internet_gateway", "listed_gw", &gw),
+        ("ec2.route_table", "listed_routes", &table),
+        ("ec2.security_group", "listed_group", &group),
+        ("ec2.elastic_ip", "listed_ip", &ip),
+        ("ec2.nat_gateway", "listed_nat", &nat),
+    ];
+    for (kind, address, live) in made {
+        let found = h.kind(kind).list_tagged(&identity("test", address)).await;
+        let found = found
+            .unwrap_or_else(|err| panic!("{kind}: {err}"))
+            .unwrap_or_else(|| panic!("{kind} can be listed by tag"));
+        let ids: Vec<&String> = found.iter().map(|l| &l.id).collect();
+        assert_eq!(ids, vec![&live.id], "{kind}");
+        assert!(found[0].attrs.is_some(), "{kind} lists with attrs");
+        let elsewhere = h
+            .kind(kind)
+            .list_tagged(&identity("other-env", address))
+            .await
+            .unwrap();
+        assert_eq!(elsewhere, Some(vec![]), "{kind}");
+    }
+
+    // A deleted NAT gateway stays visible in AWS for a while; it is not listed.
+    h.delete("ec2.nat_gateway", &nat, &nat_spec).await;
+    let after = h
+        .kind("ec2.nat_gateway")
+        .list_tagged(&identity("test", "listed_nat"))
+        .await
+        .unwrap();
+    assert_eq!(after, Some(vec![]));
+
+    h.delete("ec2.elastic_ip", &ip, &json!({})).await;
+    h.delete("ec2.security_group", &group, &group_spec).await;
+    h.delete("ec2.route_table", &table, &table_spec).await;
+    h.delete("ec2.internet_gateway", &gw, &gw_spec).await;
+    h.delete("ec2.subnet", &subnet, &json!({})).await;
+    h.delete("ec2.vpc", &listed, &listed_spec).await;
+    h.delete("ec2.vpc", &other, &json!({})).await;
 }

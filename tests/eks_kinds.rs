@@ -10,7 +10,7 @@ use aws_sdk_eks::error::ProvideErrorMetadata;
 use aws_sdk_eks::types::{Cluster, Nodegroup};
 use common::emulator::sdk_config;
 use innovate::aws::{registry, AwsContext};
-use innovate::kinds::{Attrs, Live, Registry, ResourceKind, StepCx, Tags};
+use innovate::kinds::{same_value, Attrs, Live, Registry, ResourceKind, StepCx, Tags};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -82,6 +82,53 @@ impl Harness {
             .read_many(&ids)
             .await
             .unwrap_or_else(|err| panic!("reading {kind} failed: {err}"))
+    }
+
+    /// One resource as refresh reads it; it must exist.
+    async fn read_one(&self, kind: &str, id: &str) -> Live {
+        let found = self.read(kind, &[id]).await.pop().flatten();
+        found.unwrap_or_else(|| panic!("{kind} {id} is gone"))
+    }
+
+    /// The attributes refresh would report as drift for `live` (as `read_many` reports
+    /// it) against a state that recorded `desired`: the blueprint's attributes with schema
+    /// defaults filled in, as the engine records them.
+    fn drift(&self, kind: &str, live: &Live, desired: &Value) -> Vec<String> {
+        let recorded: Attrs = self
+            .kind(kind)
+            .schema()
+            .attrs
+            .iter()
+            .filter_map(|attr| {
+                let given = desired.get(attr.name).filter(|v| !v.is_null()).cloned();
+                Some((
+                    attr.name.to_string(),
+                    given.or_else(|| attr.default_value())?,
+                ))
+            })
+            .collect();
+        let observed = live.attrs.as_ref().expect("read_many reports attrs");
+        observed
+            .iter()
+            .filter(|(name, actual)| {
+                recorded
+                    .get(*name)
+                    .is_some_and(|expected| !same_value(expected, actual))
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Reads `id` and checks that nothing drifted from `desired`.
+    async fn assert_no_drift(&self, kind: &str, id: &str, desired: &Value) -> Live {
+        let live = self.read_one(kind, id).await;
+        let drift = self.drift(kind, &live, desired);
+        assert!(
+            drift.is_empty(),
+            "{kind} {id}: false drift in {drift:?}\nobserved: {:?}\ndesired: {desired}",
+            live.attrs
+        );
+        live
     }
 
     /// An IAM role `service` may assume, with AWS-managed `policies` attached.
@@ -311,6 +358,29 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
         h.read("eks.cluster", &[&name, "no-such-cluster"]).await,
         vec![Some(cluster.clone()), None]
     );
+    h.assert_no_drift("eks.cluster", &name, &cluster_spec).await;
+
+    // Clusters are listed by tag (ListClusters, then DescribeCluster for their tags).
+    let identity = |address: &str| -> Tags { tags(address, &json!({})) };
+    let listed = h
+        .kind("eks.cluster")
+        .list_tagged(&identity("cluster"))
+        .await;
+    let listed = listed.unwrap().expect("clusters can be listed by tag");
+    assert_eq!(listed, vec![cluster.clone()]);
+    let elsewhere = h
+        .kind("eks.cluster")
+        .list_tagged(&identity("no-such-address"))
+        .await;
+    assert_eq!(elsewhere.unwrap(), Some(vec![]));
+    assert_eq!(
+        h.kind("eks.nodegroup")
+            .list_tagged(&identity("nodes"))
+            .await
+            .unwrap(),
+        None,
+        "node groups: a call per resource"
+    );
 
     // Logging and endpoint access change in place (two calls); tags follow the blueprint.
     let logged_spec = json!({
@@ -332,6 +402,7 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
     assert!(vpc.endpoint_public_access());
     assert_eq!(vpc.public_access_cidrs(), ["203.0.113.0/24"]);
     assert_eq!(sorted(described.tags()), tags("cluster", &logged_spec));
+    h.assert_no_drift("eks.cluster", &name, &logged_spec).await;
 
     // Node group: SPOT Graviton, scaling 2/20/3, labels and taints.
     let nodes_spec = json!({
@@ -378,6 +449,34 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
         BTreeSet::from([taint("dedicated", Some("web"), "NO_SCHEDULE")])
     );
     assert_eq!(sorted(described.tags()), tags("nodes", &nodes_spec));
+    h.assert_no_drift("eks.nodegroup", &nodes.id, &nodes_spec)
+        .await;
+
+    // Scaling changed outside innovate: drift in scaling, with AWS's values.
+    let (cluster_name, group_name) = nodes.id.split_once(':').unwrap();
+    h.eks
+        .update_nodegroup_config()
+        .cluster_name(cluster_name)
+        .nodegroup_name(group_name)
+        .scaling_config(
+            aws_sdk_eks::types::NodegroupScalingConfig::builder()
+                .min_size(2)
+                .max_size(30)
+                .desired_size(9)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let read = h.read_one("eks.nodegroup", &nodes.id).await;
+    assert_eq!(
+        h.drift("eks.nodegroup", &read, &nodes_spec),
+        vec!["scaling"]
+    );
+    assert_eq!(
+        read.attrs.unwrap()["scaling"],
+        json!({"min_size": 2, "max_size": 30, "desired_size": 9})
+    );
 
     // Scaling, labels and taints change in place: the same node group, new values.
     let resized_spec = json!({
@@ -395,7 +494,11 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
     let resized = h
         .update("eks.nodegroup", &ncx, &nodes, &nodes_spec, &resized_spec)
         .await;
-    assert_eq!(resized, nodes, "same node group, same ARN");
+    assert_eq!(
+        (&resized.id, &resized.outputs),
+        (&nodes.id, &nodes.outputs),
+        "same node group, same ARN"
+    );
     let described = h.nodegroup(&nodes.id).await;
     let scaling = described.scaling_config().unwrap();
     assert_eq!(
@@ -421,6 +524,10 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
             taint("spot", None, "PREFER_NO_SCHEDULE")
         ])
     );
+    let read = h
+        .assert_no_drift("eks.nodegroup", &nodes.id, &resized_spec)
+        .await;
+    assert_eq!(read, resized, "the update reports what a read reports");
 
     // Add-on: the waiter sees CREATING before ACTIVE.
     let addon_spec = json!({
@@ -441,6 +548,7 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
     assert_eq!(described.addon_version(), Some("v1.19.0-eksbuild.1"));
     assert_eq!(described.service_account_role_arn(), None);
     assert_eq!(sorted(described.tags()), tags("cni", &addon_spec));
+    h.assert_no_drift("eks.addon", &addon.id, &addon_spec).await;
 
     // Version, IRSA role, configuration and tags change in place, UPDATING then ACTIVE.
     let upgraded_spec = json!({
@@ -458,7 +566,10 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
         "{:?}",
         phases.lock().unwrap()
     );
-    assert_eq!(upgraded, addon);
+    assert_eq!(
+        (&upgraded.id, &upgraded.outputs),
+        (&addon.id, &addon.outputs)
+    );
     let described = h.addon(&addon.id).await;
     assert_eq!(described.status().unwrap().as_str(), "ACTIVE");
     assert_eq!(described.addon_version(), Some("v1.19.2-eksbuild.1"));
@@ -471,6 +582,8 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
         Some(r#"{"env":{"ENABLE_PREFIX_DELEGATION":"true"}}"#)
     );
     assert_eq!(sorted(described.tags()), tags("cni", &upgraded_spec));
+    h.assert_no_drift("eks.addon", &addon.id, &upgraded_spec)
+        .await;
 
     // Deletes wait until each is gone; then every read says so.
     let (dcx, phases) = recording("cni");

@@ -8,7 +8,7 @@ use aws_sdk_iam::Client as Iam;
 use aws_sdk_rds::Client as Rds;
 use common::emulator::sdk_config;
 use innovate::aws::{registry, AwsContext};
-use innovate::kinds::{Attrs, KindError, Live, Registry, ResourceKind, StepCx, Tags};
+use innovate::kinds::{same_value, Attrs, KindError, Live, Registry, ResourceKind, StepCx, Tags};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -85,6 +85,53 @@ impl Harness {
             .read_many(&ids)
             .await
             .unwrap_or_else(|err| panic!("reading {kind} failed: {err}"))
+    }
+
+    /// One resource as refresh reads it; it must exist.
+    async fn read_one(&self, kind: &str, id: &str) -> Live {
+        let found = self.read(kind, &[id]).await.pop().flatten();
+        found.unwrap_or_else(|| panic!("{kind} {id} is gone"))
+    }
+
+    /// The attributes refresh would report as drift for `live` (as `read_many` reports
+    /// it) against a state that recorded `desired`: the blueprint's attributes with schema
+    /// defaults filled in, as the engine records them.
+    fn drift(&self, kind: &str, live: &Live, desired: &Value) -> Vec<String> {
+        let recorded: Attrs = self
+            .kind(kind)
+            .schema()
+            .attrs
+            .iter()
+            .filter_map(|attr| {
+                let given = desired.get(attr.name).filter(|v| !v.is_null()).cloned();
+                Some((
+                    attr.name.to_string(),
+                    given.or_else(|| attr.default_value())?,
+                ))
+            })
+            .collect();
+        let observed = live.attrs.as_ref().expect("read_many reports attrs");
+        observed
+            .iter()
+            .filter(|(name, actual)| {
+                recorded
+                    .get(*name)
+                    .is_some_and(|expected| !same_value(expected, actual))
+            })
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
+    /// Reads `id` and checks that nothing drifted from `desired`.
+    async fn assert_no_drift(&self, kind: &str, id: &str, desired: &Value) -> Live {
+        let live = self.read_one(kind, id).await;
+        let drift = self.drift(kind, &live, desired);
+        assert!(
+            drift.is_empty(),
+            "{kind} {id}: false drift in {drift:?}\nobserved: {:?}\ndesired: {desired}",
+            live.attrs
+        );
+        live
     }
 }
 
@@ -250,10 +297,31 @@ async fn role_with_trust_managed_and_inline_policies_is_created_updated_and_dele
     assert_eq!(docs["logs"], logs_policy("logs:CreateLogGroup"));
 
     // One read for several, in the order asked, a gone role as None.
+    let read = h.read("iam.role", &["no-such-role", &name]).await;
+    assert_eq!(read[0], None);
+    assert_eq!(read[1].as_ref().map(|l| &l.outputs), Some(&live.outputs));
+    let read = h.assert_no_drift("iam.role", &name, &desired).await;
     assert_eq!(
-        h.read("iam.role", &["no-such-role", &name]).await,
-        vec![None, Some(live.clone())]
+        read.attrs.unwrap()["tags"],
+        json!({"Team": "platform", "Old": "x"})
     );
+
+    // A tag changed outside innovate is drift in `tags`.
+    h.iam
+        .tag_role()
+        .role_name(&name)
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("Team")
+                .value("someone-else")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let read = h.read_one("iam.role", &name).await;
+    assert_eq!(h.drift("iam.role", &read, &desired), vec!["tags"]);
 
     let changed = json!({
         "name": name,
@@ -265,7 +333,21 @@ async fn role_with_trust_managed_and_inline_policies_is_created_updated_and_dele
     let updated = h
         .update("iam.role", "cluster_role", &live, &desired, &changed)
         .await;
-    assert_eq!(updated, live, "same role, same outputs");
+    assert_eq!(
+        (&updated.id, &updated.outputs),
+        (&live.id, &live.outputs),
+        "same role, same outputs"
+    );
+    let read = h.assert_no_drift("iam.role", &name, &changed).await;
+    assert_eq!(read, updated, "the update reports what a read reports");
+    assert_eq!(
+        h.kind("iam.role")
+            .list_tagged(&tags("cluster_role", &json!({})))
+            .await
+            .unwrap(),
+        None,
+        "ListRoles reports no tags"
+    );
     let described = role(&h.iam, &name).await;
     let stored_trust = decode_policy(described.assume_role_policy_document().unwrap());
     assert_eq!(stored_trust, trust("eks-fargate-pods.amazonaws.com"));
@@ -439,6 +521,8 @@ async fn oidc_provider_is_created_tagged_updated_and_deleted() {
             .await,
         vec![Some(live.clone()), None]
     );
+    h.assert_no_drift("iam.openid_connect_provider", &live.id, &desired)
+        .await;
 
     let pinned = json!({"url": format!("https://{issuer}"), "thumbprint_list": [THUMBPRINT], "tags": {"Cluster": "blue"}});
     let updated = h
@@ -450,7 +534,11 @@ async fn oidc_provider_is_created_tagged_updated_and_deleted() {
             &pinned,
         )
         .await;
-    assert_eq!(updated, live);
+    assert_eq!((&updated.id, &updated.outputs), (&live.id, &live.outputs));
+    let read = h
+        .assert_no_drift("iam.openid_connect_provider", &live.id, &pinned)
+        .await;
+    assert_eq!(read, updated);
     let described = provider(&h.iam, &live.id).await;
     assert_eq!(described.thumbprint_list(), [THUMBPRINT]);
     assert_eq!(described.client_id_list(), ["sts.amazonaws.com"]);
@@ -604,6 +692,16 @@ async fn db_subnet_group_is_created_tagged_and_deleted() {
             .await,
         vec![Some(live.clone()), None]
     );
+    h.assert_no_drift("rds.db_subnet_group", &name, &desired)
+        .await;
+    assert_eq!(
+        h.kind("rds.db_subnet_group")
+            .list_tagged(&tags("db_subnets", &json!({})))
+            .await
+            .unwrap(),
+        None,
+        "tags would take a call per group"
+    );
 
     // Only the tags change: no ModifyDBSubnetGroup needed.
     let retagged = json!({"name": name, "subnet_ids": subnets[..2], "tags": {"Tier": "db"}});
@@ -721,6 +819,8 @@ async fn db_parameter_group_is_created_with_parameters_changed_and_deleted() {
             .await,
         vec![None, Some(live.clone())]
     );
+    h.assert_no_drift("rds.db_parameter_group", &name, &desired)
+        .await;
 
     let changed = json!({"name": name, "family": "postgres16",
         "parameters": {"rds.force_ssl": "1", "log_min_duration_statement": "1000", "work_mem": "8192"}});
@@ -878,6 +978,38 @@ async fn db_instance_with_managed_password_is_protected_updated_and_snapshotted_
         h.read("rds.db_instance", &[&id, "no-such-db"]).await,
         vec![Some(live.clone()), None]
     );
+    h.assert_no_drift("rds.db_instance", &id, &desired).await;
+
+    // Instances are listed by tag: exactly this one for its address, none elsewhere.
+    let listed = h
+        .kind("rds.db_instance")
+        .list_tagged(&tags("db", &json!({})))
+        .await
+        .unwrap()
+        .expect("DescribeDBInstances reports tags");
+    assert_eq!(listed, vec![live.clone()]);
+    let elsewhere = h
+        .kind("rds.db_instance")
+        .list_tagged(&tags("no-such-address", &json!({})))
+        .await
+        .unwrap();
+    assert_eq!(elsewhere, Some(vec![]));
+
+    // Backup retention changed outside innovate: drift with AWS's value.
+    h.rds
+        .modify_db_instance()
+        .db_instance_identifier(&id)
+        .backup_retention_period(21)
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    let read = h.read_one("rds.db_instance", &id).await;
+    assert_eq!(
+        h.drift("rds.db_instance", &read, &desired),
+        vec!["backup_retention_period"]
+    );
+    assert_eq!(read.attrs.unwrap()["backup_retention_period"], json!(21));
 
     // Backup retention changes in place: same instance, new value.
     let mut longer = desired.clone();
@@ -889,6 +1021,7 @@ async fn db_instance_with_managed_password_is_protected_updated_and_snapshotted_
     let described = instance(&h.rds, &id).await.unwrap();
     assert_eq!(described.backup_retention_period(), Some(14));
     assert_eq!(described.multi_az(), Some(true), "untouched");
+    h.assert_no_drift("rds.db_instance", &id, &longer).await;
 
     // Protected: delete refuses with what to do, and the instance stays.
     let refused = h.try_delete("rds.db_instance", &live, &longer).await;
@@ -931,6 +1064,7 @@ async fn db_instance_deleted_with_skip_final_snapshot_and_its_replica_leave_no_s
     let described = instance(&h.rds, &id).await.unwrap();
     assert_eq!(described.backup_retention_period(), Some(7), "default");
     assert_eq!(described.copy_tags_to_snapshot(), Some(true), "default");
+    h.assert_no_drift("rds.db_instance", &id, &desired).await;
 
     let replica_id = unique("scratch-replica");
     let replica_spec = json!({"identifier": replica_id, "engine": "postgres",
@@ -945,6 +1079,9 @@ async fn db_instance_deleted_with_skip_final_snapshot_and_its_replica_leave_no_s
         rds_tags(&h.rds, output(&replica, "arn")).await,
         tags("replica", &replica_spec)
     );
+    // A replica's backups and password are its source's: no drift from the defaults.
+    h.assert_no_drift("rds.db_instance", &replica_id, &replica_spec)
+        .await;
 
     // No final snapshot of a replica, even without skip_final_snapshot.
     h.delete("rds.db_instance", &replica, &replica_spec).await;

@@ -1,9 +1,10 @@
 //! What every service's kinds share: turning blueprint attributes into a kind's spec
 //! struct, and small helpers around AWS errors and outputs.
 
-use crate::kinds::{Attr, AttrType, Attrs, KindError, KindResult, Live, Schema};
+use crate::kinds::{Attr, AttrType, Attrs, KindError, KindResult, Live, Schema, Tags};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 /// The `tags` attribute every kind here has. Its value reaches the kind merged with innovate's
@@ -69,6 +70,100 @@ pub fn outputs<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -
         .collect()
 }
 
+/// Tag keys that are not the user's: innovate's identity tags and AWS's own (`aws:` tags
+/// belong to AWS services and cannot be set or removed by anyone else).
+const FOREIGN_TAG_PREFIXES: [&str; 2] = ["innovate:", "aws:"];
+
+fn is_user_tag(key: &str) -> bool {
+    !FOREIGN_TAG_PREFIXES
+        .iter()
+        .any(|prefix| key.starts_with(prefix))
+}
+
+/// The `tags` attribute as state records it: the tags a resource carries, without
+/// innovate's identity tags and without AWS's `aws:` tags.
+pub fn user_tags(tags: &Tags) -> Value {
+    let user = tags
+        .iter()
+        .filter(|(key, _)| is_user_tag(key))
+        .map(|(key, value)| (key.clone(), Value::String(value.clone())));
+    Value::Object(user.collect())
+}
+
+/// `live` with the `tags` attribute it has once `tags` are set: for an update that synced
+/// the tags after describing the resource.
+pub fn with_tags(mut live: Live, tags: &Tags) -> Live {
+    if let Some(attrs) = live.attrs.as_mut() {
+        attrs.insert(TAGS.name.to_string(), user_tags(tags));
+    }
+    live
+}
+
+/// Whether a resource carrying `tags` carries every one of `wanted` (for `list_tagged`
+/// where AWS cannot filter by tag itself).
+pub fn carries_all(tags: &Tags, wanted: &Tags) -> bool {
+    wanted
+        .iter()
+        .all(|(key, value)| tags.get(key) == Some(value))
+}
+
+/// What turns a resource's `current` tags into `desired`.
+#[derive(Debug, PartialEq)]
+pub struct TagChanges {
+    /// New keys and keys with a new value.
+    pub set: Tags,
+    pub removed: Vec<String>,
+}
+
+/// The tag calls of every service: set what is new or changed, remove what is no longer
+/// wanted, except `aws:` tags, which only AWS may remove.
+pub fn tag_changes(current: &Tags, desired: &Tags) -> TagChanges {
+    let set = desired
+        .iter()
+        .filter(|(key, value)| current.get(*key) != Some(value))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    let removed = current
+        .keys()
+        .filter(|key| !desired.contains_key(*key) && !key.starts_with("aws:"))
+        .cloned()
+        .collect();
+    TagChanges { set, removed }
+}
+
+/// Observed blueprint attributes ([`Live::attrs`]) from `(name, value)` pairs. A `null`
+/// value says AWS reports nothing for the attribute: drift when the blueprint set it.
+pub fn observed<'a>(pairs: impl IntoIterator<Item = (&'a str, Value)>) -> Attrs {
+    pairs
+        .into_iter()
+        .map(|(name, value)| (name.to_string(), value))
+        .collect()
+}
+
+/// An optional string as an attribute value: `null` when AWS reports none (or "").
+pub fn string_or_null(value: Option<&str>) -> Value {
+    value
+        .filter(|text| !text.is_empty())
+        .map_or(Value::Null, |text| Value::String(text.to_string()))
+}
+
+/// IPv4 CIDR blocks in address order ("10.2.0.0/16" before "10.10.0.0/16"), then by prefix
+/// length; anything unparsable after them, as text. The order observed lists of CIDRs and
+/// routes are reported in.
+pub fn cidr_order(a: &str, b: &str) -> Ordering {
+    fn key(cidr: &str) -> Option<(u32, u8)> {
+        let (address, prefix) = cidr.split_once('/')?;
+        let address: std::net::Ipv4Addr = address.parse().ok()?;
+        Some((u32::from(address), prefix.parse().ok()?))
+    }
+    match (key(a), key(b)) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
 /// Test helpers for kinds: keep each spec struct and its schema from drifting apart.
 #[cfg(test)]
 pub mod testing {
@@ -117,6 +212,77 @@ pub mod testing {
                 schema.name
             );
         }
+    }
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn tag_changes_set_new_and_changed_keys_and_remove_dropped_ones_but_aws_tags() {
+        let current = tags(&[
+            ("Name", "old"),
+            ("keep", "1"),
+            ("gone", "x"),
+            ("aws:cloudformation:stack-name", "y"),
+        ]);
+        let desired = tags(&[("Name", "new"), ("keep", "1"), ("added", "2")]);
+        assert_eq!(
+            tag_changes(&current, &desired),
+            TagChanges {
+                set: tags(&[("Name", "new"), ("added", "2")]),
+                removed: vec!["gone".into()]
+            }
+        );
+        let same = tag_changes(&desired, &desired);
+        assert!(same.set.is_empty() && same.removed.is_empty());
+    }
+
+    #[test]
+    fn user_tags_leave_out_identity_and_aws_tags() {
+        let carried = tags(&[
+            ("Name", "web"),
+            ("innovate:blueprint", "net"),
+            ("innovate:address", "web"),
+            ("aws:eks:cluster-name", "prod"),
+            ("team", "platform"),
+        ]);
+        assert_eq!(
+            user_tags(&carried),
+            json!({"Name": "web", "team": "platform"})
+        );
+        assert_eq!(user_tags(&Tags::new()), json!({}));
+        let wanted = tags(&[("innovate:blueprint", "net")]);
+        assert!(carries_all(&carried, &wanted));
+        assert!(!carries_all(&tags(&[("Name", "web")]), &wanted));
+        assert!(carries_all(&Tags::new(), &Tags::new()));
+    }
+
+    #[test]
+    fn cidrs_order_by_address_then_prefix() {
+        let mut cidrs = vec![
+            "10.10.0.0/16",
+            "odd",
+            "10.2.0.0/16",
+            "0.0.0.0/0",
+            "10.2.0.0/24",
+        ];
+        cidrs.sort_by(|a, b| cidr_order(a, b));
+        assert_eq!(
+            cidrs,
+            vec![
+                "0.0.0.0/0",
+                "10.2.0.0/16",
+                "10.2.0.0/24",
+                "10.10.0.0/16",
+                "odd"
+            ]
+        );
+        assert_eq!(string_or_null(Some("")), Value::Null);
+        assert_eq!(string_or_null(Some("x")), json!("x"));
     }
 
     #[test]

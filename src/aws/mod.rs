@@ -7,8 +7,10 @@ pub mod ec2;
 pub mod eks;
 mod errors;
 pub mod iam;
+pub mod organizations;
 pub mod rds;
 mod retry;
+pub mod s3_state;
 pub mod wait;
 
 pub use errors::sdk_error;
@@ -29,7 +31,9 @@ pub struct AwsContext {
     ec2: OnceCell<aws_sdk_ec2::Client>,
     eks: OnceCell<aws_sdk_eks::Client>,
     iam: OnceCell<aws_sdk_iam::Client>,
+    organizations: OnceCell<aws_sdk_organizations::Client>,
     rds: OnceCell<aws_sdk_rds::Client>,
+    s3: OnceCell<aws_sdk_s3::Client>,
     calls: CallCounter,
 }
 
@@ -46,7 +50,9 @@ impl AwsContext {
             ec2: OnceCell::new(),
             eks: OnceCell::new(),
             iam: OnceCell::new(),
+            organizations: OnceCell::new(),
             rds: OnceCell::new(),
+            s3: OnceCell::new(),
             calls: CallCounter::default(),
         }
     }
@@ -102,11 +108,44 @@ impl AwsContext {
             .await
     }
 
+    pub async fn organizations(&self) -> &aws_sdk_organizations::Client {
+        self.organizations
+            .get_or_init(|| async {
+                let config = aws_sdk_organizations::config::Builder::from(self.config().await);
+                aws_sdk_organizations::Client::from_conf(
+                    config.interceptor(self.calls.clone()).build(),
+                )
+            })
+            .await
+    }
+
     pub async fn rds(&self) -> &aws_sdk_rds::Client {
         self.rds
             .get_or_init(|| async {
                 let config = aws_sdk_rds::config::Builder::from(self.config().await);
                 aws_sdk_rds::Client::from_conf(config.interceptor(self.calls.clone()).build())
+            })
+            .await
+    }
+
+    /// S3 (the remote state backend). Path-style addressing only when an endpoint URL is
+    /// configured for S3 (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`, a profile's
+    /// `endpoint_url`): emulators and S3-compatible stores on `127.0.0.1:PORT` have no
+    /// `BUCKET.host` names. On AWS itself the SDK's default stays: virtual-hosted style, and
+    /// path style by itself for bucket names that cannot be host names.
+    pub async fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3
+            .get_or_init(|| async {
+                let sdk = self.config().await;
+                let env = |name: &str| std::env::var(name).unwrap_or_default();
+                let custom_endpoint = sdk.endpoint_url().is_some()
+                    || (!env("AWS_ENDPOINT_URL_S3").is_empty()
+                        && !env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+                            .eq_ignore_ascii_case("true"));
+                let config = aws_sdk_s3::config::Builder::from(sdk)
+                    .force_path_style(custom_endpoint)
+                    .interceptor(self.calls.clone());
+                aws_sdk_s3::Client::from_conf(config.build())
             })
             .await
     }
@@ -118,6 +157,7 @@ pub fn registry(aws: Arc<AwsContext>) -> Registry {
     ec2::register(&mut registry, &aws);
     eks::register(&mut registry, &aws);
     iam::register(&mut registry, &aws);
+    organizations::register(&mut registry, &aws);
     rds::register(&mut registry, &aws);
     registry
 }

@@ -1,8 +1,8 @@
 //! `ec2.elastic_ip`: an Elastic IP address; its id is the allocation id.
 
 use super::{
-    describe_existing, exists, filter, ignore_gone, in_order, missing, outputs, parse_spec, tags,
-    Lookup, TAGS,
+    describe_existing, exists, filter, ignore_gone, in_order, missing, observed, outputs,
+    parse_spec, string_or_null, tag_filters, tags, user_tags, with_tags, Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
@@ -68,8 +68,15 @@ impl ResourceKind for ElasticIpKind {
             .allocation_id()
             .ok_or_else(|| missing("ec2:AllocateAddress", "AllocationId"))?;
         let outputs = outputs([("public_ip", allocated.public_ip().map(str::to_string))]);
+        let domain = allocated
+            .domain()
+            .map_or(spec.domain.as_str(), DomainType::as_str);
+        let attrs = observed([
+            ("domain", string_or_null(Some(domain))),
+            ("tags", user_tags(tags)),
+        ]);
         Ok(Live {
-            attrs: None,
+            attrs: Some(attrs),
             id: id.to_string(),
             outputs,
         })
@@ -81,6 +88,19 @@ impl ResourceKind for ElasticIpKind {
         Ok(in_order(
             ids,
             addresses.iter().filter_map(to_live).collect(),
+        ))
+    }
+
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let ec2 = self.0.ec2().await;
+        let described = ec2
+            .describe_addresses()
+            .set_filters(Some(tag_filters(tags)))
+            .send()
+            .await
+            .map_err(|e| sdk_error("ec2:DescribeAddresses", e))?;
+        Ok(Some(
+            described.addresses().iter().filter_map(to_live).collect(),
         ))
     }
 
@@ -96,13 +116,14 @@ impl ResourceKind for ElasticIpKind {
         let current = describe(ec2, std::slice::from_ref(&live.id)).await?.pop();
         let current = exists("ec2:DescribeAddresses", NOT_FOUND, &live.id, current)?;
         tags::sync(ec2, &live.id, current.tags(), tags).await?;
-        // Only tags change in place; the outputs are as just described.
-        exists(
+        // Only tags change in place; the rest is as just described.
+        let updated = exists(
             "ec2:DescribeAddresses",
             NOT_FOUND,
             &live.id,
             to_live(&current),
-        )
+        )?;
+        Ok(with_tags(updated, tags))
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -143,8 +164,15 @@ async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<Address>> {
 
 fn to_live(address: &Address) -> Option<Live> {
     let outputs = outputs([("public_ip", address.public_ip().map(str::to_string))]);
+    let attrs = observed([
+        (
+            "domain",
+            string_or_null(address.domain().map(DomainType::as_str)),
+        ),
+        ("tags", user_tags(&tags::to_map(address.tags()))),
+    ]);
     Some(Live {
-        attrs: None,
+        attrs: Some(attrs),
         id: address.allocation_id()?.to_string(),
         outputs,
     })

@@ -3,7 +3,8 @@
 
 use super::{
     arn, delete_retrying, describe_existing, exists, filter, ignore_gone, in_order, missing,
-    outputs, parse_spec, tags, Lookup, TAGS,
+    observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags, Lookup,
+    TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
@@ -62,6 +63,21 @@ impl ResourceKind for InternetGatewayKind {
         Ok(in_order(ids, live.collect()))
     }
 
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let ec2 = self.0.ec2().await;
+        let gateways: Vec<InternetGateway> = ec2
+            .describe_internet_gateways()
+            .set_filters(Some(tag_filters(tags)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("ec2:DescribeInternetGateways", e))?;
+        let live = gateways.iter().filter_map(|gateway| to_live(ec2, gateway));
+        Ok(Some(live.collect()))
+    }
+
     async fn update(
         &self,
         _cx: &StepCx,
@@ -111,8 +127,7 @@ impl ResourceKind for InternetGatewayKind {
 
 impl InternetGatewayKind {
     async fn read_one(&self, id: &str) -> KindResult<Live> {
-        let found = self.read_many(&[id.to_string()]).await?.pop().flatten();
-        exists("ec2:DescribeInternetGateways", NOT_FOUND, id, found)
+        read_one(self, "ec2:DescribeInternetGateways", NOT_FOUND, id).await
     }
 }
 
@@ -191,10 +206,17 @@ fn to_live(ec2: &Client, gateway: &InternetGateway) -> Option<Live> {
         ),
         ("owner_id", owner.map(str::to_string)),
     ]);
+    let attrs = observed([
+        (
+            "vpc_id",
+            string_or_null(attached_vpcs(gateway).first().map(String::as_str)),
+        ),
+        ("tags", user_tags(&tags::to_map(gateway.tags()))),
+    ]);
     Some(Live {
         id,
         outputs,
-        attrs: None,
+        attrs: Some(attrs),
     })
 }
 

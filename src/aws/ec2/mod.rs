@@ -13,7 +13,7 @@ mod vpc;
 
 pub(crate) use crate::aws::common::*;
 use crate::aws::{retry_while, AwsContext, Backoff};
-use crate::kinds::{KindError, KindResult, Registry};
+use crate::kinds::{KindError, KindResult, Live, Registry, ResourceKind, Tags};
 use aws_sdk_ec2::types::Filter;
 use std::future::Future;
 use std::sync::Arc;
@@ -35,6 +35,25 @@ fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Fi
         .name(name)
         .set_values(Some(values.into_iter().map(Into::into).collect()))
         .build()
+}
+
+/// `tag:KEY = VALUE` filters selecting what carries all of `tags`, for `list_tagged`.
+fn tag_filters(tags: &Tags) -> Vec<Filter> {
+    tags.iter()
+        .map(|(key, value)| filter(&format!("tag:{key}"), [value.as_str()]))
+        .collect()
+}
+
+/// The resource `id` of `kind`, read as refresh reads it, or the error of `call` that AWS
+/// gives for a resource that is gone.
+async fn read_one<K: ResourceKind + ?Sized>(
+    kind: &K,
+    call: &str,
+    not_found: &str,
+    id: &str,
+) -> KindResult<Live> {
+    let found = kind.read_many(&[id.to_string()]).await?.pop().flatten();
+    exists(call, not_found, id, found)
 }
 
 /// How a Describe* call selects resources.
@@ -144,6 +163,20 @@ mod tests {
         .unwrap();
         assert_eq!(found, vec!["vpc-1"]);
         assert_eq!(lookups, vec![Lookup::Ids, Lookup::Filter]);
+    }
+
+    #[test]
+    fn tag_filters_select_every_identity_tag() {
+        let tags: Tags = [
+            ("innovate:blueprint".to_string(), "net".to_string()),
+            ("innovate:env".to_string(), "prod".to_string()),
+        ]
+        .into();
+        let filters = tag_filters(&tags);
+        assert_eq!(filters.len(), 2);
+        assert_eq!(filters[0].name(), Some("tag:innovate:blueprint"));
+        assert_eq!(filters[0].values(), ["net"]);
+        assert_eq!(filters[1].name(), Some("tag:innovate:env"));
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! AWS takes minutes to make one available and to delete one; both are waited for.
 
 use super::{
-    describe_existing, exists, filter, ignore_gone, in_order, missing, outputs, parse_spec, tags,
-    Lookup, TAGS,
+    carries_all, describe_existing, exists, filter, ignore_gone, in_order, missing, observed,
+    outputs, parse_spec, string_or_null, tag_filters, tags, user_tags, with_tags, Lookup, TAGS,
 };
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
@@ -85,6 +85,29 @@ impl ResourceKind for NatGatewayKind {
         Ok(in_order(ids, live.collect()))
     }
 
+    /// The tag filters narrow the listing on AWS (an emulator may ignore them); the tags
+    /// are checked here as well, and gateways on their way out are not listed.
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let ec2 = self.0.ec2().await;
+        let gateways: Vec<NatGateway> = ec2
+            .describe_nat_gateways()
+            .set_filter(Some(tag_filters(tags)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("ec2:DescribeNatGateways", e))?;
+        let live = gateways
+            .iter()
+            .filter(|gateway| {
+                !is_gone(gateway) && gateway.state() != Some(&NatGatewayState::Deleting)
+            })
+            .filter(|gateway| carries_all(&tags::to_map(gateway.tags()), tags))
+            .filter_map(to_live);
+        Ok(Some(live.collect()))
+    }
+
     async fn update(
         &self,
         _cx: &StepCx,
@@ -98,13 +121,14 @@ impl ResourceKind for NatGatewayKind {
         let current = current.filter(|gateway| !is_gone(gateway));
         let current = exists("ec2:DescribeNatGateways", NOT_FOUND[0], &live.id, current)?;
         tags::sync(ec2, &live.id, current.tags(), tags).await?;
-        // Only tags change in place; the outputs are as just described.
-        exists(
+        // Only tags change in place; the rest is as just described.
+        let updated = exists(
             "ec2:DescribeNatGateways",
             NOT_FOUND[0],
             &live.id,
             to_live(&current),
-        )
+        )?;
+        Ok(with_tags(updated, tags))
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -242,8 +266,20 @@ fn to_live(gateway: &NatGateway) -> Option<Live> {
             field(NatGatewayAddress::network_interface_id),
         ),
     ]);
+    let attrs = observed([
+        ("subnet_id", string_or_null(gateway.subnet_id())),
+        (
+            "allocation_id",
+            string_or_null(primary.and_then(NatGatewayAddress::allocation_id)),
+        ),
+        (
+            "connectivity_type",
+            string_or_null(gateway.connectivity_type().map(ConnectivityType::as_str)),
+        ),
+        ("tags", user_tags(&tags::to_map(gateway.tags()))),
+    ]);
     Some(Live {
-        attrs: None,
+        attrs: Some(attrs),
         id: gateway.nat_gateway_id()?.to_string(),
         outputs,
     })

@@ -2,8 +2,9 @@
 //! place: routes by destination, associations by subnet, always against what AWS reports.
 
 use super::{
-    arn, delete_retrying, describe_existing, exists, filter, ignore_gone, in_order, missing,
-    outputs, parse_spec, tags, Lookup, TAGS,
+    arn, cidr_order, delete_retrying, describe_existing, exists, filter, ignore_gone, in_order,
+    missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags,
+    Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
@@ -16,6 +17,7 @@ use aws_sdk_ec2::types::{
 };
 use aws_sdk_ec2::Client;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -110,6 +112,21 @@ impl ResourceKind for RouteTableKind {
         Ok(in_order(ids, live.collect()))
     }
 
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let ec2 = self.0.ec2().await;
+        let tables: Vec<RouteTable> = ec2
+            .describe_route_tables()
+            .set_filters(Some(tag_filters(tags)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("ec2:DescribeRouteTables", e))?;
+        let live = tables.iter().filter_map(|table| to_live(ec2, table));
+        Ok(Some(live.collect()))
+    }
+
     async fn update(
         &self,
         _cx: &StepCx,
@@ -158,8 +175,7 @@ impl ResourceKind for RouteTableKind {
 
 impl RouteTableKind {
     async fn read_one(&self, id: &str) -> KindResult<Live> {
-        let found = self.read_many(&[id.to_string()]).await?.pop().flatten();
-        exists("ec2:DescribeRouteTables", NOT_FOUND, id, found)
+        read_one(self, "ec2:DescribeRouteTables", NOT_FOUND, id).await
     }
 }
 
@@ -240,6 +256,25 @@ fn actual_routes(routes: &[Route]) -> BTreeMap<String, Target> {
             ))
         })
         .collect()
+}
+
+/// The routes a blueprint can own, as blueprint routes in one canonical order: by
+/// destination address. A route to a target the schema cannot name (an instance, a peering
+/// connection ...) has its destination alone, so that it shows as drift.
+fn observed_routes(routes: &BTreeMap<String, Target>) -> Value {
+    let mut sorted: Vec<(&String, &Target)> = routes.iter().collect();
+    sorted.sort_by(|a, b| cidr_order(a.0, b.0));
+    let observed = sorted.into_iter().map(|(destination, target)| {
+        let mut route = Map::new();
+        route.insert("destination_cidr_block".into(), destination.as_str().into());
+        match target {
+            Target::Gateway(id) => route.insert("gateway_id".into(), id.as_str().into()),
+            Target::NatGateway(id) => route.insert("nat_gateway_id".into(), id.as_str().into()),
+            Target::Other => None,
+        };
+        Value::Object(route)
+    });
+    Value::Array(observed.collect())
 }
 
 fn route_target(route: &Route) -> Target {
@@ -460,8 +495,19 @@ fn to_live(ec2: &Client, table: &RouteTable) -> Option<Live> {
     Some(Live {
         id,
         outputs,
-        attrs: None,
+        attrs: Some(observed_attrs(table)),
     })
+}
+
+/// The blueprint attributes of a table as AWS reports them. `subnet_ids` is left out: the
+/// blueprint lists the subnets in its own order (often `${private[*].id}`), which AWS does
+/// not keep, so no order of AWS's list is sure to compare equal to an unchanged one.
+fn observed_attrs(table: &RouteTable) -> Attrs {
+    observed([
+        ("vpc_id", string_or_null(table.vpc_id())),
+        ("routes", observed_routes(&actual_routes(table.routes()))),
+        ("tags", user_tags(&tags::to_map(table.tags()))),
+    ])
 }
 
 #[cfg(test)]
@@ -538,6 +584,30 @@ mod tests {
                 ("10.5.0.0/16", Target::Other)
             ])
         );
+    }
+
+    #[test]
+    fn observed_routes_are_blueprint_routes_by_destination_address() {
+        let actual = targets(&[
+            ("10.10.0.0/16", igw("igw-1")),
+            ("0.0.0.0/0", Target::NatGateway("nat-1".into())),
+            ("10.9.0.0/16", Target::Other),
+        ]);
+        assert_eq!(
+            observed_routes(&actual),
+            serde_json::json!([
+                {"destination_cidr_block": "0.0.0.0/0", "nat_gateway_id": "nat-1"},
+                {"destination_cidr_block": "10.9.0.0/16"},
+                {"destination_cidr_block": "10.10.0.0/16", "gateway_id": "igw-1"},
+            ])
+        );
+        // A blueprint's routes in that order read back equal: the no-drift case.
+        let blueprint = serde_json::json!([
+            {"destination_cidr_block": "0.0.0.0/0", "nat_gateway_id": "nat-1"},
+            {"destination_cidr_block": "10.10.0.0/16", "gateway_id": "igw-1"},
+        ]);
+        let specs: Vec<RouteSpec> = serde_json::from_value(blueprint.clone()).unwrap();
+        assert_eq!(observed_routes(&desired_routes(&specs).unwrap()), blueprint);
     }
 
     #[test]

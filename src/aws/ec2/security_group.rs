@@ -4,8 +4,9 @@
 //! revoked, so unchanged rules never blink.
 
 use super::{
-    arn, delete_retrying, describe_existing, exists, filter, ignore_gone, in_order, missing,
-    outputs, parse_spec, tags, Lookup, TAGS,
+    arn, cidr_order, delete_retrying, describe_existing, exists, filter, ignore_gone, in_order,
+    missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags,
+    Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
@@ -15,6 +16,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, UserIdGroupPair};
 use aws_sdk_ec2::Client;
 use serde::Deserialize;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -140,6 +142,21 @@ impl ResourceKind for SecurityGroupKind {
         Ok(in_order(ids, live.collect()))
     }
 
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let ec2 = self.0.ec2().await;
+        let groups: Vec<SecurityGroup> = ec2
+            .describe_security_groups()
+            .set_filters(Some(tag_filters(tags)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("ec2:DescribeSecurityGroups", e))?;
+        let live = groups.iter().filter_map(|group| to_live(ec2, group));
+        Ok(Some(live.collect()))
+    }
+
     async fn update(
         &self,
         _cx: &StepCx,
@@ -174,8 +191,7 @@ impl ResourceKind for SecurityGroupKind {
 
 impl SecurityGroupKind {
     async fn read_one(&self, id: &str) -> KindResult<Live> {
-        let found = self.read_many(&[id.to_string()]).await?.pop().flatten();
-        exists("ec2:DescribeSecurityGroups", NOT_FOUND, id, found)
+        read_one(self, "ec2:DescribeSecurityGroups", NOT_FOUND, id).await
     }
 }
 
@@ -355,6 +371,59 @@ fn from_aws(permissions: &[IpPermission]) -> Permissions {
         }
     }
     entries
+}
+
+/// Permission entries folded back into blueprint rules, in the one canonical form both AWS's
+/// permissions and a blueprint's rules (through [`expand`]) fold to: one rule per protocol,
+/// port range and description, holding all its CIDR blocks (by address) and source groups
+/// (by id); rules ordered by protocol, port range and description. "All traffic" is
+/// spelled as the default egress spells it: protocol "-1", ports 0 to 0. A blueprint whose
+/// rules are written that way, as most are, reads back equal while AWS has the same
+/// entries, and any added, removed or changed entry shows.
+fn observed_rules(permissions: &Permissions) -> Value {
+    type RuleKey = (String, Option<i32>, Option<i32>, Option<String>);
+    let mut rules: BTreeMap<RuleKey, (Vec<&str>, Vec<&str>)> = BTreeMap::new();
+    for (permission, text) in permissions {
+        let key = (
+            permission.protocol.clone(),
+            permission.from_port,
+            permission.to_port,
+            text.clone(),
+        );
+        let (cidrs, groups) = rules.entry(key).or_default();
+        match &permission.peer {
+            Peer::Cidr(cidr) => cidrs.push(cidr),
+            Peer::Group(group) => groups.push(group),
+        }
+    }
+    let observed = rules.into_iter().map(
+        |((protocol, from_port, to_port, text), (mut cidrs, groups))| {
+            let mut rule = Map::new();
+            let (from_port, to_port) = match protocol.as_str() {
+                "-1" => (Some(0), Some(0)),
+                _ => (from_port, to_port),
+            };
+            rule.insert("protocol".into(), protocol.into());
+            if let Some(port) = from_port {
+                rule.insert("from_port".into(), port.into());
+            }
+            if let Some(port) = to_port {
+                rule.insert("to_port".into(), port.into());
+            }
+            cidrs.sort_by(|a, b| cidr_order(a, b));
+            if !cidrs.is_empty() {
+                rule.insert("cidr_blocks".into(), cidrs.into());
+            }
+            if !groups.is_empty() {
+                rule.insert("security_groups".into(), groups.into());
+            }
+            if let Some(text) = text {
+                rule.insert("description".into(), text.into());
+            }
+            Value::Object(rule)
+        },
+    );
+    Value::Array(observed.collect())
 }
 
 /// What turns the actual entries of one direction into the desired ones.
@@ -563,8 +632,24 @@ fn to_live(ec2: &Client, group: &SecurityGroup) -> Option<Live> {
     Some(Live {
         id,
         outputs,
-        attrs: None,
+        attrs: Some(observed_attrs(group)),
     })
+}
+
+/// Every blueprint attribute of a group, as DescribeSecurityGroups reports it, the rules
+/// folded as [`observed_rules`] says.
+fn observed_attrs(group: &SecurityGroup) -> Attrs {
+    observed([
+        ("vpc_id", string_or_null(group.vpc_id())),
+        ("group_name", string_or_null(group.group_name())),
+        ("description", string_or_null(group.description())),
+        ("ingress", observed_rules(&from_aws(group.ip_permissions()))),
+        (
+            "egress",
+            observed_rules(&from_aws(group.ip_permissions_egress())),
+        ),
+        ("tags", user_tags(&tags::to_map(group.tags()))),
+    ])
 }
 
 #[cfg(test)]
@@ -640,6 +725,113 @@ mod tests {
             &expand(Direction::Egress, &spec.egress).unwrap(),
         );
         assert_eq!(changes, RuleChanges::default());
+    }
+
+    /// What AWS reports for `rules` once they are applied: their entries, regrouped the way
+    /// DescribeSecurityGroups groups them (one permission per protocol and port range).
+    fn as_aws_reports(rules: &Permissions) -> Vec<IpPermission> {
+        let mut grouped: BTreeMap<(String, Option<i32>, Option<i32>), IpPermission> =
+            BTreeMap::new();
+        for (p, text) in rules.iter().rev() {
+            let key = (p.protocol.clone(), p.from_port, p.to_port);
+            let entry = to_ip_permission(p, text.clone());
+            let merged = match grouped.remove(&key) {
+                None => entry,
+                Some(have) => {
+                    let mut ranges = have.ip_ranges().to_vec();
+                    ranges.extend(entry.ip_ranges().iter().cloned());
+                    let mut pairs = have.user_id_group_pairs().to_vec();
+                    pairs.extend(entry.user_id_group_pairs().iter().cloned());
+                    IpPermission::builder()
+                        .ip_protocol(&p.protocol)
+                        .set_from_port(p.from_port)
+                        .set_to_port(p.to_port)
+                        .set_ip_ranges(Some(ranges))
+                        .set_user_id_group_pairs(Some(pairs))
+                        .build()
+                }
+            };
+            grouped.insert(key, merged);
+        }
+        grouped.into_values().collect()
+    }
+
+    #[test]
+    fn unchanged_rules_read_back_as_the_blueprint_wrote_them() {
+        let blueprint = json!([
+            {"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"]},
+            {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["10.2.0.0/16", "10.10.0.0/16"],
+             "security_groups": ["sg-a", "sg-b"], "description": "ssh"},
+            {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]},
+            {"protocol": "tcp", "from_port": 443, "to_port": 443, "security_groups": ["sg-lb"], "description": "lb"},
+            {"protocol": "udp", "from_port": 53, "to_port": 53, "cidr_blocks": ["10.0.0.2/32"]},
+        ]);
+        let expanded = expand(Direction::Ingress, &rules(blueprint.clone())).unwrap();
+        assert_eq!(expanded.len(), 8);
+        let aws = as_aws_reports(&expanded);
+        assert!(aws.len() < expanded.len(), "AWS groups entries by ports");
+        assert_eq!(observed_rules(&from_aws(&aws)), blueprint);
+        // The blueprint side folds to the same form, whatever order it was written in.
+        let mut reordered = blueprint.as_array().unwrap().clone();
+        reordered.reverse();
+        let expanded = expand(Direction::Ingress, &rules(Value::Array(reordered))).unwrap();
+        assert_eq!(observed_rules(&expanded), blueprint);
+    }
+
+    #[test]
+    fn the_default_egress_reads_back_as_the_schema_default() {
+        let aws_default = IpPermission::builder()
+            .ip_protocol("-1")
+            .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+            .build();
+        let default: Value = serde_json::from_str(DEFAULT_EGRESS).unwrap();
+        assert_eq!(observed_rules(&from_aws(&[aws_default])), default);
+        assert_eq!(observed_rules(&Permissions::new()), json!([]));
+    }
+
+    #[test]
+    fn an_added_entry_or_changed_description_shows() {
+        let blueprint = json!([
+            {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]},
+        ]);
+        let mut entries = expand(Direction::Ingress, &rules(blueprint.clone())).unwrap();
+        entries.insert(cidr("tcp", Some((22, 22)), "203.0.113.0/24"), None);
+        assert_eq!(
+            observed_rules(&entries),
+            json!([
+                {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["203.0.113.0/24"]},
+                {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": ["0.0.0.0/0"]},
+            ])
+        );
+        let mut described = expand(Direction::Ingress, &rules(blueprint)).unwrap();
+        for text in described.values_mut() {
+            *text = Some("changed".into());
+        }
+        assert_eq!(
+            observed_rules(&described)[0]["description"],
+            json!("changed")
+        );
+    }
+
+    #[test]
+    fn observed_attrs_drop_identity_tags() {
+        let group = SecurityGroup::builder()
+            .group_id("sg-1")
+            .vpc_id("vpc-1")
+            .group_name("web")
+            .description("Managed by innovate")
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key("innovate:address")
+                    .value("web")
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            Value::Object(observed_attrs(&group)),
+            json!({"vpc_id": "vpc-1", "group_name": "web", "description": "Managed by innovate",
+                "ingress": [], "egress": [], "tags": {}})
+        );
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! `ec2.subnet`: a subnet of a VPC, optionally giving instances public IPs.
 
 use super::{
-    delete_retrying, describe_existing, exists, filter, in_order, missing, outputs, parse_spec,
-    tags, Lookup, TAGS,
+    delete_retrying, describe_existing, exists, filter, in_order, missing, observed, outputs,
+    parse_spec, read_one, string_or_null, tag_filters, tags, user_tags, Lookup, TAGS,
 };
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet, SubnetState};
 use aws_sdk_ec2::Client;
 use serde::Deserialize;
+use serde_json::Value;
 use std::sync::Arc;
 
 static SCHEMA: Schema = Schema {
@@ -62,6 +63,20 @@ impl ResourceKind for SubnetKind {
         Ok(in_order(ids, subnets.iter().filter_map(to_live).collect()))
     }
 
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let ec2 = self.0.ec2().await;
+        let subnets: Vec<Subnet> = ec2
+            .describe_subnets()
+            .set_filters(Some(tag_filters(tags)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("ec2:DescribeSubnets", e))?;
+        Ok(Some(subnets.iter().filter_map(to_live).collect()))
+    }
+
     async fn update(
         &self,
         _cx: &StepCx,
@@ -99,8 +114,7 @@ impl ResourceKind for SubnetKind {
 
 impl SubnetKind {
     async fn read_one(&self, id: &str) -> KindResult<Live> {
-        let found = self.read_many(&[id.to_string()]).await?.pop().flatten();
-        exists("ec2:DescribeSubnets", NOT_FOUND, id, found)
+        read_one(self, "ec2:DescribeSubnets", NOT_FOUND, id).await
     }
 }
 
@@ -179,18 +193,68 @@ fn to_live(subnet: &Subnet) -> Option<Live> {
         ),
     ]);
     Some(Live {
-        attrs: None,
+        attrs: Some(observed_attrs(subnet)),
         id: subnet.subnet_id()?.to_string(),
         outputs,
     })
+}
+
+/// Every blueprint attribute of a subnet, as DescribeSubnets reports it.
+fn observed_attrs(subnet: &Subnet) -> Attrs {
+    observed([
+        ("vpc_id", string_or_null(subnet.vpc_id())),
+        ("cidr_block", string_or_null(subnet.cidr_block())),
+        (
+            "availability_zone",
+            string_or_null(subnet.availability_zone()),
+        ),
+        (
+            "map_public_ip_on_launch",
+            subnet
+                .map_public_ip_on_launch()
+                .map_or(Value::Null, Value::Bool),
+        ),
+        ("tags", user_tags(&tags::to_map(subnet.tags()))),
+    ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use serde_json::json;
+
     #[test]
     fn spec_fits_schema() {
         crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+    }
+
+    #[test]
+    fn observed_attrs_are_every_blueprint_attribute() {
+        let subnet = Subnet::builder()
+            .subnet_id("subnet-1")
+            .vpc_id("vpc-1")
+            .cidr_block("10.0.1.0/24")
+            .availability_zone("us-east-1a")
+            .map_public_ip_on_launch(true)
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key("aws:cloudformation:stack-id")
+                    .value("x")
+                    .build(),
+            )
+            .build();
+        let attrs = Value::Object(observed_attrs(&subnet));
+        assert_eq!(
+            attrs,
+            json!({"vpc_id": "vpc-1", "cidr_block": "10.0.1.0/24",
+                "availability_zone": "us-east-1a", "map_public_ip_on_launch": true, "tags": {}})
+        );
+        let names: Vec<&str> = SCHEMA.attrs.iter().map(|a| a.name).collect();
+        assert!(attrs
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| names.contains(&k.as_str())));
     }
 }

@@ -1,5 +1,6 @@
 //! EC2 tags: set at creation through TagSpecifications, kept equal to the wanted set on update.
 
+use crate::aws::common::{tag_changes, TagChanges};
 use crate::aws::sdk_error;
 use crate::kinds::{KindResult, Tags};
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
@@ -35,29 +36,6 @@ pub(super) fn to_map(tags: &[Tag]) -> Tags {
         .collect()
 }
 
-/// What turns `current` into `desired`.
-#[derive(Debug, PartialEq)]
-struct TagChanges {
-    /// New keys and keys with a new value.
-    set: Tags,
-    removed: Vec<String>,
-}
-
-fn changes(current: &Tags, desired: &Tags) -> TagChanges {
-    let set = desired
-        .iter()
-        .filter(|(key, value)| current.get(*key) != Some(value))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    // `aws:` tags belong to AWS services and cannot be removed by anyone else.
-    let removed = current
-        .keys()
-        .filter(|key| !desired.contains_key(*key) && !key.starts_with("aws:"))
-        .cloned()
-        .collect();
-    TagChanges { set, removed }
-}
-
 /// Makes the tags of resource `id` exactly `desired`, given what it carries now.
 pub(super) async fn sync(
     ec2: &aws_sdk_ec2::Client,
@@ -65,7 +43,7 @@ pub(super) async fn sync(
     current: &[Tag],
     desired: &Tags,
 ) -> KindResult<()> {
-    let TagChanges { set, removed } = changes(&to_map(current), desired);
+    let TagChanges { set, removed } = tag_changes(&to_map(current), desired);
     if !set.is_empty() {
         ec2.create_tags()
             .resources(id)
@@ -98,36 +76,6 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
-    }
-
-    #[test]
-    fn changes_set_new_and_changed_keys_and_remove_dropped_ones() {
-        let current = tags(&[
-            ("Name", "old"),
-            ("keep", "1"),
-            ("gone", "x"),
-            ("aws:cloudformation", "y"),
-        ]);
-        let desired = tags(&[("Name", "new"), ("keep", "1"), ("added", "2")]);
-        assert_eq!(
-            changes(&current, &desired),
-            TagChanges {
-                set: tags(&[("Name", "new"), ("added", "2")]),
-                removed: vec!["gone".into()]
-            }
-        );
-    }
-
-    #[test]
-    fn no_changes_when_equal() {
-        let same = tags(&[("a", "1")]);
-        assert_eq!(
-            changes(&same, &same),
-            TagChanges {
-                set: Tags::new(),
-                removed: vec![]
-            }
-        );
     }
 
     #[test]

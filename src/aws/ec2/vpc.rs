@@ -1,8 +1,8 @@
 //! `ec2.vpc`: a VPC with its DNS attributes.
 
 use super::{
-    arn, changed, delete_retrying, describe_existing, exists, filter, in_order, missing, outputs,
-    parse_spec, tags, Lookup, TAGS,
+    arn, changed, delete_retrying, describe_existing, exists, filter, in_order, missing, observed,
+    outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags, Lookup, TAGS,
 };
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
@@ -78,13 +78,21 @@ impl ResourceKind for VpcKind {
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
         let ec2 = self.0.ec2().await;
         let vpcs = describe(ec2, ids).await?;
-        let found: Vec<&str> = vpcs.iter().filter_map(Vpc::vpc_id).collect();
-        let default_groups = default_security_groups(ec2, &found).await?;
-        let main_tables = main_route_tables(ec2, &found).await?;
-        let live = vpcs
-            .iter()
-            .filter_map(|vpc| to_live(ec2, vpc, &default_groups, &main_tables));
-        Ok(in_order(ids, live.collect()))
+        Ok(in_order(ids, lives(ec2, &vpcs).await?))
+    }
+
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let ec2 = self.0.ec2().await;
+        let vpcs: Vec<Vpc> = ec2
+            .describe_vpcs()
+            .set_filters(Some(tag_filters(tags)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("ec2:DescribeVpcs", e))?;
+        Ok(Some(lives(ec2, &vpcs).await?))
     }
 
     async fn update(
@@ -124,9 +132,19 @@ impl ResourceKind for VpcKind {
 
 impl VpcKind {
     async fn read_one(&self, id: &str) -> KindResult<Live> {
-        let found = self.read_many(&[id.to_string()]).await?.pop().flatten();
-        exists("ec2:DescribeVpcs", NOT_FOUND, id, found)
+        read_one(self, "ec2:DescribeVpcs", NOT_FOUND, id).await
     }
+}
+
+/// `vpcs` as [`Live`]s, with the outputs that take one more call each for all of them.
+async fn lives(ec2: &Client, vpcs: &[Vpc]) -> KindResult<Vec<Live>> {
+    let found: Vec<&str> = vpcs.iter().filter_map(Vpc::vpc_id).collect();
+    let default_groups = default_security_groups(ec2, &found).await?;
+    let main_tables = main_route_tables(ec2, &found).await?;
+    let live = vpcs
+        .iter()
+        .filter_map(|vpc| to_live(ec2, vpc, &default_groups, &main_tables));
+    Ok(live.collect())
 }
 
 async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<Vpc>> {
@@ -276,16 +294,56 @@ fn to_live(
     Some(Live {
         id,
         outputs,
-        attrs: None,
+        attrs: Some(observed_attrs(vpc)),
     })
+}
+
+/// The blueprint attributes DescribeVpcs reports. The DNS flags are left out: each needs a
+/// DescribeVpcAttribute call per VPC.
+fn observed_attrs(vpc: &Vpc) -> Attrs {
+    observed([
+        ("cidr_block", string_or_null(vpc.cidr_block())),
+        (
+            "instance_tenancy",
+            string_or_null(vpc.instance_tenancy().map(Tenancy::as_str)),
+        ),
+        ("tags", user_tags(&tags::to_map(vpc.tags()))),
+    ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    use serde_json::{json, Value};
+
     #[test]
     fn spec_fits_schema() {
         crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+    }
+
+    #[test]
+    fn observed_attrs_are_the_blueprint_attributes_aws_reports() {
+        let vpc = Vpc::builder()
+            .vpc_id("vpc-1")
+            .cidr_block("10.0.0.0/16")
+            .instance_tenancy(Tenancy::Default)
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key("Name")
+                    .value("main")
+                    .build(),
+            )
+            .tags(
+                aws_sdk_ec2::types::Tag::builder()
+                    .key("innovate:env")
+                    .value("prod")
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            Value::Object(observed_attrs(&vpc)),
+            json!({"cidr_block": "10.0.0.0/16", "instance_tenancy": "default", "tags": {"Name": "main"}})
+        );
     }
 }

@@ -5,7 +5,9 @@
 use super::{
     compound_id, describe_issues, found, one_of, read_each, split_id, tags, wait_backoff, NOT_FOUND,
 };
-use crate::aws::common::{ignore_gone, missing, outputs, parse_spec, TAGS};
+use crate::aws::common::{
+    ignore_gone, missing, observed, outputs, parse_spec, string_or_null, user_tags, TAGS,
+};
 use crate::aws::wait::{self, Status};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
@@ -96,6 +98,12 @@ impl ResourceKind for AddonKind {
             }
         })
         .await
+    }
+
+    /// Listing by tag would take a ListAddons per cluster and a DescribeAddon per add-on
+    /// (only Describe reports tags): a call per resource.
+    async fn list_tagged(&self, _tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        Ok(None)
     }
 
     async fn update(
@@ -303,10 +311,26 @@ fn to_live(addon: &Addon) -> KindResult<Live> {
         .addon_name()
         .ok_or_else(|| missing(call, "addonName"))?;
     Ok(Live {
-        attrs: None,
+        attrs: Some(observed_attrs(addon)),
         id: compound_id(cluster, name),
         outputs: outputs([("arn", addon.addon_arn().map(str::to_string))]),
     })
+}
+
+/// The blueprint attributes DescribeAddon reports. Left out: `configuration_values` (JSON
+/// text that AWS need not return as written; equal meaning is not equal text) and
+/// `resolve_conflicts` (how a call treats conflicts, nothing AWS keeps).
+fn observed_attrs(addon: &Addon) -> Attrs {
+    observed([
+        ("cluster_name", string_or_null(addon.cluster_name())),
+        ("name", string_or_null(addon.addon_name())),
+        ("version", string_or_null(addon.addon_version())),
+        (
+            "service_account_role_arn",
+            string_or_null(addon.service_account_role_arn()),
+        ),
+        ("tags", user_tags(&tags::to_map(addon.tags()))),
+    ])
 }
 
 #[cfg(test)]

@@ -6,7 +6,10 @@ use super::{
     describe_issues, found, one_of, read_each, retry_iam_propagation, tags, wait_backoff,
     IAM_PROPAGATION, NOT_FOUND,
 };
-use crate::aws::common::{ignore_gone, missing, outputs, parse_spec, TAGS};
+use crate::aws::common::{
+    carries_all, ignore_gone, missing, observed, outputs, parse_spec, string_or_null, user_tags,
+    TAGS,
+};
 use crate::aws::wait::{self, Status};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
@@ -19,6 +22,7 @@ use aws_sdk_eks::types::{
 };
 use aws_sdk_eks::Client;
 use serde::Deserialize;
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -110,6 +114,32 @@ impl ResourceKind for ClusterKind {
             Ok(cluster.as_ref().and_then(to_live))
         })
         .await
+    }
+
+    /// EKS lists cluster names only, so each cluster is described to see its tags: a call
+    /// per cluster, a few at a time. Accounts have few clusters, and finding a cluster a
+    /// crashed apply left behind is worth those calls.
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let eks = self.0.eks().await;
+        let names: Vec<String> = eks
+            .list_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("eks:ListClusters", e))?;
+        let clusters = read_each(&names, |name| async move {
+            // A cluster deleted since the listing is simply not listed.
+            found(describe(eks, &name).await)
+        })
+        .await?;
+        let tagged = clusters
+            .iter()
+            .flatten()
+            .filter(|cluster| carries_all(&tags::to_map(cluster.tags()), tags))
+            .filter_map(to_live);
+        Ok(Some(tagged.collect()))
     }
 
     async fn update(
@@ -449,10 +479,54 @@ fn to_live(cluster: &Cluster) -> Option<Live> {
         ),
     ]);
     Some(Live {
-        attrs: None,
+        attrs: Some(observed_attrs(cluster)),
         id: cluster.name()?.to_string(),
         outputs,
     })
+}
+
+/// The blueprint attributes DescribeCluster reports. Left out: `subnet_ids` and
+/// `security_group_ids` (replace-forcing lists whose order AWS need not keep: a false
+/// difference would plan a new cluster); `public_access_cidrs` while the public endpoint is
+/// off (they are then never sent, and AWS reports its own).
+fn observed_attrs(cluster: &Cluster) -> Attrs {
+    let vpc = cluster.resources_vpc_config();
+    let public = vpc.map(|v| v.endpoint_public_access());
+    let mut attrs = observed([
+        ("name", string_or_null(cluster.name())),
+        ("version", string_or_null(cluster.version())),
+        ("role_arn", string_or_null(cluster.role_arn())),
+        (
+            "endpoint_public_access",
+            public.map_or(Value::Null, Value::Bool),
+        ),
+        (
+            "endpoint_private_access",
+            vpc.map_or(Value::Null, |v| Value::Bool(v.endpoint_private_access())),
+        ),
+        (
+            "enabled_log_types",
+            // In the order AWS documents them, which is also alphabetical.
+            Value::from(enabled_log_types(cluster).into_iter().collect::<Vec<_>>()),
+        ),
+        (
+            "encryption_kms_key_arn",
+            string_or_null(
+                cluster
+                    .encryption_config()
+                    .iter()
+                    .find_map(|config| config.provider()?.key_arn()),
+            ),
+        ),
+        ("tags", user_tags(&tags::to_map(cluster.tags()))),
+    ]);
+    if let (Some(true), Some(vpc)) = (public, vpc) {
+        attrs.insert(
+            "public_access_cidrs".into(),
+            Value::from(vpc.public_access_cidrs().to_vec()),
+        );
+    }
+    attrs
 }
 
 #[cfg(test)]
@@ -596,6 +670,31 @@ mod tests {
         assert!(upgrade_path("1.31", "2.0").is_err());
         assert!(upgrade_path("latest", "1.30").is_err());
         assert_eq!(upgrade_path("1.30", "1.30").unwrap(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn observed_attrs_of_a_default_cluster_equal_its_blueprint_with_defaults() {
+        let mut cluster = current("1.31", &[]);
+        cluster.role_arn = Some("arn:aws:iam::1:role/eks".into());
+        cluster.tags = Some(
+            [
+                ("Team".to_string(), "platform".to_string()),
+                ("innovate:env".to_string(), "prod".to_string()),
+            ]
+            .into(),
+        );
+        let blueprint = json!({
+            "name": "prod", "version": "1.31", "role_arn": "arn:aws:iam::1:role/eks",
+            "endpoint_public_access": true, "endpoint_private_access": false,
+            "public_access_cidrs": ["0.0.0.0/0"], "enabled_log_types": [],
+            "encryption_kms_key_arn": null, "tags": {"Team": "platform"}
+        });
+        assert_eq!(Value::Object(observed_attrs(&cluster)), blueprint);
+        let logged = current("1.31", &["scheduler", "api"]);
+        assert_eq!(
+            observed_attrs(&logged)["enabled_log_types"],
+            json!(["api", "scheduler"])
+        );
     }
 
     #[test]

@@ -7,7 +7,9 @@ use super::{
     compound_id, describe_issues, found, one_of, read_each, retry_iam_propagation, split_id, tags,
     wait_backoff, IAM_PROPAGATION, NOT_FOUND,
 };
-use crate::aws::common::{ignore_gone, missing, outputs, parse_spec, TAGS};
+use crate::aws::common::{
+    ignore_gone, missing, observed, outputs, parse_spec, string_or_null, user_tags, TAGS,
+};
 use crate::aws::wait::{self, Status};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
@@ -20,6 +22,7 @@ use aws_sdk_eks::types::{
 };
 use aws_sdk_eks::Client;
 use serde::Deserialize;
+use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -185,6 +188,12 @@ impl ResourceKind for NodegroupKind {
             }
         })
         .await
+    }
+
+    /// Listing by tag would take a ListNodegroups per cluster and a DescribeNodegroup per
+    /// node group (only Describe reports tags): a call per resource.
+    async fn list_tagged(&self, _tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        Ok(None)
     }
 
     async fn update(
@@ -543,10 +552,67 @@ fn to_live(nodegroup: &Nodegroup) -> KindResult<Live> {
         .nodegroup_name()
         .ok_or_else(|| missing(call, "nodegroupName"))?;
     Ok(Live {
-        attrs: None,
+        attrs: Some(observed_attrs(nodegroup)),
         id: compound_id(cluster, name),
         outputs: outputs([("arn", nodegroup.nodegroup_arn().map(str::to_string))]),
     })
+}
+
+/// The blueprint attributes DescribeNodegroup reports. Left out: `subnet_ids` and
+/// `instance_types`, replace-forcing lists that cannot change in place and whose order AWS
+/// need not keep (a false difference would plan a new node group).
+fn observed_attrs(nodegroup: &Nodegroup) -> Attrs {
+    let scaling = nodegroup.scaling_config().map_or(Value::Null, |config| {
+        let scaling = scaling_from_sdk(config);
+        json!({"min_size": scaling.min_size, "max_size": scaling.max_size,
+            "desired_size": scaling.desired_size})
+    });
+    let labels: BTreeMap<&String, &String> = nodegroup.labels().into_iter().flatten().collect();
+    let mut taints: Vec<TaintSpec> = nodegroup.taints().iter().map(taint_from_sdk).collect();
+    // Kubernetes identifies a taint by key and effect; AWS keeps no order.
+    taints.sort_by(|a, b| (&a.key, &a.effect).cmp(&(&b.key, &b.effect)));
+    let taints = taints.into_iter().map(|taint| {
+        let mut observed = Map::new();
+        observed.insert("key".into(), taint.key.into());
+        if let Some(value) = taint.value {
+            observed.insert("value".into(), value.into());
+        }
+        observed.insert("effect".into(), taint.effect.into());
+        Value::Object(observed)
+    });
+    let policy = nodegroup
+        .update_config()
+        .map_or(AWS_DEFAULT_UPDATE_CONFIG, update_config_from_sdk);
+    let mut update_config = Map::new();
+    if let Some(count) = policy.max_unavailable {
+        update_config.insert("max_unavailable".into(), count.into());
+    }
+    if let Some(percentage) = policy.max_unavailable_percentage {
+        update_config.insert("max_unavailable_percentage".into(), percentage.into());
+    }
+    observed([
+        ("cluster_name", string_or_null(nodegroup.cluster_name())),
+        ("name", string_or_null(nodegroup.nodegroup_name())),
+        ("node_role_arn", string_or_null(nodegroup.node_role())),
+        (
+            "capacity_type",
+            string_or_null(nodegroup.capacity_type().map(CapacityTypes::as_str)),
+        ),
+        (
+            "ami_type",
+            string_or_null(nodegroup.ami_type().map(AmiTypes::as_str)),
+        ),
+        (
+            "disk_size",
+            nodegroup.disk_size().map_or(Value::Null, Value::from),
+        ),
+        ("scaling", scaling),
+        ("labels", json!(labels)),
+        ("taints", Value::Array(taints.collect())),
+        ("update_config", Value::Object(update_config)),
+        ("version", string_or_null(nodegroup.version())),
+        ("tags", user_tags(&tags::to_map(nodegroup.tags()))),
+    ])
 }
 
 #[cfg(test)]
@@ -601,6 +667,51 @@ mod tests {
             .set_taints(Some(spec.taints.iter().map(to_sdk).collect()))
             .version("1.31")
             .build()
+    }
+
+    #[test]
+    fn observed_attrs_equal_the_blueprint_with_defaults_whatever_the_taint_order() {
+        let blueprint = attrs(json!({
+            "instance_types": ["t3.medium"], "capacity_type": "ON_DEMAND",
+            "ami_type": "AL2023_x86_64_STANDARD", "disk_size": 20,
+            "labels": {"role": "web"},
+            "taints": [
+                {"key": "dedicated", "value": "web", "effect": "NO_SCHEDULE"},
+                {"key": "spot", "effect": "PREFER_NO_SCHEDULE"}
+            ],
+            "update_config": {"max_unavailable": 1}, "version": "1.31",
+            "tags": {"Pool": "web"}
+        }));
+        let spec = Spec::parse(&blueprint).unwrap();
+        let mut nodegroup = described(&spec);
+        nodegroup.taints.as_mut().unwrap().reverse();
+        nodegroup.node_role = Some(spec.node_role_arn.clone());
+        nodegroup.capacity_type = Some(CapacityTypes::OnDemand);
+        nodegroup.ami_type = Some(AmiTypes::Al2023X8664Standard);
+        nodegroup.disk_size = Some(20);
+        nodegroup.tags = Some(
+            [
+                ("Pool".to_string(), "web".to_string()),
+                ("innovate:address".to_string(), "workers".to_string()),
+            ]
+            .into(),
+        );
+        let observed = observed_attrs(&nodegroup);
+        let mut expected = blueprint.clone();
+        // Not observed: replace-forcing lists AWS need not keep in order.
+        expected.remove("subnet_ids");
+        expected.remove("instance_types");
+        assert_eq!(observed, expected);
+        // Out-of-band scaling shows.
+        nodegroup.scaling_config = Some(scaling_to_sdk(Scaling {
+            min_size: 2,
+            max_size: 30,
+            desired_size: 9,
+        }));
+        assert_eq!(
+            observed_attrs(&nodegroup)["scaling"],
+            json!({"min_size": 2, "max_size": 30, "desired_size": 9})
+        );
     }
 
     #[test]

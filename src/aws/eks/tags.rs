@@ -3,6 +3,7 @@
 //! alike). DescribeCluster, DescribeNodegroup and DescribeAddon report the tags, so the
 //! current set comes from the Describe an update makes anyway.
 
+use crate::aws::common::{tag_changes, TagChanges};
 use crate::aws::sdk_error;
 use crate::kinds::{KindResult, Tags};
 use aws_sdk_eks::Client;
@@ -24,29 +25,6 @@ pub(super) fn to_map(tags: Option<&HashMap<String, String>>) -> Tags {
         .collect()
 }
 
-/// What turns `current` into `desired`.
-#[derive(Debug, PartialEq)]
-struct TagChanges {
-    /// New keys and keys with a new value.
-    set: Tags,
-    removed: Vec<String>,
-}
-
-fn changes(current: &Tags, desired: &Tags) -> TagChanges {
-    let set = desired
-        .iter()
-        .filter(|(key, value)| current.get(*key) != Some(value))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    // `aws:` tags belong to AWS services and cannot be removed by anyone else.
-    let removed = current
-        .keys()
-        .filter(|key| !desired.contains_key(*key) && !key.starts_with("aws:"))
-        .cloned()
-        .collect();
-    TagChanges { set, removed }
-}
-
 /// Makes the tags of resource `arn` exactly `desired`, given what it carries now.
 pub(super) async fn sync(
     eks: &Client,
@@ -54,7 +32,7 @@ pub(super) async fn sync(
     current: &Tags,
     desired: &Tags,
 ) -> KindResult<()> {
-    let TagChanges { set, removed } = changes(current, desired);
+    let TagChanges { set, removed } = tag_changes(current, desired);
     if !set.is_empty() {
         eks.tag_resource()
             .resource_arn(arn)
@@ -83,26 +61,6 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
-    }
-
-    #[test]
-    fn changes_set_new_and_changed_keys_and_remove_dropped_ones() {
-        let current = tags(&[
-            ("Name", "old"),
-            ("keep", "1"),
-            ("gone", "x"),
-            ("aws:eks:cluster-name", "y"),
-        ]);
-        let desired = tags(&[("Name", "new"), ("keep", "1"), ("added", "2")]);
-        assert_eq!(
-            changes(&current, &desired),
-            TagChanges {
-                set: tags(&[("Name", "new"), ("added", "2")]),
-                removed: vec!["gone".into()]
-            }
-        );
-        let same = changes(&desired, &desired);
-        assert!(same.set.is_empty() && same.removed.is_empty());
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! IAM resource kinds, one per file: roles and OIDC identity providers. [`policy`] compares
-//! policy documents by meaning; [`tags`] holds the tag diff the RDS kinds use as well.
+//! policy documents by meaning; [`tags`] converts tags.
 
 mod openid_connect_provider;
 mod policy;
 mod role;
-pub(crate) mod tags;
+mod tags;
 
 use crate::aws::AwsContext;
 use crate::kinds::Registry;

@@ -5,7 +5,10 @@
 //! for well-known issuers (EKS among them) trusts its own CA store and ignores thumbprints.
 
 use super::tags;
-use crate::aws::common::{has_code, ignore_gone, in_order, missing, outputs, parse_spec, TAGS};
+use crate::aws::common::{
+    has_code, ignore_gone, in_order, missing, observed, outputs, parse_spec, tag_changes,
+    user_tags, TAGS,
+};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
     Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
@@ -15,6 +18,7 @@ use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProvid
 use aws_sdk_iam::Client;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::Deserialize;
+use serde_json::Value;
 use std::sync::Arc;
 
 static SCHEMA: Schema = Schema {
@@ -54,13 +58,14 @@ impl ResourceKind for OpenIdConnectProviderKind {
     async fn create(&self, _cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
         let spec: Spec = parse_spec(&SCHEMA, desired)?;
         let thumbprints = (!spec.thumbprint_list.is_empty()).then_some(spec.thumbprint_list);
+        let attrs = observed_attrs(&spec.client_id_list, tags);
         let created = self
             .0
             .iam()
             .await
             .create_open_id_connect_provider()
             .url(&spec.url)
-            .set_client_id_list(Some(spec.client_id_list))
+            .set_client_id_list(Some(spec.client_id_list.clone()))
             .set_thumbprint_list(thumbprints)
             .set_tags(tags::at_creation("iam:CreateOpenIDConnectProvider", tags)?)
             .send()
@@ -72,7 +77,7 @@ impl ResourceKind for OpenIdConnectProviderKind {
                 "OpenIDConnectProviderArn",
             )
         })?;
-        Ok(to_live(arn))
+        Ok(to_live(arn, attrs))
     }
 
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
@@ -81,15 +86,17 @@ impl ResourceKind for OpenIdConnectProviderKind {
         // every lifetime, which async_trait needs.
         let reads: Vec<_> = ids
             .iter()
-            .map(|arn| async move { Ok(get(iam, arn).await?.map(|_| arn)) })
+            .map(|arn| async move { Ok(get(iam, arn).await?.map(|found| read_live(arn, &found))) })
             .collect();
-        let found: Vec<Option<&String>> = stream::iter(reads)
+        let found: Vec<Option<Live>> = stream::iter(reads)
             .buffer_unordered(READ_CONCURRENCY)
             .try_collect()
             .await?;
-        let live = found.into_iter().flatten().map(|arn| to_live(arn));
-        Ok(in_order(ids, live.collect()))
+        Ok(in_order(ids, found.into_iter().flatten().collect()))
     }
+
+    // IAM lists providers by ARN only (ListOpenIDConnectProviders has no tags): listing by
+    // tag would take a GetOpenIDConnectProvider per provider, so providers are not listed.
 
     async fn update(
         &self,
@@ -130,7 +137,8 @@ impl ResourceKind for OpenIdConnectProviderKind {
                 .map_err(|e| sdk_error("iam:UpdateOpenIDConnectProviderThumbprint", e))?;
         }
         sync_tags(iam, arn, tags).await?;
-        Ok(to_live(arn))
+        let updated = get(iam, arn).await?.ok_or_else(|| gone(arn))?;
+        Ok(read_live(arn, &updated))
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -147,12 +155,28 @@ impl ResourceKind for OpenIdConnectProviderKind {
     }
 }
 
-fn to_live(arn: &str) -> Live {
+fn to_live(arn: &str, attrs: Attrs) -> Live {
     Live {
-        attrs: None,
+        attrs: Some(attrs),
         id: arn.to_string(),
         outputs: outputs([("arn", Some(arn.to_string()))]),
     }
+}
+
+fn read_live(arn: &str, provider: &GetOpenIdConnectProviderOutput) -> Live {
+    let attrs = observed_attrs(provider.client_id_list(), &tags::to_map(provider.tags()));
+    to_live(arn, attrs)
+}
+
+/// The blueprint attributes GetOpenIDConnectProvider reports. Left out: `url` (the ARN names
+/// it, it cannot change, and IAM reports it without its `https://`) and `thumbprint_list`
+/// (an empty list leaves thumbprints to IAM, which then reports its own, and thumbprints
+/// are compared without regard to order and case).
+fn observed_attrs(client_ids: &[String], tags: &Tags) -> Attrs {
+    observed([
+        ("client_id_list", Value::from(client_ids.to_vec())),
+        ("tags", user_tags(tags)),
+    ])
 }
 
 fn gone(arn: &str) -> KindError {
@@ -206,7 +230,7 @@ async fn sync_tags(iam: &Client, arn: &str, desired: &Tags) -> KindResult<()> {
         .try_collect()
         .await
         .map_err(|e| sdk_error("iam:ListOpenIDConnectProviderTags", e))?;
-    let changes = tags::changes(&tags::to_map(&current), desired);
+    let changes = tag_changes(&tags::to_map(&current), desired);
     if !changes.set.is_empty() {
         iam.tag_open_id_connect_provider()
             .open_id_connect_provider_arn(arn)

@@ -4,7 +4,10 @@
 //! URL-encoded and reformatted.
 
 use super::{policy, tags};
-use crate::aws::common::{has_code, ignore_gone, in_order, missing, outputs, parse_spec, TAGS};
+use crate::aws::common::{
+    has_code, ignore_gone, in_order, missing, observed, outputs, parse_spec, string_or_null,
+    tag_changes, user_tags, TAGS,
+};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
@@ -161,8 +164,12 @@ impl ResourceKind for RoleKind {
         let inline = inline_policies(iam, name).await?;
         sync_inline(iam, name, &inline, &wanted.inline).await?;
         sync_tags(iam, name, tags).await?;
-        Ok(to_live(&role))
+        let updated = get_role(iam, name).await?.ok_or_else(|| gone(name))?;
+        Ok(to_live(&updated))
     }
+
+    // IAM has no call that lists roles with their tags (ListRoles leaves tags out): listing
+    // by tag would take a GetRole per role in the account, so roles are not listed.
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let iam = self.0.iam().await;
@@ -180,13 +187,36 @@ fn gone(name: &str) -> KindError {
 
 fn to_live(role: &Role) -> Live {
     Live {
-        attrs: None,
+        attrs: Some(observed_attrs(role)),
         id: role.role_name().to_string(),
         outputs: outputs([
             ("arn", Some(role.arn().to_string())),
             ("unique_id", Some(role.role_id().to_string())),
         ]),
     }
+}
+
+/// The blueprint attributes GetRole (or CreateRole) reports. Left out: the managed and inline
+/// policies (more calls per role: ListAttachedRolePolicies, ListRolePolicies and a
+/// GetRolePolicy per policy) and `assume_role_policy` (IAM keeps a document of its own
+/// rewriting: an account id as principal becomes the account's root ARN, a deleted role's
+/// ARN its unique id; and the blueprint may hold the document as a map or as JSON text, so
+/// an unchanged one would not always compare equal).
+fn observed_attrs(role: &Role) -> Attrs {
+    let boundary = role
+        .permissions_boundary()
+        .and_then(|b| b.permissions_boundary_arn());
+    observed([
+        ("name", role.role_name().into()),
+        ("path", role.path().into()),
+        ("description", string_or_null(role.description())),
+        (
+            "max_session_duration",
+            role.max_session_duration().map_or(Value::Null, Value::from),
+        ),
+        ("permissions_boundary", string_or_null(boundary)),
+        ("tags", user_tags(&tags::to_map(role.tags()))),
+    ])
 }
 
 /// The role, or `None` when IAM does not know it.
@@ -382,7 +412,7 @@ async fn sync_tags(iam: &Client, name: &str, desired: &Tags) -> KindResult<()> {
         .try_collect()
         .await
         .map_err(|e| sdk_error("iam:ListRoleTags", e))?;
-    let changes = tags::changes(&tags::to_map(&current), desired);
+    let changes = tag_changes(&tags::to_map(&current), desired);
     if !changes.set.is_empty() {
         iam.tag_role()
             .role_name(name)
@@ -481,6 +511,28 @@ mod tests {
         let attrs = json!({"name": "r", "assume_role_policy": eks_trust(),
             "description": description, "max_session_duration": max_session});
         parse_spec(&SCHEMA, attrs.as_object().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn observed_attrs_are_what_get_role_reports() {
+        let mut described = role(Some(""), 3600);
+        described.tags = Some(vec![
+            aws_sdk_iam::types::Tag::builder()
+                .key("Team")
+                .value("platform")
+                .build()
+                .unwrap(),
+            aws_sdk_iam::types::Tag::builder()
+                .key("innovate:env")
+                .value("prod")
+                .build()
+                .unwrap(),
+        ]);
+        assert_eq!(
+            Value::Object(observed_attrs(&described)),
+            json!({"name": "r", "path": "/", "description": null, "max_session_duration": 3600,
+                "permissions_boundary": null, "tags": {"Team": "platform"}})
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Tags on IAM resources, and the tag diff the IAM and RDS kinds share.
+//! Tags on IAM resources; the tag diff is [`crate::aws::common::tag_changes`].
 
 use crate::kinds::{KindError, KindResult, Tags};
 use aws_sdk_iam::types::Tag;
@@ -30,29 +30,6 @@ pub(super) fn to_map(tags: &[Tag]) -> Tags {
         .collect()
 }
 
-/// What turns a resource's `current` tags into `desired`.
-#[derive(Debug, PartialEq)]
-pub(crate) struct TagChanges {
-    /// New keys and keys with a new value.
-    pub set: Tags,
-    pub removed: Vec<String>,
-}
-
-pub(crate) fn changes(current: &Tags, desired: &Tags) -> TagChanges {
-    let set = desired
-        .iter()
-        .filter(|(key, value)| current.get(*key) != Some(value))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    // `aws:` tags belong to AWS services and cannot be removed by anyone else.
-    let removed = current
-        .keys()
-        .filter(|key| !desired.contains_key(*key) && !key.starts_with("aws:"))
-        .cloned()
-        .collect();
-    TagChanges { set, removed }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,21 +39,6 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
-    }
-
-    #[test]
-    fn changes_set_new_and_changed_keys_and_keep_aws_tags() {
-        let current = tags(&[("Name", "old"), ("gone", "x"), ("aws:cloudformation", "y")]);
-        let desired = tags(&[("Name", "new"), ("added", "2")]);
-        assert_eq!(
-            changes(&current, &desired),
-            TagChanges {
-                set: tags(&[("Name", "new"), ("added", "2")]),
-                removed: vec!["gone".into()],
-            }
-        );
-        let same = changes(&desired, &desired);
-        assert!(same.set.is_empty() && same.removed.is_empty());
     }
 
     #[test]

@@ -9,7 +9,8 @@
 
 use super::{lower, tags};
 use crate::aws::common::{
-    changed, ignore_gone, in_order, missing, outputs, parse_spec, value_or_default, TAGS,
+    carries_all, changed, ignore_gone, in_order, missing, observed, outputs, parse_spec,
+    string_or_null, user_tags, value_or_default, with_tags, TAGS,
 };
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
@@ -177,6 +178,27 @@ impl ResourceKind for DbInstanceKind {
         ))
     }
 
+    /// DescribeDBInstances has no tag filter but reports each instance's tags: every
+    /// instance of the account is listed, a page at a time, and checked here.
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let instances: Vec<DbInstance> = self
+            .0
+            .rds()
+            .await
+            .describe_db_instances()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("rds:DescribeDBInstances", e))?;
+        let tagged = instances
+            .iter()
+            .filter(|instance| carries_all(&tags::to_map(instance.tag_list()), tags))
+            .filter_map(to_live);
+        Ok(Some(tagged.collect()))
+    }
+
     async fn update(
         &self,
         cx: &StepCx,
@@ -214,7 +236,9 @@ impl ResourceKind for DbInstanceKind {
             .db_instance_arn()
             .ok_or_else(|| missing("rds:DescribeDBInstances", "DBInstanceArn"))?;
         tags::sync(rds, arn, tags).await?;
-        to_live(&instance).ok_or_else(|| missing("rds:DescribeDBInstances", "DBInstanceIdentifier"))
+        let updated = to_live(&instance)
+            .ok_or_else(|| missing("rds:DescribeDBInstances", "DBInstanceIdentifier"))?;
+        Ok(with_tags(updated, tags))
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
@@ -646,10 +670,111 @@ fn to_live(instance: &DbInstance) -> Option<Live> {
         outputs.insert("port".into(), Value::from(port));
     }
     Some(Live {
-        attrs: None,
+        attrs: Some(observed_attrs(instance)),
         id: instance.db_instance_identifier()?.to_string(),
         outputs,
     })
+}
+
+/// The blueprint attributes DescribeDBInstances reports as the blueprint has them, with a
+/// modification still pending (one not applied immediately) counted as made: it is what
+/// the last apply asked for.
+///
+/// Left out: what RDS rewrites or changes by itself (`identifier` and
+/// `db_subnet_group_name` in lower case, `kms_key_id` as an ARN, the maintenance window in
+/// lower case, `engine_version` after automatic minor upgrades, `allocated_storage` while
+/// storage autoscaling may grow it); replace-forcing values a read replica takes from its
+/// source (`db_name`, `master_username`, `replicate_source_db` as id or ARN); lists whose
+/// order the blueprint chooses (`vpc_security_group_ids`); and what only a call holds
+/// (`apply_immediately`, `allow_major_version_upgrade`, the final snapshot settings). A
+/// replica's backups and its password belong to its source, so they are left out for one.
+fn observed_attrs(instance: &DbInstance) -> Attrs {
+    let pending = instance.pending_modified_values();
+    let int = |now: Option<i32>, later: Option<i32>| later.or(now).map_or(Value::Null, Value::from);
+    let mut attrs = observed([
+        ("engine", string_or_null(instance.engine())),
+        (
+            "instance_class",
+            string_or_null(
+                pending
+                    .and_then(|p| p.db_instance_class())
+                    .or(instance.db_instance_class()),
+            ),
+        ),
+        (
+            "max_allocated_storage",
+            int(instance.max_allocated_storage(), None),
+        ),
+        (
+            "storage_type",
+            string_or_null(
+                pending
+                    .and_then(|p| p.storage_type())
+                    .or(instance.storage_type()),
+            ),
+        ),
+        ("iops", int(instance.iops(), pending.and_then(|p| p.iops()))),
+        (
+            "db_parameter_group_name",
+            string_or_null(
+                instance
+                    .db_parameter_groups()
+                    .first()
+                    .and_then(|g| g.db_parameter_group_name()),
+            ),
+        ),
+        ("tags", user_tags(&tags::to_map(instance.tag_list()))),
+    ]);
+    // A flag missing from the answer is unknown, not off: it is left out.
+    let flags = [
+        ("storage_encrypted", instance.storage_encrypted()),
+        (
+            "multi_az",
+            pending.and_then(|p| p.multi_az()).or(instance.multi_az()),
+        ),
+        ("deletion_protection", instance.deletion_protection()),
+        ("copy_tags_to_snapshot", instance.copy_tags_to_snapshot()),
+        ("publicly_accessible", instance.publicly_accessible()),
+        (
+            "performance_insights_enabled",
+            instance.performance_insights_enabled(),
+        ),
+    ];
+    for (name, flag) in flags {
+        if let Some(on) = flag {
+            attrs.insert(name.into(), Value::Bool(on));
+        }
+    }
+    if instance.max_allocated_storage().is_none() {
+        let storage = int(
+            instance.allocated_storage(),
+            pending.and_then(|p| p.allocated_storage()),
+        );
+        attrs.insert("allocated_storage".into(), storage);
+    }
+    if instance
+        .read_replica_source_db_instance_identifier()
+        .is_none()
+    {
+        attrs.extend(observed([
+            (
+                "backup_retention_period",
+                int(
+                    instance.backup_retention_period(),
+                    pending.and_then(|p| p.backup_retention_period()),
+                ),
+            ),
+            (
+                "preferred_backup_window",
+                string_or_null(instance.preferred_backup_window()),
+            ),
+            (
+                "manage_master_user_password",
+                Value::Bool(instance.master_user_secret().is_some()),
+            ),
+        ]));
+    }
+    attrs
 }
 
 #[cfg(test)]
@@ -681,6 +806,66 @@ mod tests {
             .region(aws_sdk_rds::config::Region::new("us-east-1"))
             .build();
         Client::from_conf(config)
+    }
+
+    #[test]
+    fn observed_attrs_count_pending_modifications_and_leave_replica_backups_out() {
+        let pending = PendingModifiedValues::builder()
+            .backup_retention_period(30)
+            .db_instance_class("db.t4g.small")
+            .build();
+        let primary = DbInstance::builder()
+            .db_instance_identifier("db")
+            .engine("postgres")
+            .db_instance_class("db.t4g.micro")
+            .allocated_storage(20)
+            .backup_retention_period(7)
+            .pending_modified_values(pending)
+            .master_user_secret(aws_sdk_rds::types::MasterUserSecret::builder().build())
+            .tag_list(
+                aws_sdk_rds::types::Tag::builder()
+                    .key("Team")
+                    .value("data")
+                    .build(),
+            )
+            .tag_list(
+                aws_sdk_rds::types::Tag::builder()
+                    .key("innovate:env")
+                    .value("prod")
+                    .build(),
+            )
+            .build();
+        let attrs = observed_attrs(&primary);
+        assert_eq!(attrs["backup_retention_period"], json!(30));
+        assert_eq!(attrs["instance_class"], json!("db.t4g.small"));
+        assert_eq!(attrs["allocated_storage"], json!(20));
+        assert_eq!(attrs["manage_master_user_password"], json!(true));
+        assert_eq!(attrs["tags"], json!({"Team": "data"}));
+        for name in attrs.keys() {
+            let attr = SCHEMA.attr(name).unwrap();
+            assert!(
+                !attr.sensitive && !attr.force_new
+                    || name == "storage_encrypted"
+                    || name == "engine",
+                "{name}"
+            );
+        }
+
+        let replica = DbInstance::builder()
+            .db_instance_identifier("db-replica")
+            .read_replica_source_db_instance_identifier("db")
+            .backup_retention_period(0)
+            .max_allocated_storage(100)
+            .allocated_storage(23)
+            .build();
+        let attrs = observed_attrs(&replica);
+        assert!(!attrs.contains_key("backup_retention_period"));
+        assert!(!attrs.contains_key("manage_master_user_password"));
+        assert!(
+            !attrs.contains_key("allocated_storage"),
+            "autoscaling grows it"
+        );
+        assert_eq!(attrs["max_allocated_storage"], json!(100));
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! method AWS accepts for them, as does any parameter whose type AWS did not report.
 
 use super::{describe_named, lower, tags};
-use crate::aws::common::{ignore_gone, in_order, missing, outputs, parse_spec, TAGS};
+use crate::aws::common::{
+    ignore_gone, in_order, missing, observed, outputs, parse_spec, string_or_null, TAGS,
+};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
@@ -85,6 +87,9 @@ impl ResourceKind for DbParameterGroupKind {
         Ok(in_order(&ids, groups.iter().filter_map(to_live).collect()))
     }
 
+    // DescribeDBParameterGroups reports no tags: listing by tag would take a
+    // ListTagsForResource per group, so groups are not listed.
+
     async fn update(
         &self,
         _cx: &StepCx,
@@ -157,9 +162,19 @@ async fn describe(rds: &Client, names: &[String]) -> KindResult<Vec<DbParameterG
     .await
 }
 
+/// The blueprint attributes DescribeDBParameterGroups reports as the blueprint has them.
+/// Left out: `name` (RDS keeps it in lower case; it cannot change anyway), `parameters` (a
+/// DescribeDBParameters per group) and `tags` (a ListTagsForResource per group).
+fn observed_attrs(group: &DbParameterGroup) -> Attrs {
+    observed([
+        ("family", string_or_null(group.db_parameter_group_family())),
+        ("description", string_or_null(group.description())),
+    ])
+}
+
 fn to_live(group: &DbParameterGroup) -> Option<Live> {
     Some(Live {
-        attrs: None,
+        attrs: Some(observed_attrs(group)),
         id: group.db_parameter_group_name()?.to_string(),
         outputs: outputs([("arn", group.db_parameter_group_arn().map(str::to_string))]),
     })

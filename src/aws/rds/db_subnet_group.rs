@@ -1,7 +1,9 @@
 //! `rds.db_subnet_group`: the subnets (at least two AZs) a DB instance may be placed in.
 
 use super::{describe_named, lower, tags};
-use crate::aws::common::{changed, ignore_gone, in_order, missing, outputs, parse_spec, TAGS};
+use crate::aws::common::{
+    changed, ignore_gone, in_order, missing, observed, outputs, parse_spec, string_or_null, TAGS,
+};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
@@ -67,6 +69,9 @@ impl ResourceKind for DbSubnetGroupKind {
         let groups = describe(self.0.rds().await, &ids).await?;
         Ok(in_order(&ids, groups.iter().filter_map(to_live).collect()))
     }
+
+    // DescribeDBSubnetGroups reports no tags: listing by tag would take a
+    // ListTagsForResource per group, so groups are not listed.
 
     async fn update(
         &self,
@@ -148,13 +153,25 @@ async fn describe(rds: &Client, names: &[String]) -> KindResult<Vec<DbSubnetGrou
 
 fn to_live(group: &DbSubnetGroup) -> Option<Live> {
     Some(Live {
-        attrs: None,
+        attrs: Some(observed_attrs(group)),
         id: group.db_subnet_group_name()?.to_string(),
         outputs: outputs([
             ("arn", group.db_subnet_group_arn().map(str::to_string)),
             ("vpc_id", group.vpc_id().map(str::to_string)),
         ]),
     })
+}
+
+/// The blueprint attributes DescribeDBSubnetGroups reports as the blueprint has them. Left
+/// out: `name` (RDS keeps it in lower case; it cannot change anyway), `subnet_ids` (the
+/// blueprint's order, often `${private[*].id}`, is not kept, so no order of AWS's list is
+/// sure to compare equal to an unchanged one) and `tags` (not in the response: a
+/// ListTagsForResource per group).
+fn observed_attrs(group: &DbSubnetGroup) -> Attrs {
+    observed([(
+        "description",
+        string_or_null(group.db_subnet_group_description()),
+    )])
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Tags on RDS resources: set at creation, kept equal to the wanted set on update by ARN.
 
-use crate::aws::iam::tags::changes;
+use crate::aws::common::tag_changes;
 use crate::aws::sdk_error;
 use crate::kinds::{KindResult, Tags};
 use aws_sdk_rds::types::Tag;
@@ -17,7 +17,8 @@ pub(super) fn at_creation(tags: &Tags) -> Option<Vec<Tag>> {
     (!tags.is_empty()).then(|| to_sdk(tags))
 }
 
-fn to_map(tags: &[Tag]) -> Tags {
+/// A `TagList` as a map.
+pub(super) fn to_map(tags: &[Tag]) -> Tags {
     tags.iter()
         .filter_map(|tag| {
             Some((
@@ -36,7 +37,7 @@ pub(super) async fn sync(rds: &Client, arn: &str, desired: &Tags) -> KindResult<
         .send()
         .await
         .map_err(|e| sdk_error("rds:ListTagsForResource", e))?;
-    let changes = changes(&to_map(listed.tag_list()), desired);
+    let changes = tag_changes(&to_map(listed.tag_list()), desired);
     if !changes.set.is_empty() {
         rds.add_tags_to_resource()
             .resource_name(arn)
