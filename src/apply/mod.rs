@@ -18,7 +18,9 @@ use crate::blueprint::template::{contains_unknown, UNKNOWN};
 use crate::blueprint::Blueprint;
 use crate::kinds::{Attrs, KindError, Live, Registry, ResourceKind, StepCx, Tags};
 use crate::plan::{desired_attrs, keep_ignored, Plan};
-use crate::state::{Deposed, LocalStore, ResourceState, State};
+#[cfg(test)]
+use crate::state::LocalStore; // the store of apply/tests.rs
+use crate::state::{Deposed, ResourceState, State, StateStore};
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -77,7 +79,7 @@ pub async fn execute(
     plan: &Plan,
     blueprint: &Blueprint,
     state: &mut State,
-    store: &LocalStore,
+    store: &dyn StateStore,
     registry: &Registry,
     options: &ApplyOptions,
 ) -> Result<ApplyReport, ApplyError> {
@@ -98,7 +100,7 @@ pub async fn execute(
     let mut deadline: Option<tokio::time::Instant> = None;
     loop {
         if deadline.is_none() {
-            run.launch(blueprint, state, registry, store)?;
+            run.launch(blueprint, state, registry, store).await?;
         }
         let grace_over = async {
             match deadline {
@@ -111,7 +113,7 @@ pub async fn execute(
                 let Some(joined) = joined else { break };
                 let (i, started, result) =
                     joined.map_err(|e| ApplyError::State(format!("an apply task crashed: {e}")))?;
-                run.complete(i, started, result, blueprint, state, store)?;
+                run.complete(i, started, result, blueprint, state, store).await?;
             }
             () = interrupts.next() => {
                 if deadline.is_some() {
@@ -173,12 +175,12 @@ impl<'g> Executor<'g> {
     /// Starts ready operations up to the parallelism bound.
     /// Starts ready operations up to the parallelism bound; the intents of the creates
     /// among them are saved before any is sent.
-    fn launch(
+    async fn launch(
         &mut self,
         blueprint: &Blueprint,
         state: &mut State,
         registry: &Registry,
-        store: &LocalStore,
+        store: &dyn StateStore,
     ) -> Result<(), ApplyError> {
         let mut batch = Vec::new();
         while self.running.len() + batch.len() < self.parallelism {
@@ -208,6 +210,7 @@ impl<'g> Executor<'g> {
             state.serial += 1;
             store
                 .save(state)
+                .await
                 .map_err(|e| ApplyError::State(e.to_string()))?;
         }
         for prepared in batch {
@@ -220,14 +223,14 @@ impl<'g> Executor<'g> {
     }
 
     /// Records a finished operation (saving state first) and readies what it unblocks.
-    fn complete(
+    async fn complete(
         &mut self,
         i: usize,
         started: Instant,
         result: Result<Option<(Live, Attrs)>, KindError>,
         blueprint: &Blueprint,
         state: &mut State,
-        store: &LocalStore,
+        store: &dyn StateStore,
     ) -> Result<(), ApplyError> {
         self.in_flight.retain(|&x| x != i);
         let op = &self.graph.ops[i];
@@ -241,6 +244,7 @@ impl<'g> Executor<'g> {
                     state.serial += 1;
                     store
                         .save(state)
+                        .await
                         .map_err(|e| ApplyError::State(e.to_string()))?;
                 }
                 return Ok(());
@@ -250,6 +254,7 @@ impl<'g> Executor<'g> {
         state.serial += 1;
         store
             .save(state)
+            .await
             .map_err(|e| ApplyError::State(e.to_string()))?;
         let elapsed = started.elapsed();
         self.progress

@@ -10,6 +10,7 @@ use super::yaml::{plain_scalar, Key, Node, NodeValue};
 use super::{Blueprint, Instance, LoadOptions};
 use crate::address::{is_identifier, Address, InstanceKey};
 use crate::kinds::{AttrType, Registry, Schema};
+use crate::state::{check_bucket_name, S3Location};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -156,10 +157,7 @@ impl<'r> Expander<'r> {
         let region = self.optional_string(root, "region");
         let env = self.select_env(root, options);
         let vars = self.variables(root, &env, region.as_deref().unwrap_or(""), options);
-        let state_path = root
-            .get("state")
-            .and_then(|s| self.optional_string(s, "path"))
-            .map(Into::into);
+        let (state_path, state_s3) = self.state_section(root, &name, &env);
 
         let empty_node = Node {
             pos: root.pos,
@@ -179,8 +177,113 @@ impl<'r> Expander<'r> {
             env,
             region,
             state_path,
+            state_s3,
             instances,
             outputs,
+        }
+    }
+
+    /// `state: { path: FILE }` (local, the default backend) or
+    /// `state: { backend: s3, bucket: B, key: K, region: R }`; `key` defaults to
+    /// `<blueprint>-<env>.json`, `${env}` in it is the environment's name.
+    fn state_section(
+        &mut self,
+        root: &Node,
+        name: &str,
+        env: &str,
+    ) -> (Option<std::path::PathBuf>, Option<S3Location>) {
+        const KEYS: &[&str] = &["backend", "path", "bucket", "key", "region"];
+        let Some(section) = root.get("state") else {
+            return (None, None);
+        };
+        let Some(entries) = section.as_map() else {
+            self.error(
+                section.pos,
+                "`state` must be a map: `{ path: FILE }` or `{ backend: s3, bucket: B, key: K }`",
+                None,
+            );
+            return (None, None);
+        };
+        for (key, _) in entries {
+            if !KEYS.contains(&key.name.as_str()) {
+                let hint = did_you_mean(&key.name, KEYS.iter().copied());
+                self.error(
+                    key.pos,
+                    format!("unknown key `{}` in `state`", key.name),
+                    hint,
+                );
+            }
+        }
+        let backend = self.optional_string(section, "backend");
+        let path = self.optional_string(section, "path");
+        let bucket = self.optional_string(section, "bucket");
+        let key = self.optional_string(section, "key");
+        let region = self.optional_string(section, "region");
+        let at = |key: &str| key_pos(section, key).unwrap_or(section.pos);
+        match backend.as_deref() {
+            None | Some("local") => {
+                for (field, given) in [("bucket", &bucket), ("key", &key), ("region", &region)] {
+                    if given.is_some() {
+                        self.error(
+                            at(field),
+                            format!("`{field}` is for the s3 backend"),
+                            Some("add `backend: s3`, or drop it".into()),
+                        );
+                    }
+                }
+                (path.map(Into::into), None)
+            }
+            Some("s3") => {
+                if path.is_some() {
+                    self.error(
+                        at("path"),
+                        "`path` is for the local backend; the s3 backend takes `bucket` and `key`",
+                        None,
+                    );
+                }
+                let Some(bucket) = bucket else {
+                    self.error(
+                        section.pos,
+                        "the s3 state backend needs `bucket`",
+                        Some(
+                            "state: { backend: s3, bucket: my-team-state, key: network/prod.json }"
+                                .into(),
+                        ),
+                    );
+                    return (None, None);
+                };
+                if let Err(why) = check_bucket_name(&bucket) {
+                    self.error(at("bucket"), why, None);
+                }
+                let key = key
+                    .unwrap_or_else(|| format!("{name}-{env}.json"))
+                    .replace("${env}", env);
+                if key.is_empty() || key.ends_with('/') || key.contains("${") {
+                    self.error(
+                        at("key"),
+                        format!("`{key}` is not a state object key"),
+                        Some(
+                            "a key such as network/prod.json; `${env}` is the only substitution"
+                                .into(),
+                        ),
+                    );
+                }
+                let location = S3Location {
+                    bucket,
+                    key,
+                    region,
+                };
+                (None, Some(location))
+            }
+            Some(other) => {
+                let hint = did_you_mean(other, ["local", "s3"]).or(Some("`local` or `s3`".into()));
+                self.error(
+                    at("backend"),
+                    format!("unknown state backend `{other}`"),
+                    hint,
+                );
+                (None, None)
+            }
         }
     }
 
@@ -1198,5 +1301,80 @@ fn scalar_to_json(value: NodeValue, raw: &str) -> Value {
             .unwrap_or_else(|| Value::String(raw.into())),
         NodeValue::Str(s) => Value::String(s),
         NodeValue::Seq(_) | NodeValue::Map(_) => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod state_section_tests {
+    use super::super::{parse, Blueprint, LoadOptions};
+    use crate::kinds::Registry;
+    use crate::state::S3Location;
+
+    fn load(state: &str, env: Option<&str>) -> Result<Blueprint, Vec<String>> {
+        let text = format!(
+            "blueprint: net\nenvironments: {{ dev: {{}}, prod: {{}} }}\nstate: {state}\nresources: {{}}\n"
+        );
+        let options = LoadOptions {
+            env: Some(env.unwrap_or("dev").into()),
+            vars: Vec::new(),
+        };
+        parse("bp.yaml", &text, &options, &Registry::default())
+            .map_err(|e| e.diagnostics.into_iter().map(|d| d.message).collect())
+    }
+
+    #[test]
+    fn the_state_section_names_a_file_or_an_s3_object() {
+        let local = load("{ path: state/net.json }", None).unwrap();
+        assert_eq!(local.state_path, Some("state/net.json".into()));
+        assert_eq!(local.state_s3, None);
+
+        let s3 = load(
+            "{ backend: s3, bucket: team-state, key: \"net/${env}.json\", region: eu-west-1 }",
+            Some("prod"),
+        )
+        .unwrap();
+        assert_eq!(s3.state_path, None);
+        assert_eq!(
+            s3.state_s3,
+            Some(S3Location {
+                bucket: "team-state".into(),
+                key: "net/prod.json".into(),
+                region: Some("eu-west-1".into()),
+            })
+        );
+        let default_key = load("{ backend: s3, bucket: team-state }", None).unwrap();
+        assert_eq!(default_key.state_s3.unwrap().key, "net-dev.json");
+    }
+
+    #[test]
+    fn a_wrong_state_section_is_reported() {
+        for (state, expected) in [
+            ("{ backend: s3, key: a.json }", "needs `bucket`"),
+            (
+                "{ backend: s3, bucket: Team_State }",
+                "bucket name `Team_State`",
+            ),
+            ("{ backend: gcs, bucket: b }", "unknown state backend `gcs`"),
+            ("{ bucket: team-state }", "`bucket` is for the s3 backend"),
+            (
+                "{ backend: s3, bucket: team-state, path: x.json }",
+                "`path` is for the local backend",
+            ),
+            (
+                "{ backend: s3, bucket: team-state, key: \"a/${region}.json\" }",
+                "is not a state object key",
+            ),
+            (
+                "{ backend: s3, bucket: team-state, buckett: x }",
+                "unknown key `buckett` in `state`",
+            ),
+            ("s3://team-state/a.json", "`state` must be a map"),
+        ] {
+            let errors = load(state, None).unwrap_err();
+            assert!(
+                errors.iter().any(|e| e.contains(expected)),
+                "{state}: {errors:?}"
+            );
+        }
     }
 }

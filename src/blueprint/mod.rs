@@ -28,6 +28,9 @@ pub struct Blueprint {
     pub region: Option<String>,
     /// The blueprint's `state: { path: ... }`, when it names one.
     pub state_path: Option<PathBuf>,
+    /// The blueprint's `state: { backend: s3, bucket, key, region }`, when it names one.
+    #[serde(default)]
+    pub state_s3: Option<crate::state::S3Location>,
     pub instances: Vec<Instance>,
     pub outputs: Vec<(String, Tmpl)>,
 }

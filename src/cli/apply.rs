@@ -1,6 +1,8 @@
 //! `innovate apply`: plan (or read a saved plan), confirm, execute, report.
 
-use super::common::{confirm, load, load_state, state_path, CliError, Ui};
+use super::common::{
+    confirm, load, load_state, lock, open_location, open_store, unlocking, CliError, Ui,
+};
 use super::planning::make_plan;
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
@@ -12,7 +14,7 @@ use crate::blueprint::Blueprint;
 use crate::kinds::Registry;
 use crate::plan::{self, Plan, PlanFile};
 use crate::refresh::render_drift;
-use crate::state::{LocalStore, State, StateLock};
+use crate::state::{State, Store};
 use clap::Args;
 use std::process::ExitCode;
 
@@ -42,63 +44,69 @@ pub async fn run(args: ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
         return apply_saved(saved, &args, ui).await;
     }
     let loaded = load(&args.blueprint)?;
-    let path = state_path(&args.state, &loaded.blueprint);
-    let _lock = StateLock::acquire(&path, "apply")?;
-    let store = LocalStore::new(&path);
-    let mut planned = make_plan(&loaded, &store, &args.targets, args.refresh, true).await?;
-    eprint!("{}", render_drift(&planned.drift));
-    execute(
-        &planned.plan,
-        &loaded.blueprint,
-        &mut planned.state,
-        &store,
-        &loaded.registry,
-        &args,
-        ui,
-        planned.stored.clone(),
-    )
+    let store = open_store(&args.state, &loaded.blueprint)?;
+    let lock = lock(&store, "apply", &args.blueprint, &args.state).await?;
+    unlocking(lock, async {
+        let mut planned = make_plan(&loaded, &store, &args.targets, args.refresh, true).await?;
+        eprint!("{}", render_drift(&planned.drift));
+        execute(
+            &planned.plan,
+            &loaded.blueprint,
+            &mut planned.state,
+            &store,
+            &loaded.registry,
+            &args,
+            ui,
+            planned.stored.clone(),
+        )
+        .await
+    })
     .await
 }
 
 async fn apply_saved(saved: PlanFile, args: &ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
-    let path = args
+    let location = args
         .state
         .path
         .clone()
         .unwrap_or_else(|| saved.state_path.clone());
-    let _lock = StateLock::acquire(&path, "apply")?;
-    let store = LocalStore::new(&path);
-    let (stored, exists) = load_state(&store, &saved.blueprint)?;
-    saved
-        .check_state(exists.then_some(&stored))
-        .map_err(CliError)?;
-    // Start from the state the plan was computed against, refreshed or not.
-    let stored = exists.then_some(stored);
-    let mut state = saved
-        .refreshed
-        .clone()
-        .or_else(|| stored.clone())
-        .unwrap_or_else(|| State::new(&saved.blueprint.name, &saved.blueprint.env));
-    let registry =
-        crate::aws::registry(crate::aws::AwsContext::new(saved.blueprint.region.clone()));
-    execute(
-        &saved.plan,
-        &saved.blueprint,
-        &mut state,
-        &store,
-        &registry,
-        args,
-        ui,
-        stored,
-    )
+    let store = open_location(Some(&location), &saved.blueprint)?;
+    let lock = lock(&store, "apply", &args.blueprint, &args.state).await?;
+    unlocking(lock, async {
+        let (stored, exists) = load_state(&store, &saved.blueprint).await?;
+        saved
+            .check_state(exists.then_some(&stored))
+            .map_err(CliError)?;
+        // Start from the state the plan was computed against, refreshed or not.
+        let stored = exists.then_some(stored);
+        let mut state = saved
+            .refreshed
+            .clone()
+            .or_else(|| stored.clone())
+            .unwrap_or_else(|| State::new(&saved.blueprint.name, &saved.blueprint.env));
+        let registry =
+            crate::aws::registry(crate::aws::AwsContext::new(saved.blueprint.region.clone()));
+        execute(
+            &saved.plan,
+            &saved.blueprint,
+            &mut state,
+            &store,
+            &registry,
+            args,
+            ui,
+            stored,
+        )
+        .await
+    })
     .await
 }
 
+#[allow(clippy::too_many_arguments)] // the saved-plan and live paths share it
 async fn execute(
     plan: &Plan,
     blueprint: &Blueprint,
     state: &mut State,
-    store: &LocalStore,
+    store: &Store,
     registry: &Registry,
     args: &ApplyArgs,
     ui: &Ui,
@@ -107,7 +115,7 @@ async fn execute(
     print!("{}", plan::render_human(plan, ui.color));
     if !plan.has_changes() {
         // Refresh and crash recovery may have learned something worth keeping.
-        save_final(blueprint, state, store, stored.as_ref())?;
+        save_final(blueprint, state, store, stored.as_ref()).await?;
         return Ok(ExitCode::SUCCESS);
     }
     if !confirm("\nDo you want to perform these actions?", args.auto_approve)? {
@@ -119,16 +127,16 @@ async fn execute(
     };
     let report = apply::execute(plan, blueprint, state, store, registry, &options).await?;
     let saved = state.clone();
-    save_final(blueprint, state, store, Some(&saved))?;
+    save_final(blueprint, state, store, Some(&saved)).await?;
     finish(&report, "Apply")
 }
 
 /// Records the blueprint's outputs once they are known, and saves the state if it differs
 /// from what is stored (`stored`: the file's content, `None` when there is no file).
-fn save_final(
+async fn save_final(
     blueprint: &Blueprint,
     state: &mut State,
-    store: &LocalStore,
+    store: &Store,
     stored: Option<&State>,
 ) -> Result<(), CliError> {
     let outputs: std::collections::BTreeMap<_, _> = blueprint
@@ -146,7 +154,7 @@ fn save_final(
     let nothing_yet = stored.is_none() && state.resources.is_empty() && state.pending.is_empty();
     if stored != Some(&*state) && !nothing_yet {
         state.serial += 1;
-        store.save(state)?;
+        store.save(state).await?;
     }
     Ok(())
 }

@@ -6,9 +6,10 @@ use crate::aws::{self, AwsContext};
 use crate::blueprint::{self, Blueprint, LoadError, LoadOptions};
 use crate::graph::Dag;
 use crate::kinds::Registry;
-use crate::state::{LocalStore, State};
+use crate::state::{LocalStore, Lock, RemoteStore, S3Location, State, Store};
+use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// An error for the user: printed as is, exit code 1.
 #[derive(Debug, thiserror::Error)]
@@ -80,24 +81,45 @@ pub fn load(args: &BlueprintArgs) -> Result<Loaded, CliError> {
     })
 }
 
-/// `--state`, else the blueprint's `state: { path }`, else state/<blueprint>-<env>.json.
-pub fn state_path(args: &StateArgs, blueprint: &Blueprint) -> PathBuf {
-    args.path
-        .clone()
-        .or_else(|| blueprint.state_path.clone())
-        .unwrap_or_else(|| {
-            PathBuf::from("state").join(format!("{}-{}.json", blueprint.name, blueprint.env))
-        })
+/// The state store: `--state` (a path, or `s3://BUCKET/KEY[?region=REGION]`), else the
+/// blueprint's `state:` section, else the file state/<blueprint>-<env>.json.
+pub fn open_store(args: &StateArgs, blueprint: &Blueprint) -> Result<Store, CliError> {
+    open_location(args.path.as_deref(), blueprint)
+}
+
+/// The store at `location` (a `--state` value or a saved plan's), else the blueprint's.
+pub fn open_location(location: Option<&Path>, blueprint: &Blueprint) -> Result<Store, CliError> {
+    if let Some(path) = location {
+        return match S3Location::parse_url(&path.to_string_lossy()).map_err(CliError)? {
+            Some(s3) => Ok(remote_store(s3, blueprint)),
+            None => Ok(Store::Local(LocalStore::new(path))),
+        };
+    }
+    if let Some(s3) = &blueprint.state_s3 {
+        return Ok(remote_store(s3.clone(), blueprint));
+    }
+    let path = blueprint.state_path.clone().unwrap_or_else(|| {
+        PathBuf::from("state").join(format!("{}-{}.json", blueprint.name, blueprint.env))
+    });
+    Ok(Store::Local(LocalStore::new(path)))
+}
+
+/// S3 in the location's region, else the blueprint's, else the SDK's region chain; its own
+/// clients, so that refresh's call counts stay those of the estate.
+fn remote_store(location: S3Location, blueprint: &Blueprint) -> Store {
+    let region = location.region.clone().or_else(|| blueprint.region.clone());
+    let objects = aws::s3_state::S3Objects::new(AwsContext::new(region), &location.bucket);
+    Store::Remote(RemoteStore::new(std::sync::Arc::new(objects), location))
 }
 
 /// The stored state, or a fresh one for this blueprint and environment.
-pub fn load_state(store: &LocalStore, blueprint: &Blueprint) -> Result<(State, bool), CliError> {
-    match store.load()? {
+pub async fn load_state(store: &Store, blueprint: &Blueprint) -> Result<(State, bool), CliError> {
+    match store.load().await? {
         Some(state) => {
             if state.blueprint != blueprint.name || state.env != blueprint.env {
                 return Err(CliError(format!(
                     "state {} belongs to blueprint `{}` env `{}`, not `{}` env `{}`; pass the right --state or --env",
-                    store.path().display(),
+                    store.describe(),
                     state.blueprint,
                     state.env,
                     blueprint.name,
@@ -107,6 +129,59 @@ pub fn load_state(store: &LocalStore, blueprint: &Blueprint) -> Result<(State, b
             Ok((state, true))
         }
         None => Ok((State::new(&blueprint.name, &blueprint.env), false)),
+    }
+}
+
+/// Takes the state lock for `operation`; a refusal names the holder and, for a remote
+/// state, the `innovate force-unlock` command that removes the lock if its run is gone.
+pub async fn lock(
+    store: &Store,
+    operation: &str,
+    blueprint: &BlueprintArgs,
+    state: &StateArgs,
+) -> Result<Lock, CliError> {
+    Ok(store
+        .lock(operation, &force_unlock_command(blueprint, state))
+        .await?)
+}
+
+/// `innovate force-unlock BLUEPRINT [--env E] [--state S]`, to which the lock id is added.
+pub fn force_unlock_command(blueprint: &BlueprintArgs, state: &StateArgs) -> String {
+    let quote = |text: String| {
+        if text.contains(|c: char| c.is_whitespace() || "'\"$`\\&|;<>()*?".contains(c)) {
+            format!("'{}'", text.replace('\'', "'\\''"))
+        } else {
+            text
+        }
+    };
+    let mut command = format!(
+        "innovate force-unlock {}",
+        quote(blueprint.blueprint.display().to_string())
+    );
+    if let Some(env) = &blueprint.env {
+        command.push_str(&format!(" --env {}", quote(env.clone())));
+    }
+    if let Some(path) = &state.path {
+        command.push_str(&format!(" --state {}", quote(path.display().to_string())));
+    }
+    command
+}
+
+/// Runs `work` under `lock` and releases the lock whatever the outcome (a remote lock is an
+/// S3 object that only an explicit delete removes). A failed release after a successful run
+/// is reported as a warning: the work itself is done.
+pub async fn unlocking<T>(
+    lock: Lock,
+    work: impl Future<Output = Result<T, CliError>>,
+) -> Result<T, CliError> {
+    let result = work.await;
+    match (result, lock.release().await) {
+        (result, Ok(())) => result,
+        (Ok(value), Err(release)) => {
+            eprintln!("warning: {release}");
+            Ok(value)
+        }
+        (Err(err), Err(release)) => Err(CliError(format!("{err}\n{release}"))),
     }
 }
 

@@ -1,11 +1,13 @@
 //! `innovate destroy`: delete everything in the state, dependents first.
 
 use super::apply::finish;
-use super::common::{confirm, load, load_state, refuse_protected, state_path, CliError, Ui};
+use super::common::{
+    confirm, load, load_state, lock, open_store, refuse_protected, unlocking, CliError, Loaded, Ui,
+};
 use super::{BlueprintArgs, StateArgs};
 use crate::apply::{self, ApplyOptions, DEFAULT_PARALLELISM};
 use crate::plan::{self, PlanOptions};
-use crate::state::{LocalStore, StateLock};
+use crate::state::Store;
 use clap::Args;
 use std::process::ExitCode;
 
@@ -25,10 +27,18 @@ pub struct DestroyArgs {
 
 pub async fn run(args: DestroyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     let loaded = load(&args.blueprint)?;
-    let path = state_path(&args.state, &loaded.blueprint);
-    let _lock = StateLock::acquire(&path, "destroy")?;
-    let store = LocalStore::new(&path);
-    let (mut state, _) = load_state(&store, &loaded.blueprint)?;
+    let store = open_store(&args.state, &loaded.blueprint)?;
+    let lock = lock(&store, "destroy", &args.blueprint, &args.state).await?;
+    unlocking(lock, destroy(&loaded, &store, &args, ui)).await
+}
+
+async fn destroy(
+    loaded: &Loaded,
+    store: &Store,
+    args: &DestroyArgs,
+    ui: &Ui,
+) -> Result<ExitCode, CliError> {
+    let (mut state, _) = load_state(store, &loaded.blueprint).await?;
     let options = PlanOptions {
         targets: Vec::new(),
         destroy: true,
@@ -59,7 +69,7 @@ pub async fn run(args: DestroyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
         &plan,
         &loaded.blueprint,
         &mut state,
-        &store,
+        store,
         &loaded.registry,
         &options,
     )
@@ -67,7 +77,7 @@ pub async fn run(args: DestroyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     if state.resources.is_empty() && !state.outputs.is_empty() {
         state.outputs.clear();
         state.serial += 1;
-        store.save(&state)?;
+        store.save(&state).await?;
     }
     finish(&report, "Destroy")
 }

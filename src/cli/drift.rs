@@ -1,12 +1,12 @@
 //! `innovate drift`: does AWS still match what innovate applied? Refresh only: never changes
 //! anything in AWS or in the state file. Exit 0 no drift, 2 drift, 1 error — for scheduled CI.
 
-use super::common::{load, load_state, state_path, CliError};
+use super::common::{load, load_state, open_store, CliError};
 use super::planning::refresh_state;
 use super::{BlueprintArgs, StateArgs};
 use crate::kinds::Tags;
 use crate::refresh::{render_drift, Drift};
-use crate::state::{LocalStore, State};
+use crate::state::State;
 use clap::Args;
 use futures::future::join_all;
 use serde::Serialize;
@@ -33,8 +33,8 @@ pub struct Unmanaged {
 
 pub async fn run(args: DriftArgs) -> Result<ExitCode, CliError> {
     let loaded = load(&args.blueprint)?;
-    let store = LocalStore::new(state_path(&args.state, &loaded.blueprint));
-    let (state, _) = load_state(&store, &loaded.blueprint)?;
+    let store = open_store(&args.state, &loaded.blueprint)?;
+    let (state, _) = load_state(&store, &loaded.blueprint).await?;
     let drift: Vec<Drift> = if state.resources.is_empty() {
         Vec::new()
     } else {

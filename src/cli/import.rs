@@ -1,10 +1,10 @@
 //! `innovate import BLUEPRINT ADDR ID`: adopt an existing AWS resource into the state, so that
 //! innovate manages it from now on; `innovate plan` then shows how it differs from the blueprint.
 
-use super::common::{load, load_state, state_path, CliError};
+use super::common::{load, load_state, lock, open_store, unlocking, CliError};
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
-use crate::state::{LocalStore, ResourceState, StateLock};
+use crate::state::ResourceState;
 use clap::Args;
 use std::process::ExitCode;
 
@@ -32,10 +32,10 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
         .registry
         .get(&instance.kind)
         .ok_or_else(|| CliError(format!("unknown kind {}", instance.kind)))?;
-    let path = state_path(&args.state, &loaded.blueprint);
-    let _lock = StateLock::acquire(&path, "import")?;
-    let store = LocalStore::new(&path);
-    let (mut state, _) = load_state(&store, &loaded.blueprint)?;
+    let store = open_store(&args.state, &loaded.blueprint)?;
+    let lock = lock(&store, "import", &args.blueprint, &args.state).await?;
+    unlocking(lock, async {
+    let (mut state, _) = load_state(&store, &loaded.blueprint).await?;
     if let Some(existing) = state.resources.get(&args.address) {
         return Err(CliError(format!(
             "{} is already in the state (id {}); `innovate state rm {}` first to import another resource there",
@@ -64,10 +64,12 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
     };
     state.resources.insert(args.address.clone(), resource);
     state.serial += 1;
-    store.save(&state)?;
+    store.save(&state).await?;
     println!(
         "Imported {} ({} {}). Run `innovate plan` to see how it differs from the blueprint.",
         args.address, instance.kind, args.id
     );
     Ok(ExitCode::SUCCESS)
+    })
+    .await
 }

@@ -5,6 +5,7 @@ mod apply;
 mod common;
 mod destroy;
 mod drift;
+mod force_unlock;
 mod graph;
 mod import;
 mod output;
@@ -53,6 +54,8 @@ pub enum Command {
     /// Inspect the state.
     #[command(subcommand)]
     State(state::StateCommand),
+    /// Remove the lock a run that is gone left on a remote (S3) state: only the lock with this id.
+    ForceUnlock(force_unlock::ForceUnlockArgs),
 }
 
 /// The blueprint and what selects its environment.
@@ -71,8 +74,9 @@ pub struct BlueprintArgs {
 /// Where the state lives.
 #[derive(Debug, Clone, Args)]
 pub struct StateArgs {
-    /// State file (default: the blueprint's `state:` section, else state/<blueprint>-<env>.json).
-    #[arg(long = "state", value_name = "PATH")]
+    /// State file, or remote state s3://BUCKET/KEY[?region=REGION] (default: the blueprint's
+    /// `state:` section, else state/<blueprint>-<env>.json).
+    #[arg(long = "state", value_name = "PATH|S3_URL")]
     pub path: Option<PathBuf>,
 }
 
@@ -88,5 +92,6 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, CliError> {
         Command::Graph(args) => graph::run(args).await,
         Command::Output(args) => output::run(args).await,
         Command::State(command) => state::run(command).await,
+        Command::ForceUnlock(args) => force_unlock::run(args).await,
     }
 }

@@ -1,10 +1,9 @@
 //! `innovate output`: the blueprint's outputs, read from the state.
 
-use super::common::{load, load_state, state_path, CliError};
+use super::common::{load, load_state, open_store, CliError};
 use super::{BlueprintArgs, StateArgs};
 use crate::blueprint::template::contains_unknown;
 use crate::blueprint::UNKNOWN;
-use crate::state::LocalStore;
 use clap::Args;
 use serde_json::Value;
 use std::process::ExitCode;
@@ -23,8 +22,8 @@ pub struct OutputArgs {
 
 pub async fn run(args: OutputArgs) -> Result<ExitCode, CliError> {
     let loaded = load(&args.blueprint)?;
-    let store = LocalStore::new(state_path(&args.state, &loaded.blueprint));
-    let (state, _) = load_state(&store, &loaded.blueprint)?;
+    let store = open_store(&args.state, &loaded.blueprint)?;
+    let (state, _) = load_state(&store, &loaded.blueprint).await?;
     let outputs = loaded
         .blueprint
         .resolve_outputs(&|a, attr| state.read(a, attr).unwrap_or(Value::String(UNKNOWN.into())));

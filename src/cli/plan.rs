@@ -1,13 +1,12 @@
 //! `innovate plan`: what apply would change, for people (default) or machines (--json);
 //! `--out` saves it for `innovate apply FILE`.
 
-use super::common::{load, state_path, CliError, Ui};
+use super::common::{load, open_store, CliError, Ui};
 use super::planning::make_plan;
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
 use crate::plan::{self, PlanFile};
 use crate::refresh::render_drift;
-use crate::state::LocalStore;
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,15 +36,8 @@ pub struct PlanArgs {
 
 pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     let loaded = load(&args.blueprint)?;
-    let path = state_path(&args.state, &loaded.blueprint);
-    let planned = make_plan(
-        &loaded,
-        &LocalStore::new(&path),
-        &args.targets,
-        args.refresh,
-        false,
-    )
-    .await?;
+    let store = open_store(&args.state, &loaded.blueprint)?;
+    let planned = make_plan(&loaded, &store, &args.targets, args.refresh, false).await?;
     let (name, env) = (&loaded.blueprint.name, &loaded.blueprint.env);
     if args.json {
         let mut json = plan::to_json(&planned.plan, name, env);
@@ -64,7 +56,7 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
         let refreshed = planned.refreshed.then(|| planned.state.clone());
         PlanFile::new(
             loaded.blueprint,
-            path,
+            store.location(),
             planned.stored.as_ref(),
             refreshed,
             false,

@@ -5,7 +5,7 @@ use super::common::{load_state, refuse_protected, CliError, Loaded};
 use crate::address::Address;
 use crate::plan::{self, Plan, PlanOptions};
 use crate::refresh::{self, Drift, Recovered};
-use crate::state::{LocalStore, State};
+use crate::state::{State, Store};
 
 pub struct Planned {
     /// The state file as stored (`None` when there is none yet).
@@ -21,12 +21,12 @@ pub struct Planned {
 
 pub async fn make_plan(
     loaded: &Loaded,
-    store: &LocalStore,
+    store: &Store,
     targets: &[Address],
     refresh: bool,
     for_apply: bool,
 ) -> Result<Planned, CliError> {
-    let (stored, exists) = load_state(store, &loaded.blueprint)?;
+    let (stored, exists) = load_state(store, &loaded.blueprint).await?;
     check_targets(targets, loaded, &stored)?;
     let mut recovered_state = stored.clone();
     let recovered = recover(loaded, &mut recovered_state, for_apply).await?;

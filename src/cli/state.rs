@@ -1,9 +1,9 @@
 //! `innovate state ...`: inspect and edit the state (list, show, rm, mv).
 
-use super::common::{load, load_state, state_path, CliError};
+use super::common::{load, load_state, lock, open_store, unlocking, CliError};
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
-use crate::state::{LocalStore, State, StateLock};
+use crate::state::State;
 use clap::{Args, Subcommand};
 use std::process::ExitCode;
 
@@ -46,13 +46,13 @@ pub struct Target {
 pub async fn run(command: StateCommand) -> Result<ExitCode, CliError> {
     match command {
         StateCommand::List(target) => {
-            let (state, _) = open(&target)?;
+            let state = open(&target).await?;
             for address in state.resources.keys() {
                 println!("{address}");
             }
         }
         StateCommand::Show { target, address } => {
-            let (state, _) = open(&target)?;
+            let state = open(&target).await?;
             let resource = state
                 .resources
                 .get(&address)
@@ -69,41 +69,45 @@ pub async fn run(command: StateCommand) -> Result<ExitCode, CliError> {
                     println!("Removed {address} from the state (it still exists in AWS).");
                 }
                 Ok(())
-            })?;
+            })
+            .await?;
         }
         StateCommand::Mv { target, from, to } => {
             edit(&target, "state mv", |state| {
                 rename(state, &from, &to)?;
                 println!("Moved {from} to {to}.");
                 Ok(())
-            })?;
+            })
+            .await?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn open(target: &Target) -> Result<(State, LocalStore), CliError> {
+async fn open(target: &Target) -> Result<State, CliError> {
     let loaded = load(&target.blueprint)?;
-    let store = LocalStore::new(state_path(&target.state, &loaded.blueprint));
-    let (state, _) = load_state(&store, &loaded.blueprint)?;
-    Ok((state, store))
+    let store = open_store(&target.state, &loaded.blueprint)?;
+    let (state, _) = load_state(&store, &loaded.blueprint).await?;
+    Ok(state)
 }
 
 /// Changes the state under its lock, saving once at the end (nothing on error).
-fn edit(
+async fn edit(
     target: &Target,
     operation: &str,
     change: impl FnOnce(&mut State) -> Result<(), CliError>,
 ) -> Result<(), CliError> {
     let loaded = load(&target.blueprint)?;
-    let path = state_path(&target.state, &loaded.blueprint);
-    let _lock = StateLock::acquire(&path, operation)?;
-    let store = LocalStore::new(&path);
-    let (mut state, _) = load_state(&store, &loaded.blueprint)?;
-    change(&mut state)?;
-    state.serial += 1;
-    store.save(&state)?;
-    Ok(())
+    let store = open_store(&target.state, &loaded.blueprint)?;
+    let lock = lock(&store, operation, &target.blueprint, &target.state).await?;
+    unlocking(lock, async {
+        let (mut state, _) = load_state(&store, &loaded.blueprint).await?;
+        change(&mut state)?;
+        state.serial += 1;
+        store.save(&state).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Moves `from` to `to`, and every recorded dependency on it.

@@ -48,9 +48,7 @@ impl LocalStore {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             fs::create_dir_all(dir).map_err(|e| io("create the folder of", e))?;
         }
-        let mut text =
-            serde_json::to_vec_pretty(state).map_err(|e| StateError::Io(e.to_string()))?;
-        text.push(b'\n');
+        let text = render_document(state)?;
         let tmp = with_suffix(&self.path, ".tmp");
         let mut file = File::create(&tmp).map_err(|e| io("write", e))?;
         file.write_all(&text).map_err(|e| io("write", e))?;
@@ -74,25 +72,39 @@ impl LocalStore {
 }
 
 fn parse(path: &Path, text: &str) -> Result<State, StateError> {
-    let shown = path.display();
+    parse_document("state file", &path.display().to_string(), text)
+}
+
+/// Reads a state document, local or remote: `what` names it in messages ("state file",
+/// "state object"), `shown` is its path or URL. Refuses anything that is not a state this
+/// build understands.
+pub(super) fn parse_document(what: &str, shown: &str, text: &str) -> Result<State, StateError> {
+    let noun = what.rsplit(' ').next().unwrap_or(what);
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         StateError::Refused(format!(
-            "state file {shown} is corrupted ({e}); innovate will not use or overwrite it. \
-             Restore {shown}.backup or fix the file by hand"
+            "{what} {shown} is corrupted ({e}); innovate will not use or overwrite it. \
+             Restore {shown}.backup or fix the {noun} by hand"
         ))
     })?;
     if value.get("format").and_then(|f| f.as_str()) != Some("innovate-state") {
-        return Err(StateError::Refused(format!("{shown} is not an innovate state file (no \"format\": \"innovate-state\"); refusing to use it")));
+        return Err(StateError::Refused(format!("{shown} is not an innovate {what} (no \"format\": \"innovate-state\"); refusing to use it")));
     }
     let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
     if version > u64::from(SCHEMA_VERSION) {
         return Err(StateError::Refused(format!(
-            "state file {shown} has schema version {version}, newer than this innovate understands ({SCHEMA_VERSION}); upgrade innovate. The file was not changed"
+            "{what} {shown} has schema version {version}, newer than this innovate understands ({SCHEMA_VERSION}); upgrade innovate. The {noun} was not changed"
         )));
     }
     serde_json::from_value(value).map_err(|e| {
-        StateError::Refused(format!("state file {shown} is damaged ({e}); innovate will not use or overwrite it. Restore {shown}.backup"))
+        StateError::Refused(format!("{what} {shown} is damaged ({e}); innovate will not use or overwrite it. Restore {shown}.backup"))
     })
+}
+
+/// The bytes of a state document, exactly as every backend writes it.
+pub(super) fn render_document(state: &State) -> Result<Vec<u8>, StateError> {
+    let mut text = serde_json::to_vec_pretty(state).map_err(|e| StateError::Io(e.to_string()))?;
+    text.push(b'\n');
+    Ok(text)
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

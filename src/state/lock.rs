@@ -17,6 +17,19 @@ pub struct LockInfo {
     pub since: String,
 }
 
+impl LockInfo {
+    /// A fresh lock for `operation` by this process, now.
+    pub fn new(operation: &str) -> LockInfo {
+        LockInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            operation: operation.into(),
+            who: whoami(),
+            pid: std::process::id(),
+            since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        }
+    }
+}
+
 /// Held for the duration of an apply or destroy; dropping it releases the lock.
 #[derive(Debug)]
 pub struct StateLock {
@@ -45,13 +58,7 @@ impl StateLock {
         if file.try_lock().is_err() {
             return Err(StateError::Locked(held_by(&mut file, state_path)));
         }
-        let info = LockInfo {
-            id: uuid::Uuid::new_v4().to_string(),
-            operation: operation.into(),
-            who: whoami(),
-            pid: std::process::id(),
-            since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        };
+        let info = LockInfo::new(operation);
         write_info(&mut file, &info).map_err(|e| {
             StateError::Io(format!("cannot write lock file {}: {e}", path.display()))
         })?;
@@ -105,7 +112,7 @@ fn write_info(file: &mut File, info: &LockInfo) -> std::io::Result<()> {
     file.sync_all()
 }
 
-fn whoami() -> String {
+pub(super) fn whoami() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());

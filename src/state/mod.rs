@@ -4,9 +4,16 @@
 
 mod local;
 mod lock;
+mod remote;
+mod store;
 
 pub use local::LocalStore;
 pub use lock::{LockInfo, StateLock};
+pub use remote::{
+    check_bucket_name, force_unlock, Object, ObjectError, ObjectStore, RemoteLock, RemoteStore,
+    S3Location, Write,
+};
+pub use store::{Lock, StateStore, Store};
 
 use crate::address::Address;
 use crate::kinds::{Attrs, Live};
