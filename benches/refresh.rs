@@ -6,6 +6,7 @@
 //! tests). Prints a Markdown table for BENCHMARKS.md.
 
 #[path = "../tests/common/emulator.rs"]
+#[allow(dead_code)] // shared with the tests, which use all of it
 mod emulator;
 
 use innovate::apply::{self, ApplyOptions};

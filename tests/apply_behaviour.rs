@@ -12,6 +12,19 @@ fn read_state(ws: &Workspace, file: &str) -> serde_json::Value {
         .expect("state JSON")
 }
 
+/// A run that died inside CreateVpc completed nothing: the state holds no resource, only
+/// the intent recorded before the call, for the next run to settle.
+fn assert_only_pending_main(state: &serde_json::Value) {
+    assert!(addresses(state).is_empty(), "{state:#}");
+    let pending: Vec<&str> = state["pending"]
+        .as_array()
+        .expect("the create's intent")
+        .iter()
+        .map(|p| p["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(pending, ["main"], "{state:#}");
+}
+
 fn addresses(state: &serde_json::Value) -> Vec<String> {
     state["resources"]
         .as_object()
@@ -105,10 +118,7 @@ fn a_second_apply_on_the_same_state_is_refused_while_the_first_runs() {
 
     first.kill().unwrap();
     first.wait().unwrap();
-    assert!(
-        !ws.state_file("locked-default.json").exists(),
-        "nothing completed, nothing written"
-    );
+    assert_only_pending_main(&read_state(&ws, "locked-default.json"));
     // The kernel released the dead holder's lock: the next apply proceeds.
     ws.run(&["apply", bp, "--auto-approve"]).expect(0);
     ws.run(&["destroy", bp, "--auto-approve"]).expect(0);
@@ -288,10 +298,7 @@ fn an_interrupt_stops_the_apply_with_exit_130_and_releases_the_lock() {
         ),
         "{stderr}"
     );
-    assert!(
-        !ws.state_file("interrupted-default.json").exists(),
-        "nothing completed, nothing recorded"
-    );
+    assert_only_pending_main(&read_state(&ws, "interrupted-default.json"));
     // The lock went with the process: the next apply runs.
     let bp = ws.path().join("blueprint.yaml");
     ws.run(&["apply", bp.to_str().unwrap(), "--auto-approve"])

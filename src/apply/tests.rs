@@ -259,7 +259,10 @@ async fn deletes_run_dependents_first_and_state_follows_each_step() {
     let three = "blueprint: t\nresources:\n  a: { kind: test.thing, label: a }\n  b: { kind: test.thing, label: b, parent: \"${a.id}\" }\n  c: { kind: test.thing, label: c, parent: \"${b.id}\" }\n";
     f.apply(three, &mut state, 4).await;
     let serial_after_create = state.serial;
-    assert_eq!(serial_after_create, 3, "one save per completed step");
+    assert_eq!(
+        serial_after_create, 6,
+        "two saves per create: the intent before the call, the result after"
+    );
     f.recorder.events.lock().unwrap().clear();
     let report = f
         .apply("blueprint: t\nresources: {}\n", &mut state, 4)
@@ -267,7 +270,7 @@ async fn deletes_run_dependents_first_and_state_follows_each_step() {
     assert!(report.succeeded());
     assert_eq!(f.events(), ["delete id-c", "delete id-b", "delete id-a"]);
     assert!(state.resources.is_empty());
-    assert_eq!(state.serial, serial_after_create + 3);
+    assert_eq!(state.serial, serial_after_create + 3, "one save per delete");
 }
 
 #[tokio::test]

@@ -1,8 +1,8 @@
 //! `ec2.elastic_ip`: an Elastic IP address; its id is the allocation id.
 
 use super::{
-    describe_existing, exists, filter, ignore_gone, in_order, missing, observed, outputs,
-    parse_spec, string_or_null, tag_filters, tags, user_tags, with_tags, Lookup, TAGS,
+    carries_all, describe_existing, exists, filter, ignore_gone, in_order, missing, observed,
+    outputs, parse_spec, string_or_null, tag_filters, tags, user_tags, with_tags, Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
@@ -100,7 +100,12 @@ impl ResourceKind for ElasticIpKind {
             .await
             .map_err(|e| sdk_error("ec2:DescribeAddresses", e))?;
         Ok(Some(
-            described.addresses().iter().filter_map(to_live).collect(),
+            described
+                .addresses()
+                .iter()
+                .filter(|address| carries_all(&tags::to_map(address.tags()), tags))
+                .filter_map(to_live)
+                .collect(),
         ))
     }
 

@@ -2,9 +2,9 @@
 //! another VPC is done in place (detach, attach).
 
 use super::{
-    arn, delete_retrying, describe_existing, exists, filter, ignore_gone, in_order, missing,
-    observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags, Lookup,
-    TAGS,
+    arn, carries_all, delete_retrying, describe_existing, exists, filter, ignore_gone, in_order,
+    missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags,
+    Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
@@ -74,7 +74,10 @@ impl ResourceKind for InternetGatewayKind {
             .try_collect()
             .await
             .map_err(|e| sdk_error("ec2:DescribeInternetGateways", e))?;
-        let live = gateways.iter().filter_map(|gateway| to_live(ec2, gateway));
+        let live = gateways
+            .iter()
+            .filter(|gateway| carries_all(&tags::to_map(gateway.tags()), tags))
+            .filter_map(|gateway| to_live(ec2, gateway));
         Ok(Some(live.collect()))
     }
 

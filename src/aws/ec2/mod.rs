@@ -37,9 +37,15 @@ fn filter(name: &str, values: impl IntoIterator<Item = impl Into<String>>) -> Fi
         .build()
 }
 
-/// `tag:KEY = VALUE` filters selecting what carries all of `tags`, for `list_tagged`.
+/// `tag:KEY = VALUE` filters narrowing a listing to what carries `tags`, for `list_tagged`.
+///
+/// EC2 filter values are patterns (`*` and `?` are wildcards, and some emulators read
+/// `[...]` as a character class), so a value such as `subnet[0]` would not match itself.
+/// Such tags are left out here; callers check every tag on what comes back
+/// ([`carries_all`]), which is what makes the answer exact either way.
 fn tag_filters(tags: &Tags) -> Vec<Filter> {
     tags.iter()
+        .filter(|(_, value)| !value.contains(['*', '?', '[', ']']))
         .map(|(key, value)| filter(&format!("tag:{key}"), [value.as_str()]))
         .collect()
 }
@@ -177,6 +183,18 @@ mod tests {
         assert_eq!(filters[0].name(), Some("tag:innovate:blueprint"));
         assert_eq!(filters[0].values(), ["net"]);
         assert_eq!(filters[1].name(), Some("tag:innovate:env"));
+    }
+
+    #[test]
+    fn tag_filters_leave_out_values_an_api_would_read_as_patterns() {
+        let tags: Tags = [
+            ("innovate:address".to_string(), "subnet[0]".to_string()),
+            ("innovate:env".to_string(), "prod".to_string()),
+        ]
+        .into();
+        let filters = tag_filters(&tags);
+        assert_eq!(filters.len(), 1);
+        assert_eq!(filters[0].name(), Some("tag:innovate:env"));
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! place: routes by destination, associations by subnet, always against what AWS reports.
 
 use super::{
-    arn, cidr_order, delete_retrying, describe_existing, exists, filter, ignore_gone, in_order,
-    missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags,
-    Lookup, TAGS,
+    arn, carries_all, cidr_order, delete_retrying, describe_existing, exists, filter, ignore_gone,
+    in_order, missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags,
+    user_tags, Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
@@ -123,7 +123,10 @@ impl ResourceKind for RouteTableKind {
             .try_collect()
             .await
             .map_err(|e| sdk_error("ec2:DescribeRouteTables", e))?;
-        let live = tables.iter().filter_map(|table| to_live(ec2, table));
+        let live = tables
+            .iter()
+            .filter(|table| carries_all(&tags::to_map(table.tags()), tags))
+            .filter_map(|table| to_live(ec2, table));
         Ok(Some(live.collect()))
     }
 

@@ -4,9 +4,9 @@
 //! revoked, so unchanged rules never blink.
 
 use super::{
-    arn, cidr_order, delete_retrying, describe_existing, exists, filter, ignore_gone, in_order,
-    missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags,
-    Lookup, TAGS,
+    arn, carries_all, cidr_order, delete_retrying, describe_existing, exists, filter, ignore_gone,
+    in_order, missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags,
+    user_tags, Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
@@ -153,7 +153,10 @@ impl ResourceKind for SecurityGroupKind {
             .try_collect()
             .await
             .map_err(|e| sdk_error("ec2:DescribeSecurityGroups", e))?;
-        let live = groups.iter().filter_map(|group| to_live(ec2, group));
+        let live = groups
+            .iter()
+            .filter(|group| carries_all(&tags::to_map(group.tags()), tags))
+            .filter_map(|group| to_live(ec2, group));
         Ok(Some(live.collect()))
     }
 

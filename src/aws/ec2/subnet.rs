@@ -1,8 +1,8 @@
 //! `ec2.subnet`: a subnet of a VPC, optionally giving instances public IPs.
 
 use super::{
-    delete_retrying, describe_existing, exists, filter, in_order, missing, observed, outputs,
-    parse_spec, read_one, string_or_null, tag_filters, tags, user_tags, Lookup, TAGS,
+    carries_all, delete_retrying, describe_existing, exists, filter, in_order, missing, observed,
+    outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags, Lookup, TAGS,
 };
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
@@ -74,7 +74,10 @@ impl ResourceKind for SubnetKind {
             .try_collect()
             .await
             .map_err(|e| sdk_error("ec2:DescribeSubnets", e))?;
-        Ok(Some(subnets.iter().filter_map(to_live).collect()))
+        let tagged = subnets
+            .iter()
+            .filter(|subnet| carries_all(&tags::to_map(subnet.tags()), tags));
+        Ok(Some(tagged.filter_map(to_live).collect()))
     }
 
     async fn update(

@@ -1,8 +1,9 @@
 //! `ec2.vpc`: a VPC with its DNS attributes.
 
 use super::{
-    arn, changed, delete_retrying, describe_existing, exists, filter, in_order, missing, observed,
-    outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags, Lookup, TAGS,
+    arn, carries_all, changed, delete_retrying, describe_existing, exists, filter, in_order,
+    missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags,
+    Lookup, TAGS,
 };
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
@@ -92,6 +93,10 @@ impl ResourceKind for VpcKind {
             .try_collect()
             .await
             .map_err(|e| sdk_error("ec2:DescribeVpcs", e))?;
+        let vpcs: Vec<Vpc> = vpcs
+            .into_iter()
+            .filter(|vpc| carries_all(&tags::to_map(vpc.tags()), tags))
+            .collect();
         Ok(Some(lives(ec2, &vpcs).await?))
     }
 
