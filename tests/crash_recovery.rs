@@ -176,7 +176,11 @@ async fn killed_applies_leave_no_orphans_and_no_duplicates() {
 
     let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
     let in_state = ids_in_state(&ws);
-    assert_eq!(in_state.len(), 12, "every instance (1+4+1+3+1+2) recorded once");
+    assert_eq!(
+        in_state.len(),
+        12,
+        "every instance (1+4+1+3+1+2) recorded once"
+    );
     assert_eq!(
         ids_in_aws(&ec2).await,
         in_state,
