@@ -732,10 +732,22 @@ async fn apply_and_change(estate: &Estate, aws: &Aws, expected: &Expected, repla
     args.extend_from_slice(&in_place);
     estate.run("plan", &args).expect(0);
 
-    // A replacement: planned with its reason, never applied.
+    // A replacement: planned with its reason, never applied. A protected database cannot be
+    // replaced, and the plan says so instead of promising what AWS would refuse.
     let (var, attr) = replace;
     let mut args = vec!["--detailed-exitcode", "--var", var];
     args.extend_from_slice(&in_place);
+    if expected.deletion_protection {
+        let refused = estate.run("plan", &args).expect(1);
+        assert!(
+            refused.stderr().contains(&format!(
+                "db (rds.db_instance) cannot be deleted: it has deletion_protection: true; set `deletion_protection: false` in the blueprint and apply that first; this plan would replace it ({attr} forces replacement)"
+            )),
+            "{}",
+            refused.stderr()
+        );
+        return;
+    }
     let planned = estate.run("plan", &args).expect(2);
     let text = planned.stdout();
     assert!(
@@ -846,25 +858,22 @@ async fn prod_estate_applies_changes_and_destroys_only_once_unprotected() {
     )
     .await;
 
-    // Deletion protection holds: destroy fails on the database and leaves it (and what it
-    // stands on) in AWS and in the state.
+    // Deletion protection holds: destroy is refused before it deletes anything, so the
+    // whole estate stays in AWS and in the state.
     let refused = estate.run("destroy", &["--auto-approve"]).expect(1);
     let err = refused.stderr();
-    assert!(err.contains("db: destroying failed"), "{err}");
-    assert!(err.contains("deletion protection"), "{err}");
+    assert!(
+        err.contains("db (rds.db_instance) cannot be deleted: it has deletion_protection: true"),
+        "{err}"
+    );
     let db = aws.db("prod").await;
     assert_eq!(db.deletion_protection(), Some(true));
     assert_eq!(aws.vpcs("prod").await.len(), 1);
     let listed = estate.state_list();
-    for address in ["db", "db_subnets", "db_access", "main"] {
-        assert!(
-            listed.lines().any(|l| l == address),
-            "{address} kept: {listed}"
-        );
-    }
+    assert_eq!(listed.lines().count(), PROD.resources, "all kept: {listed}");
 
-    // Turning protection off is an in-place change (and brings back what the refused destroy
-    // removed); then destroy goes through and leaves a final snapshot.
+    // Turning protection off is an in-place change; then destroy goes through and leaves a
+    // final snapshot.
     let unprotect = ["--var", "deletion_protection=false"];
     let mut args = vec!["--json"];
     args.extend_from_slice(&unprotect);

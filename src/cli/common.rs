@@ -187,8 +187,13 @@ pub async fn unlocking<T>(
 
 /// `lifecycle.prevent_destroy`: a plan that would delete or replace a protected instance
 /// is an error, before anything is asked or changed.
-pub fn refuse_protected(plan: &crate::plan::Plan, blueprint: &Blueprint) -> Result<(), CliError> {
-    let refusals = crate::plan::protected_destroys(plan, blueprint);
+pub fn refuse_protected(
+    plan: &crate::plan::Plan,
+    loaded: &Loaded,
+    state: &State,
+) -> Result<(), CliError> {
+    let refusals =
+        crate::plan::protected_destroys(plan, &loaded.blueprint, state, &loaded.registry);
     if refusals.is_empty() {
         return Ok(());
     }

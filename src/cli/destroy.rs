@@ -50,7 +50,7 @@ async fn destroy(
         &loaded.registry,
         &options,
     );
-    refuse_protected(&plan, &loaded.blueprint)?;
+    refuse_protected(&plan, loaded, &state)?;
     print!("{}", plan::render_human(&plan, ui.color));
     if !plan.has_changes() {
         return Ok(ExitCode::SUCCESS);

@@ -147,6 +147,14 @@ pub trait ResourceKind: Send + Sync {
         Ok(None)
     }
 
+    /// Why AWS would refuse to delete a resource recorded with `prior` attributes (RDS
+    /// deletion protection, say): checked for every delete of a plan before anything runs, so
+    /// a destroy stops at once instead of deleting everything around the one it cannot.
+    fn delete_blocker(&self, prior: &Attrs) -> Option<String> {
+        let _ = prior;
+        None
+    }
+
     /// Changes `changed` attributes in place (never a replace-forcing one). `prior` is what
     /// state recorded; `tags` is the full tag set wanted after the update.
     async fn update(

@@ -214,24 +214,58 @@ fn deletions(
         .collect()
 }
 
-/// `lifecycle.prevent_destroy`: one message per protected instance this plan would delete
-/// or replace (empty when the plan may proceed).
-pub fn protected_destroys(plan: &Plan, blueprint: &Blueprint) -> Vec<String> {
-    plan.steps
+/// What stops this plan before it starts: instances with `lifecycle.prevent_destroy` it would
+/// delete or replace, and instances AWS would refuse to delete as recorded in `state` (the
+/// kind's [`ResourceKind::delete_blocker`](crate::kinds::ResourceKind::delete_blocker)). One
+/// message each; empty when the plan may proceed.
+pub fn protected_destroys(
+    plan: &Plan,
+    blueprint: &Blueprint,
+    state: &State,
+    registry: &Registry,
+) -> Vec<String> {
+    let removals = plan
+        .steps
         .iter()
-        .filter(|s| matches!(s.action, Action::Delete | Action::Replace) && !s.deposed)
-        .filter(|s| blueprint.instance(&s.address).is_some_and(|i| i.lifecycle.prevent_destroy))
-        .map(|s| {
-            let why = match s.action {
-                Action::Replace => format!("replace it ({} forces replacement)", s.replace_reasons().join(", ")),
-                _ => "destroy it".to_string(),
-            };
-            format!(
-                "{} has lifecycle.prevent_destroy, and this plan would {why}; remove prevent_destroy from the blueprint first if that is really intended",
-                s.address
-            )
+        .filter(|s| matches!(s.action, Action::Delete | Action::Replace) && !s.deposed);
+    removals
+        .filter_map(|step| {
+            prevented_by_lifecycle(step, blueprint)
+                .or_else(|| blocked_by_aws(step, state, registry))
         })
         .collect()
+}
+
+fn what_the_plan_would_do(step: &Step) -> String {
+    match step.action {
+        Action::Replace => format!(
+            "replace it ({} forces replacement)",
+            step.replace_reasons().join(", ")
+        ),
+        _ => "destroy it".to_string(),
+    }
+}
+
+fn prevented_by_lifecycle(step: &Step, blueprint: &Blueprint) -> Option<String> {
+    let instance = blueprint.instance(&step.address)?;
+    instance.lifecycle.prevent_destroy.then(|| {
+        format!(
+            "{} has lifecycle.prevent_destroy, and this plan would {}; remove prevent_destroy from the blueprint first if that is really intended",
+            step.address,
+            what_the_plan_would_do(step)
+        )
+    })
+}
+
+fn blocked_by_aws(step: &Step, state: &State, registry: &Registry) -> Option<String> {
+    let recorded = state.resources.get(&step.address)?;
+    let why = registry.get(&step.kind)?.delete_blocker(&recorded.attrs)?;
+    Some(format!(
+        "{} ({}) cannot be deleted: {why}; this plan would {}, so nothing was changed",
+        step.address,
+        step.kind,
+        what_the_plan_would_do(step)
+    ))
 }
 
 #[cfg(test)]

@@ -202,7 +202,7 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
         &registry,
         &PlanOptions::default(),
     );
-    let refusals = protected_destroys(&changed, &bp);
+    let refusals = protected_destroys(&changed, &bp, &applied_state(), &registry);
     assert_eq!(refusals.len(), 1, "{refusals:?}");
     assert!(refusals[0].starts_with("sub[1] has lifecycle.prevent_destroy, and this plan would replace it (cidr_block forces replacement)"));
     let destroy = plan(
@@ -215,10 +215,52 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
             destroy: true,
         },
     );
-    let refusals = protected_destroys(&destroy, &bp);
+    let refusals = protected_destroys(&destroy, &bp, &applied_state(), &registry);
     assert_eq!(
         refusals.len(),
         3,
         "main, sub[0], sub[1]; sub[2] left the blueprint: {refusals:?}"
     );
+}
+
+#[test]
+fn a_destroy_stops_before_it_starts_when_aws_would_refuse_one_delete() {
+    let registry = registry(AwsContext::new(None));
+    let bp = blueprint::parse("bp.yaml", BLUEPRINT, &LoadOptions::default(), &registry).unwrap();
+    let dag = Dag::build(&bp).unwrap();
+    let mut state = applied_state();
+    let db = |protected: bool| {
+        resource(
+            "rds.db_instance",
+            "app-db",
+            json!({"db_instance_identifier": "app-db", "deletion_protection": protected}),
+            &[],
+        )
+    };
+    state.resources.insert(Address::single("db"), db(true));
+    let destroy = PlanOptions {
+        targets: Vec::new(),
+        destroy: true,
+    };
+    let refusals = protected_destroys(
+        &plan(&bp, &dag, &state, &registry, &destroy),
+        &bp,
+        &state,
+        &registry,
+    );
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].starts_with(
+            "db (rds.db_instance) cannot be deleted: it has deletion_protection: true"
+        ),
+        "{refusals:?}"
+    );
+    state.resources.insert(Address::single("db"), db(false));
+    let refusals = protected_destroys(
+        &plan(&bp, &dag, &state, &registry, &destroy),
+        &bp,
+        &state,
+        &registry,
+    );
+    assert!(refusals.is_empty(), "{refusals:?}");
 }

@@ -241,6 +241,15 @@ impl ResourceKind for DbInstanceKind {
         Ok(with_tags(updated, tags))
     }
 
+    fn delete_blocker(&self, prior: &Attrs) -> Option<String> {
+        let protected = prior.get("deletion_protection") == Some(&Value::Bool(true));
+        protected.then(|| {
+            "it has deletion_protection: true; set `deletion_protection: false` in the \
+             blueprint and apply that first"
+                .to_string()
+        })
+    }
+
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
         let rds = self.0.rds().await;
         let id = live.id.as_str();
