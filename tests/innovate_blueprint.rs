@@ -91,7 +91,7 @@ struct Expected {
 
 const DEV: Expected = Expected {
     env: "dev",
-    resources: 34,
+    resources: 35,
     nat_gateways: 1,
     log_types: &["api", "audit", "authenticator"],
     kms_key_id: "1f6c2a4e-8d3b-4e5a-9c7f-0b2d4e6a8c10",
@@ -106,7 +106,7 @@ const DEV: Expected = Expected {
 
 const PROD: Expected = Expected {
     env: "prod",
-    resources: 39,
+    resources: 40,
     nat_gateways: 3,
     log_types: &[
         "api",
@@ -434,9 +434,14 @@ async fn verify(aws: &Aws, expected: &Expected) {
         aws.attached_policies(&node_role).await,
         set([
             "AmazonEKSWorkerNodePolicy",
-            "AmazonEC2ContainerRegistryReadOnly",
-            "AmazonEKS_CNI_Policy"
+            "AmazonEC2ContainerRegistryReadOnly"
         ])
+    );
+    let cni_role = format!("innovate-{env}-vpc-cni");
+    assert_eq!(
+        aws.attached_policies(&cni_role).await,
+        set(["AmazonEKS_CNI_Policy"]),
+        "the CNI's permissions are its own (IRSA), not every pod's on the node"
     );
     let role_arn = |name: String| async move {
         let role = aws.iam.get_role().role_name(name).send().await.unwrap();
@@ -533,6 +538,7 @@ async fn verify(aws: &Aws, expected: &Expected) {
         .unwrap()
         .issuer()
         .unwrap();
+    assert_irsa_trust(aws, &cni_role, issuer, cni.addon().unwrap()).await;
     let providers = aws
         .iam
         .list_open_id_connect_providers()
@@ -773,6 +779,31 @@ async fn apply_and_change(estate: &Estate, aws: &Aws, expected: &Expected, repla
     assert_eq!(db["replace_reasons"], serde_json::json!([attr]));
 }
 
+/// The add-on runs as `role`, which trusts only kube-system/aws-node through the cluster's
+/// OIDC provider: the condition keys name the issuer without its scheme.
+async fn assert_irsa_trust(aws: &Aws, role: &str, issuer: &str, addon: &aws_sdk_eks::types::Addon) {
+    let got = aws.iam.get_role().role_name(role).send().await.unwrap();
+    let role = got.role().unwrap();
+    assert_eq!(addon.service_account_role_arn(), Some(role.arn()));
+    let document = role.assume_role_policy_document().unwrap();
+    let policy = innovate::aws::iam::policy::from_aws(document).unwrap();
+    let provider = issuer.trim_start_matches("https://");
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Action"], "sts:AssumeRoleWithWebIdentity");
+    assert!(
+        statement["Principal"]["Federated"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":oidc-provider/{provider}")),
+        "{policy}"
+    );
+    assert_eq!(
+        statement["Condition"]["StringEquals"][format!("{provider}:sub")],
+        "system:serviceaccount:kube-system:aws-node",
+        "{policy}"
+    );
+}
+
 /// Nothing of the environment is left in AWS.
 async fn assert_gone(aws: &Aws, estate: &Estate) {
     let env = estate.env;
@@ -794,7 +825,7 @@ async fn assert_gone(aws: &Aws, estate: &Estate) {
     let code = aws_sdk_rds::error::ProvideErrorMetadata::code(&db.unwrap_err()).map(str::to_string);
     assert_eq!(code.as_deref(), Some("DBInstanceNotFound"));
     assert!(aws.vpcs(env).await.is_empty(), "no VPC of innovate {env}");
-    for role in ["eks-cluster", "eks-node"] {
+    for role in ["eks-cluster", "eks-node", "vpc-cni"] {
         let got = aws
             .iam
             .get_role()
@@ -830,7 +861,7 @@ async fn dev_estate_applies_changes_and_destroys() {
     assert!(
         destroyed
             .stdout()
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 34 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 35 destroyed."),
         "{}",
         destroyed.stdout()
     );
@@ -911,7 +942,7 @@ async fn prod_estate_applies_changes_and_destroys_only_once_unprotected() {
     assert!(
         destroyed
             .stdout()
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 39 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 40 destroyed."),
         "{}",
         destroyed.stdout()
     );

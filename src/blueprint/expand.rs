@@ -5,7 +5,7 @@
 use super::check::{coerce, json_type, unknown_field};
 use super::diagnostics::{did_you_mean, Diagnostic, Pos};
 use super::expr::{parse_template, Expr, Index, Ref, Segment};
-use super::template::{InstanceRef, Part, Tmpl};
+use super::template::{key_string, InstanceRef, Part, Tmpl};
 use super::yaml::{plain_scalar, Key, Node, NodeValue};
 use super::{Blueprint, Instance, LoadOptions};
 use crate::address::{is_identifier, Address, InstanceKey};
@@ -973,10 +973,14 @@ impl<'r> Expander<'r> {
                 }
             }
         }
+        let free_form = !matches!(ty, Some(AttrType::Object(_)));
         let mut out = Vec::new();
         for (key, value) in entries {
             match field_ty(&key.name) {
-                Ok(t) => out.push((key.name.clone(), self.convert(value, t, scope))),
+                Ok(t) => {
+                    let key = self.map_key(key, free_form, scope);
+                    out.push((key, self.convert(value, t, scope)));
+                }
                 Err(()) => {
                     let Some(AttrType::Object(attrs)) = ty else {
                         continue;
@@ -989,15 +993,31 @@ impl<'r> Expander<'r> {
                 }
             }
         }
-        if out.iter().all(|(_, t)| matches!(t, Tmpl::Lit(_))) {
+        let known = |t: &Tmpl| matches!(t, Tmpl::Lit(_));
+        if out.iter().all(|(k, v)| known(k) && known(v)) {
+            let literal = |t: Tmpl| if let Tmpl::Lit(v) = t { v } else { Value::Null };
             Tmpl::Lit(Value::Object(
                 out.into_iter()
-                    .map(|(k, t)| (k, if let Tmpl::Lit(v) = t { v } else { Value::Null }))
+                    .map(|(k, v)| (key_string(literal(k)), literal(v)))
                     .collect(),
             ))
         } else {
             Tmpl::Map(out)
         }
+    }
+
+    /// A map key: literal, except in free-form maps (policies, labels), where `${...}` may
+    /// build it, as IAM condition keys that name an OIDC provider need.
+    fn map_key(&mut self, key: &Key, free_form: bool, scope: &Scope) -> Tmpl {
+        if !free_form || !key.name.contains("${") {
+            return Tmpl::Lit(Value::String(key.name.clone()));
+        }
+        let node = Node {
+            pos: key.pos,
+            raw: None,
+            value: NodeValue::Str(key.name.clone()),
+        };
+        self.string(&node, &key.name, Some(&AttrType::String), scope)
     }
 
     // ---- expressions -------------------------------------------------------------------

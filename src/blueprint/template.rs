@@ -15,7 +15,9 @@ pub enum Tmpl {
     /// referenced value's own type (a list for `x[*].id`).
     Concat(Vec<Part>),
     List(Vec<Tmpl>),
-    Map(Vec<(String, Tmpl)>),
+    /// A map whose keys may hold references too (`"${cluster.oidc_provider}:sub"` as an IAM
+    /// condition key); a key resolves to a string.
+    Map(Vec<(Tmpl, Tmpl)>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,7 +96,10 @@ impl Tmpl {
                 }
             }
             Tmpl::List(items) => items.iter().for_each(|i| i.collect_refs(out)),
-            Tmpl::Map(entries) => entries.iter().for_each(|(_, v)| v.collect_refs(out)),
+            Tmpl::Map(entries) => entries.iter().for_each(|(k, v)| {
+                k.collect_refs(out);
+                v.collect_refs(out);
+            }),
         }
     }
 
@@ -108,10 +113,18 @@ impl Tmpl {
             Tmpl::Map(entries) => Value::Object(
                 entries
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.resolve(lookup)))
+                    .map(|(k, v)| (key_string(k.resolve(lookup)), v.resolve(lookup)))
                     .collect(),
             ),
         }
+    }
+}
+
+/// A map key as the string a JSON object needs.
+pub(super) fn key_string(key: Value) -> String {
+    match key {
+        Value::String(s) => s,
+        other => other.to_string(),
     }
 }
 
@@ -196,11 +209,14 @@ mod tests {
     fn lists_references_in_order() {
         let t = Tmpl::Map(vec![
             (
-                "a".into(),
+                Tmpl::Lit(json!("a")),
                 Tmpl::Concat(vec![reference(vec![Address::single("main")], false)]),
             ),
             (
-                "b".into(),
+                Tmpl::Concat(vec![
+                    reference(vec![Address::single("k")], false),
+                    Part::Lit(":sub".into()),
+                ]),
                 Tmpl::List(vec![
                     Tmpl::Lit(json!(1)),
                     Tmpl::Concat(vec![reference(vec![Address::single("x")], false)]),
@@ -208,6 +224,6 @@ mod tests {
             ),
         ]);
         let names: Vec<String> = t.references().iter().map(|a| a.to_string()).collect();
-        assert_eq!(names, ["main", "x"]);
+        assert_eq!(names, ["main", "k", "x"]);
     }
 }

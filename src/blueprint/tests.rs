@@ -286,3 +286,49 @@ fn lifecycle_and_timeouts_are_checked() {
         Some(std::time::Duration::from_secs(1800))
     );
 }
+
+#[test]
+fn keys_of_free_form_maps_may_hold_references() {
+    let text = r#"blueprint: irsa
+resources:
+  oidc: { kind: iam.openid_connect_provider, url: "https://oidc.example/id/1", client_id_list: [sts.amazonaws.com] }
+  role:
+    kind: iam.role
+    name: "cni-${env}"
+    assume_role_policy:
+      Version: "2012-10-17"
+      Statement:
+        - Effect: Allow
+          Principal: { Federated: "${oidc.arn}" }
+          Action: sts:AssumeRoleWithWebIdentity
+          Condition:
+            StringEquals:
+              "${oidc.url}:sub": system:serviceaccount:kube-system:aws-node
+              "${env}:aud": sts.amazonaws.com
+"#;
+    let bp = load_text(text, None, &[]).unwrap();
+    let role = bp.instance(&Address::single("role")).unwrap();
+    assert_eq!(role.depends_on, vec![Address::single("oidc")]);
+    let policy = role.attr("assume_role_policy").unwrap();
+    let lookup = |_: &Address, attr: &str| json!(format!("<{attr}>"));
+    let resolved = policy.resolve(&lookup);
+    assert_eq!(
+        resolved["Statement"][0]["Condition"]["StringEquals"],
+        json!({
+            "<url>:sub": "system:serviceaccount:kube-system:aws-node",
+            "default:aud": "sts.amazonaws.com"
+        })
+    );
+    assert_eq!(
+        resolved["Statement"][0]["Principal"]["Federated"],
+        json!("<arn>")
+    );
+}
+
+#[test]
+fn keys_of_schema_objects_stay_literal() {
+    let text = "blueprint: k\nresources:\n  main: { kind: ec2.vpc, \"${env}\": 1, cidr_block: 10.0.0.0/16 }\n";
+    let found = errors(text);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].2.contains("${env}"), "{found:?}");
+}

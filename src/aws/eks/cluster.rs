@@ -50,6 +50,7 @@ static SCHEMA: Schema = Schema {
         "endpoint",
         "certificate_authority",
         "oidc_issuer",
+        "oidc_provider",
         "cluster_security_group_id",
         "platform_version",
     ],
@@ -451,6 +452,10 @@ fn failed(cluster: &Cluster, operation: &str) -> KindError {
     KindError::local(operation, message)
 }
 
+fn oidc_provider(issuer: &str) -> String {
+    issuer.trim_start_matches("https://").to_string()
+}
+
 fn to_live(cluster: &Cluster) -> Option<Live> {
     let vpc = cluster.resources_vpc_config();
     let issuer = cluster
@@ -468,6 +473,9 @@ fn to_live(cluster: &Cluster) -> Option<Live> {
                 .map(str::to_string),
         ),
         ("oidc_issuer", issuer.map(str::to_string)),
+        // What IAM calls the provider: the issuer without its scheme, the prefix of the
+        // `…:sub` / `…:aud` condition keys in IRSA trust policies.
+        ("oidc_provider", issuer.map(oidc_provider)),
         (
             "cluster_security_group_id",
             vpc.and_then(|v| v.cluster_security_group_id())
@@ -745,6 +753,7 @@ mod tests {
         let live = to_live(&cluster).unwrap();
         assert_eq!(live.id, "prod");
         assert_eq!(live.outputs["oidc_issuer"], "https://oidc.eks/id/X");
+        assert_eq!(live.outputs["oidc_provider"], "oidc.eks/id/X");
         assert_eq!(live.outputs["certificate_authority"], "Q0E=");
         assert!(!live.outputs.contains_key("endpoint"));
         let err = failed(&cluster, "eks:CreateCluster");

@@ -2,7 +2,7 @@
 //! policy documents by meaning; [`tags`] converts tags.
 
 mod openid_connect_provider;
-mod policy;
+pub mod policy;
 mod role;
 mod tags;
 

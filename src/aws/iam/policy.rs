@@ -40,7 +40,7 @@ pub(crate) fn render(doc: &Value) -> String {
 }
 
 /// A document as IAM returns it: URL-encoded JSON (plain JSON is accepted too).
-pub(crate) fn from_aws(text: &str) -> Result<Value, String> {
+pub fn from_aws(text: &str) -> Result<Value, String> {
     serde_json::from_str(text)
         .or_else(|_| serde_json::from_str(&percent_decode(text)))
         .map_err(|e| format!("IAM returned a policy document that is not JSON: {e}"))

@@ -11,12 +11,9 @@ mod organization;
 mod organizational_unit;
 mod policy;
 
-/// IAM's comparison of policy documents by meaning (service control policies are written
-/// in the IAM policy language), compiled here as well because `crate::aws::iam::policy` is
-/// private to the IAM module. With `pub(crate) mod policy;` there this becomes a `use`.
-#[allow(dead_code, clippy::duplicate_mod)]
-#[path = "../iam/policy.rs"]
-mod policy_document;
+/// Service control policies are written in the IAM policy language: IAM's comparison of
+/// documents by meaning applies as it is.
+use crate::aws::iam::policy as policy_document;
 
 use crate::aws::common::{carries_all, has_code, tag_changes, TagChanges};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
