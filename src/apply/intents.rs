@@ -5,7 +5,9 @@
 //! response are found by their identity tags and deleted.
 
 use crate::address::Address;
-use crate::kinds::{Attrs, KindError, Live, ResourceKind, StepCx, Tags};
+use crate::kinds::{
+    identity_tags, Attrs, KindError, Live, ResourceKind, StepCx, Tags, IDENTITY_TAGS,
+};
 use crate::state::{Pending, State};
 
 /// Records that `address` is about to be created with `desired` after `depends_on`.
@@ -49,12 +51,8 @@ pub async fn sweep_duplicates(
     tags: &Tags,
     keep: &Live,
 ) -> Result<usize, KindError> {
-    let identity: Tags = tags
-        .iter()
-        .filter(|(k, _)| k.starts_with("innovate:"))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if identity.len() < 3 {
+    let identity = identity_tags(tags);
+    if identity.len() < IDENTITY_TAGS.len() {
         return Ok(0);
     }
     let Some(found) = kind.list_tagged(&identity).await? else {

@@ -57,6 +57,19 @@ pub fn ignore_gone(result: KindResult<()>, not_found: &[&str]) -> KindResult<()>
     }
 }
 
+/// A mutating call whose effect is already there: its own earlier attempt, whose answer was
+/// lost and which the SDK sent again (a duplicate rule, an existing association). AWS says
+/// so with `already_codes`; the call has done its job.
+pub fn ignore_already_done(result: KindResult<()>, already_codes: &[&str]) -> KindResult<()> {
+    match result {
+        Err(err) if has_code(&err, already_codes) => {
+            tracing::debug!(call = %err.call, code = ?err.code, "already done");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// An identifier AWS should have returned but did not.
 pub fn missing(call: &str, field: &str) -> KindError {
     KindError::local(call, format!("the response has no {field}"))

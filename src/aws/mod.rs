@@ -8,6 +8,7 @@ pub mod eks;
 mod errors;
 pub mod iam;
 pub mod organizations;
+mod pacing;
 pub mod rds;
 mod retry;
 pub mod s3_state;
@@ -20,8 +21,24 @@ pub use calls::CallCounter;
 
 use crate::kinds::Registry;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use pacing::Limits;
 use std::sync::Arc;
 use tokio::sync::OnceCell;
+
+/// The builder of one service's client over the shared configuration: calls counted, paced
+/// by the service's client-side rate limits, retried within the service's own retry quota.
+macro_rules! paced_config {
+    ($context:expr, $sdk:ident, $service:literal, $limits:expr) => {{
+        let shared = $context.config().await;
+        let mut config = $sdk::config::Builder::from(shared)
+            .interceptor($context.calls.clone())
+            .retry_partition(pacing::retry_partition($service));
+        if let Some(http) = pacing::paced_http_client(shared, $limits) {
+            config = config.http_client(http);
+        }
+        config
+    }};
+}
 
 /// Shared, lazily built AWS configuration and clients: `validate` and `graph` never load
 /// credentials, and every kind of one run shares one client per service.
@@ -76,6 +93,9 @@ impl AwsContext {
                 if let Some(region) = &self.region {
                     loader = loader.region(Region::new(region.clone()));
                 }
+                if let Some(retry) = pacing::retry_config() {
+                    loader = loader.retry_config(retry);
+                }
                 loader.load().await
             })
             .await
@@ -84,8 +104,8 @@ impl AwsContext {
     pub async fn ec2(&self) -> &aws_sdk_ec2::Client {
         self.ec2
             .get_or_init(|| async {
-                let config = aws_sdk_ec2::config::Builder::from(self.config().await);
-                aws_sdk_ec2::Client::from_conf(config.interceptor(self.calls.clone()).build())
+                let config = paced_config!(self, aws_sdk_ec2, "ec2", Limits::ec2());
+                aws_sdk_ec2::Client::from_conf(config.build())
             })
             .await
     }
@@ -93,8 +113,8 @@ impl AwsContext {
     pub async fn eks(&self) -> &aws_sdk_eks::Client {
         self.eks
             .get_or_init(|| async {
-                let config = aws_sdk_eks::config::Builder::from(self.config().await);
-                aws_sdk_eks::Client::from_conf(config.interceptor(self.calls.clone()).build())
+                let config = paced_config!(self, aws_sdk_eks, "eks", Limits::other());
+                aws_sdk_eks::Client::from_conf(config.build())
             })
             .await
     }
@@ -102,8 +122,8 @@ impl AwsContext {
     pub async fn iam(&self) -> &aws_sdk_iam::Client {
         self.iam
             .get_or_init(|| async {
-                let config = aws_sdk_iam::config::Builder::from(self.config().await);
-                aws_sdk_iam::Client::from_conf(config.interceptor(self.calls.clone()).build())
+                let config = paced_config!(self, aws_sdk_iam, "iam", Limits::other());
+                aws_sdk_iam::Client::from_conf(config.build())
             })
             .await
     }
@@ -111,10 +131,13 @@ impl AwsContext {
     pub async fn organizations(&self) -> &aws_sdk_organizations::Client {
         self.organizations
             .get_or_init(|| async {
-                let config = aws_sdk_organizations::config::Builder::from(self.config().await);
-                aws_sdk_organizations::Client::from_conf(
-                    config.interceptor(self.calls.clone()).build(),
-                )
+                let config = paced_config!(
+                    self,
+                    aws_sdk_organizations,
+                    "organizations",
+                    Limits::other()
+                );
+                aws_sdk_organizations::Client::from_conf(config.build())
             })
             .await
     }
@@ -122,8 +145,8 @@ impl AwsContext {
     pub async fn rds(&self) -> &aws_sdk_rds::Client {
         self.rds
             .get_or_init(|| async {
-                let config = aws_sdk_rds::config::Builder::from(self.config().await);
-                aws_sdk_rds::Client::from_conf(config.interceptor(self.calls.clone()).build())
+                let config = paced_config!(self, aws_sdk_rds, "rds", Limits::other());
+                aws_sdk_rds::Client::from_conf(config.build())
             })
             .await
     }
@@ -142,9 +165,8 @@ impl AwsContext {
                     || (!env("AWS_ENDPOINT_URL_S3").is_empty()
                         && !env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
                             .eq_ignore_ascii_case("true"));
-                let config = aws_sdk_s3::config::Builder::from(sdk)
-                    .force_path_style(custom_endpoint)
-                    .interceptor(self.calls.clone());
+                let config = paced_config!(self, aws_sdk_s3, "s3", Limits::other())
+                    .force_path_style(custom_endpoint);
                 aws_sdk_s3::Client::from_conf(config.build())
             })
             .await

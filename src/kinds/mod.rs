@@ -113,6 +113,18 @@ impl StepCx {
     }
 }
 
+/// The tags innovate puts on everything it creates, to know it again after a crash or a lost
+/// answer: blueprint, environment, address.
+pub const IDENTITY_TAGS: [&str; 3] = ["innovate:blueprint", "innovate:env", "innovate:address"];
+
+/// The identity part of a resource's full tag set.
+pub fn identity_tags(tags: &Tags) -> Tags {
+    tags.iter()
+        .filter(|(key, _)| IDENTITY_TAGS.contains(&key.as_str()))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
 /// One AWS resource kind. Implementations live in `src/aws/<service>/<kind>.rs`, one per file.
 ///
 /// `desired` is the blueprint's attributes for one instance with every reference resolved,

@@ -2,9 +2,9 @@
 //! another VPC is done in place (detach, attach).
 
 use super::{
-    arn, carries_all, delete_retrying, describe_existing, exists, filter, ignore_gone, in_order,
-    missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags,
-    Lookup, TAGS,
+    arn, carries_all, delete_retrying, describe_existing, exists, filter, has_code, ignore_gone,
+    in_order, missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags,
+    user_tags, Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
@@ -164,7 +164,7 @@ fn attached_vpcs(gateway: &InternetGateway) -> Vec<String> {
 /// A gateway or VPC created moments ago may not be visible to AttachInternetGateway yet.
 async fn attach(ec2: &Client, id: &str, vpc: &str) -> KindResult<()> {
     let not_yet = [NOT_FOUND, "InvalidVpcID.NotFound"];
-    retry_while(&not_yet, Backoff::CONSISTENCY, || async move {
+    let attached = retry_while(&not_yet, Backoff::CONSISTENCY, || async move {
         ec2.attach_internet_gateway()
             .internet_gateway_id(id)
             .vpc_id(vpc)
@@ -173,7 +173,20 @@ async fn attach(ec2: &Client, id: &str, vpc: &str) -> KindResult<()> {
             .map_err(|e| sdk_error("ec2:AttachInternetGateway", e))?;
         Ok(())
     })
-    .await
+    .await;
+    match attached {
+        // Fine when attached to this very VPC: an earlier attempt's answer was lost.
+        Err(err) if has_code(&err, &["Resource.AlreadyAssociated"]) => {
+            let gateway = describe(ec2, &[id.to_string()]).await?.pop();
+            let gateway = exists("ec2:DescribeInternetGateways", NOT_FOUND, id, gateway)?;
+            if attached_vpcs(&gateway).iter().any(|v| v == vpc) {
+                Ok(())
+            } else {
+                Err(err)
+            }
+        }
+        other => other,
+    }
 }
 
 /// AWS refuses the detach while public addresses in the VPC are still mapped

@@ -2,9 +2,9 @@
 //! place: routes by destination, associations by subnet, always against what AWS reports.
 
 use super::{
-    arn, carries_all, cidr_order, delete_retrying, describe_existing, exists, filter, ignore_gone,
-    in_order, missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags,
-    user_tags, Lookup, TAGS,
+    arn, carries_all, cidr_order, delete_retrying, describe_existing, exists, filter, has_code,
+    ignore_gone, in_order, missing, observed, outputs, parse_spec, read_one, string_or_null,
+    tag_filters, tags, user_tags, Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
@@ -391,7 +391,15 @@ async fn reconcile(
         put_route(ec2, id, destination, target, RouteCall::Replace).await?;
     }
     for (destination, target) in &create {
-        put_route(ec2, id, destination, target, RouteCall::Create).await?;
+        let created = put_route(ec2, id, destination, target, RouteCall::Create).await;
+        match created {
+            // An earlier attempt's answer was lost, or the route appeared meanwhile: setting
+            // its target makes it what the blueprint says either way.
+            Err(err) if has_code(&err, &["RouteAlreadyExists"]) => {
+                put_route(ec2, id, destination, target, RouteCall::Replace).await?
+            }
+            other => other?,
+        }
     }
     let associations = association_changes(&actual_associations(table.associations()), subnets);
     for association in &associations.disassociate {
@@ -462,7 +470,7 @@ async fn delete_route(ec2: &Client, id: &str, destination: &str) -> KindResult<(
 /// A subnet created moments ago may not be visible to AssociateRouteTable yet.
 async fn associate(ec2: &Client, id: &str, subnet: &str) -> KindResult<()> {
     let not_yet = ["InvalidSubnetID.NotFound", NOT_FOUND];
-    retry_while(&not_yet, Backoff::CONSISTENCY, || async move {
+    let associated = retry_while(&not_yet, Backoff::CONSISTENCY, || async move {
         ec2.associate_route_table()
             .route_table_id(id)
             .subnet_id(subnet)
@@ -471,7 +479,24 @@ async fn associate(ec2: &Client, id: &str, subnet: &str) -> KindResult<()> {
             .map_err(|e| sdk_error("ec2:AssociateRouteTable", e))?;
         Ok(())
     })
-    .await
+    .await;
+    match associated {
+        Err(err) if has_code(&err, &["Resource.AlreadyAssociated"]) => {
+            // Fine when the subnet is already ours: an earlier attempt's answer was lost.
+            let table = describe(ec2, &[id.to_string()]).await?.pop();
+            let table = exists("ec2:DescribeRouteTables", NOT_FOUND, id, table)?;
+            let ours = table
+                .associations()
+                .iter()
+                .any(|a| a.subnet_id() == Some(subnet));
+            if ours {
+                Ok(())
+            } else {
+                Err(err)
+            }
+        }
+        other => other,
+    }
 }
 
 async fn disassociate(ec2: &Client, association: &str) -> KindResult<()> {

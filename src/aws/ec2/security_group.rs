@@ -4,13 +4,14 @@
 //! revoked, so unchanged rules never blink.
 
 use super::{
-    arn, carries_all, cidr_order, delete_retrying, describe_existing, exists, filter, ignore_gone,
-    in_order, missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags,
-    user_tags, Lookup, TAGS,
+    arn, carries_all, cidr_order, delete_retrying, describe_existing, exists, filter, has_code,
+    ignore_already_done, ignore_gone, in_order, missing, observed, outputs, parse_spec, read_one,
+    string_or_null, tag_filters, tags, user_tags, Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags, IDENTITY_TAGS,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, UserIdGroupPair};
@@ -50,9 +51,6 @@ static SCHEMA: Schema = Schema {
 };
 
 const NOT_FOUND: &str = "InvalidGroup.NotFound";
-
-/// Tags a default group name is built from, in this order.
-const IDENTITY_TAGS: [&str; 3] = ["innovate:blueprint", "innovate:env", "innovate:address"];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -238,11 +236,40 @@ async fn create_group(ec2: &Client, spec: &Spec, name: &str, tags: &Tags) -> Kin
                 .map_err(|e| sdk_error("ec2:CreateSecurityGroup", e))
         },
     )
-    .await?;
+    .await;
+    let created = match created {
+        Err(err) if has_code(&err, &["InvalidGroup.Duplicate"]) => {
+            return own_group_named(ec2, spec, name, tags).await?.ok_or(err);
+        }
+        other => other?,
+    };
     let id = created
         .group_id()
         .ok_or_else(|| missing("ec2:CreateSecurityGroup", "GroupId"))?;
     Ok(id.to_string())
+}
+
+/// The group `name` in the VPC when it carries this instance's identity tags: made by an
+/// earlier attempt of this same create whose answer was lost. Anyone else's group of that
+/// name stays a conflict.
+async fn own_group_named(
+    ec2: &Client,
+    spec: &Spec,
+    name: &str,
+    tags: &Tags,
+) -> KindResult<Option<String>> {
+    let found = ec2
+        .describe_security_groups()
+        .filters(filter("vpc-id", [spec.vpc_id.as_str()]))
+        .filters(filter("group-name", [name]))
+        .send()
+        .await
+        .map_err(|e| sdk_error("ec2:DescribeSecurityGroups", e))?;
+    let own = found
+        .security_groups()
+        .iter()
+        .find(|group| carries_all(&tags::to_map(group.tags()), &identity_tags(tags)));
+    Ok(own.and_then(|group| group.group_id()).map(str::to_string))
 }
 
 async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<SecurityGroup>> {
@@ -532,7 +559,7 @@ async fn authorize_rules(
     if rules.is_empty() {
         return Ok(());
     }
-    retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || {
+    let authorized = retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || {
         let rules = Some(rules.clone());
         async move {
             match direction {
@@ -555,7 +582,9 @@ async fn authorize_rules(
             }
         }
     })
-    .await
+    .await;
+    // Authorization is all-or-nothing: a duplicate means an earlier attempt added them all.
+    ignore_already_done(authorized, &["InvalidPermission.Duplicate"])
 }
 
 async fn revoke_rules(

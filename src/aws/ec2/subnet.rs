@@ -1,12 +1,15 @@
 //! `ec2.subnet`: a subnet of a VPC, optionally giving instances public IPs.
 
 use super::{
-    carries_all, delete_retrying, describe_existing, exists, filter, in_order, missing, observed,
-    outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags, Lookup, TAGS,
+    carries_all, delete_retrying, describe_existing, exists, filter, has_code, in_order, missing,
+    observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags, Lookup,
+    TAGS,
 };
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
-use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
+use crate::kinds::{
+    identity_tags, Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet, SubnetState};
 use aws_sdk_ec2::Client;
@@ -133,11 +136,35 @@ async fn create_subnet(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResult<Str
             .await
             .map_err(|e| sdk_error("ec2:CreateSubnet", e))
     })
-    .await?;
+    .await;
+    let created = match created {
+        Err(err) if has_code(&err, &["InvalidSubnet.Conflict"]) => {
+            return own_subnet_at(ec2, spec, tags).await?.ok_or(err);
+        }
+        other => other?,
+    };
     let id = created.subnet().and_then(Subnet::subnet_id);
     Ok(id
         .ok_or_else(|| missing("ec2:CreateSubnet", "SubnetId"))?
         .to_string())
+}
+
+/// The subnet at the blueprint's CIDR in the VPC when it carries this instance's identity
+/// tags: made by an earlier attempt of this same create whose answer was lost. Anyone else's
+/// subnet there stays a conflict.
+async fn own_subnet_at(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResult<Option<String>> {
+    let found = ec2
+        .describe_subnets()
+        .filters(filter("vpc-id", [spec.vpc_id.as_str()]))
+        .filters(filter("cidr-block", [spec.cidr_block.as_str()]))
+        .send()
+        .await
+        .map_err(|e| sdk_error("ec2:DescribeSubnets", e))?;
+    let own = found
+        .subnets()
+        .iter()
+        .find(|subnet| carries_all(&tags::to_map(subnet.tags()), &identity_tags(tags)));
+    Ok(own.and_then(Subnet::subnet_id).map(str::to_string))
 }
 
 async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<Subnet>> {

@@ -1,0 +1,242 @@
+"""An HTTP proxy between the AWS SDK and the emulator that misbehaves the way AWS does.
+
+Every request is forwarded to --target unless a fault is drawn for it. Faults, each with its
+own rate (0..1), drawn independently per request:
+
+  --throttle R      answer with the service's throttling error (RequestLimitExceeded,
+                    Throttling, ThrottlingException, TooManyRequestsException) without forwarding
+  --server-error R  answer 500 or 503 without forwarding
+  --reset R         close the connection without an answer, without forwarding
+  --slow R          forward, but hold the answer for --slow-ms milliseconds
+  --lost R          mutating calls only: forward (AWS does the work), then lose the answer
+                    (503 or a dropped connection); the SDK retries a call that already worked
+  --fail ACTION=CODE  always answer ACTION with the permanent error CODE (HTTP 400)
+  --latency FILE    JSON {"ACTION": ms, "*": ms}: a fixed delay per action before forwarding
+                    (AWS-like latencies for benchmarks)
+
+GET /__proxy/stats answers JSON counts: requests per action, faults per kind and action.
+Prints `listening http://HOST:PORT` once the socket accepts requests; with
+--until-stdin-closes it exits when its stdin reaches EOF (the test binary went away).
+"""
+
+import argparse
+import http.client
+import json
+import random
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+READ_PREFIXES = ("Describe", "Get", "List")
+
+
+class Faults:
+    def __init__(self, args):
+        self.rates = {
+            "throttle": args.throttle,
+            "server_error": args.server_error,
+            "reset": args.reset,
+            "slow": args.slow,
+            "lost": args.lost,
+        }
+        self.slow_ms = args.slow_ms
+        self.fail = dict(item.split("=", 1) for item in args.fail)
+        self.latency = json.load(open(args.latency)) if args.latency else {}
+        self.random = random.Random(args.seed)
+        self.lock = threading.Lock()
+        self.requests = Counter()
+        self.injected = Counter()
+
+    def draw(self, kind, action, mutating):
+        if kind == "lost" and not mutating:
+            return False
+        with self.lock:
+            hit = self.random.random() < self.rates[kind]
+            if hit:
+                self.injected[f"{kind} {action}"] += 1
+        return hit
+
+    def count(self, action):
+        with self.lock:
+            self.requests[action] += 1
+
+    def stats(self):
+        with self.lock:
+            return {"requests": dict(self.requests), "faults": dict(self.injected)}
+
+
+def classify(method, path, headers, body):
+    """(service protocol, action, mutating) of one SDK request."""
+    target = headers.get("X-Amz-Target")
+    if target:  # awsJson (Organizations): "AWSOrganizationsV20161128.CreateAccount"
+        action = target.rsplit(".", 1)[-1]
+        return "json", action, not action.startswith(READ_PREFIXES)
+    form = headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded")
+    if method == "POST" and form:  # awsQuery / ec2Query: Action=CreateVpc&...
+        params = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+        action = params.get("Action", ["?"])[0]
+        protocol = "ec2" if params.get("Version", [""])[0] == "2016-11-15" else "query"
+        return protocol, action, not action.startswith(READ_PREFIXES)
+    # restJson (EKS) and S3: the method tells what it does.
+    first = path.split("?", 1)[0].strip("/").split("/", 1)[0] or "/"
+    return "rest", f"{method} /{first}", method not in ("GET", "HEAD")
+
+
+def throttling_error(protocol):
+    """(status, headers, body) of the throttling answer each protocol's AWS service gives."""
+    if protocol == "ec2":
+        body = (
+            "<Response><Errors><Error><Code>RequestLimitExceeded</Code>"
+            "<Message>Request limit exceeded.</Message></Error></Errors>"
+            "<RequestID>fault-proxy</RequestID></Response>"
+        )
+        return 503, {"Content-Type": "text/xml"}, body
+    if protocol == "query":
+        return 400, {"Content-Type": "text/xml"}, query_error("Throttling", "Rate exceeded")
+    if protocol == "json":
+        body = json.dumps({"__type": "TooManyRequestsException", "Message": "Rate exceeded"})
+        return 400, {"Content-Type": "application/x-amz-json-1.1"}, body
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "ThrottlingException"}
+    return 429, headers, json.dumps({"message": "Rate exceeded"})
+
+
+def query_error(code, message):
+    return (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+        f"<Message>{message}</Message></Error><RequestId>fault-proxy</RequestId></ErrorResponse>"
+    )
+
+
+def permanent_error(protocol, code):
+    message = f"injected permanent error {code}"
+    if protocol == "ec2":
+        body = (
+            f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
+            "</Error></Errors><RequestID>fault-proxy</RequestID></Response>"
+        )
+        return 400, {"Content-Type": "text/xml"}, body
+    if protocol == "query":
+        return 400, {"Content-Type": "text/xml"}, query_error(code, message)
+    if protocol == "json":
+        return 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(
+            {"__type": code, "Message": message}
+        )
+    return 400, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, json.dumps(
+        {"message": message}
+    )
+
+
+def make_handler(target, faults):
+    upstream = urllib.parse.urlsplit(target)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if self.path == "/__proxy/stats":
+                self.answer(200, {"Content-Type": "application/json"}, json.dumps(faults.stats()))
+                return
+            self.handle_one()
+
+        def handle_one(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            protocol, action, mutating = classify(self.command, self.path, self.headers, body)
+            faults.count(action)
+            if action in faults.fail:
+                self.answer(*permanent_error(protocol, faults.fail[action]))
+                return
+            if faults.draw("reset", action, mutating):
+                self.drop()
+                return
+            if faults.draw("throttle", action, mutating):
+                self.answer(*throttling_error(protocol))
+                return
+            if faults.draw("server_error", action, mutating):
+                self.answer(random.choice([500, 503]), {"Content-Type": "text/plain"}, "")
+                return
+            delay = faults.latency.get(action, faults.latency.get("*", 0))
+            if delay:
+                time.sleep(delay / 1000)
+            status, headers, payload = self.forward(body)
+            if faults.draw("lost", action, mutating):
+                if faults.random.random() < 0.5:
+                    self.drop()
+                else:
+                    self.answer(503, {"Content-Type": "text/plain"}, "")
+                return
+            if faults.draw("slow", action, mutating):
+                time.sleep(faults.slow_ms / 1000)
+            self.answer(status, headers, payload)
+
+        def forward(self, body):
+            connection = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=300)
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+            connection.request(self.command, self.path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+            skip = {"connection", "transfer-encoding", "content-length"}
+            headers = {k: v for k, v in response.getheaders() if k.lower() not in skip}
+            connection.close()
+            return response.status, headers, payload
+
+        def answer(self, status, headers, payload):
+            data = payload.encode() if isinstance(payload, str) else payload
+            self.send_response(status)
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+        def drop(self):
+            """A connection reset: no status line, the socket just goes away."""
+            self.close_connection = True
+            try:
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
+            except OSError:
+                pass
+
+        do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_one
+
+    return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--target", required=True, help="the emulator, e.g. http://127.0.0.1:4566")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    for name in ("throttle", "server-error", "reset", "slow", "lost"):
+        parser.add_argument(f"--{name}", type=float, default=0.0)
+    parser.add_argument("--slow-ms", type=int, default=2000)
+    parser.add_argument("--fail", action="append", default=[], metavar="ACTION=CODE")
+    parser.add_argument("--latency", metavar="FILE")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--until-stdin-closes", action="store_true")
+    args = parser.parse_args()
+
+    faults = Faults(args)
+    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.target, faults))
+    server.daemon_threads = True
+    host, port = server.server_address[:2]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(f"listening http://{host}:{port}", flush=True)
+    if args.until_stdin_closes:
+        sys.stdin.read()
+    else:
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+//! A fault-injecting HTTP proxy (`localstack/faultproxy.py`) in front of this test binary's
+//! emulator: throttling, 5xx, connection resets, slow and lost responses at given rates.
+//! Each proxy is its own process on a free loopback port and exits with its `FaultProxy`.
+
+use super::emulator;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+pub struct FaultProxy {
+    pub endpoint: String,
+    child: Child,
+}
+
+impl FaultProxy {
+    /// Starts a proxy with `faults`, faultproxy.py's flags (`["--throttle", "0.2"]`).
+    pub fn start(faults: &[&str]) -> FaultProxy {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut child = Command::new(root.join("localstack/.venv/bin/python"))
+            .arg(root.join("localstack/faultproxy.py"))
+            .args(["--target", emulator::endpoint(), "--until-stdin-closes"])
+            .args(faults)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start localstack/faultproxy.py");
+        let mut first_line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first_line)
+            .expect("read proxy stdout");
+        let endpoint = first_line
+            .strip_prefix("listening ")
+            .unwrap_or_else(|| panic!("the fault proxy did not start: {first_line:?}"))
+            .trim()
+            .to_string();
+        FaultProxy { endpoint, child }
+    }
+
+    /// What the proxy saw: `requests` per action, injected `faults` per "KIND ACTION".
+    pub fn stats(&self) -> serde_json::Value {
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).expect("connect to the proxy");
+        write!(
+            stream,
+            "GET /__proxy/stats HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split("\r\n\r\n").nth(1).expect("a stats body");
+        serde_json::from_str(body).expect("stats JSON")
+    }
+
+    /// How many faults of `kind` ("throttle", "lost", ...) the proxy injected.
+    pub fn injected(&self, kind: &str) -> u64 {
+        let stats = self.stats();
+        let faults = stats["faults"].as_object().unwrap();
+        faults
+            .iter()
+            .filter(|(name, _)| name.split(' ').next() == Some(kind))
+            .map(|(_, count)| count.as_u64().unwrap())
+            .sum()
+    }
+
+    /// How many requests of `action` reached the proxy.
+    pub fn requests(&self, action: &str) -> u64 {
+        self.stats()["requests"][action].as_u64().unwrap_or(0)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

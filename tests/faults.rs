@@ -1,0 +1,122 @@
+//! AWS misbehaving: throttling, server errors, lost responses and permanent errors, injected
+//! by a proxy (localstack/faultproxy.py) between the real binary and the real emulator.
+//! Afterwards `drift` (against the emulator directly) proves what AWS holds: it exits 2 for
+//! any resource tagged with the blueprint that the state does not know, so a duplicate or an
+//! orphan cannot hide.
+
+mod common;
+
+use common::cli::{Run, Workspace};
+use common::faultproxy::FaultProxy;
+
+/// `innovate ARGS...` through `proxy`.
+fn through(ws: &Workspace, proxy: &FaultProxy, args: &[&str]) -> Run {
+    ws.run_with_env(args, &[("AWS_ENDPOINT_URL", proxy.endpoint.as_str())])
+}
+
+/// Several VPCs' worth of network: about a hundred mutating calls, most of them creates
+/// without an idempotency token (CreateVpc, CreateSubnet, AllocateAddress, ...).
+fn wide_network(name: &str, second_octet: u8) -> String {
+    format!(
+        r#"blueprint: {name}
+region: us-east-1
+variables:
+  azs: [us-east-1a, us-east-1b, us-east-1c]
+  vpc_of: [0, 1, 2, 0, 1, 2, 0, 1, 2]   # what element(main[*].id, i) picks
+resources:
+  main:
+    kind: ec2.vpc
+    count: 3
+    cidr_block: "10.{second_octet}${{count.index}}.0.0/16"
+  net:
+    kind: ec2.subnet
+    count: 9
+    vpc_id: ${{element(main[*].id, count.index)}}
+    cidr_block: "10.{second_octet}${{var.vpc_of[count.index]}}.${{count.index}}.0/24"
+    availability_zone: ${{element(var.azs, count.index)}}
+  gw: {{ kind: ec2.internet_gateway, count: 3, vpc_id: "${{main[count.index].id}}" }}
+  ip: {{ kind: ec2.elastic_ip, count: 4 }}
+  web:
+    kind: ec2.security_group
+    count: 3
+    vpc_id: ${{main[count.index].id}}
+    description: web
+    ingress:
+      - {{ protocol: tcp, from_port: 443, to_port: 443, cidr_blocks: ["0.0.0.0/0"] }}
+      - {{ protocol: tcp, from_port: 80, to_port: 80, cidr_blocks: ["0.0.0.0/0"] }}
+  routes:
+    kind: ec2.route_table
+    count: 3
+    vpc_id: ${{main[count.index].id}}
+    routes: [{{ destination_cidr_block: 0.0.0.0/0, gateway_id: "${{gw[count.index].id}}" }}]
+"#
+    )
+}
+
+fn assert_no_drift_and_no_strays(ws: &Workspace, bp: &str) {
+    let drift = ws.run(&["drift", bp]);
+    assert_eq!(
+        drift.code(),
+        0,
+        "AWS holds exactly what the state records:\n{}\n{}",
+        drift.stdout(),
+        drift.stderr()
+    );
+}
+
+#[test]
+fn lost_responses_leave_exactly_one_resource_per_address() {
+    let ws = Workspace::new();
+    let bp = ws.write_blueprint(&wide_network("lost", 1));
+    let bp = bp.to_str().unwrap();
+    let proxy = FaultProxy::start(&["--lost", "0.05"]);
+
+    let applied = through(&ws, &proxy, &["apply", bp, "--auto-approve"]);
+    assert_eq!(applied.code(), 0, "{}", applied.stderr());
+    assert!(
+        proxy.injected("lost") > 0,
+        "the proxy lost answers: {}",
+        proxy.stats()
+    );
+    assert_no_drift_and_no_strays(&ws, bp);
+    ws.run(&["plan", bp, "--detailed-exitcode"]).expect(0);
+    ws.run(&["destroy", bp, "--auto-approve"]).expect(0);
+}
+
+#[test]
+fn throttling_and_server_errors_are_retried_to_success() {
+    let ws = Workspace::new();
+    let bp = ws.write_blueprint(&wide_network("throttled", 2));
+    let bp = bp.to_str().unwrap();
+    let proxy = FaultProxy::start(&["--throttle", "0.2", "--server-error", "0.05"]);
+
+    let applied = through(&ws, &proxy, &["apply", bp, "--auto-approve"]);
+    assert_eq!(applied.code(), 0, "{}", applied.stderr());
+    assert!(proxy.injected("throttle") > 0, "{}", proxy.stats());
+    assert!(proxy.injected("server_error") > 0, "{}", proxy.stats());
+    assert_no_drift_and_no_strays(&ws, bp);
+    let destroyed = through(&ws, &proxy, &["destroy", bp, "--auto-approve"]);
+    assert_eq!(destroyed.code(), 0, "{}", destroyed.stderr());
+}
+
+#[test]
+fn a_permanent_error_fails_fast_with_aws_message_and_no_retries() {
+    let ws = Workspace::new();
+    let bp = ws.write_blueprint("blueprint: permanent\nregion: us-east-1\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.3.0.0/16 }\n  net: { kind: ec2.subnet, vpc_id: \"${main.id}\", cidr_block: 10.3.1.0/24 }\n");
+    let bp = bp.to_str().unwrap();
+    let proxy = FaultProxy::start(&["--fail", "CreateSubnet=InvalidParameterValue"]);
+
+    let applied = through(&ws, &proxy, &["apply", bp, "--auto-approve"]);
+    assert_eq!(applied.code(), 1);
+    let err = applied.stderr();
+    assert!(
+        err.contains("net: creating failed: ec2:CreateSubnet failed: InvalidParameterValue: injected permanent error InvalidParameterValue"),
+        "{err}"
+    );
+    assert_eq!(
+        proxy.requests("CreateSubnet"),
+        1,
+        "no retry of a permanent error"
+    );
+    ws.run(&["destroy", bp, "--auto-approve"]).expect(0);
+}
