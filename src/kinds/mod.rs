@@ -5,8 +5,10 @@
 //! diffs against them, and the executor calls [`ResourceKind`] methods with plain JSON values,
 //! so the engine stays independent of the AWS SDK.
 
+mod placement;
 mod schema;
 
+pub use placement::{AccountOpener, Accounts};
 pub use schema::{Attr, AttrType, Schema};
 
 use async_trait::async_trait;
@@ -158,18 +160,62 @@ pub trait ResourceKind: Send + Sync {
         tags: &Tags,
     ) -> KindResult<Live>;
 
+    /// Why a delete of this resource would be refused, given what state recorded (an
+    /// account without `close_on_deletion: true`): the plan shows it and destroy keeps the
+    /// resource instead of failing on it. `None`: deletes proceed.
+    fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
+        let _ = prior;
+        None
+    }
+
     /// Deletes the resource and waits until AWS has let go of it. Deleting one that is
     /// already gone succeeds.
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()>;
 }
 
 /// Kind name -> implementation. Filled on the AWS side (`aws::registry`), handed to the engine.
+/// These kinds act in the caller's account; [`Registry::in_account`] gives the same kinds
+/// acting in a member account.
 #[derive(Clone, Default)]
 pub struct Registry {
     kinds: BTreeMap<&'static str, Arc<dyn ResourceKind>>,
+    accounts: Option<Arc<Accounts>>,
 }
 
 impl Registry {
+    /// Lets [`Registry::in_account`] reach member accounts through `opener`.
+    pub fn with_accounts(mut self, opener: Arc<dyn AccountOpener>) -> Registry {
+        self.accounts = Some(Arc::new(Accounts::new(opener)));
+        self
+    }
+
+    /// The registry whose kinds act in `account` (`None`: the caller's own, this one).
+    pub async fn in_account(&self, account: Option<&str>) -> KindResult<Registry> {
+        match (account, &self.accounts) {
+            (None, _) => Ok(self.clone()),
+            (Some(account), Some(accounts)) => accounts.registry(account).await,
+            (Some(account), None) => Err(KindError::local(
+                "innovate",
+                format!("account {account}: this registry cannot reach other accounts"),
+            )),
+        }
+    }
+
+    /// Kind `name` acting in `account`.
+    pub async fn kind_in(
+        &self,
+        account: Option<&str>,
+        name: &str,
+    ) -> KindResult<Arc<dyn ResourceKind>> {
+        let registry = self.in_account(account).await?;
+        registry.get(name).cloned().ok_or_else(|| {
+            KindError::local(
+                "innovate",
+                format!("unknown kind `{name}` (from a newer innovate?)"),
+            )
+        })
+    }
+
     pub fn register(&mut self, kind: Arc<dyn ResourceKind>) {
         self.kinds.insert(kind.schema().name, kind);
     }
