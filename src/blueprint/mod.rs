@@ -158,6 +158,13 @@ impl Instance {
     pub fn attr(&self, name: &str) -> Option<&Tmpl> {
         self.attrs.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
+
+    /// The account id this instance lives in, read through `lookup`: [`UNKNOWN`] while the
+    /// account it references is not created yet; `None` for the caller's account.
+    pub fn resolve_account(&self, lookup: &dyn Fn(&Address, &str) -> Value) -> Option<String> {
+        let value = self.account.as_ref()?.resolve(lookup);
+        Some(value.as_str().unwrap_or(UNKNOWN).to_string())
+    }
 }
 
 #[cfg(test)]

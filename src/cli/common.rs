@@ -72,7 +72,7 @@ pub fn load(args: &BlueprintArgs) -> Result<Loaded, CliError> {
         CliError(errors.render())
     })?;
     let aws = AwsContext::new(blueprint.region.clone());
-    let registry = aws::registry(aws.clone());
+    let registry = aws::placing_registry(aws.clone(), &blueprint.account_role);
     Ok(Loaded {
         blueprint,
         dag,

@@ -38,6 +38,7 @@ fn resource(kind: &str, id: &str, attrs: serde_json::Value, deps: &[&str]) -> Re
         attrs: attrs.as_object().unwrap().clone(),
         outputs: Attrs::new(),
         depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
+        account: None,
     }
 }
 
