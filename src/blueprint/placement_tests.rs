@@ -139,3 +139,31 @@ fn the_account_role_must_be_a_role_name() {
     let named = load_default("blueprint: b\naccount_role: InnovateDeployer\nresources: {}\n");
     assert_eq!(named.unwrap().account_role, "InnovateDeployer");
 }
+
+#[test]
+fn the_org_blueprint_places_every_workload_in_its_own_account() {
+    let text = include_str!("../../plans/innovate-org.yaml");
+    let bp = parse(
+        "plans/innovate-org.yaml",
+        text,
+        &LoadOptions::default(),
+        &registry(AwsContext::new(None)),
+    )
+    .unwrap_or_else(|e| panic!("{}", e.render()));
+    for instance in &bp.instances {
+        let placed = instance.account.as_ref().map(|t| t.references());
+        if instance.kind.starts_with("organizations.") {
+            assert!(placed.is_none(), "{} stays in management", instance.address);
+            continue;
+        }
+        let env = instance.address.to_string();
+        let env = if env.contains("dev") { "dev" } else { "prod" };
+        let placed = placed.unwrap_or_else(|| panic!("{} is placed", instance.address));
+        assert_eq!(
+            placed,
+            vec![&Address::keyed("workload", env)],
+            "{}",
+            instance.address
+        );
+    }
+}
