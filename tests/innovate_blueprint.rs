@@ -747,7 +747,7 @@ async fn apply_and_change(estate: &Estate, aws: &Aws, expected: &Expected, repla
         let refused = estate.run("plan", &args).expect(1);
         assert!(
             refused.stderr().contains(&format!(
-                "db (rds.db_instance) cannot be deleted: it has deletion_protection: true; set `deletion_protection: false` in the blueprint and apply that first; this plan would replace it ({attr} forces replacement)"
+                "db (rds.db_instance) would be replaced ({attr} forces replacement), but it is protected by deletion_protection: true"
             )),
             "{}",
             refused.stderr()
@@ -889,22 +889,31 @@ async fn prod_estate_applies_changes_and_destroys_only_once_unprotected() {
     )
     .await;
 
-    // Deletion protection holds: destroy is refused before it deletes anything, so the
-    // whole estate stays in AWS and in the state.
+    // Deletion protection holds: destroy removes everything around the database and keeps
+    // it and what it stands on, in AWS and in the state, and says so with exit 1.
     let refused = estate.run("destroy", &["--auto-approve"]).expect(1);
     let err = refused.stderr();
     assert!(
-        err.contains("db (rds.db_instance) cannot be deleted: it has deletion_protection: true"),
+        err.contains("db (rds.db_instance): protected by deletion_protection: true"),
         "{err}"
     );
     let db = aws.db("prod").await;
     assert_eq!(db.deletion_protection(), Some(true));
     assert_eq!(aws.vpcs("prod").await.len(), 1);
     let listed = estate.state_list();
-    assert_eq!(listed.lines().count(), PROD.resources, "all kept: {listed}");
+    for address in ["db", "db_subnets", "db_access", "main"] {
+        assert!(
+            listed.lines().any(|l| l == address),
+            "{address} kept: {listed}"
+        );
+    }
+    assert!(
+        !listed.lines().any(|l| l == "cluster"),
+        "what the database does not need is gone: {listed}"
+    );
 
-    // Turning protection off is an in-place change; then destroy goes through and leaves a
-    // final snapshot.
+    // Turning protection off is an in-place change (and brings back what the destroy
+    // removed); then destroy goes through and leaves a final snapshot.
     let unprotect = ["--var", "deletion_protection=false"];
     let mut args = vec!["--json"];
     args.extend_from_slice(&unprotect);

@@ -17,6 +17,7 @@ pub fn begin(
     kind: &dyn ResourceKind,
     desired: &Attrs,
     depends_on: &[Address],
+    account: Option<&str>,
 ) {
     let schema = kind.schema();
     let mut attrs = desired.clone();
@@ -28,6 +29,7 @@ pub fn begin(
         expected_id: kind.natural_id(desired),
         attrs,
         depends_on: depends_on.to_vec(),
+        account: account.map(str::to_string),
         since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
     });
 }

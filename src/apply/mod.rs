@@ -68,7 +68,11 @@ struct Prepared {
     index: usize,
     address: Address,
     kind: OpKind,
+    /// The kind in the caller's account: its schema, and where nothing is placed, its calls.
     resource: Arc<dyn ResourceKind>,
+    /// The account the operation acts in (`None`: the caller's), and where to reach it.
+    account: Option<String>,
+    registry: Registry,
     desired: Attrs,
     prior: Option<ResourceState>,
     tags: Tags,
@@ -205,6 +209,7 @@ impl<'g> Executor<'g> {
                     p.resource.as_ref(),
                     &p.desired,
                     depends_on,
+                    p.account.as_deref(),
                 );
             }
             state.serial += 1;
@@ -227,7 +232,7 @@ impl<'g> Executor<'g> {
         &mut self,
         i: usize,
         started: Instant,
-        result: Result<Option<(Live, Attrs)>, KindError>,
+        result: Result<Option<Done>, KindError>,
         blueprint: &Blueprint,
         state: &mut State,
         store: &dyn StateStore,
@@ -373,6 +378,7 @@ fn prepare(
             (desired, tags)
         }
     };
+    let account = account_of(op, blueprint, state, prior.as_ref())?;
     let timeouts = blueprint
         .instance(&op.address)
         .map(|i| i.timeouts.clone())
@@ -387,11 +393,41 @@ fn prepare(
         address: op.address.clone(),
         kind: op.kind,
         resource,
+        account,
+        registry: registry.clone(),
         desired,
         prior,
         tags,
         timeout,
     })
+}
+
+/// The account an operation acts in: where the resource was made for updates and deletes,
+/// where the blueprint places it for creates (its account is created by now).
+fn account_of(
+    op: &Op,
+    blueprint: &Blueprint,
+    state: &State,
+    prior: Option<&ResourceState>,
+) -> Result<Option<String>, KindError> {
+    if op.kind != OpKind::Create {
+        return Ok(prior.and_then(|p| p.account.clone()));
+    }
+    let lookup = |a: &Address, attr: &str| {
+        state
+            .read(a, attr)
+            .unwrap_or_else(|| Value::String(UNKNOWN.into()))
+    };
+    let account = blueprint
+        .instance(&op.address)
+        .and_then(|i| i.resolve_account(&lookup));
+    if account.as_deref() == Some(UNKNOWN) {
+        return Err(KindError::local(
+            "innovate",
+            "the account it is placed in is still unknown; was that account skipped?",
+        ));
+    }
+    Ok(account)
 }
 
 /// The user's tags plus innovate's identity tags (which win: they are how innovate finds
@@ -419,10 +455,38 @@ pub fn tags_for(blueprint: &Blueprint, address: &Address, desired: &Attrs) -> Ta
     tags
 }
 
-type Outcome = (usize, Instant, Result<Option<(Live, Attrs)>, KindError>);
+/// A finished create or update: what AWS reported, the attributes to record (sensitive
+/// ones left out) and the account it happened in.
+type Done = (Live, Attrs, Option<String>);
+
+type Outcome = (usize, Instant, Result<Option<Done>, KindError>);
 
 async fn run(p: Prepared, progress: Arc<Progress>) -> Outcome {
     let started = Instant::now();
+    let result = match in_account(&p).await {
+        Ok(resource) => operate(&p, resource, progress).await,
+        Err(err) => Err(err),
+    };
+    (p.index, started, result)
+}
+
+/// The kind acting in the operation's account: credentials for a member account are
+/// assumed on first use and shared by every later operation there.
+async fn in_account(p: &Prepared) -> Result<Arc<dyn ResourceKind>, KindError> {
+    match &p.account {
+        None => Ok(p.resource.clone()),
+        Some(account) => {
+            let name = p.resource.schema().name;
+            p.registry.kind_in(Some(account), name).await
+        }
+    }
+}
+
+async fn operate(
+    p: &Prepared,
+    resource: Arc<dyn ResourceKind>,
+    progress: Arc<Progress>,
+) -> Result<Option<Done>, KindError> {
     let listener = progress.clone();
     let cx = StepCx::new(
         p.address.to_string(),
@@ -430,13 +494,14 @@ async fn run(p: Prepared, progress: Arc<Progress>) -> Outcome {
     )
     .with_timeout(p.timeout);
     let mut stored = p.desired.clone();
-    stored.retain(|name, _| p.resource.schema().attr(name).is_none_or(|a| !a.sensitive));
-    let result = match (p.kind, &p.prior) {
-        (OpKind::Create, _) => match p.resource.create(&cx, &p.desired, &p.tags).await {
+    stored.retain(|name, _| resource.schema().attr(name).is_none_or(|a| !a.sensitive));
+    let account = p.account.clone();
+    match (p.kind, &p.prior) {
+        (OpKind::Create, _) => match resource.create(&cx, &p.desired, &p.tags).await {
             Ok(live) => {
                 // Best effort: a failed sweep must not turn a created resource into a failure.
                 if let Err(err) =
-                    intents::sweep_duplicates(p.resource.as_ref(), &cx, &p.tags, &live).await
+                    intents::sweep_duplicates(resource.as_ref(), &cx, &p.tags, &live).await
                 {
                     tracing::warn!(
                         "{}: could not look for duplicates of {}: {err}",
@@ -444,33 +509,30 @@ async fn run(p: Prepared, progress: Arc<Progress>) -> Outcome {
                         live.id
                     );
                 }
-                Ok(Some((live, stored)))
+                Ok(Some((live, stored, account)))
             }
             Err(err) => Err(err),
         },
-        (OpKind::Update, Some(prior)) => p
-            .resource
+        (OpKind::Update, Some(prior)) => resource
             .update(&cx, &prior.live(), &prior.attrs, &p.desired, &p.tags)
             .await
-            .map(|live| Some((live, stored))),
-        (OpKind::Delete, Some(prior)) => p
-            .resource
+            .map(|live| Some((live, stored, account))),
+        (OpKind::Delete, Some(prior)) => resource
             .delete(&cx, &prior.live(), &prior.attrs)
             .await
             .map(|()| None),
         (_, None) => Err(KindError::local("innovate", "nothing in state to change")),
-    };
-    (p.index, started, result)
+    }
 }
 
 /// Writes one finished operation into the state (`attrs` come without sensitive values).
-fn record(state: &mut State, blueprint: &Blueprint, op: &Op, result: Option<(Live, Attrs)>) {
+fn record(state: &mut State, blueprint: &Blueprint, op: &Op, result: Option<Done>) {
     match result {
         None if op.deposed => state.deposed.retain(|d| d.address != op.address),
         None => {
             state.resources.remove(&op.address);
         }
-        Some((live, attrs)) => {
+        Some((live, attrs, account)) => {
             if op.kind == OpKind::Create {
                 intents::end(state, &op.address, None);
             }
@@ -494,6 +556,7 @@ fn record(state: &mut State, blueprint: &Blueprint, op: &Op, result: Option<(Liv
                     attrs,
                     outputs: live.outputs,
                     depends_on,
+                    account,
                 },
             );
         }

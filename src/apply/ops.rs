@@ -109,7 +109,8 @@ impl OpGraph {
 
 fn operations(plan: &Plan) -> Vec<Op> {
     let mut ops = Vec::new();
-    for step in &plan.steps {
+    // Refused deletes (protected accounts and what they still need) are not run.
+    for step in plan.steps.iter().filter(|s| s.refused.is_none()) {
         let op = |kind, deposed| Op {
             address: step.address.clone(),
             kind,

@@ -20,7 +20,7 @@ where
 
 /// "dispatch failure: io error: ...: Connection refused (os error 111)", without the Debug
 /// dump DisplayErrorContext appends.
-fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(super) fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![err.to_string()];
     let mut source = err.source();
     while let Some(cause) = source {

@@ -1,6 +1,7 @@
 //! The AWS side: one file per resource kind under `<service>/`, all behind
 //! [`crate::kinds::ResourceKind`]. [`registry`] is the one place that lists them.
 
+mod accounts;
 mod calls;
 pub mod common;
 pub mod ec2;
@@ -17,6 +18,7 @@ pub mod wait;
 pub use errors::sdk_error;
 pub use retry::{retry_while, Backoff};
 
+pub use accounts::{role_arn, AssumeRole};
 pub use calls::CallCounter;
 
 use crate::kinds::Registry;
@@ -51,6 +53,7 @@ pub struct AwsContext {
     organizations: OnceCell<aws_sdk_organizations::Client>,
     rds: OnceCell<aws_sdk_rds::Client>,
     s3: OnceCell<aws_sdk_s3::Client>,
+    sts: OnceCell<aws_sdk_sts::Client>,
     calls: CallCounter,
 }
 
@@ -61,6 +64,21 @@ impl AwsContext {
     }
 
     fn build(region: Option<String>, config: OnceCell<SdkConfig>) -> AwsContext {
+        AwsContext::counted(region, config, CallCounter::default())
+    }
+
+    /// A member account's context over its assumed-role configuration, counting its calls
+    /// together with the caller's (`aws_calls` covers every account).
+    fn member(config: SdkConfig, base: &AwsContext) -> AwsContext {
+        let region = base.region.clone();
+        AwsContext::counted(region, OnceCell::new_with(Some(config)), base.calls.clone())
+    }
+
+    fn counted(
+        region: Option<String>,
+        config: OnceCell<SdkConfig>,
+        calls: CallCounter,
+    ) -> AwsContext {
         AwsContext {
             region,
             config,
@@ -70,7 +88,8 @@ impl AwsContext {
             organizations: OnceCell::new(),
             rds: OnceCell::new(),
             s3: OnceCell::new(),
-            calls: CallCounter::default(),
+            sts: OnceCell::new(),
+            calls,
         }
     }
 
@@ -151,6 +170,15 @@ impl AwsContext {
             .await
     }
 
+    pub async fn sts(&self) -> &aws_sdk_sts::Client {
+        self.sts
+            .get_or_init(|| async {
+                let config = aws_sdk_sts::config::Builder::from(self.config().await);
+                aws_sdk_sts::Client::from_conf(config.interceptor(self.calls.clone()).build())
+            })
+            .await
+    }
+
     /// S3 (the remote state backend). Path-style addressing only when an endpoint URL is
     /// configured for S3 (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`, a profile's
     /// `endpoint_url`): emulators and S3-compatible stores on `127.0.0.1:PORT` have no
@@ -171,6 +199,13 @@ impl AwsContext {
             })
             .await
     }
+}
+
+/// Every resource kind, acting in the caller's account and, through `account_role`, in
+/// the member accounts that resources are placed in (one context per account, cached).
+pub fn placing_registry(aws: Arc<AwsContext>, account_role: &str) -> Registry {
+    let opener = Arc::new(AssumeRole::new(aws.clone(), account_role));
+    registry(aws).with_accounts(opener)
 }
 
 /// Every resource kind innovate knows, sharing one [`AwsContext`].

@@ -5,6 +5,7 @@
 use super::check::{coerce, json_type, unknown_field};
 use super::diagnostics::{did_you_mean, Diagnostic, Pos};
 use super::expr::{parse_template, Expr, Index, Ref, Segment};
+use super::meta::Placement;
 use super::template::{key_string, InstanceRef, Part, Tmpl};
 use super::yaml::{plain_scalar, Key, Node, NodeValue};
 use super::{Blueprint, Instance, LoadOptions};
@@ -22,6 +23,8 @@ const TOP_LEVEL: &[&str] = &[
     "resources",
     "outputs",
     "state",
+    "account",
+    "account_role",
 ];
 /// Keys of a resource that are not AWS attributes.
 const META: &[&str] = &[
@@ -31,6 +34,7 @@ const META: &[&str] = &[
     "depends_on",
     "timeouts",
     "lifecycle",
+    "account",
 ];
 
 pub fn expand(
@@ -64,7 +68,7 @@ enum Mode {
 }
 
 /// A resource as declared, before its instances are expanded.
-struct Decl<'n> {
+pub(super) struct Decl<'n> {
     name: String,
     pos: Pos,
     node: &'n Node,
@@ -107,7 +111,7 @@ impl Decl<'_> {
 }
 
 /// What `${...}` can see while one value is expanded.
-struct Scope<'a> {
+pub(super) struct Scope<'a> {
     env: &'a str,
     region: &'a str,
     vars: &'a BTreeMap<String, Value>,
@@ -116,6 +120,13 @@ struct Scope<'a> {
     decls: &'a BTreeMap<String, Decl<'a>>,
     /// The resource being expanded (a reference to itself is an error).
     current: Option<&'a str>,
+}
+
+impl Scope<'_> {
+    /// The kind of a declared resource, when it is known.
+    pub(super) fn kind_of(&self, resource: &str) -> Option<&'static str> {
+        self.decls.get(resource)?.schema.map(|s| s.name)
+    }
 }
 
 enum Evaluated {
@@ -158,6 +169,7 @@ impl<'r> Expander<'r> {
         let env = self.select_env(root, options);
         let vars = self.variables(root, &env, region.as_deref().unwrap_or(""), options);
         let (state_path, state_s3) = self.state_section(root, &name, &env);
+        let account_role = self.account_role(root);
 
         let empty_node = Node {
             pos: root.pos,
@@ -168,8 +180,12 @@ impl<'r> Expander<'r> {
         let region_text = region.clone().unwrap_or_default();
         let decls = self.declarations(resources, &env, &region_text, &vars);
         let mut instances = Vec::new();
+        let placement = Placement {
+            default: root.get("account"),
+        };
         for decl in decls.values() {
-            instances.extend(self.instances(decl, &env, &region_text, &vars, &decls));
+            let scope_env = (env.as_str(), region_text.as_str(), &vars);
+            instances.extend(self.instances(decl, scope_env, &decls, &placement));
         }
         let outputs = self.outputs(root, &env, &region_text, &vars, &decls);
         Blueprint {
@@ -178,6 +194,7 @@ impl<'r> Expander<'r> {
             region,
             state_path,
             state_s3,
+            account_role,
             instances,
             outputs,
         }
@@ -322,7 +339,7 @@ impl<'r> Expander<'r> {
         }
     }
 
-    fn optional_string(&mut self, parent: &Node, key: &str) -> Option<String> {
+    pub(super) fn optional_string(&mut self, parent: &Node, key: &str) -> Option<String> {
         let node = parent.get(key)?;
         match &node.value {
             NodeValue::Str(s) => Some(s.clone()),
@@ -632,10 +649,9 @@ impl<'r> Expander<'r> {
     fn instances(
         &mut self,
         decl: &Decl,
-        env: &str,
-        region: &str,
-        vars: &BTreeMap<String, Value>,
+        (env, region, vars): (&str, &str, &BTreeMap<String, Value>),
         decls: &BTreeMap<String, Decl>,
+        placement: &Placement,
     ) -> Vec<Instance> {
         let Some(schema) = decl.schema else {
             return Vec::new();
@@ -664,9 +680,13 @@ impl<'r> Expander<'r> {
                         .map(|a| (k.name.clone(), self.convert(v, Some(&a.ty), &scope)))
                 })
                 .collect();
+            let account = self.account(decl.node, placement, schema, &scope);
+            // The account must exist before anything is created in it.
             let mut depends_on: Vec<Address> = attrs
                 .iter()
-                .flat_map(|(_, t)| t.references())
+                .map(|(_, t)| t)
+                .chain(account.as_ref())
+                .flat_map(Tmpl::references)
                 .cloned()
                 .collect();
             depends_on.extend(self.explicit_dependencies(decl, decls));
@@ -683,6 +703,7 @@ impl<'r> Expander<'r> {
                 depends_on,
                 timeouts: timeouts.clone(),
                 lifecycle: lifecycle.clone(),
+                account,
                 pos: decl.pos,
             });
         }
@@ -802,7 +823,7 @@ impl<'r> Expander<'r> {
     // ---- values ------------------------------------------------------------------------
 
     /// Converts a YAML node into a template, checking it against `ty` where the value is known.
-    fn convert(&mut self, node: &Node, ty: Option<&AttrType>, scope: &Scope) -> Tmpl {
+    pub(super) fn convert(&mut self, node: &Node, ty: Option<&AttrType>, scope: &Scope) -> Tmpl {
         match &node.value {
             NodeValue::Str(text) => self.string(node, text, ty, scope),
             NodeValue::Seq(items) => self.sequence(node, items, ty, scope),

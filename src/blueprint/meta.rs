@@ -1,15 +1,135 @@
-//! A resource's meta-arguments besides count / for_each / depends_on: `timeouts` and
-//! `lifecycle`. They shape how innovate plans and applies, not what AWS receives.
+//! A resource's meta-arguments besides count / for_each / depends_on: `timeouts`,
+//! `lifecycle` and `account`. They shape how innovate plans and applies, not what AWS
+//! receives.
 
 use super::diagnostics::did_you_mean;
-use super::expand::Expander;
+use super::expand::{Expander, Scope};
+use super::template::{InstanceRef, Part, Tmpl};
 use super::yaml::{Node, NodeValue};
-use super::{Lifecycle, Timeouts};
-use crate::kinds::Schema;
+use super::{Lifecycle, Timeouts, DEFAULT_ACCOUNT_ROLE};
+use crate::kinds::{AttrType, Schema};
+use serde_json::Value;
+
+/// The kind whose `id` an `account:` reference reads.
+const ACCOUNT_KIND: &str = "organizations.account";
+
+const ACCOUNT_HINT: &str =
+    "a 12-digit account id in quotes (account: \"123456789012\"), or the id \
+     of an organizations.account of this blueprint (account: ${prod.id})";
+
+/// Where resources without their own `account:` go: the blueprint's top-level `account:`
+/// (which may use variables, so each environment can pick its account).
+pub(super) struct Placement<'n> {
+    pub(super) default: Option<&'n Node>,
+}
+
+/// A 12-digit AWS account id.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An IAM role name: 1-64 of letters, digits and `+=,.@_-`.
+fn is_role_name(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
 
 const LIFECYCLE: &[&str] = &["prevent_destroy", "create_before_destroy", "ignore_changes"];
 
 impl Expander<'_> {
+    /// The account a resource lives in: its own `account:`, else the blueprint's default.
+    /// The default never applies to Organizations kinds: AWS serves that API from the
+    /// management account. `None` (an empty value, or `account: null` to opt out of the
+    /// default) means the caller's account.
+    pub(super) fn account(
+        &mut self,
+        node: &Node,
+        placement: &Placement,
+        schema: &Schema,
+        scope: &Scope,
+    ) -> Option<Tmpl> {
+        let organizations = schema.name.starts_with("organizations.");
+        let node = node
+            .get("account")
+            .or_else(|| placement.default.filter(|_| !organizations))?;
+        if node.value == NodeValue::Null {
+            return None;
+        }
+        let value = self.convert(node, Some(&AttrType::String), scope);
+        match &value {
+            Tmpl::Lit(Value::Null) => None,
+            Tmpl::Lit(Value::String(id)) if id.is_empty() => None,
+            Tmpl::Lit(Value::String(id)) if is_account_id(id) => Some(value),
+            Tmpl::Concat(parts) => match parts.as_slice() {
+                [Part::Ref(r)] => self.account_reference(node, r, scope).then_some(value),
+                _ => {
+                    let message =
+                        "`account` must be one account id or one reference, not text around it";
+                    self.error(node.pos, message, Some(ACCOUNT_HINT.into()));
+                    None
+                }
+            },
+            Tmpl::Lit(other) => {
+                let shown = other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_string);
+                let message =
+                    format!("`account` must be a 12-digit AWS account id, found `{shown}`");
+                self.error(node.pos, message, Some(ACCOUNT_HINT.into()));
+                None
+            }
+            Tmpl::List(_) | Tmpl::Map(_) => {
+                let message = "`account` must be one account id, not a list or a map";
+                self.error(node.pos, message, Some(ACCOUNT_HINT.into()));
+                None
+            }
+        }
+    }
+
+    /// Whether `r` reads the id of one organizations.account instance (reported if not).
+    fn account_reference(&mut self, node: &Node, r: &InstanceRef, scope: &Scope) -> bool {
+        let [target] = r.targets.as_slice() else {
+            let message = "`account` reads one account, not a list";
+            self.error(
+                node.pos,
+                message,
+                Some("pick one instance, e.g. `${accounts[\"prod\"].id}`".into()),
+            );
+            return false;
+        };
+        let kind = scope.kind_of(&target.resource);
+        if r.splat || kind.is_some_and(|k| k != ACCOUNT_KIND) || r.attr != "id" {
+            let what = kind.unwrap_or("a resource");
+            let message = format!(
+                "`account` reads `{target}.{}` of {what}: it takes the `id` of an {ACCOUNT_KIND}",
+                r.attr
+            );
+            self.error(node.pos, message, Some(ACCOUNT_HINT.into()));
+            return false;
+        }
+        true
+    }
+
+    /// `account_role:` the role assumed in member accounts; AWS's default otherwise.
+    pub(super) fn account_role(&mut self, root: &Node) -> String {
+        let Some(role) = self.optional_string(root, "account_role") else {
+            return DEFAULT_ACCOUNT_ROLE.to_string();
+        };
+        if !is_role_name(&role) {
+            let at = root.get("account_role").map_or(root.pos, |n| n.pos);
+            self.error(
+                at,
+                format!("`account_role` must be an IAM role name, found `{role}`"),
+                Some(format!(
+                    "letters, digits and +=,.@_- (up to 64), e.g. {DEFAULT_ACCOUNT_ROLE}"
+                )),
+            );
+        }
+        role
+    }
+
     pub(super) fn timeouts(&mut self, node: &Node) -> Timeouts {
         let mut timeouts = Timeouts::default();
         let Some(section) = node.get("timeouts") else {

@@ -31,6 +31,9 @@ pub struct Blueprint {
     /// The blueprint's `state: { backend: s3, bucket, key, region }`, when it names one.
     #[serde(default)]
     pub state_s3: Option<crate::state::S3Location>,
+    /// The role assumed in member accounts (`account_role:`), for resources with `account`.
+    #[serde(default = "default_account_role")]
+    pub account_role: String,
     pub instances: Vec<Instance>,
     pub outputs: Vec<(String, Tmpl)>,
 }
@@ -49,9 +52,21 @@ pub struct Instance {
     pub timeouts: Timeouts,
     #[serde(default)]
     pub lifecycle: Lifecycle,
+    /// The AWS account the resource lives in (`account:`, or the blueprint's default): a
+    /// 12-digit id or a reference to an organizations.account's id. `None`: the caller's.
+    #[serde(default)]
+    pub account: Option<Tmpl>,
     /// Where the resource is declared, for graph errors.
     #[serde(skip)]
     pub pos: Pos,
+}
+
+/// The role AWS Organizations creates in every account it makes, assumable from the
+/// management account.
+pub const DEFAULT_ACCOUNT_ROLE: &str = "OrganizationAccountAccessRole";
+
+fn default_account_role() -> String {
+    DEFAULT_ACCOUNT_ROLE.to_string()
 }
 
 /// Per-resource bounds on long waits (EKS clusters, RDS instances, NAT gateways).
@@ -143,6 +158,13 @@ impl Instance {
     pub fn attr(&self, name: &str) -> Option<&Tmpl> {
         self.attrs.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
+
+    /// The account id this instance lives in, read through `lookup`: [`UNKNOWN`] while the
+    /// account it references is not created yet; `None` for the caller's account.
+    pub fn resolve_account(&self, lookup: &dyn Fn(&Address, &str) -> Value) -> Option<String> {
+        let value = self.account.as_ref()?.resolve(lookup);
+        Some(value.as_str().unwrap_or(UNKNOWN).to_string())
+    }
 }
 
 #[cfg(test)]
@@ -150,3 +172,6 @@ mod tests;
 
 #[cfg(test)]
 mod robustness;
+
+#[cfg(test)]
+mod placement_tests;

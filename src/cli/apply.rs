@@ -84,8 +84,8 @@ async fn apply_saved(saved: PlanFile, args: &ApplyArgs, ui: &Ui) -> Result<ExitC
             .clone()
             .or_else(|| stored.clone())
             .unwrap_or_else(|| State::new(&saved.blueprint.name, &saved.blueprint.env));
-        let registry =
-            crate::aws::registry(crate::aws::AwsContext::new(saved.blueprint.region.clone()));
+        let aws = crate::aws::AwsContext::new(saved.blueprint.region.clone());
+        let registry = crate::aws::placing_registry(aws, &saved.blueprint.account_role);
         execute(
             &saved.plan,
             &saved.blueprint,

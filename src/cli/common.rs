@@ -72,7 +72,7 @@ pub fn load(args: &BlueprintArgs) -> Result<Loaded, CliError> {
         CliError(errors.render())
     })?;
     let aws = AwsContext::new(blueprint.region.clone());
-    let registry = aws::registry(aws.clone());
+    let registry = aws::placing_registry(aws.clone(), &blueprint.account_role);
     Ok(Loaded {
         blueprint,
         dag,
@@ -187,13 +187,8 @@ pub async fn unlocking<T>(
 
 /// `lifecycle.prevent_destroy`: a plan that would delete or replace a protected instance
 /// is an error, before anything is asked or changed.
-pub fn refuse_protected(
-    plan: &crate::plan::Plan,
-    loaded: &Loaded,
-    state: &State,
-) -> Result<(), CliError> {
-    let refusals =
-        crate::plan::protected_destroys(plan, &loaded.blueprint, state, &loaded.registry);
+pub fn refuse_protected(plan: &crate::plan::Plan, blueprint: &Blueprint) -> Result<(), CliError> {
+    let refusals = crate::plan::protected_destroys(plan, blueprint);
     if refusals.is_empty() {
         return Ok(());
     }

@@ -6,7 +6,7 @@ use super::common::{
 };
 use super::{BlueprintArgs, StateArgs};
 use crate::apply::{self, ApplyOptions, DEFAULT_PARALLELISM};
-use crate::plan::{self, PlanOptions};
+use crate::plan::{self, Plan, PlanOptions};
 use crate::state::Store;
 use clap::Args;
 use std::process::ExitCode;
@@ -50,10 +50,10 @@ async fn destroy(
         &loaded.registry,
         &options,
     );
-    refuse_protected(&plan, loaded, &state)?;
+    refuse_protected(&plan, &loaded.blueprint)?;
     print!("{}", plan::render_human(&plan, ui.color));
     if !plan.has_changes() {
-        return Ok(ExitCode::SUCCESS);
+        return refuse_kept(&plan).map(|()| ExitCode::SUCCESS);
     }
     if !confirm(
         "\nDo you really want to destroy all resources in this state?",
@@ -79,5 +79,40 @@ async fn destroy(
         state.serial += 1;
         store.save(&state).await?;
     }
-    finish(&report, "Destroy")
+    let code = finish(&report, "Destroy")?;
+    refuse_kept(&plan).map(|()| code)
+}
+
+/// Destroy's answer when it kept protected resources (accounts never closed unless the
+/// blueprint says so, databases with deletion protection): exit 1, naming each and how to let
+/// it go.
+fn refuse_kept(plan: &Plan) -> Result<(), CliError> {
+    let kept: Vec<String> = plan
+        .refused()
+        .map(|s| {
+            let account = s
+                .account
+                .as_deref()
+                .map(|a| format!(" in account {a}"))
+                .unwrap_or_default();
+            format!(
+                "  {} ({}{account}): {}",
+                s.address,
+                s.kind,
+                s.refused.as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    if kept.is_empty() {
+        return Ok(());
+    }
+    Err(CliError(format!(
+        "destroy kept {} protected resource(s); everything else in the state is destroyed:\n{}\n\
+         To delete one, lift its protection in the blueprint (an account: `close_on_deletion: true`, \
+         and AWS keeps a closed account for 90 days; a database: `deletion_protection: false`), \
+         run `innovate apply --target ADDR` to record it, then destroy again. \
+         `innovate state rm ADDR` stops managing it instead.",
+        kept.len(),
+        kept.join("\n")
+    )))
 }

@@ -29,6 +29,9 @@ pub struct DriftArgs {
 pub struct Unmanaged {
     pub kind: String,
     pub id: String,
+    /// The member account it was found in (absent: the caller's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 pub async fn run(args: DriftArgs) -> Result<ExitCode, CliError> {
@@ -72,8 +75,25 @@ pub async fn run(args: DriftArgs) -> Result<ExitCode, CliError> {
     })
 }
 
+/// Where to look for unmanaged resources: every kind in the caller's account, and in each
+/// member account the kinds the state has there (member accounts hold workloads, and
+/// some kinds, Organizations for one, cannot be listed from them at all).
+fn listings(loaded: &super::common::Loaded, state: &State) -> Vec<(Option<String>, String)> {
+    let mut wanted: std::collections::BTreeSet<(Option<String>, String)> = loaded
+        .registry
+        .names()
+        .map(|name| (None, name.to_string()))
+        .collect();
+    for resource in state.resources.values() {
+        if resource.account.is_some() && loaded.registry.get(&resource.kind).is_some() {
+            wanted.insert((resource.account.clone(), resource.kind.clone()));
+        }
+    }
+    wanted.into_iter().collect()
+}
+
 /// Resources carrying this estate's identity tags that the state has no record of, for
-/// every kind that can be listed by tag.
+/// every kind that can be listed by tag, in every account the estate uses.
 async fn find_unmanaged(
     loaded: &super::common::Loaded,
     state: &State,
@@ -86,29 +106,34 @@ async fn find_unmanaged(
         ("innovate:env".to_string(), loaded.blueprint.env.clone()),
     ]
     .into();
-    let kinds: Vec<_> = loaded
-        .registry
-        .names()
-        .filter_map(|name| loaded.registry.get(name).map(|k| (name, k.clone())))
-        .collect();
-    let listings = join_all(kinds.iter().map(|(name, kind)| {
+    let wanted = listings(loaded, state);
+    let listed = join_all(wanted.iter().map(|(account, name)| {
         let tags = &tags;
-        async move { (*name, kind.list_tagged(tags).await) }
+        async move {
+            let kind = loaded.registry.kind_in(account.as_deref(), name).await?;
+            kind.list_tagged(tags).await
+        }
     }))
     .await;
-    let known: std::collections::HashSet<(&str, &str)> = state
+    let known: std::collections::HashSet<(Option<&str>, &str, &str)> = state
         .resources
         .values()
-        .map(|r| (r.kind.as_str(), r.id.as_str()))
+        .map(|r| (r.account.as_deref(), r.kind.as_str(), r.id.as_str()))
         .collect();
     let mut unmanaged = Vec::new();
-    for (name, listing) in listings {
-        let found = listing.map_err(|e| CliError(format!("listing {name} by tag failed: {e}")))?;
+    for ((account, name), listing) in wanted.iter().zip(listed) {
+        let place = account
+            .as_ref()
+            .map(|a| format!(" in account {a}"))
+            .unwrap_or_default();
+        let found =
+            listing.map_err(|e| CliError(format!("listing {name}{place} by tag failed: {e}")))?;
         for live in found.unwrap_or_default() {
-            if !known.contains(&(name, live.id.as_str())) {
+            if !known.contains(&(account.as_deref(), name.as_str(), live.id.as_str())) {
                 unmanaged.push(Unmanaged {
                     kind: name.to_string(),
                     id: live.id,
+                    account: account.clone(),
                 });
             }
         }
@@ -125,7 +150,12 @@ fn render_unmanaged(unmanaged: &[Unmanaged], blueprint: &str, env: &str) -> Stri
         unmanaged.len()
     );
     for u in unmanaged {
-        out.push_str(&format!("  ? {} {}\n", u.kind, u.id));
+        let place = u
+            .account
+            .as_ref()
+            .map(|a| format!(" (account {a})"))
+            .unwrap_or_default();
+        out.push_str(&format!("  ? {} {}{place}\n", u.kind, u.id));
     }
     out.push_str("\nImport them with `innovate import`, or delete them if they are leftovers.\n\n");
     out

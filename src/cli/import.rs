@@ -28,10 +28,6 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
             args.address
         ))
     })?;
-    let kind = loaded
-        .registry
-        .get(&instance.kind)
-        .ok_or_else(|| CliError(format!("unknown kind {}", instance.kind)))?;
     let store = open_store(&args.state, &loaded.blueprint)?;
     let lock = lock(&store, "import", &args.blueprint, &args.state).await?;
     unlocking(lock, async {
@@ -42,6 +38,12 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
             args.address, existing.id, args.address
         )));
     }
+    let account = import_account(instance, &state, &args.address)?;
+    let kind = loaded
+        .registry
+        .kind_in(account.as_deref(), &instance.kind)
+        .await
+        .map_err(|e| CliError(format!("{}: {e}", args.address)))?;
     let read = kind
         .read_many(std::slice::from_ref(&args.id))
         .await
@@ -61,6 +63,7 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
         attrs,
         outputs: live.outputs,
         depends_on: instance.depends_on.clone(),
+        account,
     };
     state.resources.insert(args.address.clone(), resource);
     state.serial += 1;
@@ -72,4 +75,24 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
     })
     .await
+}
+
+/// The account `instance` lives in, which must be known: an account it references has to
+/// be in the state (applied or imported) first.
+fn import_account(
+    instance: &crate::blueprint::Instance,
+    state: &crate::state::State,
+    address: &Address,
+) -> Result<Option<String>, CliError> {
+    let lookup = |a: &Address, attr: &str| {
+        state
+            .read(a, attr)
+            .unwrap_or_else(|| serde_json::Value::String(crate::blueprint::UNKNOWN.into()))
+    };
+    match instance.resolve_account(&lookup) {
+        Some(account) if account == crate::blueprint::UNKNOWN => Err(CliError(format!(
+            "{address} is placed in an account that is not in the state yet: apply or import that account first"
+        ))),
+        account => Ok(account),
+    }
 }

@@ -47,7 +47,7 @@ pub async fn make_plan(
         &loaded.registry,
         &options,
     );
-    refuse_protected(&plan, loaded, &state)?;
+    refuse_protected(&plan, &loaded.blueprint)?;
     Ok(Planned {
         stored: exists.then_some(stored),
         state,

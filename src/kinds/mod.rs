@@ -5,8 +5,10 @@
 //! diffs against them, and the executor calls [`ResourceKind`] methods with plain JSON values,
 //! so the engine stays independent of the AWS SDK.
 
+mod placement;
 mod schema;
 
+pub use placement::{AccountOpener, Accounts};
 pub use schema::{Attr, AttrType, Schema};
 
 use async_trait::async_trait;
@@ -159,14 +161,6 @@ pub trait ResourceKind: Send + Sync {
         Ok(None)
     }
 
-    /// Why AWS would refuse to delete a resource recorded with `prior` attributes (RDS
-    /// deletion protection, say): checked for every delete of a plan before anything runs, so
-    /// a destroy stops at once instead of deleting everything around the one it cannot.
-    fn delete_blocker(&self, prior: &Attrs) -> Option<String> {
-        let _ = prior;
-        None
-    }
-
     /// Changes `changed` attributes in place (never a replace-forcing one). `prior` is what
     /// state recorded; `tags` is the full tag set wanted after the update.
     async fn update(
@@ -178,18 +172,64 @@ pub trait ResourceKind: Send + Sync {
         tags: &Tags,
     ) -> KindResult<Live>;
 
+    /// Why a delete of this resource would be refused, given what state recorded (an
+    /// account without `close_on_deletion: true`, a database with deletion protection): the
+    /// plan shows it, a plan that would delete it is refused before anything runs, and
+    /// destroy keeps it (and what it stands on) instead of failing on it. `None`: deletes
+    /// proceed.
+    fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
+        let _ = prior;
+        None
+    }
+
     /// Deletes the resource and waits until AWS has let go of it. Deleting one that is
     /// already gone succeeds.
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()>;
 }
 
 /// Kind name -> implementation. Filled on the AWS side (`aws::registry`), handed to the engine.
+/// These kinds act in the caller's account; [`Registry::in_account`] gives the same kinds
+/// acting in a member account.
 #[derive(Clone, Default)]
 pub struct Registry {
     kinds: BTreeMap<&'static str, Arc<dyn ResourceKind>>,
+    accounts: Option<Arc<Accounts>>,
 }
 
 impl Registry {
+    /// Lets [`Registry::in_account`] reach member accounts through `opener`.
+    pub fn with_accounts(mut self, opener: Arc<dyn AccountOpener>) -> Registry {
+        self.accounts = Some(Arc::new(Accounts::new(opener)));
+        self
+    }
+
+    /// The registry whose kinds act in `account` (`None`: the caller's own, this one).
+    pub async fn in_account(&self, account: Option<&str>) -> KindResult<Registry> {
+        match (account, &self.accounts) {
+            (None, _) => Ok(self.clone()),
+            (Some(account), Some(accounts)) => accounts.registry(account).await,
+            (Some(account), None) => Err(KindError::local(
+                "innovate",
+                format!("account {account}: this registry cannot reach other accounts"),
+            )),
+        }
+    }
+
+    /// Kind `name` acting in `account`.
+    pub async fn kind_in(
+        &self,
+        account: Option<&str>,
+        name: &str,
+    ) -> KindResult<Arc<dyn ResourceKind>> {
+        let registry = self.in_account(account).await?;
+        registry.get(name).cloned().ok_or_else(|| {
+            KindError::local(
+                "innovate",
+                format!("unknown kind `{name}` (from a newer innovate?)"),
+            )
+        })
+    }
+
     pub fn register(&mut self, kind: Arc<dyn ResourceKind>) {
         self.kinds.insert(kind.schema().name, kind);
     }

@@ -40,7 +40,8 @@ impl<'a> Planner<'a> {
         let mut desired = desired_attrs(instance, schema, &|a, attr| self.lookup(a, attr));
         let prior = self.state.resources.get(address);
         let ignored = keep_ignored(&mut desired, prior, &instance.lifecycle.ignore_changes);
-        let (action, changes) = match prior {
+        let account = instance.resolve_account(&|a, attr| self.lookup(a, attr));
+        let (action, mut changes) = match prior {
             None => (Action::Create, creation(schema, &desired)),
             Some(current) if current.kind != instance.kind => {
                 let kind_change = Change {
@@ -64,6 +65,13 @@ impl<'a> Planner<'a> {
                 (action, changes)
             }
         };
+        let action = match prior.and_then(|p| moved(p, &account)) {
+            Some(change) => {
+                changes.insert(0, change);
+                Action::Replace
+            }
+            None => action,
+        };
         self.planned.insert(address.clone(), (action, desired));
         Step {
             address: address.clone(),
@@ -74,6 +82,8 @@ impl<'a> Planner<'a> {
                 && instance.lifecycle.create_before_destroy,
             deposed: false,
             ignored,
+            account,
+            refused: None,
         }
     }
 
@@ -97,6 +107,22 @@ impl<'a> Planner<'a> {
         self.blueprint
             .resolve_outputs(&|a, attr| self.lookup(a, attr))
     }
+}
+
+/// A resource cannot move between accounts: another account (or one not created yet)
+/// means a new resource there.
+fn moved(prior: &ResourceState, account: &Option<String>) -> Option<Change> {
+    if &prior.account == account {
+        return None;
+    }
+    let as_value = |a: &Option<String>| a.clone().map(Value::String);
+    Some(Change {
+        attr: "account".into(),
+        before: as_value(&prior.account),
+        after: as_value(account),
+        forces_replacement: true,
+        sensitive: false,
+    })
 }
 
 /// `lifecycle.ignore_changes`: keeps the state's value of each listed attribute (nothing to

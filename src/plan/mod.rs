@@ -58,6 +58,14 @@ pub struct Step {
     /// Attributes whose changes the blueprint's lifecycle.ignore_changes keeps out.
     #[serde(default)]
     pub ignored: Vec<String>,
+    /// The account the resource lives in (`None`: the caller's);
+    /// [`crate::blueprint::UNKNOWN`] while the account it references is not created yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// Why this delete will not happen (a protected account, or what such an account
+    /// still needs); the executor leaves it out and destroy reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 impl Step {
@@ -84,12 +92,16 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Outputs the apply would produce, where already known.
     pub outputs: BTreeMap<String, Value>,
+    /// A destroy plan: protected resources are kept (and reported) instead of refusing the
+    /// whole plan.
+    #[serde(default)]
+    pub destroy: bool,
 }
 
 impl Plan {
     pub fn summary(&self) -> Summary {
         let mut s = Summary::default();
-        for step in &self.steps {
+        for step in self.steps.iter().filter(|s| s.refused.is_none()) {
             match step.action {
                 Action::Create => s.add += 1,
                 Action::Update => s.change += 1,
@@ -105,7 +117,14 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.steps.iter().any(|s| s.action != Action::NoOp)
+        self.steps
+            .iter()
+            .any(|s| s.action != Action::NoOp && s.refused.is_none())
+    }
+
+    /// Deletes that will not happen, and why.
+    pub fn refused(&self) -> impl Iterator<Item = &Step> {
+        self.steps.iter().filter(|s| s.refused.is_some())
     }
 
     pub fn step(&self, address: &Address) -> Option<&Step> {
@@ -141,12 +160,69 @@ pub fn plan(
         }
     }
     steps.extend(deletions(blueprint, state, options, &selected));
+    mark_refused(&mut steps, state, registry, options.destroy);
     let outputs = if options.destroy {
         BTreeMap::new()
     } else {
         planner.outputs()
     };
-    Plan { steps, outputs }
+    Plan {
+        steps,
+        outputs,
+        destroy: options.destroy,
+    }
+}
+
+/// Marks the deletes a kind refuses (an account without close_on_deletion) and, in a
+/// destroy, the deletes of what those resources still need (the OU and organization an
+/// account is in): they stay, and everything else is destroyed around them.
+fn mark_refused(steps: &mut [Step], state: &State, registry: &Registry, destroy: bool) {
+    let mut kept: Vec<(Address, String)> = Vec::new();
+    for step in steps.iter_mut() {
+        let deleting = matches!(step.action, Action::Delete | Action::Replace) && !step.deposed;
+        let Some(prior) = state.resources.get(&step.address).filter(|_| deleting) else {
+            continue;
+        };
+        let refusal = registry
+            .get(&prior.kind)
+            .and_then(|kind| kind.delete_refusal(&prior.attrs));
+        if let Some(reason) = refusal {
+            step.refused = Some(reason);
+            kept.push((step.address.clone(), prior.kind.clone()));
+        }
+    }
+    if !destroy {
+        return;
+    }
+    for (address, dependency) in needed_by_kept(state, &kept) {
+        let step = steps
+            .iter_mut()
+            .find(|s| s.address == dependency && s.action == Action::Delete && !s.deposed);
+        if let Some(step) = step.filter(|s| s.refused.is_none()) {
+            step.refused = Some(format!("kept: protected {address} still needs it"));
+        }
+    }
+}
+
+/// (kept resource, one of its transitive dependencies in state), each dependency once.
+fn needed_by_kept(state: &State, kept: &[(Address, String)]) -> Vec<(Address, Address)> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (root, _) in kept {
+        let mut stack = vec![root.clone()];
+        while let Some(current) = stack.pop() {
+            let Some(resource) = state.resources.get(&current) else {
+                continue;
+            };
+            for dependency in &resource.depends_on {
+                if seen.insert(dependency.clone()) {
+                    out.push((root.clone(), dependency.clone()));
+                    stack.push(dependency.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 fn selection(dag: &Dag, targets: &[Address]) -> Option<BTreeSet<Address>> {
@@ -200,6 +276,8 @@ fn deletions(
                 create_before_destroy: false,
                 deposed: false,
                 ignored: Vec::new(),
+                account: resource.account.clone(),
+                refused: None,
             }
         })
         .chain(state.deposed.iter().map(|d| Step {
@@ -210,63 +288,66 @@ fn deletions(
             create_before_destroy: false,
             deposed: true,
             ignored: Vec::new(),
+            account: d.resource.account.clone(),
+            refused: None,
         }))
         .collect()
 }
 
-/// What stops this plan before it starts: instances with `lifecycle.prevent_destroy` it would
-/// delete or replace, and instances AWS would refuse to delete as recorded in `state` (the
-/// kind's [`ResourceKind::delete_blocker`](crate::kinds::ResourceKind::delete_blocker)). One
-/// message each; empty when the plan may proceed.
-pub fn protected_destroys(
-    plan: &Plan,
-    blueprint: &Blueprint,
-    state: &State,
-    registry: &Registry,
-) -> Vec<String> {
+/// What stops this plan before it starts: outside a destroy, the deletes a kind refuses (an
+/// account without close_on_deletion, a database with deletion protection), and instances
+/// with `lifecycle.prevent_destroy` it would delete or replace. One message each; empty when
+/// the plan may proceed.
+pub fn protected_destroys(plan: &Plan, blueprint: &Blueprint) -> Vec<String> {
+    let refused = plan.refused().filter(|_| !plan.destroy).map(|step| {
+        format!(
+            "{} ({}) would {}, but it is {}; or run `innovate state rm {}` to stop managing it",
+            step.address,
+            step.kind,
+            what_would_happen(step),
+            step.refused.as_deref().unwrap_or("protected"),
+            step.address
+        )
+    });
     let removals = plan
         .steps
         .iter()
         .filter(|s| matches!(s.action, Action::Delete | Action::Replace) && !s.deposed);
-    removals
-        .filter_map(|step| {
-            prevented_by_lifecycle(step, blueprint)
-                .or_else(|| blocked_by_aws(step, state, registry))
-        })
-        .collect()
+    let prevented = removals.filter_map(|step| prevented_by_lifecycle(step, blueprint));
+    refused.chain(prevented).collect()
 }
 
-fn what_the_plan_would_do(step: &Step) -> String {
+/// What the plan would do to `step`'s resource, in the words of a refusal.
+fn what_would_happen(step: &Step) -> String {
     match step.action {
         Action::Replace => format!(
-            "replace it ({} forces replacement)",
+            "be replaced ({} forces replacement)",
             step.replace_reasons().join(", ")
         ),
-        _ => "destroy it".to_string(),
+        _ => "be destroyed (it left the blueprint)".to_string(),
     }
 }
 
 fn prevented_by_lifecycle(step: &Step, blueprint: &Blueprint) -> Option<String> {
     let instance = blueprint.instance(&step.address)?;
-    instance.lifecycle.prevent_destroy.then(|| {
-        format!(
-            "{} has lifecycle.prevent_destroy, and this plan would {}; remove prevent_destroy from the blueprint first if that is really intended",
-            step.address,
-            what_the_plan_would_do(step)
-        )
-    })
-}
-
-fn blocked_by_aws(step: &Step, state: &State, registry: &Registry) -> Option<String> {
-    let recorded = state.resources.get(&step.address)?;
-    let why = registry.get(&step.kind)?.delete_blocker(&recorded.attrs)?;
+    if !instance.lifecycle.prevent_destroy {
+        return None;
+    }
+    let why = match step.action {
+        Action::Replace => format!(
+            "replace it ({} forces replacement)",
+            step.replace_reasons().join(", ")
+        ),
+        _ => "destroy it".to_string(),
+    };
     Some(format!(
-        "{} ({}) cannot be deleted: {why}; this plan would {}, so nothing was changed",
-        step.address,
-        step.kind,
-        what_the_plan_would_do(step)
+        "{} has lifecycle.prevent_destroy, and this plan would {why}; remove prevent_destroy from the blueprint first if that is really intended",
+        step.address
     ))
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod placement_tests;

@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 pub fn render_human(plan: &Plan, color: bool) -> String {
     let paint = Paint { color };
     let mut out = String::new();
-    if !plan.has_changes() {
+    let kept = plan.refused().count();
+    if !plan.has_changes() && kept == 0 {
         out.push_str("No changes. The infrastructure matches the blueprint.\n");
         return out;
     }
@@ -26,15 +27,29 @@ pub fn render_human(plan: &Plan, color: bool) -> String {
         render_step(&mut out, step, &paint);
     }
     let s = plan.summary();
+    let protected = if kept == 0 {
+        String::new()
+    } else {
+        format!(" {kept} kept (protected).")
+    };
     let _ = writeln!(
         out,
         "{}",
         paint.bold(&format!(
-            "Plan: {} to add, {} to change, {} to destroy.",
+            "Plan: {} to add, {} to change, {} to destroy.{protected}",
             s.add, s.change, s.destroy
         ))
     );
     out
+}
+
+/// "ec2.vpc" or "ec2.vpc, account 123456789012" for a resource placed in a member account.
+fn kind_and_account(step: &Step) -> String {
+    match step.account.as_deref() {
+        None => step.kind.clone(),
+        Some(UNKNOWN) => format!("{}, account {KNOWN_AFTER_APPLY}", step.kind),
+        Some(account) => format!("{}, account {account}", step.kind),
+    }
 }
 
 fn render_step(out: &mut String, step: &Step, paint: &Paint) {
@@ -62,12 +77,22 @@ fn render_step(out: &mut String, step: &Step, paint: &Paint) {
         Action::Delete => ("  -", "will be destroyed".to_string()),
         Action::NoOp => return,
     };
+    if let Some(why) = &step.refused {
+        // Kept: neither destroyed nor replaced; say so instead of the action.
+        let _ = writeln!(
+            out,
+            "  # {} ({}) {why}\n",
+            paint.bold(&step.address.to_string()),
+            kind_and_account(step),
+        );
+        return;
+    }
     let _ = writeln!(
         out,
         "{} {} ({}) {}",
         paint.action(step.action, symbol),
         paint.bold(&step.address.to_string()),
-        step.kind,
+        kind_and_account(step),
         verb
     );
     let width = step.changes.iter().map(|c| c.attr.len()).max().unwrap_or(0);
@@ -145,6 +170,8 @@ fn step_json(step: &Step) -> Value {
         "create_before_destroy": step.create_before_destroy,
         "deposed": step.deposed,
         "ignored_changes": step.ignored,
+        "account": step.account.as_deref().map(|a| public(&json!(a))),
+        "refused": step.refused,
         "changes": step.changes.iter().map(|c| json!({
             "attr": c.attr,
             "before": if c.sensitive { json!("(sensitive)") } else { c.before.as_ref().map(public).unwrap_or(Value::Null) },

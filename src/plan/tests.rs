@@ -38,6 +38,7 @@ fn resource(kind: &str, id: &str, attrs: serde_json::Value, deps: &[&str]) -> Re
         attrs: attrs.as_object().unwrap().clone(),
         outputs: Attrs::new(),
         depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
+        account: None,
     }
 }
 
@@ -202,7 +203,7 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
         &registry,
         &PlanOptions::default(),
     );
-    let refusals = protected_destroys(&changed, &bp, &applied_state(), &registry);
+    let refusals = protected_destroys(&changed, &bp);
     assert_eq!(refusals.len(), 1, "{refusals:?}");
     assert!(refusals[0].starts_with("sub[1] has lifecycle.prevent_destroy, and this plan would replace it (cidr_block forces replacement)"));
     let destroy = plan(
@@ -215,7 +216,7 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
             destroy: true,
         },
     );
-    let refusals = protected_destroys(&destroy, &bp, &applied_state(), &registry);
+    let refusals = protected_destroys(&destroy, &bp);
     assert_eq!(
         refusals.len(),
         3,
@@ -224,7 +225,7 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
 }
 
 #[test]
-fn a_destroy_stops_before_it_starts_when_aws_would_refuse_one_delete() {
+fn a_protected_database_is_never_planned_away_and_destroy_keeps_it() {
     let registry = registry(AwsContext::new(None));
     let bp = blueprint::parse("bp.yaml", BLUEPRINT, &LoadOptions::default(), &registry).unwrap();
     let dag = Dag::build(&bp).unwrap();
@@ -234,33 +235,36 @@ fn a_destroy_stops_before_it_starts_when_aws_would_refuse_one_delete() {
             "rds.db_instance",
             "app-db",
             json!({"db_instance_identifier": "app-db", "deletion_protection": protected}),
-            &[],
+            &["main"],
         )
     };
     state.resources.insert(Address::single("db"), db(true));
+
+    // It left the blueprint: the plan is refused before anything runs.
+    let dropped = plan(&bp, &dag, &state, &registry, &PlanOptions::default());
+    let refusals = protected_destroys(&dropped, &bp);
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].starts_with(
+            "db (rds.db_instance) would be destroyed (it left the blueprint), but it is protected by deletion_protection: true"
+        ),
+        "{refusals:?}"
+    );
+
+    // Destroy goes around it: the database and the VPC it stands in stay, the rest goes.
     let destroy = PlanOptions {
         targets: Vec::new(),
         destroy: true,
     };
-    let refusals = protected_destroys(
-        &plan(&bp, &dag, &state, &registry, &destroy),
-        &bp,
-        &state,
-        &registry,
-    );
-    assert_eq!(refusals.len(), 1, "{refusals:?}");
-    assert!(
-        refusals[0].starts_with(
-            "db (rds.db_instance) cannot be deleted: it has deletion_protection: true"
-        ),
-        "{refusals:?}"
-    );
+    let destroying = plan(&bp, &dag, &state, &registry, &destroy);
+    assert!(protected_destroys(&destroying, &bp).is_empty());
+    let kept: Vec<String> = destroying
+        .refused()
+        .map(|s| s.address.to_string())
+        .collect();
+    assert_eq!(kept, ["db", "main"], "in delete order");
+
     state.resources.insert(Address::single("db"), db(false));
-    let refusals = protected_destroys(
-        &plan(&bp, &dag, &state, &registry, &destroy),
-        &bp,
-        &state,
-        &registry,
-    );
-    assert!(refusals.is_empty(), "{refusals:?}");
+    let unprotected = plan(&bp, &dag, &state, &registry, &destroy);
+    assert_eq!(unprotected.refused().count(), 0);
 }

@@ -45,34 +45,52 @@ pub struct Refreshed {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("refresh could not read {kind} ({count} resource(s)): {source}")]
+#[error("refresh could not read {kind}{} ({count} resource(s)): {source}", in_account(.account))]
 pub struct RefreshError {
     pub kind: String,
+    /// The member account read (`None`: the caller's).
+    pub account: Option<String>,
     pub count: usize,
     pub source: KindError,
 }
 
-/// Reads every resource of `state` from AWS and returns the state as AWS has it, with the
-/// drift found. Resources of kinds this build does not know are kept as they are.
+fn in_account(account: &Option<String>) -> String {
+    account
+        .as_ref()
+        .map(|a| format!(" in account {a}"))
+        .unwrap_or_default()
+}
+
+/// The resources of one kind in one account: read with one `read_many`.
+type Group = (Option<String>, String);
+
+/// Reads every resource of `state` from AWS, each in its own account, and returns the
+/// state as AWS has it, with the drift found. Resources of kinds this build does not know
+/// are kept as they are.
 pub async fn refresh(state: &State, registry: &Registry) -> Result<Refreshed, RefreshError> {
-    let by_kind = group_by_kind(state);
-    let reads = by_kind.iter().filter_map(|(kind, members)| {
-        let resource_kind = registry.get(kind)?.clone();
-        let ids: Vec<String> = members.iter().map(|(_, r)| r.id.clone()).collect();
-        Some(async move {
-            let result = resource_kind.read_many(&ids).await;
-            (kind.clone(), ids.len(), result)
-        })
-    });
+    let groups = group_by_account_and_kind(state);
+    let reads = groups
+        .iter()
+        .filter(|((_, kind), _)| registry.get(kind).is_some())
+        .map(|(group, members)| async move {
+            let (account, kind) = group;
+            let ids: Vec<String> = members.iter().map(|(_, r)| r.id.clone()).collect();
+            let result = match registry.kind_in(account.as_deref(), kind).await {
+                Ok(resource_kind) => resource_kind.read_many(&ids).await,
+                Err(err) => Err(err),
+            };
+            (group, ids.len(), result)
+        });
     let mut refreshed = state.clone();
     let mut drift = Vec::new();
-    for (kind, count, result) in join_all(reads).await {
+    for (group, count, result) in join_all(reads).await {
         let lives = result.map_err(|source| RefreshError {
-            kind: kind.clone(),
+            kind: group.1.clone(),
+            account: group.0.clone(),
             count,
             source,
         })?;
-        for ((address, recorded), live) in by_kind[&kind].iter().zip(lives) {
+        for ((address, recorded), live) in groups[group].iter().zip(lives) {
             if let Some(found) = compare(address, recorded, live, &mut refreshed) {
                 drift.push(found);
             }
@@ -85,15 +103,15 @@ pub async fn refresh(state: &State, registry: &Registry) -> Result<Refreshed, Re
     })
 }
 
-fn group_by_kind(state: &State) -> BTreeMap<String, Vec<(&Address, &ResourceState)>> {
-    let mut by_kind: BTreeMap<String, Vec<(&Address, &ResourceState)>> = BTreeMap::new();
+fn group_by_account_and_kind(state: &State) -> BTreeMap<Group, Vec<(&Address, &ResourceState)>> {
+    let mut groups: BTreeMap<Group, Vec<(&Address, &ResourceState)>> = BTreeMap::new();
     for (address, resource) in &state.resources {
-        by_kind
-            .entry(resource.kind.clone())
+        groups
+            .entry((resource.account.clone(), resource.kind.clone()))
             .or_default()
             .push((address, resource));
     }
-    by_kind
+    groups
 }
 
 /// Updates `refreshed` with what AWS reported for one resource and says what drifted.
@@ -209,14 +227,19 @@ pub async fn recover_pending(
 ) -> Result<Vec<Recovered>, RefreshError> {
     let mut recovered = Vec::new();
     for pending in std::mem::take(&mut state.pending) {
-        let Some(kind) = registry.get(&pending.kind) else {
+        if registry.get(&pending.kind).is_none() {
             continue;
-        };
+        }
         let err = |source| RefreshError {
             kind: pending.kind.clone(),
+            account: pending.account.clone(),
             count: 1,
             source,
         };
+        let kind = registry
+            .kind_in(pending.account.as_deref(), &pending.kind)
+            .await
+            .map_err(err)?;
         let mut tags = identity.clone();
         tags.insert("innovate:address".into(), pending.address.to_string());
         let mut found = match kind.list_tagged(&tags).await.map_err(err)? {
@@ -261,6 +284,7 @@ pub async fn recover_pending(
                     attrs,
                     outputs: live.outputs.clone(),
                     depends_on: pending.depends_on.clone(),
+                    account: pending.account.clone(),
                 },
             );
         }

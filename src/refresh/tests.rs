@@ -69,6 +69,7 @@ fn recorded(id: &str, attrs: Value) -> ResourceState {
         attrs: obj(attrs),
         outputs: obj(json!({"ip": "1.1.1.1"})),
         depends_on: vec![],
+        account: None,
     }
 }
 

@@ -62,6 +62,9 @@ pub struct Pending {
     /// What it was created after: kept for delete ordering once adopted.
     #[serde(default)]
     pub depends_on: Vec<Address>,
+    /// The account it is created in (`None`: the caller's): where to look for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub since: String,
 }
 
@@ -85,6 +88,10 @@ pub struct ResourceState {
     /// blueprint forgot the resource.
     #[serde(default)]
     pub depends_on: Vec<Address>,
+    /// The AWS account it lives in, when placed with `account:` (`None`: the caller's
+    /// account). Every read, update and delete happens there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
 }
 
 impl State {

@@ -199,6 +199,11 @@ impl ResourceKind for AccountKind {
         Ok(to_live(&current.ok_or_else(|| gone(&live.id))?))
     }
 
+    fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
+        (!close_on_deletion(prior))
+            .then(|| "protected: will not be closed (close_on_deletion is not true)".to_string())
+    }
+
     /// Refuses unless state recorded `close_on_deletion: true`. Then the account is moved
     /// to the root (AWS keeps a closed account where it is for 90 days, which would keep
     /// its OU from being deleted) and closed, and the step waits until AWS reports it

@@ -241,11 +241,10 @@ impl ResourceKind for DbInstanceKind {
         Ok(with_tags(updated, tags))
     }
 
-    fn delete_blocker(&self, prior: &Attrs) -> Option<String> {
+    fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
         let protected = prior.get("deletion_protection") == Some(&Value::Bool(true));
         protected.then(|| {
-            "it has deletion_protection: true; set `deletion_protection: false` in the \
-             blueprint and apply that first"
+            "protected by deletion_protection: true (set it to false and apply first to delete it)"
                 .to_string()
         })
     }
