@@ -10,6 +10,7 @@ pub mod apply;
 pub mod aws;
 pub mod blueprint;
 pub mod cli;
+pub mod cost;
 pub mod graph;
 pub mod kinds;
 pub mod plan;

@@ -170,3 +170,82 @@ fn state_show_rm_and_mv_edit_the_state_under_its_lock() {
     assert!(stderr.contains("ghost is not in the state"), "{stderr}");
     assert_eq!(read()["serial"], 6, "a refused edit writes nothing");
 }
+
+/// A small estate with something of every priced kind, for `cost` and `plan`'s cost line.
+const PRICED: &str = r#"blueprint: priced
+variables: { nodes: 2 }
+environments: { dev: {}, prod: { nodes: 4 } }
+resources:
+  main: { kind: ec2.vpc, cidr_block: 10.0.0.0/16 }
+  ip: { kind: ec2.elastic_ip }
+  nat: { kind: ec2.nat_gateway, subnet_id: subnet-1, allocation_id: "${ip.id}" }
+  cluster: { kind: eks.cluster, name: c, role_arn: "arn:aws:iam::1:role/c", subnet_ids: [subnet-1] }
+  nodes:
+    kind: eks.nodegroup
+    cluster_name: ${cluster.name}
+    name: n
+    node_role_arn: arn:aws:iam::1:role/n
+    subnet_ids: [subnet-1]
+    instance_types: [t3.medium]
+    scaling: { min_size: 1, desired_size: "${var.nodes}", max_size: 5 }
+  odd:
+    kind: eks.nodegroup
+    cluster_name: ${cluster.name}
+    name: odd
+    node_role_arn: arn:aws:iam::1:role/n
+    subnet_ids: [subnet-1]
+    instance_types: [z1d.large]
+    scaling: { min_size: 1, desired_size: 1, max_size: 1 }
+  db:
+    kind: rds.db_instance
+    identifier: db
+    engine: postgres
+    instance_class: db.t4g.medium
+    allocated_storage: 100
+    multi_az: true
+"#;
+
+#[test]
+fn cost_prints_each_instance_the_unpriced_and_the_total_per_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, PRICED);
+    let (code, dev, stderr) = innovate(dir.path(), &["cost", &bp, "--env", "dev"]);
+    assert_eq!(code, 0, "{stderr}");
+    // 73 (EKS) + 32.85 (NAT) + 3.65 (IP) + 2 × (30.368 + 1.60) (nodes) + 117.90 (DB)
+    assert!(dev.contains("\nTotal: $291.34/month\n"), "{dev}");
+    assert!(
+        dev.contains("   $63.94  nodes (eks.nodegroup): 2 × t3.medium on-demand"),
+        "{dev}"
+    );
+    assert!(dev.contains("    $0.00  main (ec2.vpc): free\n"), "{dev}");
+    assert!(
+        dev.contains("not priced: odd: instance type z1d.large is not in the price table\n"),
+        "{dev}"
+    );
+    assert!(dev.contains("spot nodes at 60% below on-demand"), "{dev}");
+    let (code, prod, _) = innovate(dir.path(), &["cost", &bp, "--env", "prod"]);
+    assert_eq!(code, 0);
+    assert!(prod.contains("\nTotal: $355.27/month\n"), "{prod}");
+
+    let (code, json, _) = innovate(dir.path(), &["cost", &bp, "--env", "dev", "--json"]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["total_monthly"], serde_json::json!(291.34));
+    assert_eq!(json["not_priced"][0]["address"], "odd");
+    assert_eq!(json["assumptions"]["price_table_date"], "2026-06-01");
+}
+
+#[test]
+fn cost_of_an_invalid_blueprint_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: x\nresources:\n  main: { kind: ec2.vpc }\n",
+    );
+    let (code, _, stderr) = innovate(dir.path(), &["cost", &bp]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("missing the required attribute `cidr_block`"),
+        "{stderr}"
+    );
+}

@@ -3,6 +3,7 @@
 
 mod apply;
 mod common;
+mod cost;
 mod destroy;
 mod drift;
 mod force_unlock;
@@ -47,6 +48,8 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// Adopt an existing AWS resource into the state at a blueprint address.
     Import(import::ImportArgs),
+    /// Estimate the monthly cost of an environment, offline, from an embedded price table.
+    Cost(cost::CostArgs),
     /// Print the dependency graph (DOT by default).
     Graph(graph::GraphArgs),
     /// Print the blueprint's outputs from the state.
@@ -90,6 +93,7 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, CliError> {
         Command::Drift(args) => drift::run(args).await,
         Command::Import(args) => import::run(args).await,
         Command::Graph(args) => graph::run(args).await,
+        Command::Cost(args) => cost::run(args).await,
         Command::Output(args) => output::run(args).await,
         Command::State(command) => state::run(command).await,
         Command::ForceUnlock(args) => force_unlock::run(args).await,
