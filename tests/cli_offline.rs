@@ -249,3 +249,30 @@ fn cost_of_an_invalid_blueprint_is_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn plan_shows_the_monthly_cost_change_from_the_state_to_the_blueprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: st\nresources:\n  ip: { kind: ec2.elastic_ip, count: 3 }\n  nat: { kind: ec2.nat_gateway, subnet_id: subnet-1, allocation_id: \"${ip[0].id}\" }\n",
+    );
+    std::fs::create_dir(dir.path().join("state")).unwrap();
+    let state = serde_json::json!({
+        "format": "innovate-state", "version": 1, "serial": 1, "lineage": "l-1", "blueprint": "st", "env": "default",
+        "resources": { "ip[0]": { "kind": "ec2.elastic_ip", "id": "eipalloc-1", "attrs": { "domain": "vpc" } } }
+    });
+    std::fs::write(dir.path().join("state/st-default.json"), state.to_string()).unwrap();
+    let (code, text, stderr) = innovate(dir.path(), &["plan", &bp, "--refresh=false"]);
+    assert_eq!(code, 0, "{stderr}");
+    // two more addresses (2 × 3.65) and a NAT gateway (32.85)
+    assert!(
+        text.contains("\nMonthly cost: +$40.15 (from $3.65 to $43.80)\n"),
+        "{text}"
+    );
+    let (code, json, _) = innovate(dir.path(), &["plan", &bp, "--refresh=false", "--json"]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["cost"]["monthly_delta"], serde_json::json!(40.15));
+    assert_eq!(json["cost"]["monthly_before"], serde_json::json!(3.65));
+}
