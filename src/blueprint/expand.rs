@@ -31,6 +31,7 @@ const META: &[&str] = &[
     "depends_on",
     "timeouts",
     "lifecycle",
+    "check",
 ];
 
 pub fn expand(
@@ -644,6 +645,7 @@ impl<'r> Expander<'r> {
         self.check_attribute_names(decl, schema, entries);
         let timeouts = self.timeouts(decl.node);
         let lifecycle = self.lifecycle(decl.node, schema);
+        let suppress = self.suppressions(decl.node);
         let mut out = Vec::new();
         for (key, count_index, each) in decl.instance_keys() {
             let scope = Scope {
@@ -683,6 +685,7 @@ impl<'r> Expander<'r> {
                 depends_on,
                 timeouts: timeouts.clone(),
                 lifecycle: lifecycle.clone(),
+                suppress: suppress.clone(),
                 pos: decl.pos,
             });
         }

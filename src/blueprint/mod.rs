@@ -49,6 +49,10 @@ pub struct Instance {
     pub timeouts: Timeouts,
     #[serde(default)]
     pub lifecycle: Lifecycle,
+    /// `check: { suppress: { INV002: "reason" } }`: findings of `innovate check` accepted for
+    /// this resource, rule id -> the reason (never empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub suppress: BTreeMap<String, String>,
     /// Where the resource is declared, for graph errors.
     #[serde(skip)]
     pub pos: Pos,
