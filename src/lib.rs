@@ -9,6 +9,7 @@ pub mod address;
 pub mod apply;
 pub mod aws;
 pub mod blueprint;
+pub mod check;
 pub mod cli;
 pub mod cost;
 pub mod graph;

@@ -276,3 +276,90 @@ fn plan_shows_the_monthly_cost_change_from_the_state_to_the_blueprint() {
     assert_eq!(json["cost"]["monthly_delta"], serde_json::json!(40.15));
     assert_eq!(json["cost"]["monthly_before"], serde_json::json!(3.65));
 }
+
+/// An internet-facing group with SSH open, and a database that is fine.
+const CHECKED: &str = r#"blueprint: checked
+resources:
+  bastion:
+    kind: ec2.security_group
+    vpc_id: vpc-1
+    ingress:
+      - { protocol: tcp, from_port: 443, to_port: 443, cidr_blocks: ["0.0.0.0/0"] }
+      - { protocol: tcp, from_port: 22, to_port: 22, cidr_blocks: ["0.0.0.0/0"] }
+  db:
+    kind: rds.db_instance
+    identifier: db
+    engine: postgres
+    instance_class: db.t4g.small
+"#;
+
+#[test]
+fn check_exits_2_on_a_finding_and_shows_the_located_line_and_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, CHECKED);
+    let (code, out, stderr) = innovate(dir.path(), &["check", &bp]);
+    assert_eq!(code, 2, "{out}{stderr}");
+    let expected = "high[INV002]: bastion (ingress from 0.0.0.0/0 to a port other than 80/443): ingress allows 0.0.0.0/0 to tcp port 22\n  --> bp.yaml:8:9\n  |\n8 |       - { protocol: tcp, from_port: 22, to_port: 22, cidr_blocks: [\"0.0.0.0/0\"] }\n  |         ^\n  = hint: narrow cidr_blocks";
+    assert!(out.starts_with(expected), "{out}");
+    assert!(
+        out.ends_with("1 finding at or above low (1 high) in bp.yaml, env default.\n"),
+        "{out}"
+    );
+    let (code, json, _) = innovate(dir.path(), &["check", &bp, "--json"]);
+    assert_eq!(code, 2);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["findings"][0]["rule"], "INV002");
+    assert_eq!(json["findings"][0]["severity"], "high");
+    assert_eq!(json["findings"][0]["line"], 8);
+}
+
+#[test]
+fn check_exits_0_below_the_severity_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, CHECKED);
+    let (code, out, _) = innovate(dir.path(), &["check", &bp, "--severity", "critical"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "No findings at or above critical in bp.yaml, env default; 1 below the threshold.\n"
+    );
+    let (code, _, stderr) = innovate(dir.path(), &["check", &bp, "--severity", "urgent"]);
+    assert_eq!(
+        code, 1,
+        "a usage error is an error, never 'findings present'"
+    );
+    assert!(stderr.contains("not a severity"), "{stderr}");
+}
+
+#[test]
+fn a_reasoned_suppression_passes_the_check_and_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = CHECKED.replace(
+        "    vpc_id: vpc-1\n",
+        "    vpc_id: vpc-1\n    check: { suppress: { INV002: \"break-glass SSH until the VPN exists\" } }\n",
+    );
+    let bp = write(&dir, &text);
+    let (code, out, stderr) = innovate(dir.path(), &["check", &bp]);
+    assert_eq!(code, 0, "{out}{stderr}");
+    assert!(
+        out.contains("suppressed: INV002 on bastion: break-glass SSH until the VPN exists\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("; 1 suppressed.\n"), "{out}");
+}
+
+#[test]
+fn a_suppression_without_a_reason_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = CHECKED.replace(
+        "    vpc_id: vpc-1\n",
+        "    vpc_id: vpc-1\n    check: { suppress: { INV002: \"\" } }\n",
+    );
+    let bp = write(&dir, &text);
+    let (code, out, stderr) = innovate(dir.path(), &["check", &bp]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        stderr.contains("error: the suppression of INV002 needs a reason\n  --> bp.yaml:6:"),
+        "{stderr}"
+    );
+}
