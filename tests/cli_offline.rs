@@ -363,3 +363,21 @@ fn a_suppression_without_a_reason_is_an_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_innovate_estate_passes_check_in_prod() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out, stderr) = innovate(
+        root,
+        &[
+            "check",
+            "plans/innovate.yaml",
+            "--env",
+            "prod",
+            "--severity",
+            "high",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{stderr}");
+    assert!(out.starts_with("No findings at or above high"), "{out}");
+}
