@@ -381,3 +381,21 @@ fn the_innovate_estate_passes_check_in_prod() {
     assert_eq!(code, 0, "{out}{stderr}");
     assert!(out.starts_with("No findings at or above high"), "{out}");
 }
+
+#[test]
+fn graph_groups_instances_by_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, CHECKED);
+    let (code, dot, _) = innovate(dir.path(), &["graph", &bp]);
+    assert_eq!(code, 0);
+    assert!(
+        dot.contains("  subgraph \"cluster_rds\" {\n    label=\"database (rds)\";"),
+        "{dot}"
+    );
+    let (code, mermaid, _) = innovate(dir.path(), &["graph", &bp, "--format", "mermaid"]);
+    assert_eq!(code, 0);
+    assert!(
+        mermaid.contains("  subgraph tier_ec2[\"network (ec2)\"]\n    n0[\"bastion<br/>ec2.security_group\"]\n  end\n"),
+        "{mermaid}"
+    );
+}
