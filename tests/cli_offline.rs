@@ -170,3 +170,232 @@ fn state_show_rm_and_mv_edit_the_state_under_its_lock() {
     assert!(stderr.contains("ghost is not in the state"), "{stderr}");
     assert_eq!(read()["serial"], 6, "a refused edit writes nothing");
 }
+
+/// A small estate with something of every priced kind, for `cost` and `plan`'s cost line.
+const PRICED: &str = r#"blueprint: priced
+variables: { nodes: 2 }
+environments: { dev: {}, prod: { nodes: 4 } }
+resources:
+  main: { kind: ec2.vpc, cidr_block: 10.0.0.0/16 }
+  ip: { kind: ec2.elastic_ip }
+  nat: { kind: ec2.nat_gateway, subnet_id: subnet-1, allocation_id: "${ip.id}" }
+  cluster: { kind: eks.cluster, name: c, role_arn: "arn:aws:iam::1:role/c", subnet_ids: [subnet-1] }
+  nodes:
+    kind: eks.nodegroup
+    cluster_name: ${cluster.name}
+    name: n
+    node_role_arn: arn:aws:iam::1:role/n
+    subnet_ids: [subnet-1]
+    instance_types: [t3.medium]
+    scaling: { min_size: 1, desired_size: "${var.nodes}", max_size: 5 }
+  odd:
+    kind: eks.nodegroup
+    cluster_name: ${cluster.name}
+    name: odd
+    node_role_arn: arn:aws:iam::1:role/n
+    subnet_ids: [subnet-1]
+    instance_types: [z1d.large]
+    scaling: { min_size: 1, desired_size: 1, max_size: 1 }
+  db:
+    kind: rds.db_instance
+    identifier: db
+    engine: postgres
+    instance_class: db.t4g.medium
+    allocated_storage: 100
+    multi_az: true
+"#;
+
+#[test]
+fn cost_prints_each_instance_the_unpriced_and_the_total_per_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, PRICED);
+    let (code, dev, stderr) = innovate(dir.path(), &["cost", &bp, "--env", "dev"]);
+    assert_eq!(code, 0, "{stderr}");
+    // 73 (EKS) + 32.85 (NAT) + 3.65 (IP) + 2 × (30.368 + 1.60) (nodes) + 117.90 (DB)
+    assert!(dev.contains("\nTotal: $291.34/month\n"), "{dev}");
+    assert!(
+        dev.contains("   $63.94  nodes (eks.nodegroup): 2 × t3.medium on-demand"),
+        "{dev}"
+    );
+    assert!(dev.contains("    $0.00  main (ec2.vpc): free\n"), "{dev}");
+    assert!(
+        dev.contains("not priced: odd: instance type z1d.large is not in the price table\n"),
+        "{dev}"
+    );
+    assert!(dev.contains("spot nodes at 60% below on-demand"), "{dev}");
+    let (code, prod, _) = innovate(dir.path(), &["cost", &bp, "--env", "prod"]);
+    assert_eq!(code, 0);
+    assert!(prod.contains("\nTotal: $355.27/month\n"), "{prod}");
+
+    let (code, json, _) = innovate(dir.path(), &["cost", &bp, "--env", "dev", "--json"]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["total_monthly"], serde_json::json!(291.34));
+    assert_eq!(json["not_priced"][0]["address"], "odd");
+    assert_eq!(json["assumptions"]["price_table_date"], "2026-06-01");
+}
+
+#[test]
+fn cost_of_an_invalid_blueprint_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: x\nresources:\n  main: { kind: ec2.vpc }\n",
+    );
+    let (code, _, stderr) = innovate(dir.path(), &["cost", &bp]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("missing the required attribute `cidr_block`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn plan_shows_the_monthly_cost_change_from_the_state_to_the_blueprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: st\nresources:\n  ip: { kind: ec2.elastic_ip, count: 3 }\n  nat: { kind: ec2.nat_gateway, subnet_id: subnet-1, allocation_id: \"${ip[0].id}\" }\n",
+    );
+    std::fs::create_dir(dir.path().join("state")).unwrap();
+    let state = serde_json::json!({
+        "format": "innovate-state", "version": 1, "serial": 1, "lineage": "l-1", "blueprint": "st", "env": "default",
+        "resources": { "ip[0]": { "kind": "ec2.elastic_ip", "id": "eipalloc-1", "attrs": { "domain": "vpc" } } }
+    });
+    std::fs::write(dir.path().join("state/st-default.json"), state.to_string()).unwrap();
+    let (code, text, stderr) = innovate(dir.path(), &["plan", &bp, "--refresh=false"]);
+    assert_eq!(code, 0, "{stderr}");
+    // two more addresses (2 × 3.65) and a NAT gateway (32.85)
+    assert!(
+        text.contains("\nMonthly cost: +$40.15 (from $3.65 to $43.80)\n"),
+        "{text}"
+    );
+    let (code, json, _) = innovate(dir.path(), &["plan", &bp, "--refresh=false", "--json"]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["cost"]["monthly_delta"], serde_json::json!(40.15));
+    assert_eq!(json["cost"]["monthly_before"], serde_json::json!(3.65));
+}
+
+/// An internet-facing group with SSH open, and a database that is fine.
+const CHECKED: &str = r#"blueprint: checked
+resources:
+  bastion:
+    kind: ec2.security_group
+    vpc_id: vpc-1
+    ingress:
+      - { protocol: tcp, from_port: 443, to_port: 443, cidr_blocks: ["0.0.0.0/0"] }
+      - { protocol: tcp, from_port: 22, to_port: 22, cidr_blocks: ["0.0.0.0/0"] }
+  db:
+    kind: rds.db_instance
+    identifier: db
+    engine: postgres
+    instance_class: db.t4g.small
+"#;
+
+#[test]
+fn check_exits_2_on_a_finding_and_shows_the_located_line_and_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, CHECKED);
+    let (code, out, stderr) = innovate(dir.path(), &["check", &bp]);
+    assert_eq!(code, 2, "{out}{stderr}");
+    let expected = "high[INV002]: bastion (ingress from 0.0.0.0/0 to a port other than 80/443): ingress allows 0.0.0.0/0 to tcp port 22\n  --> bp.yaml:8:9\n  |\n8 |       - { protocol: tcp, from_port: 22, to_port: 22, cidr_blocks: [\"0.0.0.0/0\"] }\n  |         ^\n  = hint: narrow cidr_blocks";
+    assert!(out.starts_with(expected), "{out}");
+    assert!(
+        out.ends_with("1 finding at or above low (1 high) in bp.yaml, env default.\n"),
+        "{out}"
+    );
+    let (code, json, _) = innovate(dir.path(), &["check", &bp, "--json"]);
+    assert_eq!(code, 2);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["findings"][0]["rule"], "INV002");
+    assert_eq!(json["findings"][0]["severity"], "high");
+    assert_eq!(json["findings"][0]["line"], 8);
+}
+
+#[test]
+fn check_exits_0_below_the_severity_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, CHECKED);
+    let (code, out, _) = innovate(dir.path(), &["check", &bp, "--severity", "critical"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        out,
+        "No findings at or above critical in bp.yaml, env default; 1 below the threshold.\n"
+    );
+    let (code, _, stderr) = innovate(dir.path(), &["check", &bp, "--severity", "urgent"]);
+    assert_eq!(
+        code, 1,
+        "a usage error is an error, never 'findings present'"
+    );
+    assert!(stderr.contains("not a severity"), "{stderr}");
+}
+
+#[test]
+fn a_reasoned_suppression_passes_the_check_and_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = CHECKED.replace(
+        "    vpc_id: vpc-1\n",
+        "    vpc_id: vpc-1\n    check: { suppress: { INV002: \"break-glass SSH until the VPN exists\" } }\n",
+    );
+    let bp = write(&dir, &text);
+    let (code, out, stderr) = innovate(dir.path(), &["check", &bp]);
+    assert_eq!(code, 0, "{out}{stderr}");
+    assert!(
+        out.contains("suppressed: INV002 on bastion: break-glass SSH until the VPN exists\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("; 1 suppressed.\n"), "{out}");
+}
+
+#[test]
+fn a_suppression_without_a_reason_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = CHECKED.replace(
+        "    vpc_id: vpc-1\n",
+        "    vpc_id: vpc-1\n    check: { suppress: { INV002: \"\" } }\n",
+    );
+    let bp = write(&dir, &text);
+    let (code, out, stderr) = innovate(dir.path(), &["check", &bp]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        stderr.contains("error: the suppression of INV002 needs a reason\n  --> bp.yaml:6:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_innovate_estate_passes_check_in_prod() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out, stderr) = innovate(
+        root,
+        &[
+            "check",
+            "plans/innovate.yaml",
+            "--env",
+            "prod",
+            "--severity",
+            "high",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{stderr}");
+    assert!(out.starts_with("No findings at or above high"), "{out}");
+}
+
+#[test]
+fn graph_groups_instances_by_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, CHECKED);
+    let (code, dot, _) = innovate(dir.path(), &["graph", &bp]);
+    assert_eq!(code, 0);
+    assert!(
+        dot.contains("  subgraph \"cluster_rds\" {\n    label=\"database (rds)\";"),
+        "{dot}"
+    );
+    let (code, mermaid, _) = innovate(dir.path(), &["graph", &bp, "--format", "mermaid"]);
+    assert_eq!(code, 0);
+    assert!(
+        mermaid.contains("  subgraph tier_ec2[\"network (ec2)\"]\n    n0[\"bastion<br/>ec2.security_group\"]\n  end\n"),
+        "{mermaid}"
+    );
+}

@@ -621,6 +621,17 @@ fn assert_scaling(group: &aws_sdk_eks::types::Nodegroup, (min, desired, max): (i
     );
 }
 
+/// `innovate cost`'s total, checked against the cost of a plan that creates everything.
+fn assert_first_plan_costs_the_estimate(estate: &Estate, planned_json: &Run) -> f64 {
+    let estimate: Value =
+        serde_json::from_str(&estate.run("cost", &["--json"]).expect(0).stdout()).unwrap();
+    let plan: Value = serde_json::from_str(&planned_json.stdout()).unwrap();
+    assert_eq!(plan["cost"]["monthly_before"], 0.0);
+    assert_eq!(plan["cost"]["monthly_after"], estimate["total_monthly"]);
+    assert_eq!(plan["cost"]["not_priced"], serde_json::json!([]));
+    estimate["total_monthly"].as_f64().unwrap()
+}
+
 /// validate, plan, apply, verify, no password anywhere, re-plan with no changes, an in-place
 /// change planned and applied, a replacement planned (not applied).
 async fn apply_and_change(estate: &Estate, aws: &Aws, expected: &Expected, replace: (&str, &str)) {
@@ -642,6 +653,8 @@ async fn apply_and_change(estate: &Estate, aws: &Aws, expected: &Expected, repla
         planned.stdout()
     );
     let planned_json = estate.run("plan", &["--json"]).expect(0);
+    // The first plan adds the whole estate: its cost line is `innovate cost`'s total.
+    let total = assert_first_plan_costs_the_estimate(estate, &planned_json);
     let applied = estate.run("apply", &["--auto-approve"]).expect(0);
     assert!(
         applied.stdout().contains(&format!(
@@ -713,6 +726,14 @@ async fn apply_and_change(estate: &Estate, aws: &Aws, expected: &Expected, repla
     assert!(text.contains("~ backup_retention_period = "), "{text}");
     assert!(
         text.contains("Plan: 0 to add, 2 to change, 0 to destroy."),
+        "{text}"
+    );
+    // Neither a node group's max_size nor backup retention is priced: the applied state
+    // prices exactly like the blueprint did.
+    assert!(
+        text.contains(&format!(
+            "\nMonthly cost: +$0.00 (from ${total:.2} to ${total:.2})\n"
+        )),
         "{text}"
     );
     assert!(!text.contains("-/+"), "{text}");

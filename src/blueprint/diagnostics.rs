@@ -60,21 +60,28 @@ impl BlueprintErrors {
     }
 
     fn render_one(&self, out: &mut String, d: &Diagnostic) {
-        let _ = writeln!(out, "error: {}", d.message);
-        let _ = writeln!(out, "  --> {}:{}:{}", self.file, d.pos.line, d.pos.col);
-        if let Some(line) = self.source_text.lines().nth(d.pos.line.saturating_sub(1)) {
-            let number = d.pos.line.to_string();
-            let gutter = " ".repeat(number.len());
-            let caret_at = " ".repeat(d.pos.col.saturating_sub(1));
-            let _ = writeln!(out, "{gutter} |");
-            let _ = writeln!(out, "{number} | {line}");
-            let _ = writeln!(out, "{gutter} | {caret_at}^");
-        }
-        if let Some(hint) = &d.hint {
-            let _ = writeln!(out, "  = hint: {hint}");
-        }
-        out.push('\n');
+        render_located(out, "error", d, &self.file, &self.source_text);
     }
+}
+
+/// One located message: `LABEL: message`, `--> file:line:col`, the line with a caret under
+/// the column and the hint. Errors use the label "error"; `innovate check` uses the severity
+/// and rule id ("high[INV002]").
+pub fn render_located(out: &mut String, label: &str, d: &Diagnostic, file: &str, source: &str) {
+    let _ = writeln!(out, "{label}: {}", d.message);
+    let _ = writeln!(out, "  --> {file}:{}:{}", d.pos.line, d.pos.col);
+    if let Some(line) = source.lines().nth(d.pos.line.saturating_sub(1)) {
+        let number = d.pos.line.to_string();
+        let gutter = " ".repeat(number.len());
+        let caret_at = " ".repeat(d.pos.col.saturating_sub(1));
+        let _ = writeln!(out, "{gutter} |");
+        let _ = writeln!(out, "{number} | {line}");
+        let _ = writeln!(out, "{gutter} | {caret_at}^");
+    }
+    if let Some(hint) = &d.hint {
+        let _ = writeln!(out, "  = hint: {hint}");
+    }
+    out.push('\n');
 }
 
 /// "did you mean `cidr_block`?" when a close candidate exists.

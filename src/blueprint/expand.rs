@@ -35,6 +35,7 @@ const META: &[&str] = &[
     "timeouts",
     "lifecycle",
     "account",
+    "check",
 ];
 
 pub fn expand(
@@ -660,6 +661,7 @@ impl<'r> Expander<'r> {
         self.check_attribute_names(decl, schema, entries);
         let timeouts = self.timeouts(decl.node);
         let lifecycle = self.lifecycle(decl.node, schema);
+        let suppress = self.suppressions(decl.node);
         let mut out = Vec::new();
         for (key, count_index, each) in decl.instance_keys() {
             let scope = Scope {
@@ -704,6 +706,7 @@ impl<'r> Expander<'r> {
                 timeouts: timeouts.clone(),
                 lifecycle: lifecycle.clone(),
                 account,
+                suppress: suppress.clone(),
                 pos: decl.pos,
             });
         }

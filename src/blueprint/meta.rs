@@ -1,6 +1,6 @@
 //! A resource's meta-arguments besides count / for_each / depends_on: `timeouts`,
-//! `lifecycle` and `account`. They shape how innovate plans and applies, not what AWS
-//! receives.
+//! `lifecycle`, `account` and `check`. They shape how innovate plans, applies and checks,
+//! not what AWS receives.
 
 use super::diagnostics::did_you_mean;
 use super::expand::{Expander, Scope};
@@ -9,6 +9,7 @@ use super::yaml::{Node, NodeValue};
 use super::{Lifecycle, Timeouts, DEFAULT_ACCOUNT_ROLE};
 use crate::kinds::{AttrType, Schema};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The kind whose `id` an `account:` reference reads.
 const ACCOUNT_KIND: &str = "organizations.account";
@@ -190,6 +191,49 @@ impl Expander<'_> {
         lifecycle
     }
 
+    /// `check: { suppress: { INV002: "the public ALB needs it" } }`. A suppression must say
+    /// why: an unexplained one hides a finding from every later reader.
+    pub(super) fn suppressions(&mut self, node: &Node) -> BTreeMap<String, String> {
+        let mut suppress = BTreeMap::new();
+        let Some(section) = node.get("check") else {
+            return suppress;
+        };
+        for (key, value) in self.map_entries(section, "`check`") {
+            if key.name != "suppress" {
+                self.error(
+                    key.pos,
+                    format!("unknown check option `{}`", key.name),
+                    Some("check takes: suppress".into()),
+                );
+                continue;
+            }
+            for (rule, reason) in self.map_entries(value, "`check.suppress`") {
+                if !is_rule_id(&rule.name) {
+                    self.error(
+                        rule.pos,
+                        format!("`{}` is not a check rule id", rule.name),
+                        Some("rule ids look like INV002 (see `innovate check --help`)".into()),
+                    );
+                    continue;
+                }
+                match reason.as_str().map(str::trim) {
+                    Some(text) if !text.is_empty() => {
+                        suppress.insert(rule.name.clone(), text.to_string());
+                    }
+                    _ => self.error(
+                        reason.pos,
+                        format!("the suppression of {} needs a reason", rule.name),
+                        Some(format!(
+                            "say why the finding is accepted: `{}: \"public ALB needs it\"`",
+                            rule.name
+                        )),
+                    ),
+                }
+            }
+        }
+        suppress
+    }
+
     fn flag(&mut self, value: &Node, name: &str) -> bool {
         match value.value {
             NodeValue::Bool(b) => b,
@@ -230,4 +274,10 @@ impl Expander<'_> {
         }
         names
     }
+}
+
+/// INV followed by three digits.
+fn is_rule_id(text: &str) -> bool {
+    text.strip_prefix("INV")
+        .is_some_and(|n| n.len() == 3 && n.chars().all(|c| c.is_ascii_digit()))
 }

@@ -56,6 +56,10 @@ pub struct Instance {
     /// 12-digit id or a reference to an organizations.account's id. `None`: the caller's.
     #[serde(default)]
     pub account: Option<Tmpl>,
+    /// `check: { suppress: { INV002: "reason" } }`: findings of `innovate check` accepted for
+    /// this resource, rule id -> the reason (never empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub suppress: BTreeMap<String, String>,
     /// Where the resource is declared, for graph errors.
     #[serde(skip)]
     pub pos: Pos,

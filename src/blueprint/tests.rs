@@ -332,3 +332,23 @@ fn keys_of_schema_objects_stay_literal() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].2.contains("${env}"), "{found:?}");
 }
+
+#[test]
+fn check_suppressions_need_a_rule_id_and_a_reason() {
+    let text = "blueprint: s\nresources:\n  main:\n    kind: ec2.vpc\n    cidr_block: 10.0.0.0/16\n    check:\n      suppress: { INV002: \"\", XX1: why, INV003: ok }\n      ignore: true\n";
+    let messages: Vec<String> = errors(text)
+        .into_iter()
+        .map(|(l, _, m, _)| format!("{l}: {m}"))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "7: the suppression of INV002 needs a reason",
+            "7: `XX1` is not a check rule id",
+            "8: unknown check option `ignore`",
+        ]
+    );
+    let ok = "blueprint: s\nresources:\n  main:\n    kind: ec2.vpc\n    cidr_block: 10.0.0.0/16\n    check: { suppress: { INV002: \" public ALB needs it \" } }\n";
+    let bp = load_text(ok, None, &[]).unwrap();
+    assert_eq!(bp.instances[0].suppress["INV002"], "public ALB needs it");
+}

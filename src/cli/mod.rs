@@ -2,7 +2,9 @@
 //! calls into the engine. Returns the process exit code; errors become exit 1 in main.
 
 mod apply;
+mod check;
 mod common;
+mod cost;
 mod destroy;
 mod drift;
 mod force_unlock;
@@ -47,6 +49,10 @@ pub enum Command {
     Drift(drift::DriftArgs),
     /// Adopt an existing AWS resource into the state at a blueprint address.
     Import(import::ImportArgs),
+    /// Estimate the monthly cost of an environment, offline, from an embedded price table.
+    Cost(cost::CostArgs),
+    /// Security and reliability rules, offline; exit 2 on findings at or above --severity.
+    Check(check::CheckArgs),
     /// Print the dependency graph (DOT by default).
     Graph(graph::GraphArgs),
     /// Print the blueprint's outputs from the state.
@@ -90,6 +96,8 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, CliError> {
         Command::Drift(args) => drift::run(args).await,
         Command::Import(args) => import::run(args).await,
         Command::Graph(args) => graph::run(args).await,
+        Command::Cost(args) => cost::run(args).await,
+        Command::Check(args) => check::run(args).await,
         Command::Output(args) => output::run(args).await,
         Command::State(command) => state::run(command).await,
         Command::ForceUnlock(args) => force_unlock::run(args).await,

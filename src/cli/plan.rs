@@ -5,6 +5,7 @@ use super::common::{load, open_store, CliError, Ui};
 use super::planning::make_plan;
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
+use crate::cost;
 use crate::plan::{self, PlanFile};
 use crate::refresh::render_drift;
 use clap::Args;
@@ -39,8 +40,10 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     let store = open_store(&args.state, &loaded.blueprint)?;
     let planned = make_plan(&loaded, &store, &args.targets, args.refresh, false).await?;
     let (name, env) = (&loaded.blueprint.name, &loaded.blueprint.env);
+    let cost = cost::plan_delta(&planned.plan, &planned.state);
     if args.json {
         let mut json = plan::to_json(&planned.plan, name, env);
+        json["cost"] = cost.to_json();
         json["drift"] = serde_json::to_value(&planned.drift)?;
         json["recovered"] = serde_json::to_value(&planned.recovered)?;
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -50,6 +53,9 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
             render_drift(&planned.drift),
             plan::render_human(&planned.plan, ui.color)
         );
+        if planned.plan.has_changes() {
+            println!("{}", cost.line());
+        }
     }
     let has_changes = planned.plan.has_changes();
     if let Some(out) = &args.out {

@@ -2,6 +2,7 @@
 //! Edges point from a dependency to the instance that needs it.
 
 mod render;
+mod tiers;
 
 pub use render::{to_dot, to_mermaid};
 

@@ -149,6 +149,12 @@ pub fn keep_ignored(
     ignored
 }
 
+/// What the blueprint alone says an instance will have, without state or AWS: schema
+/// defaults filled in, every reference unknown (for offline readers: cost, check).
+pub fn offline_attrs(instance: &Instance, schema: &Schema) -> Attrs {
+    desired_attrs(instance, schema, &|_, _| Value::String(UNKNOWN.into()))
+}
+
 /// The instance's attributes with references resolved and schema defaults filled in for
 /// what the blueprint leaves out (so removing an attribute plans it back to AWS's default).
 pub fn desired_attrs(

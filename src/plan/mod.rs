@@ -6,7 +6,7 @@ mod diff;
 mod file;
 mod render;
 
-pub use diff::{desired_attrs, keep_ignored};
+pub use diff::{desired_attrs, keep_ignored, offline_attrs};
 pub use file::{PlanFile, PLAN_FORMAT};
 pub use render::{render_human, to_json};
 

@@ -1,0 +1,156 @@
+use super::*;
+use crate::blueprint::{parse, LoadOptions};
+
+fn registry() -> Registry {
+    crate::aws::registry(crate::aws::AwsContext::new(None))
+}
+
+fn run(text: &str, env: &str) -> Report {
+    let options = LoadOptions {
+        env: Some(env.into()),
+        vars: Vec::new(),
+    };
+    let blueprint = parse("bp.yaml", text, &options, &registry()).unwrap();
+    check(&blueprint, &registry(), text)
+}
+
+/// (rule, address, line) of each finding.
+fn found(report: &Report) -> Vec<(&str, &str, usize)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.rule.id, f.address.as_str(), f.pos.line))
+        .collect()
+}
+
+const RISKY: &str = r#"blueprint: risky
+environments: { dev: {}, prod: {} }
+resources:
+  web:
+    kind: ec2.security_group
+    vpc_id: vpc-1
+    ingress:
+      - { protocol: tcp, from_port: 443, to_port: 443, cidr_blocks: ["0.0.0.0/0"] }
+      - { protocol: tcp, from_port: 22, to_port: 22, cidr_blocks: ["0.0.0.0/0"] }
+  db:
+    kind: rds.db_instance
+    identifier: db
+    engine: postgres
+    instance_class: db.t4g.small
+    publicly_accessible: true
+    storage_encrypted: false
+    backup_retention_period: 1
+  cluster:
+    kind: eks.cluster
+    name: c
+    role_arn: arn:aws:iam::1:role/c
+    subnet_ids: [subnet-1]
+  nodes:
+    kind: eks.nodegroup
+    cluster_name: ${cluster.name}
+    name: n
+    node_role_arn: arn:aws:iam::1:role/n
+    subnet_ids: [subnet-1]
+    scaling: { min_size: 1, desired_size: 1, max_size: 1 }
+  admin:
+    kind: iam.role
+    name: admin
+    assume_role_policy: { Version: "2012-10-17", Statement: [] }
+    inline_policies:
+      all: { Version: "2012-10-17", Statement: [{ Effect: Allow, Action: "*", Resource: "*" }] }
+"#;
+
+#[test]
+fn every_rule_fires_on_a_risky_prod_blueprint_at_the_offending_line() {
+    let report = run(RISKY, "prod");
+    assert_eq!(
+        found(&report),
+        [
+            ("INV001", "db", 15),
+            ("INV002", "web", 9),
+            ("INV006", "db", 10),
+            ("INV008", "db", 10),
+            ("INV003", "db", 16),
+            ("INV007", "db", 17),
+            ("INV004", "cluster", 18),
+            ("INV005", "cluster", 18),
+            ("INV009", "admin", 34),
+            ("INV010", "nodes", 25),
+        ]
+    );
+    let open = &report.findings[1];
+    assert_eq!(open.message, "ingress allows 0.0.0.0/0 to tcp port 22");
+}
+
+#[test]
+fn prod_only_rules_stay_quiet_in_dev() {
+    let ids: Vec<&str> = run(RISKY, "dev")
+        .findings
+        .iter()
+        .map(|f| f.rule.id)
+        .collect();
+    assert!(!ids.contains(&"INV006") && !ids.contains(&"INV007") && !ids.contains(&"INV008"));
+    assert!(ids.contains(&"INV001"));
+}
+
+#[test]
+fn a_suppression_moves_the_finding_aside_with_its_reason() {
+    let text = RISKY.replace(
+        "    vpc_id: vpc-1\n",
+        "    vpc_id: vpc-1\n    check: { suppress: { INV002: bastion until the VPN exists, INV001: stale } }\n",
+    );
+    let report = run(&text, "dev");
+    assert!(!report.findings.iter().any(|f| f.rule.id == "INV002"));
+    assert_eq!(
+        report.suppressed,
+        [Suppressed {
+            rule: "INV002".into(),
+            address: "web".into(),
+            reason: "bastion until the VPN exists".into()
+        }]
+    );
+    assert_eq!(
+        report.unused.len(),
+        1,
+        "INV001 does not apply to a security group"
+    );
+}
+
+#[test]
+fn a_cluster_with_an_oidc_provider_and_a_private_endpoint_is_clean() {
+    let text = "blueprint: ok\nresources:\n  cluster:\n    kind: eks.cluster\n    name: c\n    role_arn: r\n    subnet_ids: [s]\n    endpoint_public_access: false\n    encryption_kms_key_arn: arn:aws:kms:us-east-1:1:key/k\n  oidc: { kind: iam.openid_connect_provider, url: \"${cluster.oidc_issuer}\", client_id_list: [sts.amazonaws.com] }\n  nodes: { kind: eks.nodegroup, cluster_name: \"${cluster.name}\", name: n, node_role_arn: r, subnet_ids: [s], scaling: { min_size: 1, desired_size: 1, max_size: 1 } }\n";
+    let report = run(text, "default");
+    assert!(report.findings.is_empty(), "{:?}", found(&report));
+}
+
+#[test]
+fn the_threshold_selects_what_counts() {
+    let report = run(RISKY, "dev");
+    assert!(report.at_or_above(Severity::Critical).len() == 1);
+    assert!(report.at_or_above(Severity::Low).len() > report.at_or_above(Severity::High).len());
+    assert_eq!("HIGH".parse::<Severity>(), Ok(Severity::High));
+    assert!("urgent".parse::<Severity>().is_err());
+}
+
+#[test]
+fn human_output_reuses_the_located_error_rendering() {
+    let report = run(RISKY, "prod");
+    let source = Source {
+        file: "bp.yaml",
+        text: RISKY,
+        env: "prod",
+    };
+    let text = render_human(&report, Severity::Critical, &source);
+    let expected = "critical[INV001]: db (database publicly accessible): the database has a public endpoint\n  --> bp.yaml:15:5\n   |\n15 |     publicly_accessible: true\n   |     ^\n  = hint: set `publicly_accessible: false`";
+    assert!(text.starts_with(expected), "{text}");
+    assert!(
+        text.ends_with("1 finding at or above critical (1 critical) in bp.yaml, env prod; 9 below the threshold.\n"),
+        "{text}"
+    );
+    let json = to_json(&report, Severity::High, &source);
+    assert_eq!(json["passed"], false);
+    assert_eq!(
+        json["findings"][1]["source_line"],
+        "      - { protocol: tcp, from_port: 22, to_port: 22, cidr_blocks: [\"0.0.0.0/0\"] }"
+    );
+}

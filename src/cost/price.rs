@@ -1,0 +1,284 @@
+//! The monthly price of one resource instance from its attributes: a price model per kind
+//! that costs money, an explicit list of kinds that are free, "not priced" for the rest.
+
+use super::prices::*;
+use crate::blueprint::template::contains_unknown;
+use crate::kinds::Attrs;
+use serde_json::Value;
+
+/// What one resource instance costs per month.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pricing {
+    /// No charge of its own (VPCs, subnets, IAM, ...).
+    Free,
+    Priced {
+        monthly: f64,
+        detail: String,
+    },
+    /// Cannot be priced from the table: the reason says which attribute or entry is missing.
+    NotPriced(String),
+}
+
+impl Pricing {
+    pub fn monthly(&self) -> f64 {
+        match self {
+            Pricing::Priced { monthly, .. } => *monthly,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Kinds AWS does not charge for by the hour (their traffic or contents may cost).
+const FREE_KINDS: &[&str] = &[
+    "ec2.vpc",
+    "ec2.subnet",
+    "ec2.internet_gateway",
+    "ec2.route_table",
+    "ec2.security_group",
+    "eks.addon",
+    "iam.role",
+    "iam.openid_connect_provider",
+    "rds.db_subnet_group",
+    "rds.db_parameter_group",
+    "organizations.organization",
+    "organizations.organizational_unit",
+    "organizations.account",
+    "organizations.policy",
+];
+
+pub fn price(kind: &str, attrs: &Attrs) -> Pricing {
+    let priced = match kind {
+        "eks.cluster" => Ok(eks_cluster()),
+        "eks.nodegroup" => nodegroup(attrs),
+        "ec2.nat_gateway" => Ok(nat_gateway()),
+        "ec2.elastic_ip" => Ok(elastic_ip()),
+        "rds.db_instance" => db_instance(attrs),
+        _ if FREE_KINDS.contains(&kind) => return Pricing::Free,
+        _ => Err(format!("no price model for kind {kind}")),
+    };
+    priced.unwrap_or_else(Pricing::NotPriced)
+}
+
+fn hourly(rate: f64, what: &str) -> Pricing {
+    Pricing::Priced {
+        monthly: rate * HOURS_PER_MONTH,
+        detail: format!("{what}, {HOURS_PER_MONTH} h × ${}", usd(rate)),
+    }
+}
+
+fn eks_cluster() -> Pricing {
+    hourly(EKS_CLUSTER_HOURLY, "EKS control plane")
+}
+
+fn nat_gateway() -> Pricing {
+    let Pricing::Priced { monthly, detail } = hourly(NAT_GATEWAY_HOURLY, "NAT gateway") else {
+        unreachable!("hourly always prices")
+    };
+    Pricing::Priced {
+        monthly,
+        detail: format!(
+            "{detail} (+ ${}/GB processed, not estimated)",
+            usd(NAT_GATEWAY_PER_GB)
+        ),
+    }
+}
+
+fn elastic_ip() -> Pricing {
+    hourly(PUBLIC_IPV4_HOURLY, "public IPv4 address")
+}
+
+/// Desired size × the first instance type (the one an on-demand group launches first; for
+/// spot a stand-in for the pool mix) + one gp3 root volume per node.
+fn nodegroup(attrs: &Attrs) -> Result<Pricing, String> {
+    let nodes = known_int(attrs, "scaling", Some("desired_size"))?;
+    let types = known(attrs, "instance_types", None)?;
+    let first = types
+        .as_array()
+        .and_then(|t| t.first())
+        .and_then(Value::as_str)
+        .ok_or("instance_types is empty")?;
+    let rate = ec2_hourly(first)
+        .ok_or_else(|| format!("instance type {first} is not in the price table"))?;
+    let spot = known(attrs, "capacity_type", None)?.as_str() == Some("SPOT");
+    let (rate, market) = if spot {
+        (rate * (1.0 - SPOT_DISCOUNT), "spot")
+    } else {
+        (rate, "on-demand")
+    };
+    let disk = known_int(attrs, "disk_size", None)?;
+    let compute = nodes as f64 * rate * HOURS_PER_MONTH;
+    let storage = (nodes * disk) as f64 * EBS_GP3_GB_MONTH;
+    let more = match types.as_array().map(Vec::len).unwrap_or(0) {
+        0 | 1 => String::new(),
+        n => format!(" (first of {n} types)"),
+    };
+    Ok(Pricing::Priced {
+        monthly: compute + storage,
+        detail: format!(
+            "{nodes} × {first}{more} {market} at ${}/h; {nodes} × {disk} GB gp3 at ${}/GB",
+            usd(rate),
+            usd(EBS_GP3_GB_MONTH)
+        ),
+    })
+}
+
+/// Instance hours + allocated storage, both doubled for a Multi-AZ standby.
+fn db_instance(attrs: &Attrs) -> Result<Pricing, String> {
+    let engine = known_str(attrs, "engine")?;
+    let class = known_str(attrs, "instance_class")?;
+    let rate = rds_hourly(&engine, &class)
+        .ok_or_else(|| format!("RDS {engine} {class} is not in the price table"))?;
+    let multi_az = known(attrs, "multi_az", None)?.as_bool() == Some(true);
+    let storage_type = known_str(attrs, "storage_type")?;
+    let gb_rate = rds_storage_gb_month(&storage_type)
+        .ok_or_else(|| format!("RDS storage type {storage_type} is not in the price table"))?;
+    let gb = known_int(attrs, "allocated_storage", None)?;
+    let copies = if multi_az { 2.0 } else { 1.0 };
+    let monthly = copies * (rate * HOURS_PER_MONTH + gb as f64 * gb_rate);
+    let az = if multi_az { "Multi-AZ" } else { "single-AZ" };
+    Ok(Pricing::Priced {
+        monthly,
+        detail: format!(
+            "{class} {az} at ${}/h; {gb} GB {storage_type} at ${}/GB",
+            usd(copies * rate),
+            usd(copies * gb_rate)
+        ),
+    })
+}
+
+/// The attribute (or one field of an object attribute), refusing unknown values: a price
+/// built on "(known after apply)" would be a guess.
+fn known(attrs: &Attrs, name: &str, field: Option<&str>) -> Result<Value, String> {
+    let path = match field {
+        Some(f) => format!("{name}.{f}"),
+        None => name.to_string(),
+    };
+    let value = attrs.get(name).and_then(|v| match field {
+        Some(f) => v.get(f),
+        None => Some(v),
+    });
+    match value {
+        None | Some(Value::Null) => Err(format!("{path} is not set")),
+        Some(v) if contains_unknown(v) => Err(format!("{path} is known only after apply")),
+        Some(v) => Ok(v.clone()),
+    }
+}
+
+fn known_int(attrs: &Attrs, name: &str, field: Option<&str>) -> Result<u64, String> {
+    let value = known(attrs, name, field)?;
+    value.as_u64().ok_or_else(|| {
+        let path = field.map_or(name.to_string(), |f| format!("{name}.{f}"));
+        format!("{path} is not a whole number: {value}")
+    })
+}
+
+fn known_str(attrs: &Attrs, name: &str) -> Result<String, String> {
+    let value = known(attrs, name, None)?;
+    value
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("{name} is not a string: {value}"))
+}
+
+/// A unit price: cents at least, up to four decimals (`0.10`, `0.045`, `0.0416`).
+pub fn usd(x: f64) -> String {
+    let text = format!("{x:.4}");
+    let trimmed = text.trim_end_matches('0');
+    match trimmed.split_once('.') {
+        Some((_, decimals)) if decimals.len() < 2 => format!("{x:.2}"),
+        _ => trimmed.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blueprint::UNKNOWN;
+    use serde_json::json;
+
+    fn attrs(value: Value) -> Attrs {
+        value.as_object().unwrap().clone()
+    }
+
+    fn monthly(p: &Pricing) -> f64 {
+        match p {
+            Pricing::Priced { monthly, .. } => (monthly * 100.0).round() / 100.0,
+            other => panic!("not priced: {other:?}"),
+        }
+    }
+
+    fn nodegroup_attrs(types: Value, capacity: &str, desired: Value) -> Attrs {
+        attrs(json!({
+            "instance_types": types, "capacity_type": capacity, "disk_size": 20,
+            "scaling": { "min_size": 1, "desired_size": desired, "max_size": 5 }
+        }))
+    }
+
+    #[test]
+    fn hourly_kinds_cost_730_hours() {
+        assert_eq!(monthly(&price("eks.cluster", &Attrs::new())), 73.0);
+        assert_eq!(monthly(&price("ec2.nat_gateway", &Attrs::new())), 32.85);
+        assert_eq!(monthly(&price("ec2.elastic_ip", &Attrs::new())), 3.65);
+    }
+
+    #[test]
+    fn a_node_group_costs_desired_nodes_and_their_disks() {
+        let on_demand = nodegroup_attrs(json!(["t3.medium"]), "ON_DEMAND", json!(2));
+        // 2 × 0.0416 × 730 + 2 × 20 × 0.08
+        assert_eq!(monthly(&price("eks.nodegroup", &on_demand)), 63.94);
+        let spot = nodegroup_attrs(json!(["m7g.large", "c7g.xlarge"]), "SPOT", json!(1));
+        // 0.0816 × 0.4 × 730 + 20 × 0.08
+        assert_eq!(monthly(&price("eks.nodegroup", &spot)), 25.43);
+        let Pricing::Priced { detail, .. } = price("eks.nodegroup", &spot) else {
+            unreachable!()
+        };
+        assert!(
+            detail.contains("m7g.large (first of 2 types) spot"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn multi_az_doubles_instance_and_storage() {
+        let db = |multi_az: bool| {
+            attrs(json!({
+                "engine": "postgres", "instance_class": "db.t4g.medium", "multi_az": multi_az,
+                "storage_type": "gp3", "allocated_storage": 100
+            }))
+        };
+        // 0.065 × 730 + 100 × 0.115
+        assert_eq!(monthly(&price("rds.db_instance", &db(false))), 58.95);
+        assert_eq!(monthly(&price("rds.db_instance", &db(true))), 117.9);
+    }
+
+    #[test]
+    fn unknown_attributes_and_missing_entries_are_not_priced() {
+        let unknown = nodegroup_attrs(json!(["t3.medium"]), "ON_DEMAND", json!(UNKNOWN));
+        assert_eq!(
+            price("eks.nodegroup", &unknown),
+            Pricing::NotPriced("scaling.desired_size is known only after apply".into())
+        );
+        let exotic = nodegroup_attrs(json!(["z1d.large"]), "ON_DEMAND", json!(1));
+        assert_eq!(
+            price("eks.nodegroup", &exotic),
+            Pricing::NotPriced("instance type z1d.large is not in the price table".into())
+        );
+        assert!(matches!(
+            price("ec2.transit_gateway", &Attrs::new()),
+            Pricing::NotPriced(_)
+        ));
+    }
+
+    #[test]
+    fn unit_prices_print_with_cents_and_no_trailing_zeros() {
+        assert_eq!(usd(0.1), "0.10");
+        assert_eq!(usd(0.045), "0.045");
+        assert_eq!(usd(0.0816 * 0.4), "0.0326");
+    }
+
+    #[test]
+    fn network_and_identity_kinds_are_free() {
+        assert_eq!(price("ec2.subnet", &Attrs::new()), Pricing::Free);
+        assert_eq!(price("iam.role", &Attrs::new()), Pricing::Free);
+    }
+}
