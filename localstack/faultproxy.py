@@ -13,6 +13,9 @@ own rate (0..1), drawn independently per request:
   --fail ACTION=CODE  always answer ACTION with the permanent error CODE (HTTP 400)
   --latency FILE    JSON {"ACTION": ms, "*": ms}: a fixed delay per action before forwarding
                     (AWS-like latencies for benchmarks)
+  --spread          inject each fault at evenly spaced requests instead of at random, so a
+                    run of N requests sees exactly N x RATE of them (for tests that must
+                    see the faults happen)
 
 GET /__proxy/stats answers JSON counts: requests per action, faults per kind and action.
 Prints `listening http://HOST:PORT` once the socket accepts requests; with
@@ -47,6 +50,10 @@ class Faults:
         self.fail = dict(item.split("=", 1) for item in args.fail)
         self.latency = json.load(open(args.latency)) if args.latency else {}
         self.random = random.Random(args.seed)
+        self.spread = args.spread
+        # Error diffusion: a fault falls due each time the accumulated rate passes 1; the
+        # start at one half puts the first one mid-way into its interval.
+        self.due = {kind: 0.5 for kind in self.rates}
         self.lock = threading.Lock()
         self.requests = Counter()
         self.injected = Counter()
@@ -55,7 +62,12 @@ class Faults:
         if kind == "lost" and not mutating:
             return False
         with self.lock:
-            hit = self.random.random() < self.rates[kind]
+            if self.spread:
+                self.due[kind] += self.rates[kind]
+                hit = self.due[kind] >= 1.0
+                self.due[kind] -= 1.0 if hit else 0.0
+            else:
+                hit = self.random.random() < self.rates[kind]
             if hit:
                 self.injected[f"{kind} {action}"] += 1
         return hit
@@ -223,6 +235,7 @@ def main():
     parser.add_argument("--fail", action="append", default=[], metavar="ACTION=CODE")
     parser.add_argument("--latency", metavar="FILE")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--spread", action="store_true")
     parser.add_argument("--until-stdin-closes", action="store_true")
     args = parser.parse_args()
 

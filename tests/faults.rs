@@ -8,6 +8,7 @@ mod common;
 
 use common::cli::{Run, Workspace};
 use common::faultproxy::FaultProxy;
+use std::sync::Mutex;
 
 /// `innovate ARGS...` through `proxy`.
 fn through(ws: &Workspace, proxy: &FaultProxy, args: &[&str]) -> Run {
@@ -69,7 +70,7 @@ fn lost_responses_leave_exactly_one_resource_per_address() {
     let ws = Workspace::new();
     let bp = ws.write_blueprint(&wide_network("lost", 1));
     let bp = bp.to_str().unwrap();
-    let proxy = FaultProxy::start(&["--lost", "0.05"]);
+    let proxy = FaultProxy::start(&["--lost", "0.05", "--spread"]);
 
     let applied = through(&ws, &proxy, &["apply", bp, "--auto-approve"]);
     assert_eq!(applied.code(), 0, "{}", applied.stderr());
@@ -88,7 +89,7 @@ fn throttling_and_server_errors_are_retried_to_success() {
     let ws = Workspace::new();
     let bp = ws.write_blueprint(&wide_network("throttled", 2));
     let bp = bp.to_str().unwrap();
-    let proxy = FaultProxy::start(&["--throttle", "0.2", "--server-error", "0.05"]);
+    let proxy = FaultProxy::start(&["--throttle", "0.2", "--server-error", "0.05", "--spread"]);
 
     let applied = through(&ws, &proxy, &["apply", bp, "--auto-approve"]);
     assert_eq!(applied.code(), 0, "{}", applied.stderr());
@@ -119,4 +120,55 @@ fn a_permanent_error_fails_fast_with_aws_message_and_no_retries() {
         "no retry of a permanent error"
     );
     ws.run(&["destroy", bp, "--auto-approve"]).expect(0);
+}
+
+/// The customer's dev estate has fixed names (roles, cluster, database): one at a time.
+static ONE_ESTATE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// A copy of plans/innovate.yaml in the workspace.
+fn dev_estate(ws: &Workspace) -> String {
+    let bp = ws.path().join("innovate.yaml");
+    let source = concat!(env!("CARGO_MANIFEST_DIR"), "/plans/innovate.yaml");
+    std::fs::copy(source, &bp).unwrap();
+    bp.to_str().unwrap().to_string()
+}
+
+/// Applies the dev estate through `proxy`, proves AWS holds exactly what the state records,
+/// and destroys it through the proxy too.
+fn apply_check_and_destroy_dev(proxy: &FaultProxy) {
+    let ws = Workspace::new();
+    let bp = dev_estate(&ws);
+    let dev = ["--env", "dev", "--auto-approve"];
+    let applied = through(&ws, proxy, &[&["apply", bp.as_str()][..], &dev].concat());
+    assert_eq!(applied.code(), 0, "{}", applied.stderr());
+    let drift = ws.run(&["drift", &bp, "--env", "dev"]);
+    assert_eq!(drift.code(), 0, "{}\n{}", drift.stdout(), drift.stderr());
+    let destroyed = through(&ws, proxy, &[&["destroy", bp.as_str()][..], &dev].concat());
+    assert_eq!(destroyed.code(), 0, "{}", destroyed.stderr());
+}
+
+/// The customer's whole dev estate (EKS, RDS, IAM, the network) through a proxy that fails
+/// a quarter of all calls.
+#[test]
+fn the_dev_estate_applies_through_throttling_and_server_errors() {
+    let _one = ONE_ESTATE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let proxy = FaultProxy::start(&["--throttle", "0.2", "--server-error", "0.05", "--spread"]);
+    apply_check_and_destroy_dev(&proxy);
+    assert!(proxy.injected("throttle") > 20, "{}", proxy.stats());
+    assert!(proxy.injected("server_error") > 5, "{}", proxy.stats());
+}
+
+/// Every twentieth mutating call of the whole dev estate does its work in AWS and loses its
+/// answer: creates without idempotency tokens are retried by the SDK, name-keyed creates
+/// meet their own earlier attempt. One resource per address all the same.
+#[test]
+fn the_dev_estate_applies_through_lost_responses_with_one_resource_per_address() {
+    let _one = ONE_ESTATE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let proxy = FaultProxy::start(&["--lost", "0.05", "--spread"]);
+    apply_check_and_destroy_dev(&proxy);
+    assert!(proxy.injected("lost") >= 5, "{}", proxy.stats());
 }

@@ -73,3 +73,35 @@ pub async fn sweep_duplicates(
     }
     Ok(extras.len())
 }
+
+/// After a create failed with one of the kind's conflict codes: the resource of this
+/// instance (found by its identity tags, or by the id the blueprint gives it), made by an
+/// earlier attempt of this same create whose answer was lost, brought to `desired` and
+/// adopted. `None` when there is no such resource: the conflict is real.
+pub async fn adopt_after_conflict(
+    kind: &dyn ResourceKind,
+    cx: &StepCx,
+    desired: &Attrs,
+    tags: &Tags,
+) -> Result<Option<Live>, KindError> {
+    let identity = identity_tags(tags);
+    let found = match kind.list_tagged(&identity).await? {
+        Some(found) => found.into_iter().next(),
+        None => match kind.natural_id(desired) {
+            Some(id) => kind.read_many(&[id]).await?.pop().flatten(),
+            None => None,
+        },
+    };
+    let Some(live) = found else {
+        return Ok(None);
+    };
+    cx.phase(&format!(
+        "found {} from an attempt whose answer was lost; adopting it",
+        live.id
+    ));
+    // Whatever the lost attempt did not get to (policies, settings) is done now.
+    let observed = live.attrs.clone().unwrap_or_default();
+    kind.update(cx, &live, &observed, desired, tags)
+        .await
+        .map(Some)
+}

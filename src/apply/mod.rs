@@ -16,7 +16,7 @@ pub use progress::Progress;
 use crate::address::Address;
 use crate::blueprint::template::{contains_unknown, UNKNOWN};
 use crate::blueprint::Blueprint;
-use crate::kinds::{Attrs, KindError, Live, Registry, ResourceKind, StepCx, Tags};
+use crate::kinds::{Attrs, KindError, KindResult, Live, Registry, ResourceKind, StepCx, Tags};
 use crate::plan::{desired_attrs, keep_ignored, Plan};
 #[cfg(test)]
 use crate::state::LocalStore; // the store of apply/tests.rs
@@ -497,7 +497,7 @@ async fn operate(
     stored.retain(|name, _| resource.schema().attr(name).is_none_or(|a| !a.sensitive));
     let account = p.account.clone();
     match (p.kind, &p.prior) {
-        (OpKind::Create, _) => match resource.create(&cx, &p.desired, &p.tags).await {
+        (OpKind::Create, _) => match create(resource.as_ref(), &cx, p).await {
             Ok(live) => {
                 // Best effort: a failed sweep must not turn a created resource into a failure.
                 if let Err(err) =
@@ -522,6 +522,18 @@ async fn operate(
             .await
             .map(|()| None),
         (_, None) => Err(KindError::local("innovate", "nothing in state to change")),
+    }
+}
+
+/// Creates the resource, adopting it instead when AWS says it exists already and it is this
+/// instance's own (an earlier attempt's answer was lost and the SDK retried).
+async fn create(resource: &dyn ResourceKind, cx: &StepCx, p: &Prepared) -> KindResult<Live> {
+    match resource.create(cx, &p.desired, &p.tags).await {
+        Err(err) if err.has_code_in(resource.conflict_codes()) => {
+            let adopted = intents::adopt_after_conflict(resource, cx, &p.desired, &p.tags).await?;
+            adopted.ok_or(err)
+        }
+        other => other,
     }
 }
 

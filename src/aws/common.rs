@@ -38,9 +38,7 @@ pub fn changed(schema: &Schema, prior: &Attrs, desired: &Attrs, name: &str) -> b
 }
 
 pub fn has_code(err: &KindError, codes: &[&str]) -> bool {
-    err.code
-        .as_deref()
-        .is_some_and(|code| codes.contains(&code))
+    err.has_code_in(codes)
 }
 
 /// Lines found resources up with `ids`: `None` where one is gone.

@@ -60,6 +60,13 @@ impl KindError {
     pub fn local(call: impl Into<String>, message: impl Into<String>) -> Self {
         KindError::new(call, None, message)
     }
+
+    /// Whether AWS answered with one of `codes`.
+    pub fn has_code_in(&self, codes: &[&str]) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|code| codes.contains(&code))
+    }
 }
 
 impl fmt::Display for KindError {
@@ -150,6 +157,13 @@ pub trait ResourceKind: Send + Sync {
     fn natural_id(&self, desired: &Attrs) -> Option<String> {
         let _ = desired;
         None
+    }
+
+    /// Error codes with which AWS refuses a create because the resource exists already (its
+    /// name is taken): after a lost answer, the SDK's retry of this very create gets one, and
+    /// the resource found by its identity tags (or [`ResourceKind::natural_id`]) is adopted.
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &[]
     }
 
     /// Every resource of this kind that carries all of `tags` (innovate's identity tags of
@@ -247,6 +261,29 @@ impl Registry {
     }
 }
 
+/// [`same_value`], with every list compared as a multiset: for set-valued attributes, at
+/// every depth (a rule's CIDR list is as unordered as the list of rules).
+pub fn same_set_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) => {
+            let mut unmatched: Vec<&Value> = y.iter().collect();
+            x.len() == y.len()
+                && x.iter().all(|item| {
+                    let found = unmatched
+                        .iter()
+                        .position(|other| same_set_value(item, other));
+                    found.map(|i| unmatched.swap_remove(i)).is_some()
+                })
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_set_value(v, w)))
+        }
+        _ => same_value(a, b),
+    }
+}
+
 /// Equality of attribute values that ignores the order of map keys (JSON maps keep insertion
 /// order here) and the spelling of numbers (1 and 1.0).
 pub fn same_value(a: &Value, b: &Value) -> bool {
@@ -261,5 +298,24 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
         }
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         _ => a == b,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sets_compare_by_their_items_at_every_depth() {
+        let a = json!([{"port": 443, "cidrs": ["a", "b"]}, {"port": 80, "cidrs": []}]);
+        let b = json!([{"port": 80, "cidrs": []}, {"port": 443, "cidrs": ["b", "a"]}]);
+        assert!(same_set_value(&a, &b));
+        assert!(!same_value(&a, &b), "lists keep their order elsewhere");
+        assert!(!same_set_value(
+            &json!(["a", "a", "b"]),
+            &json!(["a", "b", "b"])
+        ));
+        assert!(!same_set_value(&json!(["a"]), &json!(["a", "a"])));
     }
 }

@@ -57,6 +57,9 @@ pub struct Attr {
     /// JSON text of the value AWS uses when the blueprint says nothing; planned back to it
     /// when an attribute is removed from the blueprint.
     pub default: Option<&'static str>,
+    /// A set: AWS keeps no order among its items (rules, subnet ids, CIDR lists), so two
+    /// values with the same items in another order are the same value.
+    pub unordered: bool,
 }
 
 impl Attr {
@@ -69,6 +72,7 @@ impl Attr {
             force_new: false,
             sensitive: false,
             default: None,
+            unordered: false,
         }
     }
 
@@ -83,6 +87,22 @@ impl Attr {
         Attr {
             force_new: true,
             ..self
+        }
+    }
+
+    pub const fn unordered(self) -> Attr {
+        Attr {
+            unordered: true,
+            ..self
+        }
+    }
+
+    /// Whether `a` and `b` are the same value of this attribute (see [`Attr::unordered`]).
+    pub fn same(&self, a: &Value, b: &Value) -> bool {
+        if self.unordered {
+            super::same_set_value(a, b)
+        } else {
+            super::same_value(a, b)
         }
     }
 

@@ -6,7 +6,7 @@ use super::{Action, Change, Step};
 use crate::address::Address;
 use crate::blueprint::template::{contains_unknown, UNKNOWN};
 use crate::blueprint::{Blueprint, Instance};
-use crate::kinds::{same_value, Attrs, Registry, Schema};
+use crate::kinds::{Attrs, Registry, Schema};
 use crate::state::{ResourceState, State};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -204,7 +204,7 @@ fn changes(schema: &Schema, current: &Attrs, desired: &Attrs) -> Vec<Change> {
                 return None;
             }
             let differs = match (before, after) {
-                (Some(b), Some(a)) => contains_unknown(a) || !same_value(b, a),
+                (Some(b), Some(a)) => contains_unknown(a) || !attr.same(b, a),
                 (None, None) => false,
                 _ => true,
             };

@@ -4,7 +4,7 @@
 //! nothing is written here.
 
 use crate::address::Address;
-use crate::kinds::{same_value, KindError, Live, Registry};
+use crate::kinds::{same_value, KindError, Live, Registry, Schema};
 use crate::state::{ResourceState, State};
 use futures::future::join_all;
 use serde::Serialize;
@@ -91,7 +91,8 @@ pub async fn refresh(state: &State, registry: &Registry) -> Result<Refreshed, Re
             source,
         })?;
         for ((address, recorded), live) in groups[group].iter().zip(lives) {
-            if let Some(found) = compare(address, recorded, live, &mut refreshed) {
+            let schema = registry.schema(&group.1);
+            if let Some(found) = compare(address, recorded, live, schema, &mut refreshed) {
                 drift.push(found);
             }
         }
@@ -119,6 +120,7 @@ fn compare(
     address: &Address,
     recorded: &ResourceState,
     live: Option<Live>,
+    schema: Option<&Schema>,
     refreshed: &mut State,
 ) -> Option<Drift> {
     let drift = |change| Drift {
@@ -140,7 +142,11 @@ fn compare(
         let Some(expected) = recorded.attrs.get(&attr) else {
             continue;
         };
-        if same_value(expected, &actual) {
+        let same = match schema.and_then(|s| s.attr(&attr)) {
+            Some(declared) => declared.same(expected, &actual),
+            None => same_value(expected, &actual),
+        };
+        if same {
             continue;
         }
         attributes.push(AttrDrift {

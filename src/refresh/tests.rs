@@ -11,6 +11,7 @@ static SCHEMA: Schema = Schema {
     attrs: &[
         Attr::optional("size", AttrType::Int),
         Attr::optional("tags", AttrType::StringMap),
+        Attr::optional("rules", AttrType::List(&AttrType::String)).unordered(),
     ],
     outputs: &["ip"],
     taggable: true,
@@ -80,7 +81,7 @@ async fn reads_each_kind_once_and_tells_deleted_changed_and_unchanged_apart() {
             (
                 "i-same".to_string(),
                 (
-                    obj(json!({"size": 1, "tags": {"a": "b"}, "zone": "z"})),
+                    obj(json!({"size": 1, "tags": {"a": "b"}, "zone": "z", "rules": ["x", "y"]})),
                     obj(json!({"ip": "1.1.1.1"})),
                 ),
             ),
@@ -99,7 +100,11 @@ async fn reads_each_kind_once_and_tells_deleted_changed_and_unchanged_apart() {
     let mut state = State::new("t", "default");
     state.resources.insert(
         Address::single("same"),
-        recorded("i-same", json!({"size": 1, "tags": {"a": "b"}})),
+        // The same set of rules in another order is no drift.
+        recorded(
+            "i-same",
+            json!({"size": 1, "tags": {"a": "b"}, "rules": ["y", "x"]}),
+        ),
     );
     state.resources.insert(
         Address::single("moved"),

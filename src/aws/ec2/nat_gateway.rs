@@ -75,6 +75,12 @@ impl ResourceKind for NatGatewayKind {
         )
     }
 
+    /// CreateNatGateway is idempotent on AWS (its ClientToken); an endpoint that ignores
+    /// the token refuses the retry because the Elastic IP is taken, by our own gateway.
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &["Resource.AlreadyAssociated"]
+    }
+
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
         let ec2 = self.0.ec2().await;
         let gateways = describe(ec2, ids).await?;

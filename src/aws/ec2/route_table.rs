@@ -31,8 +31,12 @@ static SCHEMA: Schema = Schema {
     name: "ec2.route_table",
     attrs: &[
         Attr::required("vpc_id", AttrType::String).force_new(),
-        Attr::optional("routes", AttrType::List(&AttrType::Object(ROUTE))).default("[]"),
-        Attr::optional("subnet_ids", AttrType::List(&AttrType::String)).default("[]"),
+        Attr::optional("routes", AttrType::List(&AttrType::Object(ROUTE)))
+            .default("[]")
+            .unordered(),
+        Attr::optional("subnet_ids", AttrType::List(&AttrType::String))
+            .default("[]")
+            .unordered(),
         TAGS,
     ],
     outputs: &["arn", "owner_id"],

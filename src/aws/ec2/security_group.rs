@@ -42,8 +42,12 @@ static SCHEMA: Schema = Schema {
         Attr::optional("description", AttrType::String)
             .default("\"Managed by innovate\"")
             .force_new(),
-        Attr::optional("ingress", AttrType::List(&AttrType::Object(RULE))).default("[]"),
-        Attr::optional("egress", AttrType::List(&AttrType::Object(RULE))).default(DEFAULT_EGRESS),
+        Attr::optional("ingress", AttrType::List(&AttrType::Object(RULE)))
+            .default("[]")
+            .unordered(),
+        Attr::optional("egress", AttrType::List(&AttrType::Object(RULE)))
+            .default(DEFAULT_EGRESS)
+            .unordered(),
         TAGS,
     ],
     outputs: &["arn", "owner_id"],
@@ -258,17 +262,17 @@ async fn own_group_named(
     name: &str,
     tags: &Tags,
 ) -> KindResult<Option<String>> {
+    // By VPC only: the name (`app[0]`) would be read as a pattern by a group-name filter.
     let found = ec2
         .describe_security_groups()
         .filters(filter("vpc-id", [spec.vpc_id.as_str()]))
-        .filters(filter("group-name", [name]))
         .send()
         .await
         .map_err(|e| sdk_error("ec2:DescribeSecurityGroups", e))?;
-    let own = found
-        .security_groups()
-        .iter()
-        .find(|group| carries_all(&tags::to_map(group.tags()), &identity_tags(tags)));
+    let own = found.security_groups().iter().find(|group| {
+        group.group_name() == Some(name)
+            && carries_all(&tags::to_map(group.tags()), &identity_tags(tags))
+    });
     Ok(own.and_then(|group| group.group_id()).map(str::to_string))
 }
 

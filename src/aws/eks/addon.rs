@@ -88,6 +88,14 @@ impl ResourceKind for AddonKind {
         to_live(&created.await?)
     }
 
+    fn natural_id(&self, desired: &Attrs) -> Option<String> {
+        super::natural_compound_id(desired)
+    }
+
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &["ResourceInUseException"]
+    }
+
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
         let eks = self.0.eks().await;
         read_each(ids, |id| async move {

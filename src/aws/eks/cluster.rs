@@ -33,15 +33,21 @@ static SCHEMA: Schema = Schema {
         Attr::required("name", AttrType::String).force_new(),
         Attr::optional("version", AttrType::String),
         Attr::required("role_arn", AttrType::String).force_new(),
-        Attr::required("subnet_ids", AttrType::List(&AttrType::String)).force_new(),
+        Attr::required("subnet_ids", AttrType::List(&AttrType::String))
+            .unordered()
+            .force_new(),
         Attr::optional("security_group_ids", AttrType::List(&AttrType::String))
             .default("[]")
-            .force_new(),
+            .force_new()
+            .unordered(),
         Attr::optional("endpoint_public_access", AttrType::Bool).default("true"),
         Attr::optional("endpoint_private_access", AttrType::Bool).default("false"),
         Attr::optional("public_access_cidrs", AttrType::List(&AttrType::Cidr))
-            .default(r#"["0.0.0.0/0"]"#),
-        Attr::optional("enabled_log_types", AttrType::List(&AttrType::String)).default("[]"),
+            .default(r#"["0.0.0.0/0"]"#)
+            .unordered(),
+        Attr::optional("enabled_log_types", AttrType::List(&AttrType::String))
+            .default("[]")
+            .unordered(),
         Attr::optional("encryption_kms_key_arn", AttrType::String).force_new(),
         TAGS,
     ],
@@ -106,6 +112,17 @@ impl ResourceKind for ClusterKind {
         create_cluster(eks, &spec, tags).await?;
         let cluster = wait_active(cx, eks, &spec.name, "eks:CreateCluster", CREATE_WAIT).await?;
         to_live(&cluster).ok_or_else(|| missing("eks:DescribeCluster", "name"))
+    }
+
+    fn natural_id(&self, desired: &Attrs) -> Option<String> {
+        desired
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &["ResourceInUseException"]
     }
 
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {

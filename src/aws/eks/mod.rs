@@ -53,6 +53,12 @@ fn compound_id(cluster: &str, name: &str) -> String {
     format!("{cluster}:{name}")
 }
 
+/// The compound id of a cluster's nodegroup or add-on as the blueprint names it.
+fn natural_compound_id(desired: &crate::kinds::Attrs) -> Option<String> {
+    let text = |name: &str| desired.get(name).and_then(serde_json::Value::as_str);
+    Some(compound_id(text("cluster_name")?, text("name")?))
+}
+
 fn split_id<'a>(kind: &str, id: &'a str) -> KindResult<(&'a str, &'a str)> {
     match id.split_once(':') {
         Some((cluster, name)) if !cluster.is_empty() && !name.is_empty() => Ok((cluster, name)),

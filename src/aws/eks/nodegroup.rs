@@ -50,7 +50,9 @@ static SCHEMA: Schema = Schema {
         Attr::required("cluster_name", AttrType::String).force_new(),
         Attr::required("name", AttrType::String).force_new(),
         Attr::required("node_role_arn", AttrType::String).force_new(),
-        Attr::required("subnet_ids", AttrType::List(&AttrType::String)).force_new(),
+        Attr::required("subnet_ids", AttrType::List(&AttrType::String))
+            .unordered()
+            .force_new(),
         Attr::optional("instance_types", AttrType::List(&AttrType::String))
             .default(r#"["t3.medium"]"#)
             .force_new(),
@@ -176,6 +178,14 @@ impl ResourceKind for NodegroupKind {
         let (cluster, name) = (spec.cluster_name.as_str(), spec.name.as_str());
         let created = wait_active(cx, eks, cluster, name, "eks:CreateNodegroup", CREATE_WAIT);
         to_live(&created.await?)
+    }
+
+    fn natural_id(&self, desired: &Attrs) -> Option<String> {
+        super::natural_compound_id(desired)
+    }
+
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &["ResourceInUseException"]
     }
 
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {

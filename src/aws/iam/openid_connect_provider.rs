@@ -26,8 +26,11 @@ static SCHEMA: Schema = Schema {
     attrs: &[
         Attr::required("url", AttrType::String).force_new(),
         Attr::optional("client_id_list", AttrType::List(&AttrType::String))
-            .default("[\"sts.amazonaws.com\"]"),
-        Attr::optional("thumbprint_list", AttrType::List(&AttrType::String)).default("[]"),
+            .default("[\"sts.amazonaws.com\"]")
+            .unordered(),
+        Attr::optional("thumbprint_list", AttrType::List(&AttrType::String))
+            .default("[]")
+            .unordered(),
         TAGS,
     ],
     outputs: &["arn"],

@@ -30,7 +30,9 @@ static SCHEMA: Schema = Schema {
             .force_new(),
         Attr::optional("description", AttrType::String),
         Attr::required("assume_role_policy", AttrType::Json),
-        Attr::optional("managed_policy_arns", AttrType::List(&AttrType::String)).default("[]"),
+        Attr::optional("managed_policy_arns", AttrType::List(&AttrType::String))
+            .default("[]")
+            .unordered(),
         // Policy name -> policy document.
         Attr::optional("inline_policies", AttrType::Json).default("{}"),
         Attr::optional("max_session_duration", AttrType::Int).default("3600"),
@@ -109,6 +111,17 @@ impl ResourceKind for RoleKind {
         sync_managed(iam, name, &[], &spec.managed_policy_arns).await?;
         sync_inline(iam, name, &BTreeMap::new(), &wanted.inline).await?;
         Ok(to_live(role))
+    }
+
+    fn natural_id(&self, desired: &Attrs) -> Option<String> {
+        desired
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &["EntityAlreadyExists"]
     }
 
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {

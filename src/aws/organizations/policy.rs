@@ -41,7 +41,9 @@ static SCHEMA: Schema = Schema {
             .force_new(),
         Attr::required("content", AttrType::Json),
         // The root, OUs and accounts the policy is attached to.
-        Attr::optional("target_ids", AttrType::List(&AttrType::String)).default("[]"),
+        Attr::optional("target_ids", AttrType::List(&AttrType::String))
+            .default("[]")
+            .unordered(),
         TAGS,
     ],
     outputs: &["arn"],

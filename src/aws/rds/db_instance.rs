@@ -52,7 +52,7 @@ static SCHEMA: Schema = Schema {
         Attr::optional("deletion_protection", AttrType::Bool).default("false"),
         Attr::optional("copy_tags_to_snapshot", AttrType::Bool).default("true"),
         Attr::optional("publicly_accessible", AttrType::Bool).default("false"),
-        Attr::optional("vpc_security_group_ids", AttrType::List(&AttrType::String)),
+        Attr::optional("vpc_security_group_ids", AttrType::List(&AttrType::String)).unordered(),
         Attr::optional("db_subnet_group_name", AttrType::String).force_new(),
         Attr::optional("db_parameter_group_name", AttrType::String),
         Attr::optional("performance_insights_enabled", AttrType::Bool).default("false"),
@@ -167,6 +167,17 @@ impl ResourceKind for DbInstanceKind {
         };
         let instance = wait_available(cx, rds, &id, false, bound).await?;
         to_live(&instance).ok_or_else(|| missing("rds:DescribeDBInstances", "DBInstanceIdentifier"))
+    }
+
+    fn natural_id(&self, desired: &Attrs) -> Option<String> {
+        desired
+            .get("identifier")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &["DBInstanceAlreadyExists"]
     }
 
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {

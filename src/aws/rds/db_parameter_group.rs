@@ -81,6 +81,17 @@ impl ResourceKind for DbParameterGroupKind {
         Ok(live)
     }
 
+    fn natural_id(&self, desired: &Attrs) -> Option<String> {
+        desired
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    }
+
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &["DBParameterGroupAlreadyExists"]
+    }
+
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
         let ids = lower(ids);
         let groups = describe(self.0.rds().await, &ids).await?;

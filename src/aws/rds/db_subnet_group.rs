@@ -19,7 +19,7 @@ static SCHEMA: Schema = Schema {
     attrs: &[
         Attr::required("name", AttrType::String).force_new(),
         Attr::optional("description", AttrType::String).default("\"Managed by innovate\""),
-        Attr::required("subnet_ids", AttrType::List(&AttrType::String)),
+        Attr::required("subnet_ids", AttrType::List(&AttrType::String)).unordered(),
         TAGS,
     ],
     outputs: &["arn", "vpc_id"],
@@ -62,6 +62,17 @@ impl ResourceKind for DbSubnetGroupKind {
             .db_subnet_group()
             .and_then(to_live)
             .ok_or_else(|| missing("rds:CreateDBSubnetGroup", "DBSubnetGroup"))
+    }
+
+    fn natural_id(&self, desired: &Attrs) -> Option<String> {
+        desired
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_string)
+    }
+
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &["DBSubnetGroupAlreadyExists"]
     }
 
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
