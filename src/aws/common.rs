@@ -68,6 +68,14 @@ pub fn ignore_already_done(result: KindResult<()>, already_codes: &[&str]) -> Ki
     }
 }
 
+/// A text attribute of `desired` (the name that is a kind's natural id, say).
+pub fn text_attr(desired: &Attrs, name: &str) -> Option<String> {
+    desired
+        .get(name)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+}
+
 /// An identifier AWS should have returned but did not.
 pub fn missing(call: &str, field: &str) -> KindError {
     KindError::local(call, format!("the response has no {field}"))

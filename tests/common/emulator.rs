@@ -29,6 +29,16 @@ fn start() -> Emulator {
             _child: None,
         };
     }
+    let (child, endpoint) = spawn_listening("serve.py", &["--port", "0"]);
+    Emulator {
+        endpoint,
+        _child: Some(Mutex::new(child)),
+    }
+}
+
+/// Starts `localstack/SCRIPT ARGS --until-stdin-closes` with the emulator's Python and waits
+/// for its `listening http://HOST:PORT` line: the process and its endpoint.
+pub fn spawn_listening(script: &str, args: &[&str]) -> (Child, String) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let python = root.join("localstack/.venv/bin/python");
     assert!(
@@ -36,27 +46,25 @@ fn start() -> Emulator {
         "the emulator is not installed: run `bash localstack/setup.sh` (tests/run.sh does it)"
     );
     let mut child = Command::new(python)
-        .arg(root.join("localstack/serve.py"))
-        .args(["--port", "0", "--until-stdin-closes"])
+        .arg(root.join("localstack").join(script))
+        .args(args)
+        .arg("--until-stdin-closes")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("cannot start the emulator (localstack/serve.py)");
-    let stdout = child.stdout.take().expect("emulator stdout");
+        .unwrap_or_else(|e| panic!("cannot start localstack/{script}: {e}"));
+    let stdout = child.stdout.take().expect("child stdout");
     let mut first_line = String::new();
     BufReader::new(stdout)
         .read_line(&mut first_line)
-        .expect("read emulator stdout");
+        .expect("read child stdout");
     let endpoint = first_line
         .strip_prefix("listening ")
-        .unwrap_or_else(|| panic!("emulator did not start: {first_line:?}"))
+        .unwrap_or_else(|| panic!("localstack/{script} did not start: {first_line:?}"))
         .trim()
         .to_string();
-    Emulator {
-        endpoint,
-        _child: Some(Mutex::new(child)),
-    }
+    (child, endpoint)
 }
 
 /// An SDK configuration pointed at the emulator with static test credentials.

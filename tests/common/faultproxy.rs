@@ -3,10 +3,9 @@
 //! Each proxy is its own process on a free loopback port and exits with its `FaultProxy`.
 
 use super::emulator;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 pub struct FaultProxy {
     pub endpoint: String,
@@ -16,25 +15,9 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Starts a proxy with `faults`, faultproxy.py's flags (`["--throttle", "0.2"]`).
     pub fn start(faults: &[&str]) -> FaultProxy {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let mut child = Command::new(root.join("localstack/.venv/bin/python"))
-            .arg(root.join("localstack/faultproxy.py"))
-            .args(["--target", emulator::endpoint(), "--until-stdin-closes"])
-            .args(faults)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start localstack/faultproxy.py");
-        let mut first_line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first_line)
-            .expect("read proxy stdout");
-        let endpoint = first_line
-            .strip_prefix("listening ")
-            .unwrap_or_else(|| panic!("the fault proxy did not start: {first_line:?}"))
-            .trim()
-            .to_string();
+        let mut args = vec!["--target", emulator::endpoint()];
+        args.extend_from_slice(faults);
+        let (child, endpoint) = emulator::spawn_listening("faultproxy.py", &args);
         FaultProxy { endpoint, child }
     }
 

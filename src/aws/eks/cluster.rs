@@ -115,10 +115,7 @@ impl ResourceKind for ClusterKind {
     }
 
     fn natural_id(&self, desired: &Attrs) -> Option<String> {
-        desired
-            .get("name")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        crate::aws::common::text_attr(desired, "name")
     }
 
     fn conflict_codes(&self) -> &'static [&'static str] {

@@ -55,8 +55,8 @@ fn compound_id(cluster: &str, name: &str) -> String {
 
 /// The compound id of a cluster's nodegroup or add-on as the blueprint names it.
 fn natural_compound_id(desired: &crate::kinds::Attrs) -> Option<String> {
-    let text = |name: &str| desired.get(name).and_then(serde_json::Value::as_str);
-    Some(compound_id(text("cluster_name")?, text("name")?))
+    let text = |name: &str| crate::aws::common::text_attr(desired, name);
+    Some(compound_id(&text("cluster_name")?, &text("name")?))
 }
 
 fn split_id<'a>(kind: &str, id: &'a str) -> KindResult<(&'a str, &'a str)> {

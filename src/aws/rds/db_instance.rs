@@ -170,10 +170,7 @@ impl ResourceKind for DbInstanceKind {
     }
 
     fn natural_id(&self, desired: &Attrs) -> Option<String> {
-        desired
-            .get("identifier")
-            .and_then(Value::as_str)
-            .map(str::to_string)
+        crate::aws::common::text_attr(desired, "identifier")
     }
 
     fn conflict_codes(&self) -> &'static [&'static str] {
