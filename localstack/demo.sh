@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job end to end on the local emulator: install and start the emulator, build
-# innovate, then validate, plan, apply, re-plan (expecting no changes), show the outputs and
-# destroy. Usage: bash localstack/demo.sh [BLUEPRINT] [ENV]   (defaults: plans/innovate.yaml dev)
+# innovate, then validate, check, estimate the cost, plan, apply, re-plan (expecting no
+# changes), look for drift, show the outputs and destroy. Usage: bash localstack/demo.sh [BLUEPRINT] [ENV]   (defaults: plans/innovate.yaml dev)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -24,14 +24,20 @@ state="$(mktemp -d)/demo-$env.json"   # a fresh emulator knows nothing of older 
 
 step "innovate validate $blueprint --env $env"
 "$innovate" validate "$blueprint" --env "$env"
+step "innovate check (security and reliability findings; exit 2 when there are some)"
+"$innovate" check "$blueprint" --env "$env" || [ $? -eq 2 ]
+step "innovate cost"
+"$innovate" cost "$blueprint" --env "$env"
 step "innovate plan"
 "$innovate" plan "$blueprint" --env "$env" --state "$state"
 step "innovate apply"
 "$innovate" apply "$blueprint" --env "$env" --state "$state" --auto-approve
 step "innovate plan --detailed-exitcode (expect: no changes, exit 0)"
 "$innovate" plan "$blueprint" --env "$env" --state "$state" --detailed-exitcode
+step "innovate drift (expect: none, exit 0)"
+"$innovate" drift "$blueprint" --env "$env" --state "$state"
 step "innovate output"
 "$innovate" output "$blueprint" --env "$env" --state "$state"
 step "innovate destroy"
 "$innovate" destroy "$blueprint" --env "$env" --state "$state" --auto-approve
-step "done: planned, applied, re-planned with no changes, showed outputs, destroyed"
+step "done: checked, costed, planned, applied, re-planned with no changes, no drift, showed outputs, destroyed"
