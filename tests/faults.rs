@@ -85,16 +85,25 @@ fn lost_responses_leave_exactly_one_resource_per_address() {
 }
 
 #[test]
-fn throttling_and_server_errors_are_retried_to_success() {
+fn connection_resets_and_slow_answers_are_ridden_out() {
     let ws = Workspace::new();
-    let bp = ws.write_blueprint(&wide_network("throttled", 2));
+    let bp = ws.write_blueprint(&wide_network("bumpy", 2));
     let bp = bp.to_str().unwrap();
-    let proxy = FaultProxy::start(&["--throttle", "0.2", "--server-error", "0.05", "--spread"]);
+    let faults = [
+        "--reset",
+        "0.05",
+        "--slow",
+        "0.05",
+        "--slow-ms",
+        "300",
+        "--spread",
+    ];
+    let proxy = FaultProxy::start(&faults);
 
     let applied = through(&ws, &proxy, &["apply", bp, "--auto-approve"]);
     assert_eq!(applied.code(), 0, "{}", applied.stderr());
-    assert!(proxy.injected("throttle") > 0, "{}", proxy.stats());
-    assert!(proxy.injected("server_error") > 0, "{}", proxy.stats());
+    assert!(proxy.injected("reset") > 0, "{}", proxy.stats());
+    assert!(proxy.injected("slow") > 0, "{}", proxy.stats());
     assert_no_drift_and_no_strays(&ws, bp);
     let destroyed = through(&ws, &proxy, &["destroy", bp, "--auto-approve"]);
     assert_eq!(destroyed.code(), 0, "{}", destroyed.stderr());
