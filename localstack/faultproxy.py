@@ -12,7 +12,9 @@ own rate (0..1), drawn independently per request:
                     (503 or a dropped connection); the SDK retries a call that already worked
   --fail ACTION=CODE  always answer ACTION with the permanent error CODE (HTTP 400)
   --latency FILE    JSON {"ACTION": ms, "*": ms}: a fixed delay per action before forwarding
-                    (AWS-like latencies for benchmarks)
+                    (AWS-like latencies for benchmarks). REST actions are METHOD ROUTE:
+                    "POST /clusters" (CreateCluster), "POST /clusters/*/node-groups",
+                    "GET /clusters/*" (DescribeCluster)
   --spread          inject each fault at evenly spaced requests instead of at random, so a
                     run of N requests sees exactly N x RATE of them (for tests that must
                     see the faults happen)
@@ -93,9 +95,18 @@ def classify(method, path, headers, body):
         action = params.get("Action", ["?"])[0]
         protocol = "ec2" if params.get("Version", [""])[0] == "2016-11-15" else "query"
         return protocol, action, not action.startswith(READ_PREFIXES)
-    # restJson (EKS) and S3: the method tells what it does.
-    first = path.split("?", 1)[0].strip("/").split("/", 1)[0] or "/"
-    return "rest", f"{method} /{first}", method not in ("GET", "HEAD")
+    # restJson (EKS) and S3: the method and the collections of the path tell what it does.
+    return "rest", f"{method} {rest_route(path)}", method not in ("GET", "HEAD")
+
+
+def rest_route(path):
+    """The route of a REST path, names starred: /clusters/dev/node-groups/system ->
+    /clusters/*/node-groups/*, so CreateCluster (POST /clusters) and CreateNodegroup
+    (POST /clusters/*/node-groups) are told apart. S3's /bucket/key -> /bucket/*."""
+    parts = path.split("?", 1)[0].strip("/").split("/")[:4]
+    if parts == [""]:
+        return "/"
+    return "/" + "/".join(p if n % 2 == 0 else "*" for n, p in enumerate(parts))
 
 
 def throttling_error(protocol):

@@ -198,6 +198,7 @@ impl<'r> Expander<'r> {
             account_role,
             instances,
             outputs,
+            index: Default::default(),
         }
     }
 

@@ -17,8 +17,9 @@ use crate::address::Address;
 use crate::kinds::Registry;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// One environment of a blueprint, expanded into resource instances.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,6 +37,35 @@ pub struct Blueprint {
     pub account_role: String,
     pub instances: Vec<Instance>,
     pub outputs: Vec<(String, Tmpl)>,
+    /// Address -> position in `instances`, built on the first [`Blueprint::instance`] call:
+    /// the planner and the executor look up every instance, and a scan each time made a
+    /// plan of 10,000 instances quadratic.
+    #[serde(skip)]
+    index: InstanceIndex,
+}
+
+/// A lazily built address index over [`Blueprint::instances`]. Only a hint: a hit is checked
+/// against the instance it points at and a miss (rare: an address the blueprint dropped) is
+/// confirmed by a scan, so code that edits `instances` afterwards still gets right answers.
+#[derive(Debug, Clone, Default)]
+struct InstanceIndex(OnceLock<HashMap<Address, usize>>);
+
+impl InstanceIndex {
+    fn find<'b>(&self, instances: &'b [Instance], address: &Address) -> Option<&'b Instance> {
+        let index = self.0.get_or_init(|| {
+            let positions = instances.iter().enumerate();
+            // The first of duplicate addresses wins, as with a scan.
+            positions
+                .rev()
+                .map(|(n, i)| (i.address.clone(), n))
+                .collect()
+        });
+        let hit = index.get(address).and_then(|&n| instances.get(n));
+        match hit {
+            Some(instance) if &instance.address == address => Some(instance),
+            _ => instances.iter().find(|i| &i.address == address),
+        }
+    }
 }
 
 /// One resource instance: `private[1]` of a resource with `count: 3`.
@@ -142,8 +172,9 @@ pub enum LoadError {
 }
 
 impl Blueprint {
+    /// The instance at `address`: a hash lookup when it is there.
     pub fn instance(&self, address: &Address) -> Option<&Instance> {
-        self.instances.iter().find(|i| &i.address == address)
+        self.index.find(&self.instances, address)
     }
 
     /// Resolved outputs, reading instance attributes through `lookup`.

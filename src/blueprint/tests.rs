@@ -352,3 +352,23 @@ fn check_suppressions_need_a_rule_id_and_a_reason() {
     let bp = load_text(ok, None, &[]).unwrap();
     assert_eq!(bp.instances[0].suppress["INV002"], "public ALB needs it");
 }
+
+#[test]
+fn instance_lookup_stays_right_after_instances_are_edited() {
+    let mut bp = load_text(NETWORK, Some("prod"), &[]).unwrap();
+    let first = bp.instances[0].address.clone();
+    let last = bp.instances.last().unwrap().address.clone();
+    assert_eq!(bp.instance(&last).unwrap().address, last);
+    assert!(bp.instance(&Address::single("nowhere")).is_none());
+    // Edits after the index was built: a removal shifts positions, a push adds an address.
+    let removed = bp.instances.remove(0);
+    assert!(bp.instance(&first).is_none());
+    assert_eq!(bp.instance(&last).unwrap().address, last);
+    let mut added = removed.clone();
+    added.address = Address::single("added");
+    bp.instances.push(added);
+    assert_eq!(
+        bp.instance(&Address::single("added")).unwrap().kind,
+        removed.kind
+    );
+}

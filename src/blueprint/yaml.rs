@@ -2,6 +2,7 @@
 //! point at file:line:col. Built from yaml-rust2's marked events (serde_yaml drops positions).
 
 use super::diagnostics::{Diagnostic, Pos};
+use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -129,10 +130,12 @@ fn pos_of(marker: &Marker) -> Pos {
     }
 }
 
-/// A map or sequence under construction.
+/// A map or sequence under construction. A map keeps the key waiting for its value and the
+/// line each key name was first seen on: duplicates are found by a hash lookup, since a
+/// blueprint's `resources:` map can have thousands of keys.
 enum Open {
     Seq(Pos, Vec<Node>),
-    Map(Pos, Vec<(Key, Node)>, Option<Key>),
+    Map(Pos, Vec<(Key, Node)>, Option<Key>, HashMap<String, usize>),
 }
 
 #[derive(Default)]
@@ -175,7 +178,8 @@ impl MarkedEventReceiver for Builder {
             }
             Event::MappingStart(anchor, _) => {
                 self.reject_anchor(anchor, pos);
-                self.stack.push(Open::Map(pos, Vec::new(), None));
+                self.stack
+                    .push(Open::Map(pos, Vec::new(), None, HashMap::new()));
             }
             Event::SequenceEnd | Event::MappingEnd => self.close(),
             Event::Alias(_) => {
@@ -211,7 +215,7 @@ impl Builder {
                 value: NodeValue::Seq(items),
                 raw: None,
             },
-            Some(Open::Map(pos, entries, _)) => Node {
+            Some(Open::Map(pos, entries, _, _)) => Node {
                 pos,
                 value: NodeValue::Map(entries),
                 raw: None,
@@ -225,7 +229,7 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Open::Seq(_, items)) => items.push(node),
-            Some(Open::Map(_, entries, pending)) => match pending.take() {
+            Some(Open::Map(_, entries, pending, first_lines)) => match pending.take() {
                 Some(key) => entries.push((key, node)),
                 None => {
                     let name = match &node.value {
@@ -240,13 +244,14 @@ impl Builder {
                             String::new()
                         }
                     };
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == name) {
-                        let first_line = first.pos.line;
+                    if let Some(&first_line) = first_lines.get(&name) {
                         self.errors.push(
                             Diagnostic::new(node.pos, format!("duplicate key `{name}`")).hint(
                                 format!("`{name}` is already set on line {first_line}; keep one"),
                             ),
                         );
+                    } else {
+                        first_lines.insert(name.clone(), node.pos.line);
                     }
                     *pending = Some(Key {
                         name,
@@ -303,6 +308,19 @@ mod tests {
         assert!(
             messages.iter().any(|m| m.contains("aliases")),
             "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn a_duplicate_key_names_the_line_of_the_first() {
+        let errors = parse("m:\n  a: 1\n  b: 2\n  a: 3\nn: {c: 1, c: 2}\n").unwrap_err();
+        let hints: Vec<_> = errors.iter().filter_map(|e| e.hint.as_deref()).collect();
+        assert_eq!(
+            hints,
+            [
+                "`a` is already set on line 2; keep one",
+                "`c` is already set on line 5; keep one"
+            ]
         );
     }
 
