@@ -399,3 +399,42 @@ fn graph_groups_instances_by_tier() {
         "{mermaid}"
     );
 }
+
+#[test]
+fn plan_warns_with_check_findings_at_or_above_high_without_changing_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, CHECKED);
+    let (code, text, stderr) = innovate(
+        dir.path(),
+        &["plan", &bp, "--refresh=false", "--detailed-exitcode"],
+    );
+    assert_eq!(code, 2, "changes present, findings or not: {stderr}");
+    let warning = "warning: high[INV002] bastion at bp.yaml:8: ingress allows 0.0.0.0/0 to tcp port 22 (hint: narrow cidr_blocks";
+    assert!(text.contains(warning), "{text}");
+    assert_eq!(text.matches("warning: ").count(), 1, "{text}");
+    let (code, json, _) = innovate(dir.path(), &["plan", &bp, "--refresh=false", "--json"]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let warnings = json["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{json}");
+    assert_eq!(warnings[0]["rule"], "INV002");
+    assert_eq!(warnings[0]["address"], "bastion");
+    assert_eq!(warnings[0]["line"], 8);
+}
+
+#[test]
+fn plan_honours_check_suppressions_and_shows_no_warning_below_high() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = CHECKED.replace(
+        "    vpc_id: vpc-1\n",
+        "    vpc_id: vpc-1\n    check: { suppress: { INV002: \"break-glass SSH until the VPN exists\" } }\n",
+    );
+    let bp = write(&dir, &text);
+    let (code, text, stderr) = innovate(dir.path(), &["plan", &bp, "--refresh=false"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(text.contains("Plan: 2 to add"), "{text}");
+    assert!(!text.contains("warning:"), "{text}");
+    let (_, json, _) = innovate(dir.path(), &["plan", &bp, "--refresh=false", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["warnings"], serde_json::json!([]));
+}
