@@ -50,12 +50,26 @@ resources:
 "#,
     );
     let run = ws
-        .run(&["apply", bp.to_str().unwrap(), "--auto-approve"])
+        .run(&["apply", bp.to_str().unwrap(), "--auto-approve", "-v"])
         .expect(1);
     let err = run.stderr();
     assert!(
         err.contains("bad: creating failed: ec2:CreateSubnet failed: InvalidSubnet.Range"),
         "{err}"
+    );
+    let summary_line = err
+        .lines()
+        .find(|l| l.starts_with("  bad: creating failed:"))
+        .unwrap();
+    let request_id = summary_line
+        .split_once("(request id ")
+        .map(|(_, id)| id.trim_end_matches(')'))
+        .unwrap_or_else(|| panic!("no request id in the summary line: {summary_line}"));
+    assert!(
+        err.lines().any(|l| l.contains("AWS call failed")
+            && l.contains("ec2:CreateSubnet")
+            && l.contains(&format!("request_id=\"{request_id}\""))),
+        "-v logs the failed call with its request id: {err}"
     );
     assert!(
         err.contains("skipped because a dependency failed: routes"),

@@ -122,6 +122,7 @@ impl Progress {
                 e["error"] = err.to_string().into();
                 e["call"] = err.call.clone().into();
                 e["code"] = err.code.clone().into();
+                e["request_id"] = err.request_id.clone().into();
                 emit(e)
             }
             _ => self.finished(address, line),
