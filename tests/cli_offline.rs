@@ -438,3 +438,36 @@ fn plan_honours_check_suppressions_and_shows_no_warning_below_high() {
     let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["warnings"], serde_json::json!([]));
 }
+
+#[test]
+fn completions_cover_every_subcommand_and_help_shows_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, bash, stderr) = innovate(dir.path(), &["completions", "bash"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(bash.contains("complete -F _innovate"), "{bash}");
+    for command in [
+        "plan",
+        "apply",
+        "destroy",
+        "graph",
+        "check",
+        "completions",
+        "force-unlock",
+    ] {
+        assert!(
+            bash.contains(command),
+            "no `{command}` in the bash completions"
+        );
+    }
+    for shell in ["zsh", "fish", "powershell"] {
+        let (code, script, _) = innovate(dir.path(), &["completions", shell]);
+        assert_eq!(code, 0);
+        assert!(script.contains("destroy"), "{shell}: {script}");
+    }
+    let (code, help, _) = innovate(dir.path(), &["plan", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        help.contains("Examples:\n  innovate plan plans/innovate.yaml --env prod\n"),
+        "{help}"
+    );
+}
