@@ -48,7 +48,8 @@ Examples:
 pub const GRAPH: &str = "\
 Examples:
   innovate graph plans/innovate.yaml | dot -Tsvg > graph.svg
-  innovate graph plans/innovate.yaml --format mermaid";
+  innovate graph plans/innovate.yaml --format mermaid --group subnet
+  innovate graph plans/innovate.yaml --env prod --plan | dot -Tsvg > plan.svg   # coloured by action";
 
 pub const OUTPUT: &str = "\
 Examples:
