@@ -75,7 +75,7 @@ async fn measure(vpcs: usize) -> String {
     let planned = plan::plan(&bp, &dag, &state, &registry, &PlanOptions::default());
     let options = ApplyOptions {
         parallelism: 32,
-        plain: true,
+        display: innovate::apply::ProgressMode::Plain,
     };
     let report = apply::execute(&planned, &bp, &mut state, &store, &registry, &options)
         .await

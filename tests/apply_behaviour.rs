@@ -50,18 +50,38 @@ resources:
 "#,
     );
     let run = ws
-        .run(&["apply", bp.to_str().unwrap(), "--auto-approve"])
+        .run(&["apply", bp.to_str().unwrap(), "--auto-approve", "-v"])
         .expect(1);
     let err = run.stderr();
     assert!(
         err.contains("bad: creating failed: ec2:CreateSubnet failed: InvalidSubnet.Range"),
         "{err}"
     );
+    let summary_line = err
+        .lines()
+        .find(|l| l.starts_with("  bad: creating failed:"))
+        .unwrap();
+    let request_id = summary_line
+        .split_once("(request id ")
+        .map(|(_, id)| id.trim_end_matches(')'))
+        .unwrap_or_else(|| panic!("no request id in the summary line: {summary_line}"));
+    assert!(
+        err.lines().any(|l| l.contains("AWS call failed")
+            && l.contains("ec2:CreateSubnet")
+            && l.contains(&format!("request_id=\"{request_id}\""))),
+        "-v logs the failed call with its request id: {err}"
+    );
     assert!(
         err.contains("skipped because a dependency failed: routes"),
         "{err}"
     );
     assert!(err.contains("2 added"), "{err}");
+    let table = run.stdout();
+    assert!(
+        table.contains("ADDRESS  ACTION  DURATION  RESULT\n")
+            && table.contains("routes   create         -  skipped (a dependency failed)\n"),
+        "the table lists every step, the failed and skipped ones included: {table}"
+    );
     let state = read_state(&ws, "partial-default.json");
     assert_eq!(
         addresses(&state),
@@ -330,4 +350,71 @@ fn a_second_interrupt_exits_at_once() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{seen}");
     assert!(seen.contains("Second interrupt: exiting now"), "{seen}");
+}
+
+/// The `--json` event stream: parsed line by line, the way CI consumes it.
+fn events(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect()
+}
+
+fn position(events: &[serde_json::Value], event: &str, address: &str) -> usize {
+    events
+        .iter()
+        .position(|e| e["event"] == event && e["address"] == address)
+        .unwrap_or_else(|| panic!("no {event} event for {address}: {events:#?}"))
+}
+
+#[test]
+fn apply_json_streams_one_event_per_line_and_destroy_ends_with_a_table_of_steps() {
+    let ws = Workspace::new();
+    let bp = ws.write_blueprint(
+        "blueprint: events\nregion: us-east-1\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.50.0.0/16 }\n  net: { kind: ec2.subnet, vpc_id: \"${main.id}\", cidr_block: 10.50.1.0/24 }\n",
+    );
+    let bp = bp.to_str().unwrap();
+    let run = ws.run(&["apply", bp, "--auto-approve", "--json"]).expect(0);
+    let events = events(&run.stdout());
+    for address in ["main", "net"] {
+        assert!(
+            position(&events, "start", address) < position(&events, "done", address),
+            "{events:#?}"
+        );
+    }
+    assert!(
+        position(&events, "done", "main") < position(&events, "start", "net"),
+        "the subnet waits for its VPC: {events:#?}"
+    );
+    let done = &events[position(&events, "done", "net")];
+    assert_eq!(done["action"], "create");
+    assert!(
+        done["id"].as_str().unwrap().starts_with("subnet-"),
+        "{done}"
+    );
+    assert!(done["elapsed_ms"].is_u64(), "{done}");
+    let summary = events.last().unwrap();
+    assert_eq!(summary["event"], "summary", "{events:#?}");
+    assert_eq!(summary["result"], "succeeded");
+    assert_eq!(summary["added"], 2);
+    assert!(
+        run.stderr().contains("Plan: 2 to add"),
+        "the plan goes to stderr: {}",
+        run.stderr()
+    );
+
+    let run = ws.run(&["destroy", bp, "--auto-approve"]).expect(0);
+    let out = run.stdout();
+    let table = out
+        .split_once("ADDRESS  ACTION  DURATION  RESULT\n")
+        .unwrap_or_else(|| panic!("no table of steps: {out}"))
+        .1;
+    let rows: Vec<&str> = table.lines().take_while(|l| !l.is_empty()).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(
+        rows[0].starts_with("net      delete") && rows[0].ends_with("s  done"),
+        "{out}"
+    );
+    assert!(rows[1].starts_with("main     delete"), "{out}");
+    assert!(out.contains("Destroy complete!"), "{out}");
 }

@@ -399,3 +399,155 @@ fn graph_groups_instances_by_tier() {
         "{mermaid}"
     );
 }
+
+#[test]
+fn plan_warns_with_check_findings_at_or_above_high_without_changing_its_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, CHECKED);
+    let (code, text, stderr) = innovate(
+        dir.path(),
+        &["plan", &bp, "--refresh=false", "--detailed-exitcode"],
+    );
+    assert_eq!(code, 2, "changes present, findings or not: {stderr}");
+    let warning = "warning: high[INV002] bastion at bp.yaml:8: ingress allows 0.0.0.0/0 to tcp port 22 (hint: narrow cidr_blocks";
+    assert!(text.contains(warning), "{text}");
+    assert_eq!(text.matches("warning: ").count(), 1, "{text}");
+    let (code, json, _) = innovate(dir.path(), &["plan", &bp, "--refresh=false", "--json"]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let warnings = json["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{json}");
+    assert_eq!(warnings[0]["rule"], "INV002");
+    assert_eq!(warnings[0]["address"], "bastion");
+    assert_eq!(warnings[0]["line"], 8);
+}
+
+#[test]
+fn plan_honours_check_suppressions_and_shows_no_warning_below_high() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = CHECKED.replace(
+        "    vpc_id: vpc-1\n",
+        "    vpc_id: vpc-1\n    check: { suppress: { INV002: \"break-glass SSH until the VPN exists\" } }\n",
+    );
+    let bp = write(&dir, &text);
+    let (code, text, stderr) = innovate(dir.path(), &["plan", &bp, "--refresh=false"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(text.contains("Plan: 2 to add"), "{text}");
+    assert!(!text.contains("warning:"), "{text}");
+    let (_, json, _) = innovate(dir.path(), &["plan", &bp, "--refresh=false", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["warnings"], serde_json::json!([]));
+}
+
+#[test]
+fn completions_cover_every_subcommand_and_help_shows_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, bash, stderr) = innovate(dir.path(), &["completions", "bash"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(bash.contains("complete -F _innovate"), "{bash}");
+    for command in [
+        "plan",
+        "apply",
+        "destroy",
+        "graph",
+        "check",
+        "completions",
+        "force-unlock",
+    ] {
+        assert!(
+            bash.contains(command),
+            "no `{command}` in the bash completions"
+        );
+    }
+    for shell in ["zsh", "fish", "powershell"] {
+        let (code, script, _) = innovate(dir.path(), &["completions", shell]);
+        assert_eq!(code, 0);
+        assert!(script.contains("destroy"), "{shell}: {script}");
+    }
+    let (code, help, _) = innovate(dir.path(), &["plan", "--help"]);
+    assert_eq!(code, 0);
+    assert!(
+        help.contains("Examples:\n  innovate plan plans/innovate.yaml --env prod\n"),
+        "{help}"
+    );
+}
+
+#[test]
+fn graph_plan_colours_nodes_by_action_from_the_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: st\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.0.0.0/16 }\n  net: { kind: ec2.subnet, vpc_id: \"${main.id}\", cidr_block: 10.0.1.0/24 }\n  ip: { kind: ec2.elastic_ip }\n",
+    );
+    std::fs::create_dir(dir.path().join("state")).unwrap();
+    let state = serde_json::json!({
+        "format": "innovate-state", "version": 1, "serial": 1, "lineage": "l-1", "blueprint": "st", "env": "default",
+        "resources": {
+            "main": { "kind": "ec2.vpc", "id": "vpc-1", "attrs": { "cidr_block": "10.9.0.0/16" } },
+            "ip": { "kind": "ec2.elastic_ip", "id": "eipalloc-1", "attrs": { "domain": "vpc", "tags": {} } },
+            "old": { "kind": "ec2.elastic_ip", "id": "eipalloc-2", "attrs": { "domain": "vpc" } }
+        }
+    });
+    std::fs::write(dir.path().join("state/st-default.json"), state.to_string()).unwrap();
+    let (code, dot, stderr) = innovate(dir.path(), &["graph", &bp, "--plan"]);
+    assert_eq!(code, 0, "{stderr}");
+    let fill = |address: &str| {
+        let line = dot
+            .lines()
+            .find(|l| {
+                l.trim_start()
+                    .starts_with(&format!("\"{address}\" [label="))
+            })
+            .unwrap_or_else(|| panic!("no node {address}: {dot}"));
+        line.split("fillcolor=\"").nth(1).unwrap()[..7].to_string()
+    };
+    assert_eq!(fill("main"), "#f4a3a3", "cidr_block forces a replace: red");
+    assert_eq!(fill("net"), "#b7e4c7", "a create: green");
+    assert_eq!(fill("old"), "#f4a3a3", "a delete: red");
+    assert_eq!(fill("ip"), "#e0e0e0", "no change: grey");
+    assert!(
+        dot.contains("label=\"removed from the blueprint\""),
+        "{dot}"
+    );
+    let (code, mermaid, _) = innovate(
+        dir.path(),
+        &[
+            "graph",
+            &bp,
+            "--plan",
+            "--format",
+            "mermaid",
+            "--refresh=false",
+        ],
+    );
+    assert_eq!(code, 1, "graph has no --refresh: it never reads AWS");
+    assert!(mermaid.is_empty());
+    let (code, mermaid, _) = innovate(dir.path(), &["graph", &bp, "--plan", "--format", "mermaid"]);
+    assert_eq!(code, 0);
+    assert!(
+        mermaid.contains("  classDef create fill:#b7e4c7\n"),
+        "{mermaid}"
+    );
+}
+
+#[test]
+fn graph_groups_by_account_or_subnet_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: g\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.0.0.0/16 }\n  net: { kind: ec2.subnet, vpc_id: \"${main.id}\", cidr_block: 10.0.1.0/24 }\n  ip: { kind: ec2.elastic_ip }\n  nat: { kind: ec2.nat_gateway, subnet_id: \"${net.id}\", allocation_id: \"${ip.id}\" }\n  far: { kind: ec2.vpc, cidr_block: 10.1.0.0/16, account: \"123456789012\" }\n",
+    );
+    let (code, dot, stderr) = innovate(dir.path(), &["graph", &bp, "--group", "subnet"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        dot.contains("    label=\"subnet net\";\n    style=rounded;\n    color=gray60;\n    \"nat\" [label=\"nat\\nec2.nat_gateway\"];\n    \"net\" [label=\"net\\nec2.subnet\"];\n  }\n"),
+        "{dot}"
+    );
+    let (code, dot, _) = innovate(dir.path(), &["graph", &bp, "--group", "account"]);
+    assert_eq!(code, 0);
+    assert!(
+        dot.contains("    label=\"account 123456789012\";\n    style=rounded;\n    color=gray60;\n    \"far\" [label=\"far\\nec2.vpc\"];\n  }\n"),
+        "{dot}"
+    );
+    assert!(dot.contains("label=\"caller's account\""), "{dot}");
+}

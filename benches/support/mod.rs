@@ -78,7 +78,7 @@ impl Estate {
     pub async fn execute(&self, plan: &Plan, state: &mut State) -> ApplyReport {
         let options = ApplyOptions {
             parallelism: PARALLELISM,
-            plain: true,
+            display: innovate::apply::ProgressMode::Plain,
         };
         let bp = &self.blueprint;
         let report = apply::execute(plan, bp, state, &self.store, &self.registry, &options)

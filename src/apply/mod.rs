@@ -7,11 +7,18 @@ mod intents;
 mod interrupt;
 mod ops;
 mod progress;
+mod steps;
 
 pub use interrupt::INTERRUPTED_EXIT_CODE;
 use interrupt::{grace_period, Interrupts};
 pub use ops::{Op, OpGraph, OpKind};
-pub use progress::Progress;
+pub use progress::{Progress, ProgressMode};
+pub use steps::{render_table, summary_event, Step, StepResult};
+
+/// Prints the closing `summary` event of a `--json` run.
+pub fn emit_summary(report: &ApplyReport, command: &str) {
+    progress::emit(summary_event(report, command));
+}
 
 use crate::address::Address;
 use crate::blueprint::template::{contains_unknown, UNKNOWN};
@@ -31,8 +38,8 @@ pub const DEFAULT_PARALLELISM: usize = 10;
 
 pub struct ApplyOptions {
     pub parallelism: usize,
-    /// Plain line-per-event output even on a terminal.
-    pub plain: bool,
+    /// Live bars, plain lines or JSON events.
+    pub display: ProgressMode,
 }
 
 /// How each operation ended.
@@ -45,6 +52,10 @@ pub struct ApplyReport {
     pub interrupted: bool,
     /// In flight when the grace period ran out: their outcome is unknown to the state.
     pub abandoned: Vec<(Address, OpKind)>,
+    /// Every operation in the order it ended (the table after the run).
+    pub steps: Vec<Step>,
+    /// How long the whole run took.
+    pub elapsed: Duration,
 }
 
 impl ApplyReport {
@@ -99,6 +110,7 @@ pub async fn execute(
             names.join(", ")
         )));
     }
+    let run_started = Instant::now();
     let mut run = Executor::new(&graph, options);
     let mut interrupts = Interrupts::listen();
     let mut deadline: Option<tokio::time::Instant> = None;
@@ -140,6 +152,7 @@ pub async fn execute(
         }
     }
     run.progress.close();
+    run.report.elapsed = run_started.elapsed();
     Ok(run.report)
 }
 
@@ -165,7 +178,7 @@ impl<'g> Executor<'g> {
             .collect();
         Executor {
             graph,
-            progress: Arc::new(Progress::new(graph.ops.len(), options.plain)),
+            progress: Arc::new(Progress::new(graph.ops.len(), options.display)),
             waiting,
             ready,
             blocked: vec![false; graph.ops.len()],
@@ -193,7 +206,7 @@ impl<'g> Executor<'g> {
             };
             match prepare(i, &self.graph.ops[i], blueprint, state, registry) {
                 Ok(prepared) => batch.push(prepared),
-                Err(err) => self.fail(i, err),
+                Err(err) => self.fail(i, None, err),
             }
         }
         let creates: Vec<&Prepared> = batch.iter().filter(|p| p.kind == OpKind::Create).collect();
@@ -220,7 +233,7 @@ impl<'g> Executor<'g> {
         }
         for prepared in batch {
             self.progress
-                .started(&prepared.address.to_string(), prepared.kind.verbs().0);
+                .started(&prepared.address.to_string(), prepared.kind);
             self.in_flight.push(prepared.index);
             self.running.spawn(run(prepared, self.progress.clone()));
         }
@@ -244,7 +257,7 @@ impl<'g> Executor<'g> {
             Err(err) => {
                 let settled =
                     op.kind == OpKind::Create && intents::end(state, &op.address, Some(&err));
-                self.fail(i, err);
+                self.fail(i, Some(started.elapsed()), err);
                 if settled {
                     state.serial += 1;
                     store
@@ -262,11 +275,18 @@ impl<'g> Executor<'g> {
             .await
             .map_err(|e| ApplyError::State(e.to_string()))?;
         let elapsed = started.elapsed();
-        self.progress
-            .finished(&op.address.to_string(), &done_line(op, state, elapsed));
+        let id = state.resources.get(&op.address).map(|r| r.id.as_str());
+        self.progress.done(
+            &op.address.to_string(),
+            op.kind,
+            elapsed,
+            id.filter(|_| op.kind != OpKind::Delete),
+            &done_line(op, state, elapsed),
+        );
         self.report
             .completed
             .push((op.address.clone(), op.kind, elapsed));
+        self.record_step(op, Some(elapsed), StepResult::Done);
         for &j in &self.graph.dependents[i] {
             self.waiting[j] -= 1;
             if self.waiting[j] == 0 && !self.blocked[j] {
@@ -276,26 +296,46 @@ impl<'g> Executor<'g> {
         Ok(())
     }
 
-    fn fail(&mut self, i: usize, err: KindError) {
-        let op = &self.graph.ops[i];
+    /// `elapsed`: how long it ran, `None` when it failed before it was sent.
+    fn fail(&mut self, i: usize, elapsed: Option<Duration>, err: KindError) {
+        let graph = self.graph;
+        let op = &graph.ops[i];
         let line = format!("{}: {} failed: {err}", op.address, op.kind.verbs().0);
-        self.progress.finished(&op.address.to_string(), &line);
+        self.progress
+            .failed(&op.address.to_string(), op.kind, elapsed, &err, &line);
+        self.record_step(op, elapsed, StepResult::Failed(err.to_string()));
         self.report.failed.push((op.address.clone(), op.kind, err));
-        for j in self.graph.dependents_of(i) {
+        for j in graph.dependents_of(i) {
             if !self.blocked[j] {
                 self.blocked[j] = true;
+                let skipped = &graph.ops[j];
+                self.progress
+                    .skipped(&skipped.address.to_string(), skipped.kind);
+                self.record_step(skipped, None, StepResult::Skipped);
                 self.report
                     .skipped
-                    .push((self.graph.ops[j].address.clone(), self.graph.ops[j].kind));
+                    .push((skipped.address.clone(), skipped.kind));
             }
         }
+    }
+
+    fn record_step(&mut self, op: &Op, elapsed: Option<Duration>, result: StepResult) {
+        self.report.steps.push(Step {
+            address: op.address.clone(),
+            action: op.kind,
+            elapsed,
+            result,
+        });
     }
 
     /// The grace period ran out: stop waiting for what is still in flight.
     fn abandon(&mut self) {
         self.running.abort_all();
-        for &i in &self.in_flight {
-            let op = &self.graph.ops[i];
+        let graph = self.graph;
+        for i in std::mem::take(&mut self.in_flight) {
+            let op = &graph.ops[i];
+            self.progress.abandoned(&op.address.to_string(), op.kind);
+            self.record_step(op, None, StepResult::Abandoned);
             self.report.abandoned.push((op.address.clone(), op.kind));
         }
     }

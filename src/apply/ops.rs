@@ -25,6 +25,15 @@ impl OpKind {
             OpKind::Delete => ("destroying", "destroyed"),
         }
     }
+
+    /// The action as machines read it (apply --json): create, update or delete.
+    pub fn name(self) -> &'static str {
+        match self {
+            OpKind::Create => "create",
+            OpKind::Update => "update",
+            OpKind::Delete => "delete",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -138,7 +138,7 @@ impl Fixture {
         let plan = plan::plan(&bp, &dag, state, &self.registry, &PlanOptions::default());
         let options = ApplyOptions {
             parallelism,
-            plain: true,
+            display: ProgressMode::Plain,
         };
         execute(&plan, &bp, state, &self.store, &self.registry, &options)
             .await

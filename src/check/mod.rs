@@ -6,7 +6,7 @@ mod locate;
 mod render;
 pub mod rules;
 
-pub use render::{render_human, to_json, Source};
+pub use render::{findings_json, render_human, to_json, warning_lines, Source};
 pub use rules::{Rule, RULES};
 
 use crate::blueprint::{Blueprint, Pos};

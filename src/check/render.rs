@@ -87,26 +87,55 @@ fn summary(report: &Report, threshold: Severity, source: &Source) -> String {
     line
 }
 
-pub fn to_json(report: &Report, threshold: Severity, source: &Source) -> Value {
-    let shown = report.at_or_above(threshold);
-    let findings: Vec<Value> = shown
+/// One line per finding at or above `threshold`, for commands that only warn (plan):
+/// "warning: high[INV002] bastion at bp.yaml:8: MESSAGE (hint: HINT)".
+pub fn warning_lines(report: &Report, threshold: Severity, source: &Source) -> Vec<String> {
+    report
+        .at_or_above(threshold)
         .iter()
         .map(|f| {
-            json!({
-                "rule": f.rule.id,
-                "severity": f.rule.severity,
-                "title": f.rule.title,
-                "address": f.address,
-                "kind": f.kind,
-                "message": f.message,
-                "hint": f.rule.hint,
-                "file": source.file,
-                "line": f.pos.line,
-                "column": f.pos.col,
-                "source_line": source.text.lines().nth(f.pos.line.saturating_sub(1)),
-            })
+            format!(
+                "warning: {}[{}] {} at {}:{}: {} (hint: {})",
+                f.rule.severity.name(),
+                f.rule.id,
+                f.address,
+                source.file,
+                f.pos.line,
+                f.message,
+                f.rule.hint
+            )
         })
-        .collect();
+        .collect()
+}
+
+/// The findings at or above `threshold` as JSON objects (check's `findings`, plan's `warnings`).
+pub fn findings_json(report: &Report, threshold: Severity, source: &Source) -> Vec<Value> {
+    report
+        .at_or_above(threshold)
+        .iter()
+        .map(|f| finding_json(f, source))
+        .collect()
+}
+
+fn finding_json(f: &Finding, source: &Source) -> Value {
+    json!({
+        "rule": f.rule.id,
+        "severity": f.rule.severity,
+        "title": f.rule.title,
+        "address": f.address,
+        "kind": f.kind,
+        "message": f.message,
+        "hint": f.rule.hint,
+        "file": source.file,
+        "line": f.pos.line,
+        "column": f.pos.col,
+        "source_line": source.text.lines().nth(f.pos.line.saturating_sub(1)),
+    })
+}
+
+pub fn to_json(report: &Report, threshold: Severity, source: &Source) -> Value {
+    let shown = report.at_or_above(threshold);
+    let findings = findings_json(report, threshold, source);
     json!({
         "format_version": 1,
         "file": source.file,

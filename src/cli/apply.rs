@@ -7,7 +7,8 @@ use super::planning::make_plan;
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
 use crate::apply::{
-    self, ApplyOptions, ApplyReport, OpKind, DEFAULT_PARALLELISM, INTERRUPTED_EXIT_CODE,
+    self, ApplyOptions, ApplyReport, OpKind, ProgressMode, DEFAULT_PARALLELISM,
+    INTERRUPTED_EXIT_CODE,
 };
 use crate::blueprint::template::contains_unknown;
 use crate::blueprint::Blueprint;
@@ -37,6 +38,10 @@ pub struct ApplyArgs {
     /// Read live AWS state first (--refresh=false to plan from the state file alone).
     #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub refresh: bool,
+    /// Progress as JSON lines on stdout, one event per line (schema in the README); the plan
+    /// and other text for people go to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(args: ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
@@ -112,10 +117,13 @@ async fn execute(
     ui: &Ui,
     stored: Option<State>,
 ) -> Result<ExitCode, CliError> {
-    print!("{}", plan::render_human(plan, ui.color));
+    show_plan(plan, ui, args.json);
     if !plan.has_changes() {
         // Refresh and crash recovery may have learned something worth keeping.
         save_final(blueprint, state, store, stored.as_ref()).await?;
+        if args.json {
+            apply::emit_summary(&ApplyReport::default(), "apply");
+        }
         return Ok(ExitCode::SUCCESS);
     }
     if !confirm("\nDo you want to perform these actions?", args.auto_approve)? {
@@ -123,12 +131,29 @@ async fn execute(
     }
     let options = ApplyOptions {
         parallelism: args.parallelism,
-        plain: ui.plain,
+        display: progress_mode(ui, args.json),
     };
     let report = apply::execute(plan, blueprint, state, store, registry, &options).await?;
     let saved = state.clone();
     save_final(blueprint, state, store, Some(&saved)).await?;
-    finish(&report, "Apply")
+    finish(&report, "Apply", args.json)
+}
+
+/// The plan for people: on stdout, or on stderr when stdout carries JSON events.
+pub fn show_plan(plan: &Plan, ui: &Ui, json: bool) {
+    if json {
+        eprint!("{}", plan::render_human(plan, false));
+    } else {
+        print!("{}", plan::render_human(plan, ui.color));
+    }
+}
+
+pub fn progress_mode(ui: &Ui, json: bool) -> ProgressMode {
+    match (json, ui.plain) {
+        (true, _) => ProgressMode::Json,
+        (false, true) => ProgressMode::Plain,
+        (false, false) => ProgressMode::Auto,
+    }
 }
 
 /// Records the blueprint's outputs once they are known, and saves the state if it differs
@@ -159,8 +184,14 @@ async fn save_final(
     Ok(())
 }
 
-/// Prints the closing summary; exit 1 naming every failure when anything failed.
-pub fn finish(report: &ApplyReport, what: &str) -> Result<ExitCode, CliError> {
+/// Prints the table of steps and the closing summary (with `json`, the `summary` event
+/// instead); exit 1 naming every failure when anything failed.
+pub fn finish(report: &ApplyReport, what: &str, json: bool) -> Result<ExitCode, CliError> {
+    if json {
+        apply::emit_summary(report, &what.to_lowercase());
+    } else if !report.steps.is_empty() {
+        print!("\n{}", apply::render_table(&report.steps));
+    }
     let count = |kinds: &[OpKind]| {
         report
             .completed
@@ -174,6 +205,9 @@ pub fn finish(report: &ApplyReport, what: &str) -> Result<ExitCode, CliError> {
         count(&[OpKind::Delete]),
     );
     if report.succeeded() {
+        if json {
+            return Ok(ExitCode::SUCCESS);
+        }
         println!("\n{what} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
         return Ok(ExitCode::SUCCESS);
     }

@@ -1,6 +1,6 @@
 //! `innovate destroy`: delete everything in the state, dependents first.
 
-use super::apply::finish;
+use super::apply::{finish, progress_mode, show_plan};
 use super::common::{
     confirm, load, load_state, lock, open_store, refuse_protected, unlocking, CliError, Loaded, Ui,
 };
@@ -23,6 +23,10 @@ pub struct DestroyArgs {
     /// How many operations may run at once.
     #[arg(long, default_value_t = DEFAULT_PARALLELISM)]
     pub parallelism: usize,
+    /// Progress as JSON lines on stdout, one event per line (schema in the README); the plan
+    /// and other text for people go to stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(args: DestroyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
@@ -51,8 +55,11 @@ async fn destroy(
         &options,
     );
     refuse_protected(&plan, &loaded.blueprint)?;
-    print!("{}", plan::render_human(&plan, ui.color));
+    show_plan(&plan, ui, args.json);
     if !plan.has_changes() {
+        if args.json {
+            apply::emit_summary(&apply::ApplyReport::default(), "destroy");
+        }
         return refuse_kept(&plan).map(|()| ExitCode::SUCCESS);
     }
     if !confirm(
@@ -63,7 +70,7 @@ async fn destroy(
     }
     let options = ApplyOptions {
         parallelism: args.parallelism,
-        plain: ui.plain,
+        display: progress_mode(ui, args.json),
     };
     let report = apply::execute(
         &plan,
@@ -79,7 +86,7 @@ async fn destroy(
         state.serial += 1;
         store.save(&state).await?;
     }
-    let code = finish(&report, "Destroy")?;
+    let code = finish(&report, "Destroy", args.json)?;
     refuse_kept(&plan).map(|()| code)
 }
 

@@ -1,10 +1,11 @@
 //! `innovate plan`: what apply would change, for people (default) or machines (--json);
 //! `--out` saves it for `innovate apply FILE`.
 
-use super::common::{load, open_store, CliError, Ui};
+use super::common::{load, open_store, CliError, Loaded, Ui};
 use super::planning::make_plan;
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
+use crate::check::{self, Severity, Source};
 use crate::cost;
 use crate::plan::{self, PlanFile};
 use crate::refresh::render_drift;
@@ -41,11 +42,13 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     let planned = make_plan(&loaded, &store, &args.targets, args.refresh, false).await?;
     let (name, env) = (&loaded.blueprint.name, &loaded.blueprint.env);
     let cost = cost::plan_delta(&planned.plan, &planned.state);
+    let warnings = CheckWarnings::of(&args.blueprint, &loaded);
     if args.json {
         let mut json = plan::to_json(&planned.plan, name, env);
         json["cost"] = cost.to_json();
         json["drift"] = serde_json::to_value(&planned.drift)?;
         json["recovered"] = serde_json::to_value(&planned.recovered)?;
+        json["warnings"] = serde_json::Value::Array(warnings.json);
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!(
@@ -55,6 +58,9 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
         );
         if planned.plan.has_changes() {
             println!("{}", cost.line());
+        }
+        for line in &warnings.lines {
+            println!("{line}");
         }
     }
     let has_changes = planned.plan.has_changes();
@@ -82,4 +88,31 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `innovate check`'s findings at or above high, which plan shows as warnings: they never
+/// change plan's exit code, and suppressions in the blueprint hold as they do for check.
+struct CheckWarnings {
+    lines: Vec<String>,
+    json: Vec<serde_json::Value>,
+}
+
+impl CheckWarnings {
+    const THRESHOLD: Severity = Severity::High;
+
+    fn of(args: &BlueprintArgs, loaded: &Loaded) -> CheckWarnings {
+        // The blueprint loaded a moment ago; were it gone now, a plan still beats a warning.
+        let text = std::fs::read_to_string(&args.blueprint).unwrap_or_default();
+        let report = check::check(&loaded.blueprint, &loaded.registry, &text);
+        let file = args.blueprint.display().to_string();
+        let source = Source {
+            file: &file,
+            text: &text,
+            env: &loaded.blueprint.env,
+        };
+        CheckWarnings {
+            lines: check::warning_lines(&report, Self::THRESHOLD, &source),
+            json: check::findings_json(&report, Self::THRESHOLD, &source),
+        }
+    }
 }

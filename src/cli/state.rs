@@ -10,14 +10,17 @@ use std::process::ExitCode;
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// One address per line.
+    #[command(after_help = super::examples::STATE_LIST)]
     List(Target),
     /// One resource as recorded: kind, id, attributes, outputs, dependencies (JSON).
+    #[command(after_help = super::examples::STATE_SHOW)]
     Show {
         #[command(flatten)]
         target: Target,
         address: Address,
     },
     /// Forget resources without touching AWS (they keep existing there).
+    #[command(after_help = super::examples::STATE_RM)]
     Rm {
         #[command(flatten)]
         target: Target,
@@ -26,6 +29,7 @@ pub enum StateCommand {
     },
     /// Rename a resource in the state (after renaming it in the blueprint), so it is not
     /// destroyed and created again.
+    #[command(after_help = super::examples::STATE_MV)]
     Mv {
         #[command(flatten)]
         target: Target,

@@ -1,10 +1,13 @@
 //! The dependency DAG of resource instances (petgraph), its cycle reports and its pictures.
 //! Edges point from a dependency to the instance that needs it.
 
+mod groups;
 mod render;
 mod tiers;
 
-pub use render::{to_dot, to_mermaid};
+pub use groups::{by_account, by_subnet};
+pub use render::{dot, mermaid, to_dot, to_mermaid, Mark, Picture};
+pub use tiers::{by_tier, Tier};
 
 use crate::address::Address;
 use crate::blueprint::{Blueprint, Diagnostic};

@@ -1,43 +1,123 @@
 //! Pictures of the DAG: Graphviz DOT (the default of `innovate graph`) and Mermaid, with
-//! the instances grouped by tier (the kind's AWS service) as clusters / subgraphs.
+//! the instances grouped (by tier unless told otherwise) as clusters / subgraphs, and
+//! optionally each node coloured by what a plan will do to it.
 
-use super::tiers::by_tier;
+use super::tiers::{by_tier, Tier};
 use super::Dag;
 use crate::address::Address;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// What a plan does to a node, as a colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Mark {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl Mark {
+    /// Green for new, yellow for changed in place, red for anything destroyed, grey for
+    /// untouched.
+    fn fill(self) -> &'static str {
+        match self {
+            Mark::Create => "#b7e4c7",
+            Mark::Update => "#ffe08a",
+            Mark::Replace | Mark::Delete => "#f4a3a3",
+            Mark::NoOp => "#e0e0e0",
+        }
+    }
+
+    fn class(self) -> &'static str {
+        match self {
+            Mark::NoOp => "noop",
+            Mark::Create => "create",
+            Mark::Update => "update",
+            Mark::Replace => "replace",
+            Mark::Delete => "delete",
+        }
+    }
+
+    const ALL: [Mark; 5] = [
+        Mark::Create,
+        Mark::Update,
+        Mark::Replace,
+        Mark::Delete,
+        Mark::NoOp,
+    ];
+}
+
+/// What to draw: the groups (every node is in exactly one; an empty id is drawn ungrouped),
+/// each node's kind, and, for `graph --plan`, each node's mark.
+pub struct Picture<'a> {
+    pub groups: Vec<Tier<'a>>,
+    pub kinds: &'a BTreeMap<Address, String>,
+    pub marks: BTreeMap<Address, Mark>,
+}
+
+impl<'a> Picture<'a> {
+    /// The DAG's instances grouped by tier, unmarked.
+    pub fn tiers(dag: &'a Dag, kinds: &'a BTreeMap<Address, String>) -> Picture<'a> {
+        Picture {
+            groups: by_tier(dag.nodes(), kinds),
+            kinds,
+            marks: BTreeMap::new(),
+        }
+    }
+
+    fn kind(&self, address: &Address) -> &str {
+        self.kinds.get(address).map(String::as_str).unwrap_or("")
+    }
+
+    fn members(&self) -> impl Iterator<Item = &Address> {
+        self.groups.iter().flat_map(|g| g.members.iter().copied())
+    }
+}
+
 /// DOT text; `kinds` labels each node with its kind.
 pub fn to_dot(dag: &Dag, name: &str, kinds: &BTreeMap<Address, String>) -> String {
+    dot(dag, name, &Picture::tiers(dag, kinds))
+}
+
+pub fn dot(dag: &Dag, name: &str, picture: &Picture) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "digraph {} {{", quote(name));
     let _ = writeln!(
         out,
         "  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];"
     );
-    for tier in by_tier(dag.nodes(), kinds) {
-        let indent = if tier.id.is_empty() { "  " } else { "    " };
-        if !tier.id.is_empty() {
+    for group in &picture.groups {
+        let indent = if group.id.is_empty() { "  " } else { "    " };
+        if !group.id.is_empty() {
             let _ = writeln!(
                 out,
                 "  subgraph {} {{\n    label={};\n    style=rounded;\n    color=gray60;",
-                quote(&format!("cluster_{}", tier.id)),
-                quote(&tier.title)
+                quote(&format!("cluster_{}", group.id)),
+                quote(&group.title)
             );
         }
-        for address in tier.members {
-            let kind = kinds.get(address).map(String::as_str).unwrap_or("");
-            let label = format!("{address}\\n{kind}");
+        for address in &group.members {
+            let label = format!("{address}\\n{}", picture.kind(address));
+            let fill = picture
+                .marks
+                .get(*address)
+                .map(|m| format!(", style=\"rounded,filled\", fillcolor=\"{}\"", m.fill()))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "{indent}{} [label=\"{}\"];",
+                "{indent}{} [label=\"{}\"{fill}];",
                 quote(&address.to_string()),
                 label.replace('"', "\\\"")
             );
         }
-        if !tier.id.is_empty() {
+        if !group.id.is_empty() {
             out.push_str("  }\n");
         }
+    }
+    if !picture.marks.is_empty() {
+        dot_legend(&mut out);
     }
     for (from, to) in sorted_edges(dag) {
         let _ = writeln!(
@@ -51,32 +131,68 @@ pub fn to_dot(dag: &Dag, name: &str, kinds: &BTreeMap<Address, String>) -> Strin
     out
 }
 
+/// A key to the colours, drawn apart from the graph.
+fn dot_legend(out: &mut String) {
+    out.push_str("  subgraph \"cluster_legend\" {\n    label=\"plan\";\n    style=rounded;\n    color=gray60;\n");
+    for mark in Mark::ALL {
+        let _ = writeln!(
+            out,
+            "    \"legend_{0}\" [label=\"{0}\", style=\"rounded,filled\", fillcolor=\"{1}\"];",
+            mark.class(),
+            mark.fill()
+        );
+    }
+    out.push_str("  }\n");
+}
+
 /// Mermaid flowchart text (renders on GitHub and in the seeds' diagrams).
 pub fn to_mermaid(dag: &Dag, kinds: &BTreeMap<Address, String>) -> String {
-    let ids: BTreeMap<&Address, String> = sorted(dag.nodes())
+    mermaid(dag, &Picture::tiers(dag, kinds))
+}
+
+pub fn mermaid(dag: &Dag, picture: &Picture) -> String {
+    let ids: BTreeMap<&Address, String> = sorted(picture.members())
         .into_iter()
         .enumerate()
         .map(|(i, a)| (a, format!("n{i}")))
         .collect();
     let mut out = String::from("flowchart LR\n");
-    for tier in by_tier(dag.nodes(), kinds) {
-        let indent = if tier.id.is_empty() { "  " } else { "    " };
-        if !tier.id.is_empty() {
-            let _ = writeln!(out, "  subgraph tier_{}[\"{}\"]", tier.id, tier.title);
+    for group in &picture.groups {
+        let indent = if group.id.is_empty() { "  " } else { "    " };
+        if !group.id.is_empty() {
+            let _ = writeln!(out, "  subgraph tier_{}[\"{}\"]", group.id, group.title);
         }
-        for address in tier.members {
-            let kind = kinds.get(address).map(String::as_str).unwrap_or("");
-            let label = format!("{address}<br/>{kind}").replace('"', "#quot;");
+        for address in &group.members {
+            let label = format!("{address}<br/>{}", picture.kind(address)).replace('"', "#quot;");
             let _ = writeln!(out, "{indent}{}[\"{label}\"]", ids[address]);
         }
-        if !tier.id.is_empty() {
+        if !group.id.is_empty() {
             out.push_str("  end\n");
         }
     }
     for (from, to) in sorted_edges(dag) {
-        let _ = writeln!(out, "  {} --> {}", ids[from], ids[to]);
+        if let (Some(from), Some(to)) = (ids.get(from), ids.get(to)) {
+            let _ = writeln!(out, "  {from} --> {to}");
+        }
     }
+    mermaid_classes(&mut out, picture, &ids);
     out
+}
+
+/// `classDef create fill:…` and `class n0,n3 create` for every mark in use.
+fn mermaid_classes(out: &mut String, picture: &Picture, ids: &BTreeMap<&Address, String>) {
+    for mark in Mark::ALL {
+        let marked: Vec<&str> = picture
+            .marks
+            .iter()
+            .filter(|(_, m)| **m == mark)
+            .filter_map(|(a, _)| ids.get(a).map(String::as_str))
+            .collect();
+        if !marked.is_empty() {
+            let _ = writeln!(out, "  classDef {} fill:{}", mark.class(), mark.fill());
+            let _ = writeln!(out, "  class {} {}", marked.join(","), mark.class());
+        }
+    }
 }
 
 fn sorted<'a>(nodes: impl Iterator<Item = &'a Address>) -> Vec<&'a Address> {

@@ -45,6 +45,8 @@ pub struct KindError {
     /// AWS's error code ("InvalidSubnet.Conflict"), when there is one.
     pub code: Option<String>,
     pub message: String,
+    /// The id AWS gave the failed request, when it answered: what AWS support asks for.
+    pub request_id: Option<String>,
 }
 
 impl KindError {
@@ -53,7 +55,13 @@ impl KindError {
             call: call.into(),
             code,
             message: message.into(),
+            request_id: None,
         }
+    }
+
+    pub fn with_request_id(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
     }
 
     /// An error found before calling AWS (a spec that cannot be sent, a timeout ...).
@@ -72,8 +80,12 @@ impl KindError {
 impl fmt::Display for KindError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.code {
-            Some(code) => write!(f, "{} failed: {}: {}", self.call, code, self.message),
-            None => write!(f, "{} failed: {}", self.call, self.message),
+            Some(code) => write!(f, "{} failed: {}: {}", self.call, code, self.message)?,
+            None => write!(f, "{} failed: {}", self.call, self.message)?,
+        }
+        match &self.request_id {
+            Some(id) => write!(f, " (request id {id})"),
+            None => Ok(()),
         }
     }
 }
