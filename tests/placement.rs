@@ -187,6 +187,11 @@ async fn destroy_keeps_protected_accounts(ws: &Workspace, bp: &str, vpc_id: &str
         "{err}"
     );
     assert!(err.contains("close_on_deletion: true"), "{err}");
+    assert!(
+        out.contains("Destroy finished, 4 protected resource(s) kept.")
+            && !out.contains("Destroy complete!"),
+        "a destroy that kept resources does not call itself complete: {out}"
+    );
 
     // The VPC is gone from the prod account; the accounts are still active.
     let prod = ec2_in(prod_id).await;

@@ -187,6 +187,17 @@ async fn save_final(
 /// Prints the table of steps and the closing summary (with `json`, the `summary` event
 /// instead); exit 1 naming every failure when anything failed.
 pub fn finish(report: &ApplyReport, what: &str, json: bool) -> Result<ExitCode, CliError> {
+    finish_keeping(report, what, json, 0)
+}
+
+/// As [`finish`], for a run that left `kept` protected resources alone on purpose: it
+/// does not call itself complete (the caller reports them and exits 1).
+pub fn finish_keeping(
+    report: &ApplyReport,
+    what: &str,
+    json: bool,
+    kept: usize,
+) -> Result<ExitCode, CliError> {
     if json {
         apply::emit_summary(report, &what.to_lowercase());
     } else if !report.steps.is_empty() {
@@ -208,7 +219,11 @@ pub fn finish(report: &ApplyReport, what: &str, json: bool) -> Result<ExitCode, 
         if json {
             return Ok(ExitCode::SUCCESS);
         }
-        println!("\n{what} complete! Resources: {added} added, {changed} changed, {destroyed} destroyed.");
+        let outcome = match kept {
+            0 => "complete!".to_string(),
+            n => format!("finished, {n} protected resource(s) kept."),
+        };
+        println!("\n{what} {outcome} Resources: {added} added, {changed} changed, {destroyed} destroyed.");
         return Ok(ExitCode::SUCCESS);
     }
     if report.interrupted {

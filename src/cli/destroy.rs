@@ -1,6 +1,6 @@
 //! `innovate destroy`: delete everything in the state, dependents first.
 
-use super::apply::{finish, progress_mode, show_plan};
+use super::apply::{finish_keeping, progress_mode, show_plan};
 use super::common::{
     confirm, load, load_state, lock, open_store, refuse_protected, unlocking, CliError, Loaded, Ui,
 };
@@ -86,7 +86,7 @@ async fn destroy(
         state.serial += 1;
         store.save(&state).await?;
     }
-    let code = finish(&report, "Destroy", args.json)?;
+    let code = finish_keeping(&report, "Destroy", args.json, plan.refused().count())?;
     refuse_kept(&plan).map(|()| code)
 }
 
