@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// Runs per row unless `BENCH_RUNS` says otherwise.
 const RUNS: usize = 3;
 
 /// As `innovate apply` runs by default.
@@ -170,20 +171,35 @@ fn row(what: &str, runs: Vec<Measured>) {
     );
 }
 
+/// `cargo bench --bench apply_scale -- [1000] [10000] [added]` runs the named rows only
+/// (all by default); `BENCH_RUNS` sets the runs per row (default 3).
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let wanted = |row: &str| args.is_empty() || args.iter().any(|a| a == row);
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(RUNS);
     println!("| apply | median | min | max | state saves | final state file |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: |");
     for resources in [1_000, 10_000] {
-        let mut runs = Vec::new();
-        for _ in 0..RUNS {
-            runs.push(from_nothing(resources).await);
+        if wanted(&resources.to_string()) {
+            let mut measured = Vec::new();
+            for _ in 0..runs {
+                measured.push(from_nothing(resources).await);
+            }
+            row(&format!("{resources} from nothing"), measured);
         }
-        row(&format!("{resources} from nothing"), runs);
     }
-    let mut runs = Vec::new();
-    for _ in 0..RUNS {
-        runs.push(added_to_large_estate().await);
+    if wanted("added") {
+        let mut measured = Vec::new();
+        for _ in 0..runs {
+            measured.push(added_to_large_estate().await);
+        }
+        row("100 added to 10,000", measured);
     }
-    row("100 added to 10,000", runs);
 }

@@ -574,16 +574,7 @@ async fn operate(
     match (p.kind, &p.prior) {
         (OpKind::Create, _) => match create(resource.as_ref(), &cx, p).await {
             Ok(live) => {
-                // Best effort: a failed sweep must not turn a created resource into a failure.
-                if let Err(err) =
-                    intents::sweep_duplicates(resource.as_ref(), &cx, &p.tags, &live).await
-                {
-                    tracing::warn!(
-                        "{}: could not look for duplicates of {}: {err}",
-                        p.address,
-                        live.id
-                    );
-                }
+                sweep_after_create(resource.as_ref(), &cx, p, &live).await;
                 Ok(Some((live, stored, account)))
             }
             Err(err) => Err(err),
@@ -597,6 +588,22 @@ async fn operate(
             .await
             .map(|()| None),
         (_, None) => Err(KindError::local("innovate", "nothing in state to change")),
+    }
+}
+
+/// Removes copies a retried token-less create left behind. A resource with a unique name
+/// (a natural id) cannot have a copy: AWS refused the retry. Best effort: a failed sweep must
+/// not turn a created resource into a failure.
+async fn sweep_after_create(resource: &dyn ResourceKind, cx: &StepCx, p: &Prepared, live: &Live) {
+    if resource.natural_id(&p.desired).is_some() {
+        return;
+    }
+    if let Err(err) = intents::sweep_duplicates(resource, cx, &p.tags, live).await {
+        tracing::warn!(
+            "{}: could not look for duplicates of {}: {err}",
+            p.address,
+            live.id
+        );
     }
 }
 
