@@ -19,7 +19,8 @@ own rate (0..1), drawn independently per request:
                     run of N requests sees exactly N x RATE of them (for tests that must
                     see the faults happen)
 
-GET /__proxy/stats answers JSON counts: requests per action, faults per kind and action.
+GET /__proxy/stats answers JSON counts: requests per action, faults per kind and action, and
+the milliseconds the emulator spent answering each action (forwarded calls, summed).
 Prints `listening http://HOST:PORT` once the socket accepts requests; with
 --until-stdin-closes it exits when its stdin reaches EOF (the test binary went away).
 """
@@ -59,6 +60,7 @@ class Faults:
         self.lock = threading.Lock()
         self.requests = Counter()
         self.injected = Counter()
+        self.upstream_ms = Counter()
 
     def draw(self, kind, action, mutating):
         if kind == "lost" and not mutating:
@@ -78,9 +80,17 @@ class Faults:
         with self.lock:
             self.requests[action] += 1
 
+    def upstream(self, action, seconds):
+        with self.lock:
+            self.upstream_ms[action] += seconds * 1000
+
     def stats(self):
         with self.lock:
-            return {"requests": dict(self.requests), "faults": dict(self.injected)}
+            return {
+                "requests": dict(self.requests),
+                "faults": dict(self.injected),
+                "upstream_ms": dict(self.upstream_ms),
+            }
 
 
 def classify(method, path, headers, body):
@@ -188,7 +198,9 @@ def make_handler(target, faults):
             delay = faults.latency.get(action, faults.latency.get("*", 0))
             if delay:
                 time.sleep(delay / 1000)
+            started = time.monotonic()
             status, headers, payload = self.forward(body)
+            faults.upstream(action, time.monotonic() - started)
             if faults.draw("lost", action, mutating):
                 if faults.random.random() < 0.5:
                     self.drop()

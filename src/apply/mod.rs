@@ -1,7 +1,9 @@
 //! The executor: walks the operation graph on tokio with bounded concurrency. An operation
 //! starts the moment everything it needs is done. Each completed operation is recorded in
-//! state and the state saved before anything else happens; a failed one skips what depends
-//! on it while independent branches finish.
+//! state, and nothing starts before the save that holds what it needs (its dependencies'
+//! results, its own create intent); one save covers every step that finished meanwhile
+//! (group commit), so a large state is not rewritten once per step. A failed operation
+//! skips what depends on it while independent branches finish.
 
 mod intents;
 mod interrupt;
@@ -127,9 +129,14 @@ pub async fn execute(
         tokio::select! {
             joined = run.running.join_next() => {
                 let Some(joined) = joined else { break };
-                let (i, started, result) =
-                    joined.map_err(|e| ApplyError::State(format!("an apply task crashed: {e}")))?;
-                run.complete(i, started, result, blueprint, state, store).await?;
+                run.complete(joined, blueprint, state)?;
+                while let Some(joined) = run.running.try_join_next() {
+                    run.complete(joined, blueprint, state)?;
+                }
+                if deadline.is_some() {
+                    // Nothing launches during the grace period; save what finished now.
+                    run.flush(state, store).await?;
+                }
             }
             () = interrupts.next() => {
                 if deadline.is_some() {
@@ -151,6 +158,7 @@ pub async fn execute(
             }
         }
     }
+    run.flush(state, store).await?;
     run.progress.close();
     run.report.elapsed = run_started.elapsed();
     Ok(run.report)
@@ -167,6 +175,18 @@ struct Executor<'g> {
     running: JoinSet<Outcome>,
     in_flight: Vec<usize>,
     parallelism: usize,
+    /// `state` holds changes the file does not have yet.
+    unsaved: bool,
+    /// Steps recorded in `state` but not yet saved: announced once they are.
+    unannounced: Vec<Finished>,
+}
+
+/// A step that completed, as the operator will be told once it is saved.
+struct Finished {
+    index: usize,
+    elapsed: Duration,
+    id: Option<String>,
+    line: String,
 }
 
 impl<'g> Executor<'g> {
@@ -186,12 +206,14 @@ impl<'g> Executor<'g> {
             running: JoinSet::new(),
             in_flight: Vec::new(),
             parallelism: options.parallelism.max(1),
+            unsaved: false,
+            unannounced: Vec::new(),
         }
     }
 
-    /// Starts ready operations up to the parallelism bound.
-    /// Starts ready operations up to the parallelism bound; the intents of the creates
-    /// among them are saved before any is sent.
+    /// Starts ready operations up to the parallelism bound. The intents of the creates
+    /// among them are saved, with every result recorded since the last save, before any is
+    /// sent.
     async fn launch(
         &mut self,
         blueprint: &Blueprint,
@@ -209,28 +231,22 @@ impl<'g> Executor<'g> {
                 Err(err) => self.fail(i, None, err),
             }
         }
-        let creates: Vec<&Prepared> = batch.iter().filter(|p| p.kind == OpKind::Create).collect();
-        if !creates.is_empty() {
-            for p in creates {
-                let depends_on = blueprint
-                    .instance(&p.address)
-                    .map(|i| i.depends_on.as_slice())
-                    .unwrap_or(&[]);
-                intents::begin(
-                    state,
-                    &p.address,
-                    p.resource.as_ref(),
-                    &p.desired,
-                    depends_on,
-                    p.account.as_deref(),
-                );
-            }
-            state.serial += 1;
-            store
-                .save(state)
-                .await
-                .map_err(|e| ApplyError::State(e.to_string()))?;
+        for p in batch.iter().filter(|p| p.kind == OpKind::Create) {
+            let depends_on = blueprint
+                .instance(&p.address)
+                .map(|i| i.depends_on.as_slice())
+                .unwrap_or(&[]);
+            intents::begin(
+                state,
+                &p.address,
+                p.resource.as_ref(),
+                &p.desired,
+                depends_on,
+                p.account.as_deref(),
+            );
+            self.unsaved = true;
         }
+        self.flush(state, store).await?;
         for prepared in batch {
             self.progress
                 .started(&prepared.address.to_string(), prepared.kind);
@@ -240,58 +256,77 @@ impl<'g> Executor<'g> {
         Ok(())
     }
 
-    /// Records a finished operation (saving state first) and readies what it unblocks.
-    async fn complete(
+    /// Records a finished operation in `state` and readies what it unblocks; they start
+    /// only after the next [`Executor::flush`].
+    fn complete(
         &mut self,
-        i: usize,
-        started: Instant,
-        result: Result<Option<Done>, KindError>,
+        joined: Result<Outcome, tokio::task::JoinError>,
         blueprint: &Blueprint,
         state: &mut State,
-        store: &dyn StateStore,
     ) -> Result<(), ApplyError> {
+        let (i, started, result) =
+            joined.map_err(|e| ApplyError::State(format!("an apply task crashed: {e}")))?;
         self.in_flight.retain(|&x| x != i);
         let op = &self.graph.ops[i];
+        let elapsed = started.elapsed();
         let live = match result {
             Ok(live) => live,
             Err(err) => {
-                let settled =
-                    op.kind == OpKind::Create && intents::end(state, &op.address, Some(&err));
-                self.fail(i, Some(started.elapsed()), err);
-                if settled {
-                    state.serial += 1;
-                    store
-                        .save(state)
-                        .await
-                        .map_err(|e| ApplyError::State(e.to_string()))?;
+                if op.kind == OpKind::Create && intents::end(state, &op.address, Some(&err)) {
+                    self.unsaved = true;
                 }
+                self.fail(i, Some(elapsed), err);
                 return Ok(());
             }
         };
         record(state, blueprint, op, live);
-        state.serial += 1;
-        store
-            .save(state)
-            .await
-            .map_err(|e| ApplyError::State(e.to_string()))?;
-        let elapsed = started.elapsed();
-        let id = state.resources.get(&op.address).map(|r| r.id.as_str());
-        self.progress.done(
-            &op.address.to_string(),
-            op.kind,
+        self.unsaved = true;
+        let id = state
+            .resources
+            .get(&op.address)
+            .filter(|_| op.kind != OpKind::Delete)
+            .map(|r| r.id.clone());
+        self.unannounced.push(Finished {
+            index: i,
             elapsed,
-            id.filter(|_| op.kind != OpKind::Delete),
-            &done_line(op, state, elapsed),
-        );
-        self.report
-            .completed
-            .push((op.address.clone(), op.kind, elapsed));
-        self.record_step(op, Some(elapsed), StepResult::Done);
+            id,
+            line: done_line(op, state, elapsed),
+        });
         for &j in &self.graph.dependents[i] {
             self.waiting[j] -= 1;
             if self.waiting[j] == 0 && !self.blocked[j] {
                 self.ready.push_front(j);
             }
+        }
+        Ok(())
+    }
+
+    /// Saves what was recorded since the last save (one write for any number of steps),
+    /// then tells the operator about the steps it made durable.
+    async fn flush(&mut self, state: &mut State, store: &dyn StateStore) -> Result<(), ApplyError> {
+        if !self.unsaved {
+            return Ok(());
+        }
+        state.serial += 1;
+        store
+            .save(state)
+            .await
+            .map_err(|e| ApplyError::State(e.to_string()))?;
+        self.unsaved = false;
+        let graph = self.graph;
+        for finished in std::mem::take(&mut self.unannounced) {
+            let op = &graph.ops[finished.index];
+            self.progress.done(
+                &op.address.to_string(),
+                op.kind,
+                finished.elapsed,
+                finished.id.as_deref(),
+                &finished.line,
+            );
+            self.report
+                .completed
+                .push((op.address.clone(), op.kind, finished.elapsed));
+            self.record_step(op, Some(finished.elapsed), StepResult::Done);
         }
         Ok(())
     }
@@ -539,16 +574,7 @@ async fn operate(
     match (p.kind, &p.prior) {
         (OpKind::Create, _) => match create(resource.as_ref(), &cx, p).await {
             Ok(live) => {
-                // Best effort: a failed sweep must not turn a created resource into a failure.
-                if let Err(err) =
-                    intents::sweep_duplicates(resource.as_ref(), &cx, &p.tags, &live).await
-                {
-                    tracing::warn!(
-                        "{}: could not look for duplicates of {}: {err}",
-                        p.address,
-                        live.id
-                    );
-                }
+                sweep_after_create(resource.as_ref(), &cx, p, &live).await;
                 Ok(Some((live, stored, account)))
             }
             Err(err) => Err(err),
@@ -562,6 +588,22 @@ async fn operate(
             .await
             .map(|()| None),
         (_, None) => Err(KindError::local("innovate", "nothing in state to change")),
+    }
+}
+
+/// Removes copies a retried token-less create left behind. A resource with a unique name
+/// (a natural id) cannot have a copy: AWS refused the retry. Best effort: a failed sweep must
+/// not turn a created resource into a failure.
+async fn sweep_after_create(resource: &dyn ResourceKind, cx: &StepCx, p: &Prepared, live: &Live) {
+    if resource.natural_id(&p.desired).is_some() {
+        return;
+    }
+    if let Err(err) = intents::sweep_duplicates(resource, cx, &p.tags, live).await {
+        tracing::warn!(
+            "{}: could not look for duplicates of {}: {err}",
+            p.address,
+            live.id
+        );
     }
 }
 

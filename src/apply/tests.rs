@@ -32,9 +32,35 @@ struct Recorder {
     fail: Vec<String>,
     gates: HashMap<String, Arc<Notify>>,
     tags: Mutex<HashMap<String, Tags>>,
+    /// Where the run saves its state: each create then notes whether the file already held
+    /// its intent and its parent's result when AWS would have been called.
+    disk: Mutex<Option<LocalStore>>,
+    durable: Mutex<Vec<(String, bool)>>,
 }
 
 struct Thing(Arc<Recorder>);
+
+impl Recorder {
+    fn note_what_is_on_disk(&self, address: &str, desired: &Attrs) {
+        let Some(store) = self.disk.lock().unwrap().clone() else {
+            return;
+        };
+        let saved = store
+            .load()
+            .unwrap()
+            .expect("a state file before any create");
+        let intent = saved
+            .pending
+            .iter()
+            .any(|p| p.address.to_string() == address);
+        let parent = desired
+            .get("parent")
+            .and_then(Value::as_str)
+            .is_none_or(|id| saved.resources.values().any(|r| r.id == id));
+        let entry = (address.to_string(), intent && parent);
+        self.durable.lock().unwrap().push(entry);
+    }
+}
 
 fn label(attrs: &Attrs) -> String {
     attrs
@@ -52,6 +78,8 @@ impl ResourceKind for Thing {
 
     async fn create(&self, _cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
         let name = label(desired);
+        self.0
+            .note_what_is_on_disk(&tags["innovate:address"], desired);
         if let Some(gate) = self.0.gates.get(&name) {
             gate.notified().await;
         }
@@ -230,6 +258,31 @@ async fn a_failure_skips_dependents_finishes_the_rest_and_saves_what_completed()
 }
 
 #[tokio::test]
+async fn nothing_is_sent_before_its_intent_and_its_dependencies_are_on_disk() {
+    let f = fixture(Recorder::default());
+    *f.recorder.disk.lock().unwrap() = Some(f.store.clone());
+    let fan = r#"
+blueprint: t
+resources:
+  root: { kind: test.thing, label: root }
+  kid: { kind: test.thing, count: 6, label: "kid${count.index}", parent: "${root.id}" }
+  grandkid: { kind: test.thing, label: grandkid, parent: "${kid[3].id}" }
+"#;
+    let mut state = State::new("t", "default");
+    let report = f.apply(fan, &mut state, 4).await;
+    assert!(report.succeeded(), "{:?}", report.failed);
+    let durable = f.recorder.durable.lock().unwrap().clone();
+    assert_eq!(durable.len(), 8, "every create looked: {durable:?}");
+    assert!(durable.iter().all(|(_, ok)| *ok), "{durable:?}");
+    assert_eq!(
+        f.store.load().unwrap().unwrap(),
+        state,
+        "the last results saved too"
+    );
+    assert!(state.pending.is_empty());
+}
+
+#[tokio::test]
 async fn identity_tags_are_added_to_the_users_tags() {
     let f = fixture(Recorder::default());
     let mut state = State::new("t", "default");
@@ -260,8 +313,8 @@ async fn deletes_run_dependents_first_and_state_follows_each_step() {
     f.apply(three, &mut state, 4).await;
     let serial_after_create = state.serial;
     assert_eq!(
-        serial_after_create, 6,
-        "two saves per create: the intent before the call, the result after"
+        serial_after_create, 4,
+        "one save before each create (its intent with its parent's result) and one at the end"
     );
     f.recorder.events.lock().unwrap().clear();
     let report = f

@@ -29,6 +29,14 @@ impl Backoff {
         max_delay: Duration::from_secs(15),
         bound: Duration::from_secs(20 * 60),
     };
+
+    /// The pause before a wait's next look: a tenth of the time waited so far, kept within
+    /// `first..=max_delay`. A resource is then seen at most ~10% (or `first`) after it got
+    /// ready, whether AWS takes seconds or half an hour, for a number of looks that grows with
+    /// the log of the wait until `max_delay` caps it.
+    pub fn pause_after(&self, waited: Duration) -> Duration {
+        (waited / 10).max(self.first).min(self.max_delay)
+    }
 }
 
 /// Runs `op` until it succeeds, fails with a code not in `codes`, or `backoff.bound` runs
@@ -88,6 +96,24 @@ mod tests {
             Some("InvalidVpcID.NotFound".into()),
             "nope",
         )
+    }
+
+    #[test]
+    fn wait_pauses_grow_with_the_time_waited_within_their_bounds() {
+        let wait = Backoff {
+            first: Duration::from_millis(500),
+            max_delay: Duration::from_secs(20),
+            bound: Duration::from_secs(600),
+        };
+        assert_eq!(wait.pause_after(Duration::ZERO), Duration::from_millis(500));
+        assert_eq!(
+            wait.pause_after(Duration::from_secs(60)),
+            Duration::from_secs(6)
+        );
+        assert_eq!(
+            wait.pause_after(Duration::from_secs(500)),
+            Duration::from_secs(20)
+        );
     }
 
     #[tokio::test]

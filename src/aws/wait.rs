@@ -11,7 +11,8 @@ pub(super) enum Status<T> {
     Pending(String),
 }
 
-/// Calls `check` until it is ready, with growing pauses, telling the operator
+/// Calls `check` until it is ready, with pauses that grow with the time waited
+/// ([`Backoff::pause_after`]), telling the operator
 /// "waiting for TARGET 12s" while it waits. After `backoff.bound` it fails naming `call`
 /// and the last state seen.
 pub(super) async fn until<T, F, Fut>(
@@ -26,13 +27,13 @@ where
     Fut: Future<Output = KindResult<Status<T>>>,
 {
     let started = tokio::time::Instant::now();
-    let mut delay = backoff.first;
     loop {
         let state = match check().await? {
             Status::Ready(value) => return Ok(value),
             Status::Pending(state) => state,
         };
         let waited = started.elapsed();
+        let delay = backoff.pause_after(waited);
         if waited + delay > backoff.bound {
             let message = format!(
                 "still {state} after {}s; gave up waiting for {target}",
@@ -42,7 +43,6 @@ where
         }
         cx.phase(&format!("waiting for {target} {}s", waited.as_secs()));
         tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(backoff.max_delay);
     }
 }
 

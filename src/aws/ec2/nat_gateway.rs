@@ -35,7 +35,7 @@ static SCHEMA: Schema = Schema {
 
 /// NAT gateways take minutes to become available, and to go, on AWS.
 const WAIT: Backoff = Backoff {
-    first: Duration::from_secs(2),
+    first: Duration::from_millis(500),
     max_delay: Duration::from_secs(10),
     bound: Duration::from_secs(10 * 60),
 };

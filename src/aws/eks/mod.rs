@@ -122,10 +122,11 @@ where
     })
 }
 
-/// A wait's bound: the blueprint's `timeouts` for this step, else the kind's default.
+/// A wait's bound: the blueprint's `timeouts` for this step, else the kind's default. Looks
+/// start half a second apart and stretch with the wait (`Backoff::pause_after`).
 fn wait_backoff(cx: &StepCx, default: Duration) -> Backoff {
     Backoff {
-        first: Duration::from_secs(2),
+        first: Duration::from_millis(500),
         max_delay: Duration::from_secs(20),
         bound: cx.timeout_or(default),
     }

@@ -381,6 +381,16 @@ fn busy_backoff(bound: Duration) -> Backoff {
     }
 }
 
+/// Waits for a state (available, deleted) within `bound`: looks start a second apart and
+/// stretch with the wait (`Backoff::pause_after`).
+fn wait_backoff(bound: Duration) -> Backoff {
+    Backoff {
+        first: Duration::from_secs(1),
+        max_delay: Duration::from_secs(30),
+        bound,
+    }
+}
+
 fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -603,7 +613,7 @@ async fn wait_available(
         cx,
         "rds:DescribeDBInstances",
         "available",
-        busy_backoff(bound),
+        wait_backoff(bound),
         || async move {
             let Some(instance) = describe_one(rds, id).await? else {
                 return Ok(Status::Pending("not visible yet".into()));
@@ -627,7 +637,7 @@ async fn wait_gone(cx: &StepCx, rds: &Client, id: &str, bound: Duration) -> Kind
         cx,
         "rds:DescribeDBInstances",
         "deletion",
-        busy_backoff(bound),
+        wait_backoff(bound),
         || async move {
             Ok(match describe_one(rds, id).await? {
                 None => Status::Ready(()),
