@@ -7,15 +7,24 @@ mod common;
 use aws_sdk_ec2::types::{Filter, IpPermission, Tag};
 use aws_sdk_ec2::Client;
 use common::emulator::sdk_config;
-use innovate::aws::{registry, AwsContext};
-use innovate::kinds::{same_value, Attrs, Live, Registry, ResourceKind, StepCx, Tags};
+use common::kinds::{attrs, output, tags_for, KindDriver};
+use innovate::kinds::{StepCx, Tags};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
+
+const BLUEPRINT: &str = "ec2-kinds";
 
 struct Harness {
-    kinds: Registry,
+    kinds: KindDriver,
     ec2: Client,
+}
+
+/// The kinds' calls (`h.create(...)`, `h.read_one(...)`) come from the shared driver.
+impl std::ops::Deref for Harness {
+    type Target = KindDriver;
+    fn deref(&self) -> &KindDriver {
+        &self.kinds
+    }
 }
 
 impl Harness {
@@ -23,124 +32,15 @@ impl Harness {
         let config = sdk_config().await;
         let ec2 = Client::new(&config);
         Harness {
-            kinds: registry(AwsContext::with_config(config)),
+            kinds: KindDriver::new(config, BLUEPRINT),
             ec2,
         }
     }
-
-    fn kind(&self, name: &str) -> Arc<dyn ResourceKind> {
-        self.kinds
-            .get(name)
-            .unwrap_or_else(|| panic!("{name} is not registered"))
-            .clone()
-    }
-
-    async fn create(&self, kind: &str, address: &str, desired: &Value) -> Live {
-        let tags = tags(address, desired);
-        let cx = StepCx::silent(address);
-        match self.kind(kind).create(&cx, &attrs(desired), &tags).await {
-            Ok(live) => live,
-            Err(err) => panic!("creating {address} ({kind}) failed: {err}"),
-        }
-    }
-
-    async fn update(
-        &self,
-        kind: &str,
-        address: &str,
-        live: &Live,
-        prior: &Value,
-        desired: &Value,
-    ) -> Live {
-        let tags = tags(address, desired);
-        let cx = StepCx::silent(address);
-        let updated = self
-            .kind(kind)
-            .update(&cx, live, &attrs(prior), &attrs(desired), &tags)
-            .await;
-        updated.unwrap_or_else(|err| panic!("updating {address} ({kind}) failed: {err}"))
-    }
-
-    async fn delete(&self, kind: &str, live: &Live, prior: &Value) {
-        let cx = StepCx::silent("deleting");
-        let deleted = self.kind(kind).delete(&cx, live, &attrs(prior)).await;
-        deleted.unwrap_or_else(|err| panic!("deleting {} ({kind}) failed: {err}", live.id));
-    }
-
-    async fn read(&self, kind: &str, ids: &[&str]) -> Vec<Option<Live>> {
-        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-        self.kind(kind)
-            .read_many(&ids)
-            .await
-            .unwrap_or_else(|err| panic!("reading {kind} failed: {err}"))
-    }
-
-    /// One resource as refresh reads it; it must exist.
-    async fn read_one(&self, kind: &str, id: &str) -> Live {
-        let found = self.read(kind, &[id]).await.pop().flatten();
-        found.unwrap_or_else(|| panic!("{kind} {id} is gone"))
-    }
-
-    /// The attributes refresh would report as drift for `live` (as `read_many` reports
-    /// it) against a state that recorded `desired`: the blueprint's attributes with schema
-    /// defaults filled in, as the engine records them.
-    fn drift(&self, kind: &str, live: &Live, desired: &Value) -> Vec<String> {
-        let recorded: Attrs = self
-            .kind(kind)
-            .schema()
-            .attrs
-            .iter()
-            .filter_map(|attr| {
-                let given = desired.get(attr.name).filter(|v| !v.is_null()).cloned();
-                Some((
-                    attr.name.to_string(),
-                    given.or_else(|| attr.default_value())?,
-                ))
-            })
-            .collect();
-        let observed = live.attrs.as_ref().expect("read_many reports attrs");
-        observed
-            .iter()
-            .filter(|(name, actual)| {
-                recorded
-                    .get(*name)
-                    .is_some_and(|expected| !same_value(expected, actual))
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
-    }
-
-    /// Reads `id` and checks that nothing drifted from `desired`.
-    async fn assert_no_drift(&self, kind: &str, id: &str, desired: &Value) -> Live {
-        let live = self.read_one(kind, id).await;
-        let drift = self.drift(kind, &live, desired);
-        assert!(
-            drift.is_empty(),
-            "{kind} {id}: false drift in {drift:?}\nobserved: {:?}\ndesired: {desired}",
-            live.attrs
-        );
-        live
-    }
 }
 
-fn attrs(value: &Value) -> Attrs {
-    value.as_object().expect("attributes are an object").clone()
-}
-
-/// What the engine hands a kind: the blueprint's tags plus innovate's identity tags.
+/// What the engine hands a kind at `address`: the blueprint's tags plus identity tags.
 fn tags(address: &str, desired: &Value) -> Tags {
-    let mut tags: Tags = desired["tags"]
-        .as_object()
-        .map(|user| {
-            user.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    tags.insert("innovate:blueprint".into(), "ec2-kinds".into());
-    tags.insert("innovate:env".into(), "test".into());
-    tags.insert("innovate:address".into(), address.into());
-    tags
+    tags_for(BLUEPRINT, address, desired)
 }
 
 fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
@@ -151,13 +51,6 @@ fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
 
 fn filter(name: &str, value: &str) -> Filter {
     Filter::builder().name(name).values(value).build()
-}
-
-fn output<'a>(live: &'a Live, name: &str) -> &'a str {
-    live.outputs
-        .get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{} has no output {name}: {:?}", live.id, live.outputs))
 }
 
 const NO_VPC: &str = "vpc-0123456789abcdef0";

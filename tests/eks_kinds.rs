@@ -9,19 +9,29 @@ mod common;
 use aws_sdk_eks::error::ProvideErrorMetadata;
 use aws_sdk_eks::types::{Cluster, Nodegroup};
 use common::emulator::sdk_config;
-use innovate::aws::{registry, AwsContext};
-use innovate::kinds::{same_value, Attrs, Live, Registry, ResourceKind, StepCx, Tags};
+use common::kinds::{attrs, output, tags_for, KindDriver};
+use innovate::kinds::{StepCx, Tags};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
+const BLUEPRINT: &str = "eks-kinds";
+
 struct Harness {
-    kinds: Registry,
+    kinds: KindDriver,
     eks: aws_sdk_eks::Client,
     iam: aws_sdk_iam::Client,
     ec2: aws_sdk_ec2::Client,
     /// Makes this test's names unique on the shared emulator.
     suffix: String,
+}
+
+/// The kinds' calls (`h.create_with(...)`, `h.read_one(...)`) come from the shared driver.
+impl std::ops::Deref for Harness {
+    type Target = KindDriver;
+    fn deref(&self) -> &KindDriver {
+        &self.kinds
+    }
 }
 
 impl Harness {
@@ -31,104 +41,13 @@ impl Harness {
             eks: aws_sdk_eks::Client::new(&config),
             iam: aws_sdk_iam::Client::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
-            kinds: registry(AwsContext::with_config(config)),
+            kinds: KindDriver::new(config, BLUEPRINT),
             suffix: uuid::Uuid::new_v4().simple().to_string()[..8].to_string(),
         }
     }
 
     fn name(&self, base: &str) -> String {
         format!("{base}-{}", self.suffix)
-    }
-
-    fn kind(&self, name: &str) -> Arc<dyn ResourceKind> {
-        self.kinds
-            .get(name)
-            .unwrap_or_else(|| panic!("{name} is not registered"))
-            .clone()
-    }
-
-    async fn create(&self, kind: &str, cx: &StepCx, desired: &Value) -> Live {
-        let tags = tags(&cx.address, desired);
-        match self.kind(kind).create(cx, &attrs(desired), &tags).await {
-            Ok(live) => live,
-            Err(err) => panic!("creating {} ({kind}) failed: {err}", cx.address),
-        }
-    }
-
-    async fn update(
-        &self,
-        kind: &str,
-        cx: &StepCx,
-        live: &Live,
-        prior: &Value,
-        desired: &Value,
-    ) -> Live {
-        let tags = tags(&cx.address, desired);
-        let updated = self
-            .kind(kind)
-            .update(cx, live, &attrs(prior), &attrs(desired), &tags)
-            .await;
-        updated.unwrap_or_else(|err| panic!("updating {} ({kind}) failed: {err}", cx.address))
-    }
-
-    async fn delete(&self, kind: &str, cx: &StepCx, live: &Live, prior: &Value) {
-        let deleted = self.kind(kind).delete(cx, live, &attrs(prior)).await;
-        deleted.unwrap_or_else(|err| panic!("deleting {} ({kind}) failed: {err}", live.id));
-    }
-
-    async fn read(&self, kind: &str, ids: &[&str]) -> Vec<Option<Live>> {
-        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-        self.kind(kind)
-            .read_many(&ids)
-            .await
-            .unwrap_or_else(|err| panic!("reading {kind} failed: {err}"))
-    }
-
-    /// One resource as refresh reads it; it must exist.
-    async fn read_one(&self, kind: &str, id: &str) -> Live {
-        let found = self.read(kind, &[id]).await.pop().flatten();
-        found.unwrap_or_else(|| panic!("{kind} {id} is gone"))
-    }
-
-    /// The attributes refresh would report as drift for `live` (as `read_many` reports
-    /// it) against a state that recorded `desired`: the blueprint's attributes with schema
-    /// defaults filled in, as the engine records them.
-    fn drift(&self, kind: &str, live: &Live, desired: &Value) -> Vec<String> {
-        let recorded: Attrs = self
-            .kind(kind)
-            .schema()
-            .attrs
-            .iter()
-            .filter_map(|attr| {
-                let given = desired.get(attr.name).filter(|v| !v.is_null()).cloned();
-                Some((
-                    attr.name.to_string(),
-                    given.or_else(|| attr.default_value())?,
-                ))
-            })
-            .collect();
-        let observed = live.attrs.as_ref().expect("read_many reports attrs");
-        observed
-            .iter()
-            .filter(|(name, actual)| {
-                recorded
-                    .get(*name)
-                    .is_some_and(|expected| !same_value(expected, actual))
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
-    }
-
-    /// Reads `id` and checks that nothing drifted from `desired`.
-    async fn assert_no_drift(&self, kind: &str, id: &str, desired: &Value) -> Live {
-        let live = self.read_one(kind, id).await;
-        let drift = self.drift(kind, &live, desired);
-        assert!(
-            drift.is_empty(),
-            "{kind} {id}: false drift in {drift:?}\nobserved: {:?}\ndesired: {desired}",
-            live.attrs
-        );
-        live
     }
 
     /// An IAM role `service` may assume, with AWS-managed `policies` attached.
@@ -218,24 +137,9 @@ impl Harness {
     }
 }
 
-fn attrs(value: &Value) -> Attrs {
-    value.as_object().expect("attributes are an object").clone()
-}
-
-/// What the engine hands a kind: the blueprint's tags plus innovate's identity tags.
+/// What the engine hands a kind at `address`: the blueprint's tags plus identity tags.
 fn tags(address: &str, desired: &Value) -> Tags {
-    let mut tags: Tags = desired["tags"]
-        .as_object()
-        .map(|user| {
-            user.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    tags.insert("innovate:blueprint".into(), "eks-kinds".into());
-    tags.insert("innovate:env".into(), "test".into());
-    tags.insert("innovate:address".into(), address.into());
-    tags
+    tags_for(BLUEPRINT, address, desired)
 }
 
 fn sorted(map: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
@@ -243,13 +147,6 @@ fn sorted(map: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
-}
-
-fn output<'a>(live: &'a Live, name: &str) -> &'a str {
-    live.outputs
-        .get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{} has no output {name}: {:?}", live.id, live.outputs))
 }
 
 /// A step whose progress reports are kept: a "waiting for ..." phase proves that the kind's
@@ -331,7 +228,7 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
         "tags": {"Team": "platform"}
     });
     let cx = StepCx::silent("cluster");
-    let cluster = h.create("eks.cluster", &cx, &cluster_spec).await;
+    let cluster = h.create_with("eks.cluster", &cx, &cluster_spec).await;
     assert_eq!(cluster.id, name);
     let described = h.cluster(&name).await;
     assert_eq!(described.status().unwrap().as_str(), "ACTIVE");
@@ -389,7 +286,7 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
         "public_access_cidrs": ["203.0.113.0/24"], "tags": {"Team": "data"}
     });
     let updated = h
-        .update("eks.cluster", &cx, &cluster, &cluster_spec, &logged_spec)
+        .update_with("eks.cluster", &cx, &cluster, &cluster_spec, &logged_spec)
         .await;
     assert_eq!(updated.id, cluster.id);
     let described = h.cluster(&name).await;
@@ -415,7 +312,7 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
         "tags": {"Pool": "arm-spot"}
     });
     let ncx = StepCx::silent("nodes");
-    let nodes = h.create("eks.nodegroup", &ncx, &nodes_spec).await;
+    let nodes = h.create_with("eks.nodegroup", &ncx, &nodes_spec).await;
     assert_eq!(nodes.id, format!("{name}:arm-spot"));
     let described = h.nodegroup(&nodes.id).await;
     assert_eq!(described.status().unwrap().as_str(), "ACTIVE");
@@ -492,7 +389,7 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
         "tags": {"Pool": "arm-spot"}
     });
     let resized = h
-        .update("eks.nodegroup", &ncx, &nodes, &nodes_spec, &resized_spec)
+        .update_with("eks.nodegroup", &ncx, &nodes, &nodes_spec, &resized_spec)
         .await;
     assert_eq!(
         (&resized.id, &resized.outputs),
@@ -535,7 +432,7 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
         "tags": {"Component": "cni"}
     });
     let (acx, phases) = recording("cni");
-    let addon = h.create("eks.addon", &acx, &addon_spec).await;
+    let addon = h.create_with("eks.addon", &acx, &addon_spec).await;
     assert!(
         waited_for(&phases, "ACTIVE"),
         "{:?}",
@@ -559,7 +456,7 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
     });
     let (ucx, phases) = recording("cni");
     let upgraded = h
-        .update("eks.addon", &ucx, &addon, &addon_spec, &upgraded_spec)
+        .update_with("eks.addon", &ucx, &addon, &addon_spec, &upgraded_spec)
         .await;
     assert!(
         waited_for(&phases, "ACTIVE"),
@@ -587,21 +484,25 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
 
     // Deletes wait until each is gone; then every read says so.
     let (dcx, phases) = recording("cni");
-    h.delete("eks.addon", &dcx, &addon, &upgraded_spec).await;
+    h.delete_with("eks.addon", &dcx, &addon, &upgraded_spec)
+        .await;
     assert!(
         waited_for(&phases, "deleted"),
         "{:?}",
         phases.lock().unwrap()
     );
     assert_eq!(h.read("eks.addon", &[&addon.id]).await, vec![None]);
-    h.delete("eks.nodegroup", &ncx, &nodes, &resized_spec).await;
+    h.delete_with("eks.nodegroup", &ncx, &nodes, &resized_spec)
+        .await;
     assert_eq!(h.read("eks.nodegroup", &[&nodes.id]).await, vec![None]);
-    h.delete("eks.cluster", &cx, &cluster, &logged_spec).await;
+    h.delete_with("eks.cluster", &cx, &cluster, &logged_spec)
+        .await;
     assert_eq!(h.read("eks.cluster", &[&name]).await, vec![None]);
     let gone = h.eks.describe_cluster().name(&name).send().await;
     assert_eq!(gone.unwrap_err().code(), Some("ResourceNotFoundException"));
     // Deleting what is already gone succeeds.
-    h.delete("eks.cluster", &cx, &cluster, &logged_spec).await;
+    h.delete_with("eks.cluster", &cx, &cluster, &logged_spec)
+        .await;
 }
 
 #[tokio::test]

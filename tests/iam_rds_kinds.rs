@@ -7,17 +7,28 @@ mod common;
 use aws_sdk_iam::Client as Iam;
 use aws_sdk_rds::Client as Rds;
 use common::emulator::sdk_config;
+use common::kinds::{attrs, output, tags_for, KindDriver};
 use innovate::aws::{registry, AwsContext};
-use innovate::kinds::{same_value, Attrs, KindError, Live, Registry, ResourceKind, StepCx, Tags};
+use innovate::kinds::{StepCx, Tags};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
+const BLUEPRINT: &str = "iam-rds-kinds";
+
 struct Harness {
-    kinds: Registry,
+    kinds: KindDriver,
     iam: Iam,
     rds: Rds,
     ec2: aws_sdk_ec2::Client,
+}
+
+/// The kinds' calls (`h.create(...)`, `h.read_one(...)`) come from the shared driver.
+impl std::ops::Deref for Harness {
+    type Target = KindDriver;
+    fn deref(&self) -> &KindDriver {
+        &self.kinds
+    }
 }
 
 impl Harness {
@@ -27,132 +38,14 @@ impl Harness {
             iam: Iam::new(&config),
             rds: Rds::new(&config),
             ec2: aws_sdk_ec2::Client::new(&config),
-            kinds: registry(AwsContext::with_config(config)),
+            kinds: KindDriver::new(config, BLUEPRINT),
         }
     }
-
-    fn kind(&self, name: &str) -> Arc<dyn ResourceKind> {
-        self.kinds
-            .get(name)
-            .unwrap_or_else(|| panic!("{name} is not registered"))
-            .clone()
-    }
-
-    async fn create(&self, kind: &str, address: &str, desired: &Value) -> Live {
-        let cx = StepCx::silent(address);
-        let created = self
-            .kind(kind)
-            .create(&cx, &attrs(desired), &tags(address, desired))
-            .await;
-        created.unwrap_or_else(|err| panic!("creating {address} ({kind}) failed: {err}"))
-    }
-
-    async fn update(
-        &self,
-        kind: &str,
-        address: &str,
-        live: &Live,
-        prior: &Value,
-        desired: &Value,
-    ) -> Live {
-        let cx = StepCx::silent(address);
-        let updated = self
-            .kind(kind)
-            .update(
-                &cx,
-                live,
-                &attrs(prior),
-                &attrs(desired),
-                &tags(address, desired),
-            )
-            .await;
-        updated.unwrap_or_else(|err| panic!("updating {address} ({kind}) failed: {err}"))
-    }
-
-    async fn try_delete(&self, kind: &str, live: &Live, prior: &Value) -> Result<(), KindError> {
-        let cx = StepCx::silent("deleting");
-        self.kind(kind).delete(&cx, live, &attrs(prior)).await
-    }
-
-    async fn delete(&self, kind: &str, live: &Live, prior: &Value) {
-        let deleted = self.try_delete(kind, live, prior).await;
-        deleted.unwrap_or_else(|err| panic!("deleting {} ({kind}) failed: {err}", live.id));
-    }
-
-    async fn read(&self, kind: &str, ids: &[&str]) -> Vec<Option<Live>> {
-        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-        self.kind(kind)
-            .read_many(&ids)
-            .await
-            .unwrap_or_else(|err| panic!("reading {kind} failed: {err}"))
-    }
-
-    /// One resource as refresh reads it; it must exist.
-    async fn read_one(&self, kind: &str, id: &str) -> Live {
-        let found = self.read(kind, &[id]).await.pop().flatten();
-        found.unwrap_or_else(|| panic!("{kind} {id} is gone"))
-    }
-
-    /// The attributes refresh would report as drift for `live` (as `read_many` reports
-    /// it) against a state that recorded `desired`: the blueprint's attributes with schema
-    /// defaults filled in, as the engine records them.
-    fn drift(&self, kind: &str, live: &Live, desired: &Value) -> Vec<String> {
-        let recorded: Attrs = self
-            .kind(kind)
-            .schema()
-            .attrs
-            .iter()
-            .filter_map(|attr| {
-                let given = desired.get(attr.name).filter(|v| !v.is_null()).cloned();
-                Some((
-                    attr.name.to_string(),
-                    given.or_else(|| attr.default_value())?,
-                ))
-            })
-            .collect();
-        let observed = live.attrs.as_ref().expect("read_many reports attrs");
-        observed
-            .iter()
-            .filter(|(name, actual)| {
-                recorded
-                    .get(*name)
-                    .is_some_and(|expected| !same_value(expected, actual))
-            })
-            .map(|(name, _)| name.clone())
-            .collect()
-    }
-
-    /// Reads `id` and checks that nothing drifted from `desired`.
-    async fn assert_no_drift(&self, kind: &str, id: &str, desired: &Value) -> Live {
-        let live = self.read_one(kind, id).await;
-        let drift = self.drift(kind, &live, desired);
-        assert!(
-            drift.is_empty(),
-            "{kind} {id}: false drift in {drift:?}\nobserved: {:?}\ndesired: {desired}",
-            live.attrs
-        );
-        live
-    }
 }
 
-fn attrs(value: &Value) -> Attrs {
-    value.as_object().expect("attributes are an object").clone()
-}
-
-/// What the engine hands a kind: the blueprint's tags plus innovate's identity tags.
+/// What the engine hands a kind at `address`: the blueprint's tags plus identity tags.
 fn tags(address: &str, desired: &Value) -> Tags {
-    let mut tags: Tags = desired["tags"]
-        .as_object()
-        .map(|user| {
-            user.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    tags.insert("innovate:blueprint".into(), "iam-rds-kinds".into());
-    tags.insert("innovate:env".into(), "test".into());
-    tags.insert("innovate:address".into(), address.into());
-    tags
+    tags_for(BLUEPRINT, address, desired)
 }
 
 /// `word` made unique to this run, in the lower case RDS stores names in.
@@ -166,13 +59,6 @@ fn unique(word: &str) -> String {
         format!("{:x}{:x}", std::process::id(), nanos % 0x10000)
     });
     format!("{word}-{suffix}")
-}
-
-fn output<'a>(live: &'a Live, name: &str) -> &'a str {
-    live.outputs
-        .get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{} has no output {name}: {:?}", live.id, live.outputs))
 }
 
 /// IAM returns policy documents URL-encoded.

@@ -14,20 +14,30 @@ use aws_sdk_ec2::config::Credentials;
 use aws_sdk_organizations::types::{AccountState, PolicyType, PolicyTypeStatus};
 use aws_sdk_organizations::Client as Organizations;
 use common::emulator::sdk_config;
-use innovate::aws::{registry, AwsContext};
-use innovate::kinds::{Attrs, KindError, Live, Registry, ResourceKind, StepCx, Tags};
+use common::kinds::{output, tags_for, KindDriver};
+use innovate::kinds::{Live, Tags};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+const BLUEPRINT: &str = "org-tests";
 
 struct Harness {
-    kinds: Registry,
+    /// Through the proxy, recording every step's phases.
+    kinds: KindDriver,
     /// Direct to the emulator: what the checks see.
     org: Organizations,
     config: aws_config::SdkConfig,
     faults: Arc<proxy::Faults>,
-    phases: Arc<Mutex<Vec<String>>>,
+}
+
+/// The kinds' calls (`h.create(...)`, `h.phases()`) come from the shared driver.
+impl std::ops::Deref for Harness {
+    type Target = KindDriver;
+    fn deref(&self) -> &KindDriver {
+        &self.kinds
+    }
 }
 
 impl Harness {
@@ -37,82 +47,11 @@ impl Harness {
         let endpoint = proxy::start(common::emulator::endpoint(), faults.clone());
         let proxied = config.to_builder().endpoint_url(endpoint).build();
         Harness {
-            kinds: registry(AwsContext::with_config(proxied)),
+            kinds: KindDriver::new(proxied, BLUEPRINT).recording_phases(),
             org: Organizations::new(&config),
             config,
             faults,
-            phases: Arc::new(Mutex::new(Vec::new())),
         }
-    }
-
-    fn kind(&self, name: &str) -> Arc<dyn ResourceKind> {
-        self.kinds
-            .get(name)
-            .unwrap_or_else(|| panic!("{name} is not registered"))
-            .clone()
-    }
-
-    /// A step that records the phases it reports.
-    fn cx(&self, address: &str) -> StepCx {
-        let sink = self.phases.clone();
-        StepCx::new(
-            address.into(),
-            Arc::new(move |_, phase| sink.lock().unwrap().push(phase.into())),
-        )
-    }
-
-    async fn try_create(
-        &self,
-        kind: &str,
-        address: &str,
-        desired: &Value,
-    ) -> Result<Live, KindError> {
-        let kind = self.kind(kind);
-        kind.create(&self.cx(address), &attrs(desired), &tags(address, desired))
-            .await
-    }
-
-    async fn create(&self, kind: &str, address: &str, desired: &Value) -> Live {
-        let created = self.try_create(kind, address, desired).await;
-        created.unwrap_or_else(|err| panic!("creating {address} ({kind}) failed: {err}"))
-    }
-
-    async fn update(
-        &self,
-        kind: &str,
-        address: &str,
-        live: &Live,
-        prior: &Value,
-        desired: &Value,
-    ) -> Live {
-        let updated = self
-            .kind(kind)
-            .update(
-                &self.cx(address),
-                live,
-                &attrs(prior),
-                &attrs(desired),
-                &tags(address, desired),
-            )
-            .await;
-        updated.unwrap_or_else(|err| panic!("updating {address} ({kind}) failed: {err}"))
-    }
-
-    async fn try_delete(&self, kind: &str, live: &Live, prior: &Value) -> Result<(), KindError> {
-        self.kind(kind)
-            .delete(&self.cx("deleting"), live, &attrs(prior))
-            .await
-    }
-
-    async fn delete(&self, kind: &str, live: &Live, prior: &Value) {
-        let deleted = self.try_delete(kind, live, prior).await;
-        deleted.unwrap_or_else(|err| panic!("deleting {} ({kind}) failed: {err}", live.id));
-    }
-
-    async fn read(&self, kind: &str, ids: &[&str]) -> Vec<Option<Live>> {
-        let ids: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
-        let read = self.kind(kind).read_many(&ids).await;
-        read.unwrap_or_else(|err| panic!("reading {kind} {ids:?} failed: {err}"))
     }
 
     async fn parent(&self, child: &str) -> String {
@@ -167,38 +106,11 @@ impl Harness {
             .map(|p| p.id().unwrap().to_string())
             .collect()
     }
-
-    fn phases(&self) -> Vec<String> {
-        self.phases.lock().unwrap().clone()
-    }
-}
-
-fn attrs(value: &Value) -> Attrs {
-    value.as_object().expect("attributes are a map").clone()
 }
 
 /// The user's tags plus innovate's identity tags, as the executor passes them.
 fn tags(address: &str, desired: &Value) -> Tags {
-    let mut tags: Tags = desired
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    tags.insert("innovate:blueprint".into(), "org-tests".into());
-    tags.insert("innovate:env".into(), "test".into());
-    tags.insert("innovate:address".into(), address.into());
-    tags
-}
-
-fn output<'a>(live: &'a Live, name: &str) -> &'a str {
-    live.outputs
-        .get(name)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{} has no output {name}: {:?}", live.id, live.outputs))
+    tags_for(BLUEPRINT, address, desired)
 }
 
 fn observed<'a>(live: &'a Live, name: &str) -> &'a Value {

@@ -5,3 +5,4 @@
 pub mod cli;
 pub mod emulator;
 pub mod faultproxy;
+pub mod kinds;
