@@ -1189,6 +1189,34 @@ async fn db_instance_waits_while_creating_and_retries_a_modify_refused_while_bus
     let described = instance(&rds, &id).await.unwrap();
     assert_eq!(described.backup_retention_period(), Some(1));
 
+    // Adopted while still `creating` (its create's answer was lost): the update that adopts
+    // it waits until it is available, so what gets recorded is complete.
+    counters.pending.store(2, Ordering::SeqCst);
+    phases.lock().unwrap().clear();
+    let adopted = kind
+        .update(
+            &cx,
+            &live,
+            &attrs(&changed),
+            &attrs(&changed),
+            &tags("slow_db", &changed),
+        )
+        .await
+        .unwrap();
+    assert_eq!(adopted.id, id);
+    assert_eq!(
+        counters.pending.load(Ordering::SeqCst),
+        0,
+        "looked until both `creating` answers were seen"
+    );
+    let phases_seen = phases.lock().unwrap().clone();
+    assert!(
+        phases_seen
+            .iter()
+            .any(|p| p.starts_with("waiting for available ")),
+        "{phases_seen:?}"
+    );
+
     kind.delete(&cx, &live, &attrs(&changed)).await.unwrap();
     assert!(instance(&rds, &id).await.is_none());
 }

@@ -127,6 +127,12 @@ impl ResourceKind for AddonKind {
         let (cluster, name) = split_id(SCHEMA.name, &live.id)?;
         // Compare with what AWS reports, not with state: drift gets corrected too.
         let current = describe(eks, cluster, name).await?;
+        // One adopted mid-create (or changed elsewhere) is CREATING / UPDATING, and AWS
+        // refuses changes until it is ACTIVE.
+        let current = match current.status() {
+            Some(AddonStatus::Active) => current,
+            _ => wait_active(cx, eks, cluster, name, "eks:DescribeAddon", UPDATE_WAIT).await?,
+        };
         let change = Change::between(&current, &spec);
         if !change.is_empty() {
             change.send(eks, &spec).await?;

@@ -169,6 +169,12 @@ impl ResourceKind for ClusterKind {
         let eks = self.0.eks().await;
         // Compare with what AWS reports, not with state: drift gets corrected too.
         let current = describe(eks, &live.id).await?;
+        // One adopted mid-create (or changed elsewhere) is CREATING / UPDATING, and AWS
+        // refuses changes until it is ACTIVE.
+        let current = match current.status() {
+            Some(ClusterStatus::Active) => current,
+            _ => wait_active(cx, eks, &live.id, "eks:DescribeCluster", UPDATE_WAIT).await?,
+        };
         for change in changes(&current, &spec)? {
             let call = apply(eks, &live.id, &change).await?;
             wait_active(cx, eks, &live.id, call, UPDATE_WAIT).await?;

@@ -219,6 +219,15 @@ impl ResourceKind for NodegroupKind {
         let (cluster, name) = split_id(SCHEMA.name, &live.id)?;
         // Compare with what AWS reports, not with state: drift gets corrected too.
         let current = describe(eks, cluster, name).await?;
+        // One adopted mid-create (or changed elsewhere) is CREATING / UPDATING, and AWS
+        // refuses changes until it is ACTIVE.
+        let current = match current.status() {
+            Some(NodegroupStatus::Active) => current,
+            _ => {
+                let call = "eks:DescribeNodegroup";
+                wait_active(cx, eks, cluster, name, call, UPDATE_WAIT).await?
+            }
+        };
         let config = ConfigChange::between(&current, &spec);
         if !config.is_empty() {
             config.send(eks, cluster, name).await?;

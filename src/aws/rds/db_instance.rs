@@ -220,6 +220,13 @@ impl ResourceKind for DbInstanceKind {
         let id = live.id.as_str();
         let bound = cx.timeout_or(DEFAULT_TIMEOUT);
         let current = describe_one(rds, id).await?.ok_or_else(|| gone(id))?;
+        // One adopted mid-create is still `creating`, with no endpoint yet: wait for it to be
+        // available, so what is recorded (and what dependents read) is complete.
+        // (Other busy states are left to the retries of ModifyDBInstance below.)
+        let current = match current.db_instance_status() {
+            Some("creating") => wait_available(cx, rds, id, false, bound).await?,
+            _ => current,
+        };
         let fields = modified_fields(prior, desired);
         check_modification(&fields, &spec, current.engine_version())?;
         check_final_snapshot(&spec)?;
