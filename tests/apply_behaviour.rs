@@ -4,6 +4,7 @@
 mod common;
 
 use common::cli::Workspace;
+use serde_json::json;
 use std::io::Read;
 use std::net::TcpListener;
 
@@ -277,16 +278,33 @@ fn shrinking_count_deletes_the_last_instances_and_targets_limit_the_plan() {
 
 /// Starts an apply that hangs inside its first AWS call (an endpoint that never answers).
 fn hanging_apply(ws: &Workspace, name: &str, grace: &str) -> (std::process::Child, TcpListener) {
+    hanging_apply_with(ws, name, grace, &[])
+}
+
+/// As [`hanging_apply`], with more flags for `apply`; stdout is piped when they are given.
+fn hanging_apply_with(
+    ws: &Workspace,
+    name: &str,
+    grace: &str,
+    flags: &[&str],
+) -> (std::process::Child, TcpListener) {
     let bp = ws.write_blueprint(&format!("blueprint: {name}\nregion: us-east-1\nresources:\n  main: {{ kind: ec2.vpc, cidr_block: 10.80.0.0/16 }}\n"));
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut command = ws.command(&["apply", bp.to_str().unwrap(), "--auto-approve"]);
+    let mut args = vec!["apply", bp.to_str().unwrap(), "--auto-approve"];
+    args.extend_from_slice(flags);
+    let mut command = ws.command(&args);
+    let stdout = if flags.is_empty() {
+        std::process::Stdio::null()
+    } else {
+        std::process::Stdio::piped()
+    };
     command
         .env(
             "AWS_ENDPOINT_URL",
             format!("http://{}", silent.local_addr().unwrap()),
         )
         .env("INNOVATE_INTERRUPT_GRACE", grace)
-        .stdout(std::process::Stdio::null())
+        .stdout(stdout)
         .stderr(std::process::Stdio::piped());
     (command.spawn().unwrap(), silent)
 }
@@ -328,10 +346,10 @@ fn an_interrupt_stops_the_apply_with_exit_130_and_releases_the_lock() {
 }
 
 #[test]
-fn a_second_interrupt_exits_at_once() {
+fn a_second_interrupt_exits_at_once_with_state_consistent_and_the_json_summary_last() {
     let ws = Workspace::new();
     // A grace period far longer than any test: only the second signal can end this run.
-    let (mut child, silent) = hanging_apply(&ws, "twice", "3600");
+    let (mut child, silent) = hanging_apply_with(&ws, "twice", "3600", &["--json"]);
     let (_connection, _) = silent.accept().expect("the apply is inside CreateVpc");
     signal(&child, "TERM");
     let mut stderr = child.stderr.take().unwrap();
@@ -347,9 +365,24 @@ fn a_second_interrupt_exits_at_once() {
     }
     signal(&child, "INT");
     stderr.read_to_string(&mut seen).unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{seen}");
     assert!(seen.contains("Second interrupt: exiting now"), "{seen}");
+    assert_only_pending_main(&read_state(&ws, "twice-default.json"));
+    let events = events(&stdout);
+    let last = events.last().expect("events");
+    assert_eq!(
+        (&last["event"], &last["result"], &last["abandoned"]),
+        (&json!("summary"), &json!("interrupted"), &json!(1)),
+        "{stdout}"
+    );
 }
 
 /// The `--json` event stream: parsed line by line, the way CI consumes it.

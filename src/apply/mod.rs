@@ -140,8 +140,11 @@ pub async fn execute(
             }
             () = interrupts.next() => {
                 if deadline.is_some() {
+                    // No more waiting: what is in flight is abandoned, as when the grace
+                    // period ends, and the run still reports (`--json` ends with its summary).
                     run.progress.note("Second interrupt: exiting now. The state file holds every operation that completed.");
-                    std::process::exit(i32::from(INTERRUPTED_EXIT_CODE));
+                    run.abandon();
+                    break;
                 }
                 let grace = grace_period();
                 run.progress.note(&format!(
