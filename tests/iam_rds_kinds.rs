@@ -985,8 +985,7 @@ async fn db_instance_deleted_with_skip_final_snapshot_and_its_replica_leave_no_s
 /// DescribeDBInstances answers report the instance `creating`, and the first `busy`
 /// ModifyDBInstance calls are refused with InvalidDBInstanceState.
 mod slow_rds {
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
+    use crate::common::rewriting_proxy::{self, take, Response};
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::Arc;
 
@@ -1000,130 +999,34 @@ mod slow_rds {
 
     /// Starts the proxy in front of `upstream` and answers its endpoint.
     pub fn start(upstream: &str, counters: Arc<Counters>) -> String {
-        let upstream = upstream.trim_start_matches("http://").to_string();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let (upstream, counters) = (upstream.clone(), counters.clone());
-                std::thread::spawn(move || serve(client, &upstream, &counters));
+        rewriting_proxy::start(upstream, move |request, forward| {
+            let action = request.form_action();
+            match action.as_str() {
+                "DescribeDBInstances" => counters.describes.fetch_add(1, Ordering::SeqCst),
+                "ModifyDBInstance" => counters.modifies.fetch_add(1, Ordering::SeqCst),
+                _ => 0,
+            };
+            if action == "ModifyDBInstance" && take(&counters.busy) {
+                return busy();
             }
-        });
-        endpoint
-    }
-
-    /// One request per connection, answered with `Connection: close`.
-    fn serve(mut client: TcpStream, upstream: &str, counters: &Counters) {
-        let Some((head, body)) = read_request(&mut client) else {
-            return;
-        };
-        let action = action(&body);
-        let count = match action.as_str() {
-            "DescribeDBInstances" => Some(&counters.describes),
-            "ModifyDBInstance" => Some(&counters.modifies),
-            _ => None,
-        };
-        if let Some(count) = count {
-            count.fetch_add(1, Ordering::SeqCst);
-        }
-        let response = if action == "ModifyDBInstance" && take(&counters.busy) {
-            busy()
-        } else {
-            let (status, body) = forward(upstream, &head, &body);
-            let body = if action == "DescribeDBInstances" && take(&counters.pending) {
-                body.replace(
+            let mut answer = forward();
+            if action == "DescribeDBInstances" && take(&counters.pending) {
+                answer.body = answer.body.replace(
                     "<DBInstanceStatus>available</DBInstanceStatus>",
                     "<DBInstanceStatus>creating</DBInstanceStatus>",
-                )
-            } else {
-                body
-            };
-            respond(&status, &body)
-        };
-        let _ = client.write_all(&response);
-    }
-
-    /// Counts `counter` down; whether it was above zero.
-    fn take(counter: &AtomicU32) -> bool {
-        counter
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-    }
-
-    fn read_request(client: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-        let mut data = Vec::new();
-        let mut buf = [0u8; 8192];
-        let head_end = loop {
-            if let Some(at) = find(&data, b"\r\n\r\n") {
-                break at;
+                );
             }
-            let n = client.read(&mut buf).ok().filter(|n| *n > 0)?;
-            data.extend_from_slice(&buf[..n]);
-        };
-        let head = String::from_utf8_lossy(&data[..head_end]).to_string();
-        let length = header(&head, "content-length").map_or(0, |v| v.parse().unwrap());
-        let mut body = data[head_end + 4..].to_vec();
-        while body.len() < length {
-            let n = client.read(&mut buf).ok().filter(|n| *n > 0)?;
-            body.extend_from_slice(&buf[..n]);
-        }
-        Some((head, body))
-    }
-
-    fn find(data: &[u8], needle: &[u8]) -> Option<usize> {
-        data.windows(needle.len()).position(|w| w == needle)
-    }
-
-    fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-        head.lines().skip(1).find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case(name)
-                .then_some(value.trim())
+            answer
         })
     }
 
-    /// The query protocol's `Action=...` form field.
-    fn action(body: &[u8]) -> String {
-        let form = String::from_utf8_lossy(body);
-        let field = form.split('&').find_map(|f| f.strip_prefix("Action="));
-        field.unwrap_or_default().to_string()
-    }
-
-    /// Sends the request on and answers the status line and the body.
-    fn forward(upstream: &str, head: &str, body: &[u8]) -> (String, String) {
-        let mut server = TcpStream::connect(upstream).unwrap();
-        let kept = head
-            .lines()
-            .filter(|line| !line.to_ascii_lowercase().starts_with("connection:"));
-        let head: Vec<&str> = kept.collect();
-        let request = format!("{}\r\nConnection: close\r\n\r\n", head.join("\r\n"));
-        server.write_all(request.as_bytes()).unwrap();
-        server.write_all(body).unwrap();
-        let mut response = Vec::new();
-        server.read_to_end(&mut response).unwrap();
-        let split = find(&response, b"\r\n\r\n").expect("an HTTP response");
-        let status = String::from_utf8_lossy(&response[..split]);
-        let status = status.lines().next().unwrap().to_string();
-        let body = String::from_utf8_lossy(&response[split + 4..]).to_string();
-        (status, body)
-    }
-
-    fn respond(status: &str, body: &str) -> Vec<u8> {
-        format!(
-            "{status}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
-    }
-
     /// What RDS answers while an instance is creating, modifying or backing up.
-    fn busy() -> Vec<u8> {
+    fn busy() -> Response {
         let body = "<ErrorResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><Error>\
             <Type>Sender</Type><Code>InvalidDBInstanceState</Code>\
             <Message>Instance is not in available state.</Message></Error>\
             <RequestId>slow-rds</RequestId></ErrorResponse>";
-        respond("HTTP/1.1 400 Bad Request", body)
+        Response::client_error("text/xml", body)
     }
 }
 

@@ -743,10 +743,9 @@ async fn teardown(
 /// answers say IN_PROGRESS, and the first `busy_moves` MoveAccount calls are refused with
 /// ConcurrentModificationException.
 mod proxy {
+    use crate::common::rewriting_proxy::{self, take, Response};
     use std::collections::HashMap;
-    use std::io::{Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::atomic::AtomicU32;
     use std::sync::{Arc, Mutex};
 
     #[derive(Default)]
@@ -764,134 +763,34 @@ mod proxy {
         }
     }
 
-    /// Starts the proxy in front of `upstream` and answers its endpoint.
+    /// Starts the proxy in front of `upstream` and answers its endpoint. Only the JSON
+    /// protocol's operations are told apart (for STS and EC2 the operation is "").
     pub fn start(upstream: &str, faults: Arc<Faults>) -> String {
-        let upstream = upstream.trim_start_matches("http://").to_string();
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let (upstream, faults) = (upstream.clone(), faults.clone());
-                std::thread::spawn(move || serve(client, &upstream, &faults));
+        rewriting_proxy::start(upstream, move |request, forward| {
+            let operation = request.json_target();
+            *faults
+                .calls
+                .lock()
+                .unwrap()
+                .entry(operation.clone())
+                .or_default() += 1;
+            if operation == "MoveAccount" && take(&faults.busy_moves) {
+                return busy();
             }
-        });
-        endpoint
-    }
-
-    /// One request per connection, answered with `Connection: close`.
-    fn serve(mut client: TcpStream, upstream: &str, faults: &Faults) {
-        let Some((head, body)) = read_request(&mut client) else {
-            return;
-        };
-        let operation = operation(&head);
-        *faults
-            .calls
-            .lock()
-            .unwrap()
-            .entry(operation.clone())
-            .or_default() += 1;
-        let response = if operation == "MoveAccount" && take(&faults.busy_moves) {
-            busy()
-        } else {
-            let (status, content_type, body) = forward(upstream, &head, &body);
-            let body = if operation == "DescribeCreateAccountStatus"
-                && body.contains("SUCCEEDED")
+            let mut answer = forward();
+            if operation == "DescribeCreateAccountStatus"
+                && answer.body.contains("SUCCEEDED")
                 && take(&faults.pending_creations)
             {
-                body.replace("\"SUCCEEDED\"", "\"IN_PROGRESS\"")
-            } else {
-                body
-            };
-            respond(&status, &content_type, &body)
-        };
-        let _ = client.write_all(&response);
-    }
-
-    /// Counts `counter` down; whether it was above zero.
-    fn take(counter: &AtomicU32) -> bool {
-        counter
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
-    }
-
-    fn read_request(client: &mut TcpStream) -> Option<(String, Vec<u8>)> {
-        let mut data = Vec::new();
-        let mut buf = [0u8; 8192];
-        let head_end = loop {
-            if let Some(at) = find(&data, b"\r\n\r\n") {
-                break at;
+                answer.body = answer.body.replace("\"SUCCEEDED\"", "\"IN_PROGRESS\"");
             }
-            let n = client.read(&mut buf).ok().filter(|n| *n > 0)?;
-            data.extend_from_slice(&buf[..n]);
-        };
-        let head = String::from_utf8_lossy(&data[..head_end]).to_string();
-        let length = header(&head, "content-length").map_or(0, |v| v.parse().unwrap());
-        let mut body = data[head_end + 4..].to_vec();
-        while body.len() < length {
-            let n = client.read(&mut buf).ok().filter(|n| *n > 0)?;
-            body.extend_from_slice(&buf[..n]);
-        }
-        Some((head, body))
-    }
-
-    fn find(data: &[u8], needle: &[u8]) -> Option<usize> {
-        data.windows(needle.len()).position(|w| w == needle)
-    }
-
-    fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
-        head.lines().skip(1).find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case(name)
-                .then_some(value.trim())
+            answer
         })
     }
 
-    /// The JSON protocol's operation: `X-Amz-Target: AWSOrganizationsV20161128.MoveAccount`;
-    /// for the query protocol (STS, EC2) the `Action=` form field is not looked at.
-    fn operation(head: &str) -> String {
-        let target = header(head, "x-amz-target").unwrap_or_default();
-        target.rsplit('.').next().unwrap_or_default().to_string()
-    }
-
-    /// Sends the request on and answers the status line, content type and body.
-    fn forward(upstream: &str, head: &str, body: &[u8]) -> (String, String, String) {
-        let mut server = TcpStream::connect(upstream).unwrap();
-        let kept = head
-            .lines()
-            .filter(|line| !line.to_ascii_lowercase().starts_with("connection:"));
-        let head: Vec<&str> = kept.collect();
-        let request = format!("{}\r\nConnection: close\r\n\r\n", head.join("\r\n"));
-        server.write_all(request.as_bytes()).unwrap();
-        server.write_all(body).unwrap();
-        let mut response = Vec::new();
-        server.read_to_end(&mut response).unwrap();
-        let split = find(&response, b"\r\n\r\n").expect("an HTTP response");
-        let response_head = String::from_utf8_lossy(&response[..split]).to_string();
-        let status = response_head.lines().next().unwrap().to_string();
-        let content_type = header(&response_head, "content-type")
-            .unwrap_or("application/x-amz-json-1.1")
-            .to_string();
-        let body = String::from_utf8_lossy(&response[split + 4..]).to_string();
-        (status, content_type, body)
-    }
-
-    fn respond(status: &str, content_type: &str, body: &str) -> Vec<u8> {
-        format!(
-            "{status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .into_bytes()
-    }
-
     /// What Organizations answers while another request changes the same thing.
-    fn busy() -> Vec<u8> {
+    fn busy() -> Response {
         let body = r#"{"__type":"ConcurrentModificationException","Message":"The target of the operation is currently being modified by a different request. Try again later."}"#;
-        respond(
-            "HTTP/1.1 400 Bad Request",
-            "application/x-amz-json-1.1",
-            body,
-        )
+        Response::client_error("application/x-amz-json-1.1", body)
     }
 }

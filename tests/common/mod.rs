@@ -6,3 +6,4 @@ pub mod cli;
 pub mod emulator;
 pub mod faultproxy;
 pub mod kinds;
+pub mod rewriting_proxy;
