@@ -212,6 +212,7 @@ fn main() {
             // The bound again, each call also costing what the emulator took for its action
             // in this run: the part of the overshoot that is innovate's own.
             let means = emulator_means(&emulator_before, &snapshot(&slow));
+            eprintln!("emulator mean ms per action: {means:?}");
             let served = weights(&calls, |c| latency(c) + means.get(c).copied().unwrap_or(0));
             let (served_bound, _) = critical_path(&calibration, &served);
             observed.push((served_bound, took));
