@@ -551,3 +551,36 @@ fn graph_groups_by_account_or_subnet_on_request() {
     );
     assert!(dot.contains("label=\"caller's account\""), "{dot}");
 }
+
+#[test]
+fn every_unknown_target_is_named_in_one_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: targets\nresources:\n  ip: { kind: ec2.elastic_ip, count: 2 }\n",
+    );
+    let (code, _, stderr) = innovate(
+        dir.path(),
+        &[
+            "plan",
+            &bp,
+            "--refresh=false",
+            "--target",
+            "ip[1]",
+            "--target",
+            "nope",
+            "--target",
+            "ip[7]",
+        ],
+    );
+    assert_eq!(code, 1, "{stderr}");
+    for unknown in ["nope", "ip[7]"] {
+        assert!(
+            stderr.contains(&format!(
+                "--target {unknown}: no such resource instance in the blueprint or the state"
+            )),
+            "{stderr}"
+        );
+    }
+    assert!(!stderr.contains("--target ip[1]:"), "{stderr}");
+}

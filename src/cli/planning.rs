@@ -117,20 +117,21 @@ pub async fn refresh_state(loaded: &Loaded, state: &State) -> Result<refresh::Re
     Ok(refreshed)
 }
 
-/// A `--target` must name something the blueprint or the state knows.
+/// A `--target` must name something the blueprint or the state knows; every one that does
+/// not is reported at once.
 fn check_targets(targets: &[Address], loaded: &Loaded, state: &State) -> Result<(), CliError> {
-    for target in targets {
-        let known = loaded
-            .blueprint
-            .instances
-            .iter()
-            .any(|i| target.selects(&i.address))
-            || state.resources.keys().any(|a| target.selects(a));
-        if !known {
-            return Err(CliError(format!(
-                "--target {target}: no such resource instance in the blueprint or the state"
-            )));
-        }
+    let known = |target: &Address| {
+        let instances = &loaded.blueprint.instances;
+        instances.iter().any(|i| target.selects(&i.address))
+            || state.resources.keys().any(|a| target.selects(a))
+    };
+    let unknown: Vec<String> = targets
+        .iter()
+        .filter(|t| !known(t))
+        .map(|t| format!("--target {t}: no such resource instance in the blueprint or the state"))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    Err(CliError(unknown.join("\n")))
 }
