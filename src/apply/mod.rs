@@ -129,9 +129,10 @@ pub async fn execute(
         tokio::select! {
             joined = run.running.join_next() => {
                 let Some(joined) = joined else { break };
-                run.complete(joined, blueprint, state)?;
-                while let Some(joined) = run.running.try_join_next() {
-                    run.complete(joined, blueprint, state)?;
+                if let Err(crash) = run.complete_finished(joined, blueprint, state) {
+                    // Keep what did complete before reporting the crash.
+                    run.flush(state, store).await?;
+                    return Err(crash);
                 }
                 if deadline.is_some() {
                     // Nothing launches during the grace period; save what finished now.
@@ -300,6 +301,21 @@ impl<'g> Executor<'g> {
             if self.waiting[j] == 0 && !self.blocked[j] {
                 self.ready.push_front(j);
             }
+        }
+        Ok(())
+    }
+
+    /// Records `first` and every other operation that has finished by now, so that one
+    /// save covers them all.
+    fn complete_finished(
+        &mut self,
+        first: Result<Outcome, tokio::task::JoinError>,
+        blueprint: &Blueprint,
+        state: &mut State,
+    ) -> Result<(), ApplyError> {
+        self.complete(first, blueprint, state)?;
+        while let Some(joined) = self.running.try_join_next() {
+            self.complete(joined, blueprint, state)?;
         }
         Ok(())
     }
