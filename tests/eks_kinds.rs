@@ -10,7 +10,7 @@ use aws_sdk_eks::error::ProvideErrorMetadata;
 use aws_sdk_eks::types::{Cluster, Nodegroup};
 use common::emulator::sdk_config;
 use common::kinds::{attrs, output, tags_for, KindDriver};
-use innovate::kinds::{StepCx, Tags};
+use innovate::kinds::{Live, StepCx, Tags};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -481,6 +481,7 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
     assert_eq!(sorted(described.tags()), tags("cni", &upgraded_spec));
     h.assert_no_drift("eks.addon", &addon.id, &upgraded_spec)
         .await;
+    adopting_a_creating_addon_waits_for_active(&addon, &upgraded_spec).await;
 
     // Deletes wait until each is gone; then every read says so.
     let (dcx, phases) = recording("cni");
@@ -534,4 +535,43 @@ async fn unknown_resources_read_as_none_and_failures_name_the_call() {
     let err = created.unwrap_err();
     assert_eq!(err.call, "eks:CreateAddon");
     assert_eq!(err.code.as_deref(), Some("ResourceNotFoundException"));
+}
+
+/// An add-on found after a lost CreateAddon answer is adopted with an update, and on AWS it is
+/// usually still CREATING: the update waits for ACTIVE before it changes anything. A scripted
+/// proxy reports the add-on CREATING to the next two DescribeAddon calls.
+async fn adopting_a_creating_addon_waits_for_active(addon: &Live, spec: &Value) {
+    use common::rewriting_proxy::{self, take};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let creating = Arc::new(AtomicU32::new(2));
+    let left = creating.clone();
+    let proxy = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        let describe = request.head.starts_with("GET ") && request.head.contains("/addons/");
+        let mut answer = forward();
+        if describe && take(&left) {
+            answer.body = answer
+                .body
+                .replace("\"status\": \"ACTIVE\"", "\"status\": \"CREATING\"")
+                .replace("\"status\":\"ACTIVE\"", "\"status\":\"CREATING\"");
+        }
+        answer
+    });
+    let config = sdk_config().await.to_builder().endpoint_url(proxy).build();
+    let through_proxy = KindDriver::new(config, BLUEPRINT);
+    let (cx, phases) = recording("cni");
+    let adopted = through_proxy
+        .update_with("eks.addon", &cx, addon, spec, spec)
+        .await;
+    assert_eq!(adopted.id, addon.id);
+    assert_eq!(
+        creating.load(Ordering::SeqCst),
+        0,
+        "both CREATING answers seen"
+    );
+    assert!(
+        waited_for(&phases, "ACTIVE"),
+        "an add-on still CREATING is waited for: {:?}",
+        phases.lock().unwrap()
+    );
 }
