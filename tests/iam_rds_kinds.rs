@@ -410,6 +410,19 @@ async fn oidc_provider_is_created_tagged_updated_and_deleted() {
     h.assert_no_drift("iam.openid_connect_provider", &live.id, &desired)
         .await;
 
+    // A create sent again after its answer was lost meets a conflict the engine settles by
+    // adoption: the provider is found by its identity tags, and only by its own.
+    let kind = h.kind("iam.openid_connect_provider");
+    let again = h
+        .try_create("iam.openid_connect_provider", "oidc", &desired)
+        .await;
+    let err = again.expect_err("one provider per URL");
+    assert!(err.has_code_in(kind.conflict_codes()), "{err}");
+    let listed = kind.list_tagged(&tags("oidc", &json!({}))).await.unwrap();
+    assert_eq!(listed, Some(vec![live.clone()]));
+    let others = kind.list_tagged(&tags("other", &json!({}))).await.unwrap();
+    assert_eq!(others, Some(vec![]));
+
     let pinned = json!({"url": format!("https://{issuer}"), "thumbprint_list": [THUMBPRINT], "tags": {"Cluster": "blue"}});
     let updated = h
         .update(

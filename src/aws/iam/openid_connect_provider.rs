@@ -6,8 +6,8 @@
 
 use super::tags;
 use crate::aws::common::{
-    has_code, ignore_gone, in_order, missing, observed, outputs, parse_spec, tag_changes,
-    user_tags, TAGS,
+    carries_all, has_code, ignore_gone, in_order, missing, observed, outputs, parse_spec,
+    tag_changes, user_tags, TAGS,
 };
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
@@ -98,8 +98,37 @@ impl ResourceKind for OpenIdConnectProviderKind {
         Ok(in_order(ids, found.into_iter().flatten().collect()))
     }
 
-    // IAM lists providers by ARN only (ListOpenIDConnectProviders has no tags): listing by
-    // tag would take a GetOpenIDConnectProvider per provider, so providers are not listed.
+    /// A retried create of a URL that already has a provider (the first answer was lost).
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &["EntityAlreadyExists"]
+    }
+
+    /// IAM lists providers by ARN only (ListOpenIDConnectProviders has no tags), so each is
+    /// read for its tags. An account holds a handful (one per cluster): a few calls.
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let iam = self.0.iam().await;
+        let listed = iam
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))?;
+        let arns = listed
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn());
+        let reads: Vec<_> = arns
+            .map(|arn| async move {
+                let found = get(iam, arn).await?;
+                let ours = found.filter(|p| carries_all(&tags::to_map(p.tags()), tags));
+                Ok(ours.map(|provider| read_live(arn, &provider)))
+            })
+            .collect();
+        let found: Vec<Option<Live>> = stream::iter(reads)
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(Some(found.into_iter().flatten().collect()))
+    }
 
     async fn update(
         &self,
