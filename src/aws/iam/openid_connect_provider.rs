@@ -84,18 +84,9 @@ impl ResourceKind for OpenIdConnectProviderKind {
     }
 
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        let iam = self.0.iam().await;
-        // The futures are built first: a closure inside the stream would not be `Send` for
-        // every lifetime, which async_trait needs.
-        let reads: Vec<_> = ids
-            .iter()
-            .map(|arn| async move { Ok(get(iam, arn).await?.map(|found| read_live(arn, &found))) })
-            .collect();
-        let found: Vec<Option<Live>> = stream::iter(reads)
-            .buffer_unordered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(in_order(ids, found.into_iter().flatten().collect()))
+        let found = get_each(self.0.iam().await, ids.iter().map(String::as_str)).await?;
+        let live = found.iter().map(|(arn, provider)| read_live(arn, provider));
+        Ok(in_order(ids, live.collect()))
     }
 
     /// A retried create of a URL that already has a provider (the first answer was lost).
@@ -116,18 +107,12 @@ impl ResourceKind for OpenIdConnectProviderKind {
             .open_id_connect_provider_list()
             .iter()
             .filter_map(|p| p.arn());
-        let reads: Vec<_> = arns
-            .map(|arn| async move {
-                let found = get(iam, arn).await?;
-                let ours = found.filter(|p| carries_all(&tags::to_map(p.tags()), tags));
-                Ok(ours.map(|provider| read_live(arn, &provider)))
-            })
-            .collect();
-        let found: Vec<Option<Live>> = stream::iter(reads)
-            .buffer_unordered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(Some(found.into_iter().flatten().collect()))
+        let found = get_each(iam, arns).await?;
+        let ours = found
+            .iter()
+            .filter(|(_, provider)| carries_all(&tags::to_map(provider.tags()), tags))
+            .map(|(arn, provider)| read_live(arn, provider));
+        Ok(Some(ours.collect()))
     }
 
     async fn update(
@@ -232,6 +217,23 @@ async fn get(iam: &Client, arn: &str) -> KindResult<Option<GetOpenIdConnectProvi
         Err(err) if has_code(&err, &[NOT_FOUND]) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// The providers of `arns` IAM still knows, read a few at once (IAM has no batch read).
+async fn get_each<'a>(
+    iam: &Client,
+    arns: impl Iterator<Item = &'a str>,
+) -> KindResult<Vec<(&'a str, GetOpenIdConnectProviderOutput)>> {
+    // The futures are built first: a closure inside the stream would not be `Send` for
+    // every lifetime, which async_trait needs.
+    let reads: Vec<_> = arns
+        .map(|arn| async move { Ok(get(iam, arn).await?.map(|found| (arn, found))) })
+        .collect();
+    let found: Vec<Option<_>> = stream::iter(reads)
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// Client ids to add and to remove.
