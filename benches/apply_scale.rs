@@ -62,6 +62,7 @@ impl ResourceKind for Thing {
             attrs: None,
             id: format!("thing-{n:08x}"),
             outputs: Attrs::new(),
+            identity: Default::default(),
         })
     }
 

@@ -8,7 +8,7 @@
 use innovate::aws::{registry, AwsContext};
 use innovate::blueprint::{self, Blueprint, LoadOptions};
 use innovate::graph::Dag;
-use innovate::kinds::Registry;
+use innovate::kinds::{Registry, LINEAGE_TAG};
 use innovate::plan::{self, desired_attrs, Action, PlanOptions};
 use innovate::state::{ResourceState, State};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -158,6 +158,8 @@ fn matching_state(bp: &Blueprint, dag: &Dag, registry: &Registry) -> State {
             outputs: Default::default(),
             depends_on: instance.depends_on.clone(),
             account: None,
+            // As this build records it, so the no-op plan stays a no-op.
+            owner: [(LINEAGE_TAG.to_string(), state.lineage.clone())].into(),
         };
         state.resources.insert(address.clone(), resource);
     }

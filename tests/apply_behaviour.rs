@@ -118,7 +118,8 @@ fn a_second_apply_on_the_same_state_is_refused_while_the_first_runs() {
     // An endpoint that accepts and never answers keeps the first apply inside CreateVpc.
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
     let endpoint = format!("http://{}", silent.local_addr().unwrap());
-    let mut first = ws.command(&["apply", bp, "--auto-approve"]);
+    // --refresh=false: no reads while planning, so the first call is CreateVpc.
+    let mut first = ws.command(&["apply", bp, "--auto-approve", "--refresh=false"]);
     first
         .env("AWS_ENDPOINT_URL", &endpoint)
         .stdout(std::process::Stdio::null())
@@ -290,7 +291,13 @@ fn hanging_apply_with(
 ) -> (std::process::Child, TcpListener) {
     let bp = ws.write_blueprint(&format!("blueprint: {name}\nregion: us-east-1\nresources:\n  main: {{ kind: ec2.vpc, cidr_block: 10.80.0.0/16 }}\n"));
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut args = vec!["apply", bp.to_str().unwrap(), "--auto-approve"];
+    // --refresh=false: no reads while planning, so the first call is CreateVpc.
+    let mut args = vec![
+        "apply",
+        bp.to_str().unwrap(),
+        "--auto-approve",
+        "--refresh=false",
+    ];
     args.extend_from_slice(flags);
     let mut command = ws.command(&args);
     let stdout = if flags.is_empty() {

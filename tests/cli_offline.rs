@@ -484,7 +484,8 @@ fn graph_plan_colours_nodes_by_action_from_the_state_file() {
         "format": "innovate-state", "version": 1, "serial": 1, "lineage": "l-1", "blueprint": "st", "env": "default",
         "resources": {
             "main": { "kind": "ec2.vpc", "id": "vpc-1", "attrs": { "cidr_block": "10.9.0.0/16" } },
-            "ip": { "kind": "ec2.elastic_ip", "id": "eipalloc-1", "attrs": { "domain": "vpc", "tags": {} } },
+            "ip": { "kind": "ec2.elastic_ip", "id": "eipalloc-1", "attrs": { "domain": "vpc", "tags": {} },
+                    "owner": { "innovate:lineage": "l-1" } },
             "old": { "kind": "ec2.elastic_ip", "id": "eipalloc-2", "attrs": { "domain": "vpc" } }
         }
     });

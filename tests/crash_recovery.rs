@@ -192,39 +192,118 @@ async fn killed_applies_leave_no_orphans_and_no_duplicates() {
     assert!(ids_in_aws(&ec2).await.is_empty());
 }
 
-#[tokio::test]
-async fn a_create_left_pending_is_adopted_not_repeated() {
-    let ws = Workspace::new();
-    let bp = ws.write_blueprint("blueprint: adopt\nregion: us-east-1\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.71.0.0/16 }\n");
-    // What a run killed right after CreateVpc leaves behind: the VPC, tagged, and an intent.
+/// What a run killed right after CreateVpc leaves behind: the VPC, tagged with `tags`, and
+/// the intent `pending` in a state of lineage `lineage`. Returns the VPC's id.
+async fn killed_after_create_vpc(
+    ws: &Workspace,
+    name: &str,
+    cidr: &str,
+    lineage: &str,
+    tags: &[(&str, &str)],
+    pending: serde_json::Value,
+) -> String {
+    ws.write_blueprint(&format!("blueprint: {name}\nregion: us-east-1\nresources:\n  main: {{ kind: ec2.vpc, cidr_block: {cidr} }}\n"));
+    let vpc_id = vpc_tagged(cidr, tags).await;
+    std::fs::create_dir_all(ws.path().join("state")).unwrap();
+    let state = serde_json::json!({
+        "format": "innovate-state", "version": 1, "serial": 1, "lineage": lineage, "blueprint": name, "env": "default",
+        "resources": {}, "pending": [pending]
+    });
+    std::fs::write(
+        ws.state_file(&format!("{name}-default.json")),
+        state.to_string(),
+    )
+    .unwrap();
+    vpc_id
+}
+
+async fn vpc_tagged(cidr: &str, tags: &[(&str, &str)]) -> String {
     let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
-    let tag = |k: &str, v: &str| aws_sdk_ec2::types::Tag::builder().key(k).value(v).build();
-    let spec = aws_sdk_ec2::types::TagSpecification::builder()
-        .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
-        .tags(tag("innovate:blueprint", "adopt"))
-        .tags(tag("innovate:env", "default"))
-        .tags(tag("innovate:address", "main"))
-        .build();
+    let mut spec = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(aws_sdk_ec2::types::ResourceType::Vpc);
+    for (k, v) in tags {
+        spec = spec.tags(aws_sdk_ec2::types::Tag::builder().key(*k).value(*v).build());
+    }
     let made = ec2
         .create_vpc()
-        .cidr_block("10.71.0.0/16")
-        .tag_specifications(spec)
+        .cidr_block(cidr)
+        .tag_specifications(spec.build())
         .send()
         .await
         .unwrap();
-    let vpc_id = made.vpc().unwrap().vpc_id().unwrap().to_string();
-    std::fs::create_dir_all(ws.path().join("state")).unwrap();
-    let state = serde_json::json!({
-        "format": "innovate-state", "version": 1, "serial": 1, "lineage": "l-adopt", "blueprint": "adopt", "env": "default",
-        "resources": {},
-        "pending": [{ "address": "main", "kind": "ec2.vpc", "attrs": { "cidr_block": "10.71.0.0/16", "enable_dns_support": true,
-            "enable_dns_hostnames": false, "instance_tenancy": "default", "tags": {} }, "since": "2026-11-23T00:00:00Z" }]
-    });
-    std::fs::write(ws.state_file("adopt-default.json"), state.to_string()).unwrap();
+    made.vpc().unwrap().vpc_id().unwrap().to_string()
+}
+
+fn intent(cidr: &str, since: &str, owner: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({ "address": "main", "kind": "ec2.vpc", "attrs": { "cidr_block": cidr, "enable_dns_support": true,
+        "enable_dns_hostnames": false, "instance_tenancy": "default", "tags": {} }, "since": since, "owner": owner })
+}
+
+async fn vpcs_of(blueprint: &str) -> Vec<String> {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            Filter::builder()
+                .name("tag:innovate:blueprint")
+                .values(blueprint)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    vpcs.vpcs()
+        .iter()
+        .map(|v| v.vpc_id().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_create_left_pending_is_adopted_not_repeated() {
+    let ws = Workspace::new();
+    let stamp = "2026-11-23T00:00:00.000Z";
+    let identity = [
+        ("innovate:blueprint", "adopt"),
+        ("innovate:env", "default"),
+        ("innovate:address", "main"),
+    ];
+    // Another state's VPC at the same blueprint, env and address: never adopted or deleted.
+    let theirs = vpc_tagged(
+        "10.71.0.0/16",
+        &[
+            identity.as_slice(),
+            &[
+                ("innovate:lineage", "l-theirs"),
+                ("innovate:created", stamp),
+            ],
+        ]
+        .concat(),
+    )
+    .await;
+    let owner = [("innovate:lineage", "l-adopt"), ("innovate:created", stamp)];
+    let vpc_id = killed_after_create_vpc(
+        &ws,
+        "adopt",
+        "10.71.0.0/16",
+        "l-adopt",
+        &[identity.as_slice(), &owner].concat(),
+        intent(
+            "10.71.0.0/16",
+            stamp,
+            serde_json::json!({ "innovate:lineage": "l-adopt", "innovate:created": stamp }),
+        ),
+    )
+    .await;
+    let bp = ws.path().join("blueprint.yaml");
 
     let plan = ws.run(&["plan", bp.to_str().unwrap(), "--json"]).expect(0);
     let json: serde_json::Value = serde_json::from_str(&plan.stdout()).unwrap();
     assert_eq!(json["recovered"][0]["adopted"], vpc_id.as_str(), "{json:#}");
+    assert_eq!(
+        json["recovered"][0]["duplicates"],
+        serde_json::json!([]),
+        "{json:#}"
+    );
     assert_eq!(json["has_changes"], false, "{json:#}");
 
     let applied = ws
@@ -241,20 +320,66 @@ async fn a_create_left_pending_is_adopted_not_repeated() {
         ids_in_state_of(&ws, "adopt-default.json"),
         [vpc_id.as_str()]
     );
-    let vpcs = ec2
-        .describe_vpcs()
-        .filters(
-            Filter::builder()
-                .name("tag:innovate:blueprint")
-                .values("adopt")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(vpcs.vpcs().len(), 1, "adopted, not created again");
+    let mut both = vec![vpc_id.clone(), theirs.clone()];
+    both.sort();
+    let mut found = vpcs_of("adopt").await;
+    found.sort();
+    assert_eq!(found, both, "adopted, not created again; theirs untouched");
     ws.run(&["destroy", bp.to_str().unwrap(), "--auto-approve"])
         .expect(0);
+    assert_eq!(vpcs_of("adopt").await, [theirs]);
+}
+
+#[tokio::test]
+async fn an_intent_from_before_owner_tags_adopts_only_an_unowned_resource() {
+    let ws = Workspace::new();
+    let identity = [
+        ("innovate:blueprint", "legacy"),
+        ("innovate:env", "default"),
+        ("innovate:address", "main"),
+    ];
+    let theirs = vpc_tagged(
+        "10.72.0.0/16",
+        &[identity.as_slice(), &[("innovate:lineage", "l-theirs")]].concat(),
+    )
+    .await;
+    // An older build's intent (seconds, no owner) and its VPC (identity tags only).
+    let vpc_id = killed_after_create_vpc(
+        &ws,
+        "legacy",
+        "10.72.0.0/16",
+        "l-legacy",
+        &identity,
+        intent(
+            "10.72.0.0/16",
+            "2026-11-23T00:00:00Z",
+            serde_json::json!({}),
+        ),
+    )
+    .await;
+    let bp = ws.path().join("blueprint.yaml");
+    let plan = ws.run(&["plan", bp.to_str().unwrap(), "--json"]).expect(0);
+    let json: serde_json::Value = serde_json::from_str(&plan.stdout()).unwrap();
+    assert_eq!(json["recovered"][0]["adopted"], vpc_id.as_str(), "{json:#}");
+    assert_eq!(
+        json["recovered"][0]["duplicates"],
+        serde_json::json!([]),
+        "{json:#}"
+    );
+    let changes = &json["resources"][0]["changes"];
+    assert_eq!(json["resources"][0]["action"], "update", "{json:#}");
+    assert_eq!(changes.as_array().unwrap().len(), 1, "{json:#}");
+    assert_eq!(changes[0]["attr"], "innovate:lineage", "{json:#}");
+    assert_eq!(changes[0]["after"], "l-legacy", "{json:#}");
+
+    ws.run(&["apply", bp.to_str().unwrap(), "--auto-approve"])
+        .expect(0);
+    ws.run(&["plan", bp.to_str().unwrap(), "--detailed-exitcode"])
+        .expect(0);
+    assert_eq!(vpcs_of("legacy").await.len(), 2, "theirs untouched");
+    ws.run(&["destroy", bp.to_str().unwrap(), "--auto-approve"])
+        .expect(0);
+    assert_eq!(vpcs_of("legacy").await, [theirs]);
 }
 
 fn ids_in_state_of(ws: &Workspace, file: &str) -> Vec<String> {

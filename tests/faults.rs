@@ -134,19 +134,24 @@ fn a_permanent_error_fails_fast_with_aws_message_and_no_retries() {
 /// The customer's dev estate has fixed names (roles, cluster, database): one at a time.
 static ONE_ESTATE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// A copy of plans/innovate.yaml in the workspace.
-fn dev_estate(ws: &Workspace) -> String {
+/// A copy of plans/innovate.yaml in the workspace, its names (`innovate-${env}-...`) made
+/// this test's own with `prefix`: IAM role names are account-wide, and a name another test's
+/// estate holds is a conflict, never adopted.
+fn dev_estate(ws: &Workspace, prefix: &str) -> String {
     let bp = ws.path().join("innovate.yaml");
     let source = concat!(env!("CARGO_MANIFEST_DIR"), "/plans/innovate.yaml");
-    std::fs::copy(source, &bp).unwrap();
+    let text = std::fs::read_to_string(source).unwrap();
+    assert!(text.contains("innovate-${env}"));
+    let text = text.replace("innovate-${env}", &format!("{prefix}-${{env}}"));
+    std::fs::write(&bp, text).unwrap();
     bp.to_str().unwrap().to_string()
 }
 
 /// Applies the dev estate through `proxy`, proves AWS holds exactly what the state records,
 /// and destroys it through the proxy too.
-fn apply_check_and_destroy_dev(proxy: &FaultProxy) {
+fn apply_check_and_destroy_dev(proxy: &FaultProxy, prefix: &str) {
     let ws = Workspace::new();
-    let bp = dev_estate(&ws);
+    let bp = dev_estate(&ws, prefix);
     let dev = ["--env", "dev", "--auto-approve"];
     let applied = through(&ws, proxy, &[&["apply", bp.as_str()][..], &dev].concat());
     assert_eq!(applied.code(), 0, "{}", applied.stderr());
@@ -164,7 +169,7 @@ fn the_dev_estate_applies_through_throttling_and_server_errors() {
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     let proxy = FaultProxy::start(&["--throttle", "0.2", "--server-error", "0.05", "--spread"]);
-    apply_check_and_destroy_dev(&proxy);
+    apply_check_and_destroy_dev(&proxy, "fthrottle");
     assert!(proxy.injected("throttle") > 20, "{}", proxy.stats());
     assert!(proxy.injected("server_error") > 5, "{}", proxy.stats());
 }
@@ -178,6 +183,6 @@ fn the_dev_estate_applies_through_lost_responses_with_one_resource_per_address()
         .lock()
         .unwrap_or_else(|e| e.into_inner());
     let proxy = FaultProxy::start(&["--lost", "0.05", "--spread"]);
-    apply_check_and_destroy_dev(&proxy);
+    apply_check_and_destroy_dev(&proxy, "flost");
     assert!(proxy.injected("lost") >= 5, "{}", proxy.stats());
 }

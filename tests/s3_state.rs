@@ -145,9 +145,10 @@ async fn a_second_apply_is_refused_and_a_dead_runs_lock_is_forced_away_by_id() {
     let key = "teams/locked.json";
 
     // EC2 alone goes to an endpoint that accepts and never answers: the first apply takes
-    // the lock in S3 (the real emulator) and stays inside CreateVpc.
+    // the lock in S3 (the real emulator) and stays inside CreateVpc (--refresh=false: no
+    // reads while planning, so CreateVpc is its first EC2 call).
     let silent = TcpListener::bind("127.0.0.1:0").unwrap();
-    let mut first = ws.command(&["apply", bp, "--auto-approve"]);
+    let mut first = ws.command(&["apply", bp, "--auto-approve", "--refresh=false"]);
     first
         .env(
             "AWS_ENDPOINT_URL_EC2",

@@ -1,27 +1,39 @@
-//! No orphans, no duplicates. Before a create is sent, a pending intent is saved in state;
-//! after it, the result replaces the intent. A run that dies in between leaves the intent,
-//! and the next run finds the resource (refresh::recover_pending) instead of creating a
-//! second one. After a create, copies made by a create the SDK retried after a lost
-//! response are found by their identity tags and deleted.
+//! No orphans, no duplicates, nobody else's. Before a create is sent, a pending intent is
+//! saved in state; after it, the result replaces the intent. A run that dies in between
+//! leaves the intent, and the next run finds the resource (refresh::recover_pending) instead
+//! of creating a second one. After a create, copies made by a create the SDK retried after a
+//! lost response are found and deleted. Both look only for what this very create made: the
+//! resource carries this state's lineage and the create's own stamp (`innovate:created`), so
+//! another state's resources at the same blueprint, env and address are never touched.
 
 use crate::address::Address;
 use crate::kinds::{
-    identity_tags, Attrs, KindError, Live, ResourceKind, StepCx, Tags, IDENTITY_TAGS,
+    find_made_by, identity_tags, is_full_identity, owner_tags, Attrs, KindError, Live,
+    ResourceKind, StepCx, Tags, CREATED_TAG,
 };
 use crate::state::{Pending, State};
 
-/// Records that `address` is about to be created with `desired` after `depends_on`.
+/// A new create's stamp: when its intent began, to the millisecond. Every copy one create
+/// makes carries it; nothing made before it does.
+pub fn stamp() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+/// Records that `address` is about to be created with `desired` and `tags` after
+/// `depends_on`.
 pub fn begin(
     state: &mut State,
     address: &Address,
     kind: &dyn ResourceKind,
-    desired: &Attrs,
+    (desired, tags): (&Attrs, &Tags),
     depends_on: &[Address],
     account: Option<&str>,
 ) {
     let schema = kind.schema();
     let mut attrs = desired.clone();
     attrs.retain(|name, _| schema.attr(name).is_none_or(|a| !a.sensitive));
+    let owner = owner_tags(tags);
+    let since = owner.get(CREATED_TAG).cloned().unwrap_or_else(stamp);
     state.pending.retain(|p| &p.address != address);
     state.pending.push(Pending {
         address: address.clone(),
@@ -30,7 +42,8 @@ pub fn begin(
         attrs,
         depends_on: depends_on.to_vec(),
         account: account.map(str::to_string),
-        since: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        since,
+        owner,
     });
 }
 
@@ -45,8 +58,9 @@ pub fn end(state: &mut State, address: &Address, failure: Option<&KindError>) ->
     state.pending.len() != before
 }
 
-/// Deletes other resources of this kind that carry exactly this instance's identity tags:
-/// extra copies a retried create made. Returns how many were removed.
+/// Deletes other resources of this kind that carry exactly this create's identity tags
+/// (blueprint, env, address, this state's lineage and this create's stamp): extra copies a
+/// retried create made. Returns how many were removed.
 pub async fn sweep_duplicates(
     kind: &dyn ResourceKind,
     cx: &StepCx,
@@ -54,13 +68,11 @@ pub async fn sweep_duplicates(
     keep: &Live,
 ) -> Result<usize, KindError> {
     let identity = identity_tags(tags);
-    if identity.len() < IDENTITY_TAGS.len() {
+    if !is_full_identity(&identity) {
         return Ok(0);
     }
-    let Some(found) = kind.list_tagged(&identity).await? else {
-        return Ok(0);
-    };
-    let extras: Vec<Live> = found
+    let extras: Vec<Live> = find_made_by(kind, &identity, None)
+        .await?
         .into_iter()
         .filter(|live| live.id != keep.id)
         .collect();
@@ -74,25 +86,20 @@ pub async fn sweep_duplicates(
     Ok(extras.len())
 }
 
-/// After a create failed with one of the kind's conflict codes: the resource of this
-/// instance (found by its identity tags, or by the id the blueprint gives it), made by an
-/// earlier attempt of this same create whose answer was lost, brought to `desired` and
-/// adopted. `None` when there is no such resource: the conflict is real.
+/// After a create failed with one of the kind's conflict codes: the resource this very
+/// create made in an earlier attempt whose answer was lost (it carries this state's lineage
+/// and this create's stamp), brought to `desired` and adopted. `None` when there is none:
+/// the conflict is real (the name is taken by another state's resource or by someone
+/// else's), and the create fails with AWS's message.
 pub async fn adopt_after_conflict(
     kind: &dyn ResourceKind,
     cx: &StepCx,
     desired: &Attrs,
     tags: &Tags,
 ) -> Result<Option<Live>, KindError> {
-    let identity = identity_tags(tags);
-    let found = match kind.list_tagged(&identity).await? {
-        Some(found) => found.into_iter().next(),
-        None => match kind.natural_id(desired) {
-            Some(id) => kind.read_many(&[id]).await?.pop().flatten(),
-            None => None,
-        },
-    };
-    let Some(live) = found else {
+    let expected_id = kind.natural_id(desired);
+    let found = find_made_by(kind, &identity_tags(tags), expected_id.as_deref()).await?;
+    let Some(live) = found.into_iter().next() else {
         return Ok(None);
     };
     cx.phase(&format!(

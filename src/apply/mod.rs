@@ -25,7 +25,10 @@ pub fn emit_summary(report: &ApplyReport, command: &str) {
 use crate::address::Address;
 use crate::blueprint::template::{contains_unknown, UNKNOWN};
 use crate::blueprint::Blueprint;
-use crate::kinds::{Attrs, KindError, KindResult, Live, Registry, ResourceKind, StepCx, Tags};
+use crate::kinds::{
+    owner_tags, Attrs, KindError, KindResult, Live, Registry, ResourceKind, StepCx, Tags,
+    ADDRESS_TAG, BLUEPRINT_TAG, CREATED_TAG, ENV_TAG, LINEAGE_TAG,
+};
 use crate::plan::{desired_attrs, keep_ignored, Plan};
 #[cfg(test)]
 use crate::state::LocalStore; // the store of apply/tests.rs
@@ -244,7 +247,7 @@ impl<'g> Executor<'g> {
                 state,
                 &p.address,
                 p.resource.as_ref(),
-                &p.desired,
+                (&p.desired, &p.tags),
                 depends_on,
                 p.account.as_deref(),
             );
@@ -465,7 +468,9 @@ fn prepare(
                 ));
             }
             let tags = if schema.taggable {
-                tags_for(blueprint, &op.address, &desired)
+                let mut tags = tags_for(blueprint, &op.address, &desired);
+                tags.extend(ownership(op.kind, state, prior.as_ref()));
+                tags
             } else {
                 Tags::new()
             };
@@ -543,15 +548,31 @@ pub fn tags_for(blueprint: &Blueprint, address: &Address, desired: &Attrs) -> Ta
                 .collect()
         })
         .unwrap_or_default();
-    tags.insert("innovate:blueprint".into(), blueprint.name.clone());
-    tags.insert("innovate:env".into(), blueprint.env.clone());
-    tags.insert("innovate:address".into(), address.to_string());
+    tags.insert(BLUEPRINT_TAG.into(), blueprint.name.clone());
+    tags.insert(ENV_TAG.into(), blueprint.env.clone());
+    tags.insert(ADDRESS_TAG.into(), address.to_string());
     tags
 }
 
+/// The ownership tags an operation sends: this state's lineage, and the stamp of the create
+/// that made the resource (a new one for a create; an update keeps the one it has, and a
+/// resource from before ownership tags gets the lineage alone).
+fn ownership(kind: OpKind, state: &State, prior: Option<&ResourceState>) -> Tags {
+    let mut owner = Tags::new();
+    owner.insert(LINEAGE_TAG.into(), state.lineage.clone());
+    let created = match kind {
+        OpKind::Create => Some(intents::stamp()),
+        _ => prior.and_then(|p| p.owner.get(CREATED_TAG).cloned()),
+    };
+    if let Some(created) = created {
+        owner.insert(CREATED_TAG.into(), created);
+    }
+    owner
+}
+
 /// A finished create or update: what AWS reported, the attributes to record (sensitive
-/// ones left out) and the account it happened in.
-type Done = (Live, Attrs, Option<String>);
+/// ones left out), the account it happened in and the ownership tags it now carries.
+type Done = (Live, Attrs, Option<String>, Tags);
 
 type Outcome = (usize, Instant, Result<Option<Done>, KindError>);
 
@@ -590,18 +611,19 @@ async fn operate(
     let mut stored = p.desired.clone();
     stored.retain(|name, _| resource.schema().attr(name).is_none_or(|a| !a.sensitive));
     let account = p.account.clone();
+    let owner = owner_tags(&p.tags);
     match (p.kind, &p.prior) {
         (OpKind::Create, _) => match create(resource.as_ref(), &cx, p).await {
             Ok(live) => {
                 sweep_after_create(resource.as_ref(), &cx, p, &live).await;
-                Ok(Some((live, stored, account)))
+                Ok(Some((live, stored, account, owner)))
             }
             Err(err) => Err(err),
         },
         (OpKind::Update, Some(prior)) => resource
             .update(&cx, &prior.live(), &prior.attrs, &p.desired, &p.tags)
             .await
-            .map(|live| Some((live, stored, account))),
+            .map(|live| Some((live, stored, account, owner))),
         (OpKind::Delete, Some(prior)) => resource
             .delete(&cx, &prior.live(), &prior.attrs)
             .await
@@ -645,7 +667,7 @@ fn record(state: &mut State, blueprint: &Blueprint, op: &Op, result: Option<Done
         None => {
             state.resources.remove(&op.address);
         }
-        Some((live, attrs, account)) => {
+        Some((live, attrs, account, owner)) => {
             if op.kind == OpKind::Create {
                 intents::end(state, &op.address, None);
             }
@@ -670,6 +692,7 @@ fn record(state: &mut State, blueprint: &Blueprint, op: &Op, result: Option<Done
                     outputs: live.outputs,
                     depends_on,
                     account,
+                    owner,
                 },
             );
         }

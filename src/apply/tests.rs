@@ -105,6 +105,7 @@ impl ResourceKind for Thing {
             attrs: None,
             id: format!("id-{name}{zone}"),
             outputs: Attrs::new(),
+            identity: crate::kinds::identity_tags(tags),
         })
     }
 
@@ -118,8 +119,13 @@ impl ResourceKind for Thing {
         live: &Live,
         _prior: &Attrs,
         desired: &Attrs,
-        _tags: &Tags,
+        tags: &Tags,
     ) -> KindResult<Live> {
+        self.0
+            .tags
+            .lock()
+            .unwrap()
+            .insert(label(desired), tags.clone());
         self.0
             .events
             .lock()
@@ -160,6 +166,12 @@ fn fixture(recorder: Recorder) -> Fixture {
 }
 
 impl Fixture {
+    fn plan(&self, yaml: &str, state: &State) -> Plan {
+        let bp = blueprint::parse("t.yaml", yaml, &LoadOptions::default(), &self.registry).unwrap();
+        let dag = Dag::build(&bp).unwrap();
+        plan::plan(&bp, &dag, state, &self.registry, &PlanOptions::default())
+    }
+
     async fn apply(&self, yaml: &str, state: &mut State, parallelism: usize) -> ApplyReport {
         let bp = blueprint::parse("t.yaml", yaml, &LoadOptions::default(), &self.registry).unwrap();
         let dag = Dag::build(&bp).unwrap();
@@ -293,16 +305,64 @@ async fn identity_tags_are_added_to_the_users_tags() {
     )
     .await;
     let tags = f.recorder.tags.lock().unwrap()["a"].clone();
+    let recorded = &state.resources[&Address::single("a")].owner;
+    let created = recorded[CREATED_TAG].clone();
     let expected: Tags = [
         ("team", "x"),
         ("innovate:blueprint", "t"),
         ("innovate:env", "default"),
         ("innovate:address", "a"),
+        ("innovate:lineage", state.lineage.as_str()),
+        ("innovate:created", created.as_str()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     assert_eq!(tags, expected);
+    assert_eq!(
+        recorded,
+        &owner_tags(&tags),
+        "state records the owner tags sent"
+    );
+    assert!(
+        humantime::parse_rfc3339(&created).is_ok(),
+        "the stamp is a time: {created}"
+    );
+}
+
+#[tokio::test]
+async fn a_resource_from_before_owner_tags_gets_the_lineage_tag_in_place() {
+    let f = fixture(Recorder::default());
+    let mut state = State::new("t", "default");
+    let bp = "blueprint: t\nresources:\n  a: { kind: test.thing, label: a }\n";
+    f.apply(bp, &mut state, 1).await;
+    let a = Address::single("a");
+    // As an older build recorded it: no owner tags.
+    state.resources.get_mut(&a).unwrap().owner.clear();
+    let plan = f.plan(bp, &state);
+    let step = plan.step(&a).unwrap();
+    assert_eq!(step.action, plan::Action::Update);
+    assert_eq!(step.changes.len(), 1);
+    assert_eq!(step.changes[0].attr, LINEAGE_TAG);
+    assert_eq!(step.changes[0].after, Some(json!(state.lineage)));
+    let shown = plan::render_human(&plan, false);
+    assert!(
+        shown.contains(&format!("+ innovate:lineage = \"{}\"", state.lineage)),
+        "{shown}"
+    );
+    f.apply(bp, &mut state, 1).await;
+    let owner = &state.resources[&a].owner;
+    assert_eq!(owner.get(LINEAGE_TAG), Some(&state.lineage));
+    assert!(
+        !owner.contains_key(CREATED_TAG),
+        "no stamp is made up for an old resource"
+    );
+    let sent = f.recorder.tags.lock().unwrap()["a"].clone();
+    assert_eq!(sent.get(LINEAGE_TAG), Some(&state.lineage));
+    assert!(
+        !f.plan(bp, &state).has_changes(),
+        "tagged once, then a no-op"
+    );
 }
 
 #[tokio::test]

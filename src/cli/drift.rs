@@ -3,13 +3,11 @@
 
 use super::common::{load, load_state, open_store, CliError};
 use super::planning::refresh_state;
+use super::tagged::{self, Census, Tagged};
 use super::{BlueprintArgs, StateArgs};
-use crate::kinds::Tags;
 use crate::refresh::{render_drift, Drift};
 use crate::state::State;
 use clap::Args;
-use futures::future::join_all;
-use serde::Serialize;
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -24,16 +22,6 @@ pub struct DriftArgs {
     pub json: bool,
 }
 
-/// A resource tagged for this blueprint and environment that the state does not know.
-#[derive(Debug, Serialize)]
-pub struct Unmanaged {
-    pub kind: String,
-    pub id: String,
-    /// The member account it was found in (absent: the caller's).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-}
-
 pub async fn run(args: DriftArgs) -> Result<ExitCode, CliError> {
     let loaded = load(&args.blueprint)?;
     let store = open_store(&args.state, &loaded.blueprint)?;
@@ -43,7 +31,18 @@ pub async fn run(args: DriftArgs) -> Result<ExitCode, CliError> {
     } else {
         refresh_state(&loaded, &state).await?.drift
     };
-    let unmanaged = find_unmanaged(&loaded, &state).await?;
+    let census = tagged::census(&loaded, &state, &listings(&loaded, &state)).await;
+    if !census.failed.is_empty() {
+        return Err(CliError(format!(
+            "listing by tag failed: {}",
+            census.failed.join("; ")
+        )));
+    }
+    let Census {
+        untracked: unmanaged,
+        others,
+        ..
+    } = census;
     if args.json {
         let report = json!({
             "format_version": 1,
@@ -52,6 +51,7 @@ pub async fn run(args: DriftArgs) -> Result<ExitCode, CliError> {
             "has_drift": !drift.is_empty() || !unmanaged.is_empty(),
             "resources": drift,
             "unmanaged": unmanaged,
+            "other_states": others,
             "aws_calls": loaded.aws.calls(),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -61,6 +61,7 @@ pub async fn run(args: DriftArgs) -> Result<ExitCode, CliError> {
             "{}",
             render_unmanaged(&unmanaged, &loaded.blueprint.name, &loaded.blueprint.env)
         );
+        print!("{}", render_others(&others));
         if drift.is_empty() && unmanaged.is_empty() {
             println!(
                 "No drift: AWS matches the state of {} env {}.",
@@ -92,56 +93,7 @@ fn listings(loaded: &super::common::Loaded, state: &State) -> Vec<(Option<String
     wanted.into_iter().collect()
 }
 
-/// Resources carrying this estate's identity tags that the state has no record of, for
-/// every kind that can be listed by tag, in every account the estate uses.
-async fn find_unmanaged(
-    loaded: &super::common::Loaded,
-    state: &State,
-) -> Result<Vec<Unmanaged>, CliError> {
-    let tags: Tags = [
-        (
-            "innovate:blueprint".to_string(),
-            loaded.blueprint.name.clone(),
-        ),
-        ("innovate:env".to_string(), loaded.blueprint.env.clone()),
-    ]
-    .into();
-    let wanted = listings(loaded, state);
-    let listed = join_all(wanted.iter().map(|(account, name)| {
-        let tags = &tags;
-        async move {
-            let kind = loaded.registry.kind_in(account.as_deref(), name).await?;
-            kind.list_tagged(tags).await
-        }
-    }))
-    .await;
-    let known: std::collections::HashSet<(Option<&str>, &str, &str)> = state
-        .resources
-        .values()
-        .map(|r| (r.account.as_deref(), r.kind.as_str(), r.id.as_str()))
-        .collect();
-    let mut unmanaged = Vec::new();
-    for ((account, name), listing) in wanted.iter().zip(listed) {
-        let place = account
-            .as_ref()
-            .map(|a| format!(" in account {a}"))
-            .unwrap_or_default();
-        let found =
-            listing.map_err(|e| CliError(format!("listing {name}{place} by tag failed: {e}")))?;
-        for live in found.unwrap_or_default() {
-            if !known.contains(&(account.as_deref(), name.as_str(), live.id.as_str())) {
-                unmanaged.push(Unmanaged {
-                    kind: name.to_string(),
-                    id: live.id,
-                    account: account.clone(),
-                });
-            }
-        }
-    }
-    Ok(unmanaged)
-}
-
-fn render_unmanaged(unmanaged: &[Unmanaged], blueprint: &str, env: &str) -> String {
+fn render_unmanaged(unmanaged: &[Tagged], blueprint: &str, env: &str) -> String {
     if unmanaged.is_empty() {
         return String::new();
     }
@@ -155,8 +107,30 @@ fn render_unmanaged(unmanaged: &[Unmanaged], blueprint: &str, env: &str) -> Stri
             .as_ref()
             .map(|a| format!(" (account {a})"))
             .unwrap_or_default();
-        out.push_str(&format!("  ? {} {}{place}\n", u.kind, u.id));
+        let at = u
+            .address
+            .as_ref()
+            .map(|a| format!(" at {a}"))
+            .unwrap_or_default();
+        out.push_str(&format!("  ? {} {}{at}{place}\n", u.kind, u.id));
     }
     out.push_str("\nImport them with `innovate import`, or delete them if they are leftovers.\n\n");
+    out
+}
+
+/// Other states' resources of this blueprint and env: reported so nobody is surprised, but
+/// not drift of this state (a second copy of the estate is allowed), so not exit code 2.
+fn render_others(others: &[Tagged]) -> String {
+    if others.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "Owned by other states: {} resource(s) of this blueprint and env carry another state's lineage; this state never touches them:\n\n",
+        others.len()
+    );
+    for other in others {
+        out.push_str(&format!("  = {}\n", other.describe()));
+    }
+    out.push('\n');
     out
 }

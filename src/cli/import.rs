@@ -4,6 +4,7 @@
 use super::common::{load, load_state, lock, open_store, unlocking, CliError};
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
+use crate::kinds::{CREATED_TAG, LINEAGE_TAG};
 use crate::state::ResourceState;
 use clap::Args;
 use std::process::ExitCode;
@@ -57,6 +58,23 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
     let schema = kind.schema();
     let mut attrs = live.attrs.clone().unwrap_or_default();
     attrs.retain(|name, _| schema.attr(name).is_some_and(|a| !a.sensitive));
+    let identity = kind
+        .identity_of(&live)
+        .await
+        .map_err(|e| CliError(format!("{}: {e}", args.address)))?;
+    let previous_owner = identity.get(LINEAGE_TAG).filter(|l| **l != state.lineage);
+    if let Some(lineage) = previous_owner {
+        println!(
+            "{} {} belonged to the state of lineage {lineage}; this state takes it over.",
+            instance.kind, args.id
+        );
+    }
+    // No lineage yet: the next apply tags it with this state's (shown in the plan). The
+    // stamp of the create that made it stays.
+    let owner = identity
+        .get(CREATED_TAG)
+        .map(|created| [(CREATED_TAG.to_string(), created.clone())].into())
+        .unwrap_or_default();
     let resource = ResourceState {
         kind: instance.kind.clone(),
         id: live.id,
@@ -64,6 +82,7 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
         outputs: live.outputs,
         depends_on: instance.depends_on.clone(),
         account,
+        owner,
     };
     state.resources.insert(args.address.clone(), resource);
     state.serial += 1;

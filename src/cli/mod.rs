@@ -15,6 +15,7 @@ mod output;
 mod plan;
 mod planning;
 mod state;
+mod tagged;
 mod validate;
 
 use clap::{Args, Parser, Subcommand};

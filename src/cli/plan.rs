@@ -48,6 +48,7 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
         json["cost"] = cost.to_json();
         json["drift"] = serde_json::to_value(&planned.drift)?;
         json["recovered"] = serde_json::to_value(&planned.recovered)?;
+        json["other_states"] = serde_json::to_value(&planned.others)?;
         json["warnings"] = serde_json::Value::Array(warnings.json);
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {

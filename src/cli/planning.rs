@@ -2,7 +2,9 @@
 //! and plan against what AWS really has.
 
 use super::common::{load_state, refuse_protected, CliError, Loaded};
+use super::tagged::{self, Tagged};
 use crate::address::Address;
+use crate::kinds::{BLUEPRINT_TAG, ENV_TAG};
 use crate::plan::{self, Plan, PlanOptions};
 use crate::refresh::{self, Drift, Recovered};
 use crate::state::{State, Store};
@@ -17,6 +19,9 @@ pub struct Planned {
     pub refreshed: bool,
     /// Creates a crashed run left unrecorded, and what was found of them.
     pub recovered: Vec<Recovered>,
+    /// Resources of this blueprint and env that other states own, found where this plan
+    /// creates (left alone; reported).
+    pub others: Vec<Tagged>,
 }
 
 pub async fn make_plan(
@@ -48,6 +53,12 @@ pub async fn make_plan(
         &options,
     );
     refuse_protected(&plan, &loaded.blueprint)?;
+    // `--refresh=false` plans from the state file alone: no AWS reads at all.
+    let others = if refresh {
+        warn_about_other_owners(loaded, &state, &plan).await
+    } else {
+        Vec::new()
+    };
     Ok(Planned {
         stored: exists.then_some(stored),
         state,
@@ -55,7 +66,28 @@ pub async fn make_plan(
         plan,
         refreshed: refresh,
         recovered,
+        others,
     })
+}
+
+/// Before anything is created: says which resources at the addresses this plan creates
+/// belong to other states of this blueprint and env (they stay untouched), and, for an empty
+/// state, that AWS already holds the estate (a lost state file?). One listing per kind
+/// created; nothing is listed for a plan that creates nothing. Best effort: a kind that
+/// cannot be listed now (an organization not created yet) is skipped.
+async fn warn_about_other_owners(loaded: &Loaded, state: &State, plan: &Plan) -> Vec<Tagged> {
+    let wanted = tagged::created_kinds(plan);
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let census = tagged::census(loaded, state, &wanted).await;
+    for failed in &census.failed {
+        tracing::info!("could not look for other states' resources: {failed}");
+    }
+    for warning in tagged::warnings(plan, state, &census) {
+        eprintln!("{warning}");
+    }
+    census.others
 }
 
 /// Adopts what creates interrupted by a crash left in AWS (and, for apply, deletes extra
@@ -69,11 +101,8 @@ async fn recover(
         return Ok(Vec::new());
     }
     let identity = [
-        (
-            "innovate:blueprint".to_string(),
-            loaded.blueprint.name.clone(),
-        ),
-        ("innovate:env".to_string(), loaded.blueprint.env.clone()),
+        (BLUEPRINT_TAG.to_string(), loaded.blueprint.name.clone()),
+        (ENV_TAG.to_string(), loaded.blueprint.env.clone()),
     ]
     .into();
     let recovered = refresh::recover_pending(state, &loaded.registry, &identity, delete_duplicates)

@@ -126,6 +126,7 @@ mod tests {
                 outputs: Attrs::new(),
                 depends_on: Vec::new(),
                 account: None,
+                owner: Default::default(),
             },
         );
         state

@@ -5,9 +5,14 @@
 //! diffs against them, and the executor calls [`ResourceKind`] methods with plain JSON values,
 //! so the engine stays independent of the AWS SDK.
 
+mod ownership;
 mod placement;
 mod schema;
 
+pub use ownership::{
+    find_made_by, identity_tags, is_full_identity, owner_tags, ADDRESS_TAG, BLUEPRINT_TAG,
+    CREATED_TAG, ENV_TAG, IDENTITY_TAGS, LINEAGE_TAG, OWNER_TAGS,
+};
 pub use placement::{AccountOpener, Accounts};
 pub use schema::{Attr, AttrType, Schema};
 
@@ -35,6 +40,21 @@ pub struct Live {
     /// innovate's), for drift detection and import. `None` where the kind cannot tell; a
     /// map may hold only the attributes the kind can read cheaply.
     pub attrs: Option<Attrs>,
+    /// innovate's tags the resource carries ([`IDENTITY_TAGS`], [`OWNER_TAGS`]): whose it is.
+    /// Empty when it carries none, or where the kind cannot read them.
+    pub identity: Tags,
+}
+
+impl Live {
+    /// The lineage of the state that created it, when it carries one.
+    pub fn lineage(&self) -> Option<&str> {
+        self.identity.get(LINEAGE_TAG).map(String::as_str)
+    }
+
+    /// When the create that made it began, when it carries that stamp.
+    pub fn created(&self) -> Option<&str> {
+        self.identity.get(CREATED_TAG).map(String::as_str)
+    }
 }
 
 /// A failed AWS call, with enough to act on: which API call, AWS's code and message.
@@ -134,18 +154,6 @@ impl StepCx {
     }
 }
 
-/// The tags innovate puts on everything it creates, to know it again after a crash or a lost
-/// answer: blueprint, environment, address.
-pub const IDENTITY_TAGS: [&str; 3] = ["innovate:blueprint", "innovate:env", "innovate:address"];
-
-/// The identity part of a resource's full tag set.
-pub fn identity_tags(tags: &Tags) -> Tags {
-    tags.iter()
-        .filter(|(key, _)| IDENTITY_TAGS.contains(&key.as_str()))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect()
-}
-
 /// One AWS resource kind. Implementations live in `src/aws/<service>/<kind>.rs`, one per file.
 ///
 /// `desired` is the blueprint's attributes for one instance with every reference resolved,
@@ -185,6 +193,13 @@ pub trait ResourceKind: Send + Sync {
     async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
         let _ = tags;
         Ok(None)
+    }
+
+    /// innovate's tags a found resource carries, for telling whose it is before adopting
+    /// it. Kinds whose reads report tags have them in `live.identity` already; a kind whose
+    /// describe call leaves tags out asks for them here.
+    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
+        Ok(live.identity.clone())
     }
 
     /// Changes `changed` attributes in place (never a replace-forcing one). `prior` is what

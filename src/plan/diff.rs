@@ -6,7 +6,7 @@ use super::{Action, Change, Step};
 use crate::address::Address;
 use crate::blueprint::template::{contains_unknown, UNKNOWN};
 use crate::blueprint::{Blueprint, Instance};
-use crate::kinds::{Attrs, Registry, Schema};
+use crate::kinds::{Attrs, Registry, Schema, LINEAGE_TAG};
 use crate::state::{ResourceState, State};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -54,7 +54,8 @@ impl<'a> Planner<'a> {
                 (Action::Replace, vec![kind_change])
             }
             Some(current) => {
-                let changes = changes(schema, &current.attrs, &desired);
+                let mut changes = changes(schema, &current.attrs, &desired);
+                changes.extend(lineage_change(schema, current, &self.state.lineage));
                 let action = if changes.is_empty() {
                     Action::NoOp
                 } else if changes.iter().any(|c| c.forces_replacement) {
@@ -107,6 +108,21 @@ impl<'a> Planner<'a> {
         self.blueprint
             .resolve_outputs(&|a, attr| self.lookup(a, attr))
     }
+}
+
+/// A resource this state owns but that does not carry its lineage tag yet (recorded before
+/// owner tags existed, or imported): an in-place tag update gives it the tag.
+fn lineage_change(schema: &Schema, current: &ResourceState, lineage: &str) -> Option<Change> {
+    if !schema.taggable || current.owned_by(lineage) {
+        return None;
+    }
+    Some(Change {
+        attr: LINEAGE_TAG.into(),
+        before: current.owner.get(LINEAGE_TAG).cloned().map(Value::String),
+        after: Some(Value::String(lineage.into())),
+        forces_replacement: false,
+        sensitive: false,
+    })
 }
 
 /// A resource cannot move between accounts: another account (or one not created yet)

@@ -4,7 +4,7 @@
 use super::*;
 use crate::aws::{registry, AwsContext};
 use crate::blueprint::{self, LoadOptions, UNKNOWN};
-use crate::kinds::Attrs;
+use crate::kinds::{Attrs, LINEAGE_TAG};
 use crate::state::ResourceState;
 use serde_json::json;
 
@@ -61,7 +61,17 @@ fn resource(
         outputs: outputs.as_object().unwrap().clone(),
         depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
         account: account.map(str::to_string),
+        owner: Default::default(),
     }
+}
+
+/// `state` as this build writes it: every resource carries the state's lineage tag.
+fn owned(mut state: State) -> State {
+    let owner: crate::kinds::Tags = [(LINEAGE_TAG.to_string(), state.lineage.clone())].into();
+    for resource in state.resources.values_mut() {
+        resource.owner = owner.clone();
+    }
+    state
 }
 
 /// The estate after an apply; `close` is prod's close_on_deletion as recorded.
@@ -111,7 +121,7 @@ fn applied(vpc_account: &str, close: bool) -> State {
             Some(vpc_account),
         ),
     );
-    state
+    owned(state)
 }
 
 fn step<'p>(plan: &'p Plan, address: &str) -> &'p Step {

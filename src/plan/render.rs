@@ -3,6 +3,7 @@
 
 use super::{Action, Change, Plan, Step};
 use crate::blueprint::template::{show_value, KNOWN_AFTER_APPLY, UNKNOWN};
+use crate::kinds::LINEAGE_TAG;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -121,6 +122,11 @@ fn render_change(change: &Change, action: Action, width: usize, paint: &Paint) -
         Some(v) => show_value(v),
     };
     match (action, &change.before) {
+        (Action::Update, None) if change.attr == LINEAGE_TAG => format!(
+            "{} {name} = {}  # the owner tag of this state",
+            paint.action(Action::Create, "+"),
+            show(&change.after)
+        ),
         (Action::Create, _) | (_, None) => format!(
             "{} {name} = {}",
             paint.action(Action::Create, "+"),

@@ -3,7 +3,7 @@
 use super::*;
 use crate::aws::{registry, AwsContext};
 use crate::blueprint::{self, LoadOptions, UNKNOWN};
-use crate::kinds::Attrs;
+use crate::kinds::{Attrs, LINEAGE_TAG};
 use crate::state::ResourceState;
 use serde_json::json;
 
@@ -39,7 +39,17 @@ fn resource(kind: &str, id: &str, attrs: serde_json::Value, deps: &[&str]) -> Re
         outputs: Attrs::new(),
         depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
         account: None,
+        owner: Default::default(),
     }
+}
+
+/// `state` as this build writes it: every resource carries the state's lineage tag.
+fn owned(mut state: State) -> State {
+    let owner: crate::kinds::Tags = [(LINEAGE_TAG.to_string(), state.lineage.clone())].into();
+    for resource in state.resources.values_mut() {
+        resource.owner = owner.clone();
+    }
+    state
 }
 
 /// State as innovate would have written it after applying BLUEPRINT with tag Name=old,
@@ -62,7 +72,7 @@ fn applied_state() -> State {
             resource("ec2.subnet", &format!("subnet-{i}"), attrs, &["main"]),
         );
     }
-    state
+    owned(state)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! nothing is written here.
 
 use crate::address::Address;
-use crate::kinds::{same_value, KindError, Live, Registry, Schema};
+use crate::kinds::{find_made_by, same_value, KindError, Live, Registry, Schema, ADDRESS_TAG};
 use crate::state::{ResourceState, State};
 use futures::future::join_all;
 use serde::Serialize;
@@ -222,9 +222,10 @@ pub struct Recovered {
 }
 
 /// Settles the pending creates a crashed run left in `state`: each is looked for by its
-/// identity tags (or the id the blueprint gives it) and adopted when found, so the plan does
-/// not create it twice. Extra copies are deleted when `delete_duplicates` (apply only: plan
-/// never changes AWS).
+/// identity and owner tags (or the id the blueprint gives it, then checked for those owner
+/// tags) and adopted when found, so the plan does not create it twice. Only what that very
+/// create made is adopted or deleted, never another state's resource. Extra copies are
+/// deleted when `delete_duplicates` (apply only: plan never changes AWS).
 pub async fn recover_pending(
     state: &mut State,
     registry: &Registry,
@@ -247,20 +248,11 @@ pub async fn recover_pending(
             .await
             .map_err(err)?;
         let mut tags = identity.clone();
-        tags.insert("innovate:address".into(), pending.address.to_string());
-        let mut found = match kind.list_tagged(&tags).await.map_err(err)? {
-            Some(found) => found,
-            None => match &pending.expected_id {
-                Some(id) => kind
-                    .read_many(std::slice::from_ref(id))
-                    .await
-                    .map_err(err)?
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-                None => Vec::new(),
-            },
-        };
+        tags.insert(ADDRESS_TAG.into(), pending.address.to_string());
+        tags.extend(pending.owner.clone());
+        let mut found = find_made_by(kind.as_ref(), &tags, pending.expected_id.as_deref())
+            .await
+            .map_err(err)?;
         found.sort_by(|a, b| a.id.cmp(&b.id));
         let mut found = found.into_iter();
         let adopted = found.next();
@@ -291,6 +283,7 @@ pub async fn recover_pending(
                     outputs: live.outputs.clone(),
                     depends_on: pending.depends_on.clone(),
                     account: pending.account.clone(),
+                    owner: pending.owner.clone(),
                 },
             );
         }

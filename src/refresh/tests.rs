@@ -40,6 +40,7 @@ impl ResourceKind for Cloud {
                     id: id.clone(),
                     outputs: outputs.clone(),
                     attrs: Some(attrs.clone()),
+                    identity: Default::default(),
                 })
             })
             .collect())
@@ -71,6 +72,7 @@ fn recorded(id: &str, attrs: Value) -> ResourceState {
         outputs: obj(json!({"ip": "1.1.1.1"})),
         depends_on: vec![],
         account: None,
+        owner: Default::default(),
     }
 }
 

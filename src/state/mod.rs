@@ -16,7 +16,7 @@ pub use remote::{
 pub use store::{Lock, StateStore, Store};
 
 use crate::address::Address;
-use crate::kinds::{Attrs, Live};
+use crate::kinds::{Attrs, Live, Tags, LINEAGE_TAG};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -66,6 +66,10 @@ pub struct Pending {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
     pub since: String,
+    /// The ownership tags the create sends (this state's lineage and the create's stamp):
+    /// what it is found by. Empty in intents written before ownership tags existed.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub owner: Tags,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +96,11 @@ pub struct ResourceState {
     /// account). Every read, update and delete happens there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// The ownership tags it was last given (`innovate:lineage`, `innovate:created`). Empty
+    /// for a resource recorded before ownership tags existed (or imported): the next apply
+    /// tags it with this state's lineage.
+    #[serde(default, skip_serializing_if = "Tags::is_empty")]
+    pub owner: Tags,
 }
 
 impl State {
@@ -125,11 +134,17 @@ impl State {
 }
 
 impl ResourceState {
+    /// Whether it carries `lineage`'s ownership tag, as far as state knows.
+    pub fn owned_by(&self, lineage: &str) -> bool {
+        self.owner.get(LINEAGE_TAG).map(String::as_str) == Some(lineage)
+    }
+
     pub fn live(&self) -> Live {
         Live {
             id: self.id.clone(),
             outputs: self.outputs.clone(),
             attrs: Some(self.attrs.clone()),
+            identity: self.owner.clone(),
         }
     }
 }

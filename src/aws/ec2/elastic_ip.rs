@@ -5,7 +5,9 @@ use super::{
     outputs, parse_spec, string_or_null, tag_filters, tags, user_tags, with_tags, Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
-use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
+use crate::kinds::{
+    identity_tags, Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 use aws_sdk_ec2::Client;
@@ -79,6 +81,7 @@ impl ResourceKind for ElasticIpKind {
             attrs: Some(attrs),
             id: id.to_string(),
             outputs,
+            identity: identity_tags(tags),
         })
     }
 
@@ -180,6 +183,7 @@ fn to_live(address: &Address) -> Option<Live> {
         attrs: Some(attrs),
         id: address.allocation_id()?.to_string(),
         outputs,
+        identity: identity_tags(&tags::to_map(address.tags())),
     })
 }
 

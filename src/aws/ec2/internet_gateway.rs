@@ -7,7 +7,9 @@ use super::{
     user_tags, Lookup, TAGS,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
-use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
+use crate::kinds::{
+    identity_tags, Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway, InternetGatewayAttachment, ResourceType};
 use aws_sdk_ec2::Client;
@@ -233,6 +235,7 @@ fn to_live(ec2: &Client, gateway: &InternetGateway) -> Option<Live> {
         id,
         outputs,
         attrs: Some(attrs),
+        identity: identity_tags(&tags::to_map(gateway.tags())),
     })
 }
 

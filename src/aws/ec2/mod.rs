@@ -142,6 +142,7 @@ mod tests {
             attrs: None,
             id: id.into(),
             outputs: Attrs::new(),
+            identity: Default::default(),
         };
         let ids = ["a".to_string(), "b".to_string(), "c".to_string()];
         let found = in_order(&ids, vec![live("c"), live("a")]);

@@ -8,7 +8,8 @@ use super::{
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -288,6 +289,7 @@ fn to_live(gateway: &NatGateway) -> Option<Live> {
         attrs: Some(attrs),
         id: gateway.nat_gateway_id()?.to_string(),
         outputs,
+        identity: identity_tags(&tags::to_map(gateway.tags())),
     })
 }
 

@@ -8,7 +8,8 @@ use super::{
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -528,6 +529,7 @@ fn to_live(ec2: &Client, table: &RouteTable) -> Option<Live> {
         id,
         outputs,
         attrs: Some(observed_attrs(table)),
+        identity: identity_tags(&tags::to_map(table.tags())),
     })
 }
 

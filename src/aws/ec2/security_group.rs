@@ -669,6 +669,7 @@ fn to_live(ec2: &Client, group: &SecurityGroup) -> Option<Live> {
         id,
         outputs,
         attrs: Some(observed_attrs(group)),
+        identity: identity_tags(&tags::to_map(group.tags())),
     })
 }
 

@@ -226,6 +226,7 @@ fn to_live(subnet: &Subnet) -> Option<Live> {
         attrs: Some(observed_attrs(subnet)),
         id: subnet.subnet_id()?.to_string(),
         outputs,
+        identity: identity_tags(&tags::to_map(subnet.tags())),
     })
 }
 

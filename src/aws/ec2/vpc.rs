@@ -7,7 +7,9 @@ use super::{
 };
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
-use crate::kinds::{Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags};
+use crate::kinds::{
+    identity_tags, Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tenancy, Vpc, VpcState};
 use aws_sdk_ec2::Client;
@@ -300,6 +302,7 @@ fn to_live(
         id,
         outputs,
         attrs: Some(observed_attrs(vpc)),
+        identity: identity_tags(&tags::to_map(vpc.tags())),
     })
 }
 

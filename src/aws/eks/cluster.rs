@@ -13,7 +13,8 @@ use crate::aws::common::{
 use crate::aws::wait::{self, Status};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
@@ -510,6 +511,7 @@ fn to_live(cluster: &Cluster) -> Option<Live> {
         attrs: Some(observed_attrs(cluster)),
         id: cluster.name()?.to_string(),
         outputs,
+        identity: identity_tags(&tags::to_map(cluster.tags())),
     })
 }
 

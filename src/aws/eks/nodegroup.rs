@@ -13,7 +13,8 @@ use crate::aws::common::{
 use crate::aws::wait::{self, Status};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{
@@ -574,6 +575,7 @@ fn to_live(nodegroup: &Nodegroup) -> KindResult<Live> {
         attrs: Some(observed_attrs(nodegroup)),
         id: compound_id(cluster, name),
         outputs: outputs([("arn", nodegroup.nodegroup_arn().map(str::to_string))]),
+        identity: identity_tags(&tags::to_map(nodegroup.tags())),
     })
 }
 

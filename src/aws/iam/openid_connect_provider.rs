@@ -11,7 +11,8 @@ use crate::aws::common::{
 };
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags,
 };
 use async_trait::async_trait;
 use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
@@ -80,7 +81,7 @@ impl ResourceKind for OpenIdConnectProviderKind {
                 "OpenIDConnectProviderArn",
             )
         })?;
-        Ok(to_live(arn, attrs))
+        Ok(to_live(arn, attrs, tags))
     }
 
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
@@ -172,17 +173,19 @@ impl ResourceKind for OpenIdConnectProviderKind {
     }
 }
 
-fn to_live(arn: &str, attrs: Attrs) -> Live {
+fn to_live(arn: &str, attrs: Attrs, tags: &Tags) -> Live {
     Live {
         attrs: Some(attrs),
         id: arn.to_string(),
         outputs: outputs([("arn", Some(arn.to_string()))]),
+        identity: identity_tags(tags),
     }
 }
 
 fn read_live(arn: &str, provider: &GetOpenIdConnectProviderOutput) -> Live {
-    let attrs = observed_attrs(provider.client_id_list(), &tags::to_map(provider.tags()));
-    to_live(arn, attrs)
+    let tags = tags::to_map(provider.tags());
+    let attrs = observed_attrs(provider.client_id_list(), &tags);
+    to_live(arn, attrs, &tags)
 }
 
 /// The blueprint attributes GetOpenIDConnectProvider reports. Left out: `url` (the ARN names

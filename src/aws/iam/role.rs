@@ -10,7 +10,8 @@ use crate::aws::common::{
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags,
 };
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
@@ -203,6 +204,7 @@ fn to_live(role: &Role) -> Live {
             ("arn", Some(role.arn().to_string())),
             ("unique_id", Some(role.role_id().to_string())),
         ]),
+        identity: identity_tags(&tags::to_map(role.tags())),
     }
 }
 

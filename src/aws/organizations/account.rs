@@ -23,7 +23,8 @@ use crate::aws::common::{
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{
@@ -530,6 +531,7 @@ fn to_live(current: &Current) -> Live {
             ("parent_id", Value::String(current.parent_id.clone())),
             ("tags", user_tags(&current.tags)),
         ])),
+        identity: identity_tags(&current.tags),
     }
 }
 

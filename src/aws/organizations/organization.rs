@@ -209,6 +209,8 @@ fn to_live(organization: &Organization, root: &Root) -> KindResult<Live> {
             "feature_set",
             feature_set.map_or(Value::Null, Value::String),
         )])),
+        // An organization carries no tags: there is one per management account.
+        identity: Default::default(),
     })
 }
 

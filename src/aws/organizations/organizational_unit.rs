@@ -8,7 +8,8 @@ use crate::aws::common::{carries_all, ignore_gone, missing, observed, outputs, p
 use crate::aws::common::{user_tags, TAGS};
 use crate::aws::{retry_while, sdk_error, AwsContext};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::OrganizationalUnit;
@@ -271,6 +272,7 @@ fn to_live(current: &Current) -> Live {
             ("parent_id", Value::String(current.parent_id.clone())),
             ("tags", user_tags(&current.tags)),
         ])),
+        identity: identity_tags(&current.tags),
     }
 }
 

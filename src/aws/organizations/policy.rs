@@ -20,7 +20,8 @@ use crate::aws::common::{user_tags, TAGS};
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{Policy, PolicySummary, PolicyType, PolicyTypeStatus, Root};
@@ -526,6 +527,7 @@ fn to_live(current: &Current) -> Live {
             ),
             ("tags", user_tags(&current.tags)),
         ])),
+        identity: identity_tags(&current.tags),
     }
 }
 

@@ -15,7 +15,8 @@ use crate::aws::common::{
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
+    StepCx, Tags,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder;
@@ -706,6 +707,7 @@ fn to_live(instance: &DbInstance) -> Option<Live> {
         attrs: Some(observed_attrs(instance)),
         id: instance.db_instance_identifier()?.to_string(),
         outputs,
+        identity: identity_tags(&tags::to_map(instance.tag_list())),
     })
 }
 

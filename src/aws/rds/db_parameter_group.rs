@@ -89,6 +89,10 @@ impl ResourceKind for DbParameterGroupKind {
         &["DBParameterGroupAlreadyExists"]
     }
 
+    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
+        tags::identity_of(self.0.rds().await, live).await
+    }
+
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
         let ids = lower(ids);
         let groups = describe(self.0.rds().await, &ids).await?;
@@ -185,6 +189,8 @@ fn to_live(group: &DbParameterGroup) -> Option<Live> {
         attrs: Some(observed_attrs(group)),
         id: group.db_parameter_group_name()?.to_string(),
         outputs: outputs([("arn", group.db_parameter_group_arn().map(str::to_string))]),
+        // DescribeDBParameterGroups has no tags: `identity_of` asks for them.
+        identity: Tags::new(),
     })
 }
 

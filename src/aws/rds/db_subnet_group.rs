@@ -72,6 +72,10 @@ impl ResourceKind for DbSubnetGroupKind {
         &["DBSubnetGroupAlreadyExists"]
     }
 
+    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
+        tags::identity_of(self.0.rds().await, live).await
+    }
+
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
         let ids = lower(ids);
         let groups = describe(self.0.rds().await, &ids).await?;
@@ -167,6 +171,8 @@ fn to_live(group: &DbSubnetGroup) -> Option<Live> {
             ("arn", group.db_subnet_group_arn().map(str::to_string)),
             ("vpc_id", group.vpc_id().map(str::to_string)),
         ]),
+        // DescribeDBSubnetGroups has no tags: `identity_of` asks for them.
+        identity: Tags::new(),
     })
 }
 

@@ -2,7 +2,7 @@
 
 use crate::aws::common::tag_changes;
 use crate::aws::sdk_error;
-use crate::kinds::{KindResult, Tags};
+use crate::kinds::{identity_tags, KindResult, Live, Tags};
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
 
@@ -29,15 +29,29 @@ pub(super) fn to_map(tags: &[Tag]) -> Tags {
         .collect()
 }
 
-/// Makes the tags of the resource `arn` exactly `desired`.
-pub(super) async fn sync(rds: &Client, arn: &str, desired: &Tags) -> KindResult<()> {
+/// The tags of the resource `arn`.
+pub(super) async fn of(rds: &Client, arn: &str) -> KindResult<Tags> {
     let listed = rds
         .list_tags_for_resource()
         .resource_name(arn)
         .send()
         .await
         .map_err(|e| sdk_error("rds:ListTagsForResource", e))?;
-    let changes = tag_changes(&to_map(listed.tag_list()), desired);
+    Ok(to_map(listed.tag_list()))
+}
+
+/// innovate's tags on a resource whose describe call leaves tags out (subnet and parameter
+/// groups): read by the ARN among its outputs.
+pub(super) async fn identity_of(rds: &Client, live: &Live) -> KindResult<Tags> {
+    match live.outputs.get("arn").and_then(serde_json::Value::as_str) {
+        Some(arn) => Ok(identity_tags(&of(rds, arn).await?)),
+        None => Ok(Tags::new()),
+    }
+}
+
+/// Makes the tags of the resource `arn` exactly `desired`.
+pub(super) async fn sync(rds: &Client, arn: &str, desired: &Tags) -> KindResult<()> {
+    let changes = tag_changes(&of(rds, arn).await?, desired);
     if !changes.set.is_empty() {
         rds.add_tags_to_resource()
             .resource_name(arn)
