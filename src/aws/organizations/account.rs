@@ -24,7 +24,7 @@ use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags,
+    StepCx, Tags, ADDRESS_TAG,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{
@@ -271,8 +271,7 @@ async fn existing(org: &Client, email: &str, tags: &Tags) -> KindResult<Option<S
     let message = format!(
         "account {id} of this organization already uses {email} and was not created by \
          this blueprint's {}: import it or choose another email",
-        tags.get("innovate:address")
-            .map_or("resource", String::as_str)
+        tags.get(ADDRESS_TAG).map_or("resource", String::as_str)
     );
     Err(KindError::new(
         "organizations:CreateAccount",

@@ -17,7 +17,7 @@ use crate::aws::iam::policy as policy_document;
 
 use crate::aws::common::{carries_all, has_code, tag_changes, TagChanges};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
-use crate::kinds::{KindError, KindResult, Registry, Tags};
+use crate::kinds::{identity_tags, KindError, KindResult, Registry, Tags};
 use aws_sdk_organizations::types::{Root, Tag};
 use aws_sdk_organizations::Client;
 use futures::{StreamExt, TryStreamExt};
@@ -66,9 +66,6 @@ const SETTLING: Backoff = Backoff {
 /// How many calls a read keeps in flight. Organizations allows few requests per second
 /// per account; the SDK retries the throttled ones.
 const READ_CONCURRENCY: usize = 4;
-
-/// The tag key prefix of innovate's identity tags (blueprint, env, address).
-const IDENTITY_PREFIX: &str = "innovate:";
 
 /// Runs a changing call, sending it again while Organizations answers
 /// one of [`BUSY_CODES`] (up to [`BUSY`]).
@@ -212,14 +209,10 @@ async fn sync_tags(org: &Client, id: &str, current: &Tags, desired: &Tags) -> Ki
 
 /// Whether a resource found by its unique name (an OU under a parent, an account's email,
 /// a policy name) is the one this step created in an earlier, interrupted run: it carries
-/// every identity tag of `wanted` (blueprint, env and address). Without identity tags
-/// nothing is adopted.
+/// every innovate tag of `wanted` (blueprint, env and address, and the owner tags: this
+/// state's lineage and this create's stamp). Without identity tags nothing is adopted.
 fn is_ours(carried: &Tags, wanted: &Tags) -> bool {
-    let identity: Tags = wanted
-        .iter()
-        .filter(|(key, _)| key.starts_with(IDENTITY_PREFIX))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
+    let identity = identity_tags(wanted);
     !identity.is_empty() && carries_all(carried, &identity)
 }
 

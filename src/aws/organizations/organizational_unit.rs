@@ -9,7 +9,7 @@ use crate::aws::common::{user_tags, TAGS};
 use crate::aws::{retry_while, sdk_error, AwsContext};
 use crate::kinds::{
     identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags,
+    StepCx, Tags, ADDRESS_TAG,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::OrganizationalUnit;
@@ -200,8 +200,7 @@ async fn adopt(org: &Client, spec: &Spec, tags: &Tags, duplicate: KindError) -> 
             duplicate.message,
             spec.name,
             spec.parent_id,
-            tags.get("innovate:address")
-                .map_or("resource", String::as_str)
+            tags.get(ADDRESS_TAG).map_or("resource", String::as_str)
         );
         return Err(KindError {
             message,

@@ -21,7 +21,7 @@ use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags,
+    StepCx, Tags, ADDRESS_TAG,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{Policy, PolicySummary, PolicyType, PolicyTypeStatus, Root};
@@ -430,8 +430,7 @@ async fn adopt(
         "{} (policy {id} named {name:?} was not made by this blueprint's {}: import it or \
          choose another name)",
         duplicate.message,
-        tags.get("innovate:address")
-            .map_or("resource", String::as_str)
+        tags.get(ADDRESS_TAG).map_or("resource", String::as_str)
     );
     Err(KindError {
         message,
