@@ -14,7 +14,7 @@ pub use ownership::{
     CREATED_TAG, ENV_TAG, IDENTITY_TAGS, LINEAGE_TAG, OWNER_TAGS,
 };
 pub use placement::{AccountOpener, Accounts};
-pub use schema::{Attr, AttrType, Schema};
+pub use schema::{Attr, AttrType, Rule, Schema};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};

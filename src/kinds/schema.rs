@@ -60,6 +60,21 @@ pub struct Attr {
     /// A set: AWS keeps no order among its items (rules, subnet ids, CIDR lists), so two
     /// values with the same items in another order are the same value.
     pub unordered: bool,
+    /// What AWS enforces on the value, checked offline by `validate`.
+    pub rule: Rule,
+}
+
+/// A constraint AWS puts on an attribute's value beyond its type. For a list, it applies to
+/// every item (a list of log types, each one of the allowed ones).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Rule {
+    None,
+    /// One of these strings, spelled exactly (AWS enums are case-sensitive).
+    OneOf(&'static [&'static str]),
+    /// An integer from `min` to `max`, both included.
+    Range { min: i64, max: i64 },
+    /// A list with `min` to `max` items, both included.
+    Items { min: usize, max: usize },
 }
 
 impl Attr {
@@ -73,6 +88,7 @@ impl Attr {
             sensitive: false,
             default: None,
             unordered: false,
+            rule: Rule::None,
         }
     }
 
@@ -86,6 +102,30 @@ impl Attr {
     pub const fn force_new(self) -> Attr {
         Attr {
             force_new: true,
+            ..self
+        }
+    }
+
+    /// The value must be one of `values` (an AWS enum).
+    pub const fn one_of(self, values: &'static [&'static str]) -> Attr {
+        Attr {
+            rule: Rule::OneOf(values),
+            ..self
+        }
+    }
+
+    /// The value must be an integer from `min` to `max`, both included.
+    pub const fn range(self, min: i64, max: i64) -> Attr {
+        Attr {
+            rule: Rule::Range { min, max },
+            ..self
+        }
+    }
+
+    /// The list must have `min` to `max` items, both included.
+    pub const fn items(self, min: usize, max: usize) -> Attr {
+        Attr {
+            rule: Rule::Items { min, max },
             ..self
         }
     }
