@@ -16,7 +16,8 @@ use innovate::apply::{self, ApplyOptions, ProgressMode};
 use innovate::blueprint::{self, LoadOptions};
 use innovate::graph::Dag;
 use innovate::kinds::{
-    Attr, AttrType, Attrs, KindResult, Live, Registry, ResourceKind, Schema, StepCx, Tags,
+    Attr, AttrType, Attrs, KindResult, Live, Price, Registry, ResourceKind, Schema, StepCx, Tags,
+    Tier,
 };
 use innovate::plan::{self, PlanOptions};
 use innovate::state::{LocalStore, State};
@@ -42,6 +43,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &[],
     taggable: true,
+    tier: Tier::Compute,
+    price: Price::Free,
 };
 
 /// Answers every call at once with a fresh id.

@@ -4,7 +4,7 @@
 use super::*;
 use crate::blueprint::{self, LoadOptions};
 use crate::graph::Dag;
-use crate::kinds::{Attr, AttrType, KindResult, Schema};
+use crate::kinds::{Attr, AttrType, KindResult, Price, Schema, Tier};
 use crate::plan::{self, PlanOptions};
 use async_trait::async_trait;
 use serde_json::json;
@@ -22,6 +22,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &[],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Free,
 };
 
 /// Records every call; `fail` names labels whose create fails; `gates` hold a create until

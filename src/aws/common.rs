@@ -1,33 +1,12 @@
 //! What every service's kinds share: turning blueprint attributes into a kind's spec
 //! struct, and small helpers around AWS errors and outputs.
 
-use crate::kinds::{Attr, AttrType, Attrs, KindError, KindResult, Live, Schema, Tags};
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+pub use crate::kinds::{
+    carries_all, in_order, parse_spec, tag_changes, user_tags, value_or_default, TagChanges, TAGS,
+};
+use crate::kinds::{Attrs, KindError, KindResult, Live, Schema, Tags};
+use serde_json::Value;
 use std::cmp::Ordering;
-use std::collections::HashMap;
-
-/// The `tags` attribute every kind here has. Its value reaches the kind merged with innovate's
-/// identity tags through the `tags` argument, so the spec structs leave it out.
-pub const TAGS: Attr = Attr::optional("tags", AttrType::StringMap).default("{}");
-
-/// Deserializes a kind's attributes into its spec struct: schema defaults fill what is
-/// missing, `tags` and anything the schema does not know are dropped.
-pub fn parse_spec<T: DeserializeOwned>(schema: &Schema, attrs: &Attrs) -> KindResult<T> {
-    let mut spec = Map::new();
-    for attr in schema.attrs.iter().filter(|a| a.name != TAGS.name) {
-        spec.insert(attr.name.to_string(), value_or_default(attr, attrs));
-    }
-    serde_json::from_value(Value::Object(spec))
-        .map_err(|e| KindError::local(schema.name, format!("attributes do not fit: {e}")))
-}
-
-pub fn value_or_default(attr: &Attr, attrs: &Attrs) -> Value {
-    match attrs.get(attr.name) {
-        Some(value) if !value.is_null() => value.clone(),
-        _ => attr.default_value().unwrap_or(Value::Null),
-    }
-}
 
 /// Whether an attribute differs between what state recorded and what the blueprint wants,
 /// counting an absent attribute as its default.
@@ -39,12 +18,6 @@ pub fn changed(schema: &Schema, prior: &Attrs, desired: &Attrs, name: &str) -> b
 
 pub fn has_code(err: &KindError, codes: &[&str]) -> bool {
     err.has_code_in(codes)
-}
-
-/// Lines found resources up with `ids`: `None` where one is gone.
-pub fn in_order(ids: &[String], found: Vec<Live>) -> Vec<Option<Live>> {
-    let by_id: HashMap<String, Live> = found.into_iter().map(|l| (l.id.clone(), l)).collect();
-    ids.iter().map(|id| by_id.get(id).cloned()).collect()
 }
 
 /// A deletion that finds the resource already gone has done its job.
@@ -89,26 +62,6 @@ pub fn outputs<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -
         .collect()
 }
 
-/// Tag keys that are not the user's: innovate's identity tags and AWS's own (`aws:` tags
-/// belong to AWS services and cannot be set or removed by anyone else).
-const FOREIGN_TAG_PREFIXES: [&str; 2] = ["innovate:", "aws:"];
-
-fn is_user_tag(key: &str) -> bool {
-    !FOREIGN_TAG_PREFIXES
-        .iter()
-        .any(|prefix| key.starts_with(prefix))
-}
-
-/// The `tags` attribute as state records it: the tags a resource carries, without
-/// innovate's identity tags and without AWS's `aws:` tags.
-pub fn user_tags(tags: &Tags) -> Value {
-    let user = tags
-        .iter()
-        .filter(|(key, _)| is_user_tag(key))
-        .map(|(key, value)| (key.clone(), Value::String(value.clone())));
-    Value::Object(user.collect())
-}
-
 /// `live` with the `tags` attribute it has once `tags` are set: for an update that synced
 /// the tags after describing the resource.
 pub fn with_tags(mut live: Live, tags: &Tags) -> Live {
@@ -116,38 +69,6 @@ pub fn with_tags(mut live: Live, tags: &Tags) -> Live {
         attrs.insert(TAGS.name.to_string(), user_tags(tags));
     }
     live
-}
-
-/// Whether a resource carrying `tags` carries every one of `wanted` (for `list_tagged`
-/// where AWS cannot filter by tag itself).
-pub fn carries_all(tags: &Tags, wanted: &Tags) -> bool {
-    wanted
-        .iter()
-        .all(|(key, value)| tags.get(key) == Some(value))
-}
-
-/// What turns a resource's `current` tags into `desired`.
-#[derive(Debug, PartialEq)]
-pub struct TagChanges {
-    /// New keys and keys with a new value.
-    pub set: Tags,
-    pub removed: Vec<String>,
-}
-
-/// The tag calls of every service: set what is new or changed, remove what is no longer
-/// wanted, except `aws:` tags, which only AWS may remove.
-pub fn tag_changes(current: &Tags, desired: &Tags) -> TagChanges {
-    let set = desired
-        .iter()
-        .filter(|(key, value)| current.get(*key) != Some(value))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    let removed = current
-        .keys()
-        .filter(|key| !desired.contains_key(*key) && !key.starts_with("aws:"))
-        .cloned()
-        .collect();
-    TagChanges { set, removed }
 }
 
 /// Observed blueprint attributes ([`Live::attrs`]) from `(name, value)` pairs. A `null`
@@ -187,98 +108,9 @@ pub fn cidr_order(a: &str, b: &str) -> Ordering {
 #[cfg(test)]
 pub mod testing {
     use super::*;
+    pub use crate::kinds::assert_spec_fits_schema;
+    use crate::kinds::{Price, Tier};
     use serde_json::json;
-
-    /// A value of `ty`'s shape, so every attribute can be fed to a spec struct.
-    fn sample(ty: &AttrType) -> Value {
-        match ty {
-            AttrType::String => json!("x"),
-            AttrType::Int => json!(1),
-            AttrType::Bool => json!(true),
-            AttrType::Cidr => json!("10.0.0.0/16"),
-            AttrType::List(item) => json!([sample(item)]),
-            AttrType::StringMap => json!({"k": "v"}),
-            AttrType::Json => json!({"any": ["json"]}),
-            AttrType::Object(attrs) => Value::Object(
-                attrs
-                    .iter()
-                    .map(|a| (a.name.to_string(), sample(&a.ty)))
-                    .collect(),
-            ),
-        }
-    }
-
-    /// Fails when the schema has an attribute the spec struct rejects (the structs deny
-    /// unknown fields) or the struct requires a field the schema does not have.
-    pub fn assert_spec_fits_schema<T: DeserializeOwned>(schema: &Schema) {
-        let samples: Attrs = schema
-            .attrs
-            .iter()
-            .map(|a| (a.name.to_string(), sample(&a.ty)))
-            .collect();
-        if let Err(err) = parse_spec::<T>(schema, &samples) {
-            panic!("{} spec does not fit its schema: {err}", schema.name);
-        }
-        let required_only: Attrs = schema
-            .attrs
-            .iter()
-            .filter(|a| a.required)
-            .map(|a| (a.name.to_string(), sample(&a.ty)))
-            .collect();
-        if let Err(err) = parse_spec::<T>(schema, &required_only) {
-            panic!(
-                "{} spec needs more than required attrs and defaults: {err}",
-                schema.name
-            );
-        }
-    }
-
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn tag_changes_set_new_and_changed_keys_and_remove_dropped_ones_but_aws_tags() {
-        let current = tags(&[
-            ("Name", "old"),
-            ("keep", "1"),
-            ("gone", "x"),
-            ("aws:cloudformation:stack-name", "y"),
-        ]);
-        let desired = tags(&[("Name", "new"), ("keep", "1"), ("added", "2")]);
-        assert_eq!(
-            tag_changes(&current, &desired),
-            TagChanges {
-                set: tags(&[("Name", "new"), ("added", "2")]),
-                removed: vec!["gone".into()]
-            }
-        );
-        let same = tag_changes(&desired, &desired);
-        assert!(same.set.is_empty() && same.removed.is_empty());
-    }
-
-    #[test]
-    fn user_tags_leave_out_identity_and_aws_tags() {
-        let carried = tags(&[
-            ("Name", "web"),
-            ("innovate:blueprint", "net"),
-            ("innovate:address", "web"),
-            ("aws:eks:cluster-name", "prod"),
-            ("team", "platform"),
-        ]);
-        assert_eq!(
-            user_tags(&carried),
-            json!({"Name": "web", "team": "platform"})
-        );
-        assert_eq!(user_tags(&Tags::new()), json!({}));
-        let wanted = tags(&[("innovate:blueprint", "net")]);
-        assert!(carries_all(&carried, &wanted));
-        assert!(!carries_all(&tags(&[("Name", "web")]), &wanted));
-        assert!(carries_all(&Tags::new(), &Tags::new()));
-    }
 
     #[test]
     fn cidrs_order_by_address_then_prefix() {
@@ -305,40 +137,24 @@ pub mod testing {
     }
 
     #[test]
-    fn parse_spec_fills_defaults_and_drops_tags() {
-        #[derive(serde::Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Spec {
-            cidr_block: String,
-            enable: bool,
-        }
+    fn changed_counts_an_absent_attribute_as_its_default() {
+        use crate::kinds::{Attr, AttrType};
         static SCHEMA: Schema = Schema {
             name: "test.kind",
             attrs: &[
-                Attr::required("cidr_block", AttrType::Cidr),
                 Attr::optional("enable", AttrType::Bool).default("true"),
                 TAGS,
             ],
             outputs: &[],
             taggable: true,
+            tier: Tier::Network,
+            price: Price::Free,
         };
-        let attrs = json!({"cidr_block": "10.0.0.0/16", "tags": {"a": "b"}, "count": 3});
-        let spec: Spec = parse_spec(&SCHEMA, attrs.as_object().unwrap()).unwrap();
-        assert_eq!(spec.cidr_block, "10.0.0.0/16");
-        assert!(spec.enable);
-        let with_enable = json!({"enable": false});
-        assert!(changed(
-            &SCHEMA,
-            attrs.as_object().unwrap(),
-            with_enable.as_object().unwrap(),
-            "enable"
-        ));
-        let explicit = json!({"enable": true});
-        assert!(!changed(
-            &SCHEMA,
-            attrs.as_object().unwrap(),
-            explicit.as_object().unwrap(),
-            "enable"
-        ));
+        let absent = json!({});
+        let off = json!({"enable": false});
+        let on = json!({"enable": true});
+        let attrs = |v: &Value| v.as_object().unwrap().clone();
+        assert!(changed(&SCHEMA, &attrs(&absent), &attrs(&off), "enable"));
+        assert!(!changed(&SCHEMA, &attrs(&absent), &attrs(&on), "enable"));
     }
 }

@@ -1,9 +1,11 @@
 //! The AWS side: one file per resource kind under `<service>/`, all behind
-//! [`crate::kinds::ResourceKind`]. [`registry`] is the one place that lists them.
+//! [`crate::kinds::ResourceKind`] (most through the typed layer, [`crate::kinds::AwsKind`]).
+//! [`registry`] is the one place that lists them; [`AwsContext`] holds the clients.
 
 mod accounts;
 mod calls;
 pub mod common;
+mod context;
 pub mod ec2;
 pub mod eks;
 mod errors;
@@ -11,210 +13,14 @@ pub mod iam;
 pub mod organizations;
 mod pacing;
 pub mod rds;
-mod retry;
-pub mod s3_state;
-pub mod wait;
+mod registry;
 
+pub mod s3_state;
+pub use crate::kinds::{retry_while, wait, Backoff};
 pub use errors::sdk_error;
-pub use retry::{retry_while, Backoff};
 
 pub use accounts::{role_arn, AssumeRole};
 pub use calls::CallCounter;
 
-use crate::kinds::Registry;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use pacing::Limits;
-use std::sync::Arc;
-use tokio::sync::OnceCell;
-
-/// The builder of one service's client over the shared configuration: calls counted, paced
-/// by the service's client-side rate limits, retried within the service's own retry quota.
-macro_rules! paced_config {
-    ($context:expr, $sdk:ident, $service:literal, $limits:expr) => {{
-        let shared = $context.config().await;
-        let mut config = $sdk::config::Builder::from(shared)
-            .interceptor($context.calls.clone())
-            .retry_partition(pacing::retry_partition($service));
-        if let Some(http) = pacing::paced_http_client(shared, $limits) {
-            config = config.http_client(http);
-        }
-        config
-    }};
-}
-
-/// Shared, lazily built AWS configuration and clients: `validate` and `graph` never load
-/// credentials, and every kind of one run shares one client per service.
-pub struct AwsContext {
-    region: Option<String>,
-    config: OnceCell<SdkConfig>,
-    ec2: OnceCell<aws_sdk_ec2::Client>,
-    eks: OnceCell<aws_sdk_eks::Client>,
-    iam: OnceCell<aws_sdk_iam::Client>,
-    organizations: OnceCell<aws_sdk_organizations::Client>,
-    rds: OnceCell<aws_sdk_rds::Client>,
-    s3: OnceCell<aws_sdk_s3::Client>,
-    sts: OnceCell<aws_sdk_sts::Client>,
-    calls: CallCounter,
-}
-
-impl AwsContext {
-    /// `region` is the blueprint's; `None` falls back to the SDK's region chain.
-    pub fn new(region: Option<String>) -> Arc<Self> {
-        Arc::new(AwsContext::build(region, OnceCell::new()))
-    }
-
-    fn build(region: Option<String>, config: OnceCell<SdkConfig>) -> AwsContext {
-        AwsContext::counted(region, config, CallCounter::default())
-    }
-
-    /// A member account's context over its assumed-role configuration, counting its calls
-    /// together with the caller's (`aws_calls` covers every account).
-    fn member(config: SdkConfig, base: &AwsContext) -> AwsContext {
-        let region = base.region.clone();
-        AwsContext::counted(region, OnceCell::new_with(Some(config)), base.calls.clone())
-    }
-
-    fn counted(
-        region: Option<String>,
-        config: OnceCell<SdkConfig>,
-        calls: CallCounter,
-    ) -> AwsContext {
-        AwsContext {
-            region,
-            config,
-            ec2: OnceCell::new(),
-            eks: OnceCell::new(),
-            iam: OnceCell::new(),
-            organizations: OnceCell::new(),
-            rds: OnceCell::new(),
-            s3: OnceCell::new(),
-            sts: OnceCell::new(),
-            calls,
-        }
-    }
-
-    /// How many AWS API calls this context's clients have made.
-    pub fn calls(&self) -> usize {
-        self.calls.total()
-    }
-
-    /// A context over an already loaded configuration (tests, embedding).
-    pub fn with_config(config: SdkConfig) -> Arc<Self> {
-        Arc::new(AwsContext::build(None, OnceCell::new_with(Some(config))))
-    }
-
-    /// The SDK's standard chain (env, profiles, SSO, AssumeRole). `AWS_ENDPOINT_URL` sends
-    /// every call to an emulator; the SDK reads it itself.
-    pub async fn config(&self) -> &SdkConfig {
-        self.config
-            .get_or_init(|| async {
-                let mut loader = aws_config::defaults(BehaviorVersion::latest());
-                if let Some(region) = &self.region {
-                    loader = loader.region(Region::new(region.clone()));
-                }
-                if let Some(retry) = pacing::retry_config() {
-                    loader = loader.retry_config(retry);
-                }
-                loader.load().await
-            })
-            .await
-    }
-
-    pub async fn ec2(&self) -> &aws_sdk_ec2::Client {
-        self.ec2
-            .get_or_init(|| async {
-                let config = paced_config!(self, aws_sdk_ec2, "ec2", Limits::ec2());
-                aws_sdk_ec2::Client::from_conf(config.build())
-            })
-            .await
-    }
-
-    pub async fn eks(&self) -> &aws_sdk_eks::Client {
-        self.eks
-            .get_or_init(|| async {
-                let config = paced_config!(self, aws_sdk_eks, "eks", Limits::other());
-                aws_sdk_eks::Client::from_conf(config.build())
-            })
-            .await
-    }
-
-    pub async fn iam(&self) -> &aws_sdk_iam::Client {
-        self.iam
-            .get_or_init(|| async {
-                let config = paced_config!(self, aws_sdk_iam, "iam", Limits::other());
-                aws_sdk_iam::Client::from_conf(config.build())
-            })
-            .await
-    }
-
-    pub async fn organizations(&self) -> &aws_sdk_organizations::Client {
-        self.organizations
-            .get_or_init(|| async {
-                let config = paced_config!(
-                    self,
-                    aws_sdk_organizations,
-                    "organizations",
-                    Limits::other()
-                );
-                aws_sdk_organizations::Client::from_conf(config.build())
-            })
-            .await
-    }
-
-    pub async fn rds(&self) -> &aws_sdk_rds::Client {
-        self.rds
-            .get_or_init(|| async {
-                let config = paced_config!(self, aws_sdk_rds, "rds", Limits::other());
-                aws_sdk_rds::Client::from_conf(config.build())
-            })
-            .await
-    }
-
-    pub async fn sts(&self) -> &aws_sdk_sts::Client {
-        self.sts
-            .get_or_init(|| async {
-                let config = aws_sdk_sts::config::Builder::from(self.config().await);
-                aws_sdk_sts::Client::from_conf(config.interceptor(self.calls.clone()).build())
-            })
-            .await
-    }
-
-    /// S3 (the remote state backend). Path-style addressing only when an endpoint URL is
-    /// configured for S3 (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_S3`, a profile's
-    /// `endpoint_url`): emulators and S3-compatible stores on `127.0.0.1:PORT` have no
-    /// `BUCKET.host` names. On AWS itself the SDK's default stays: virtual-hosted style, and
-    /// path style by itself for bucket names that cannot be host names.
-    pub async fn s3(&self) -> &aws_sdk_s3::Client {
-        self.s3
-            .get_or_init(|| async {
-                let sdk = self.config().await;
-                let env = |name: &str| std::env::var(name).unwrap_or_default();
-                let custom_endpoint = sdk.endpoint_url().is_some()
-                    || (!env("AWS_ENDPOINT_URL_S3").is_empty()
-                        && !env("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-                            .eq_ignore_ascii_case("true"));
-                let config = paced_config!(self, aws_sdk_s3, "s3", Limits::other())
-                    .force_path_style(custom_endpoint);
-                aws_sdk_s3::Client::from_conf(config.build())
-            })
-            .await
-    }
-}
-
-/// Every resource kind, acting in the caller's account and, through `account_role`, in
-/// the member accounts that resources are placed in (one context per account, cached).
-pub fn placing_registry(aws: Arc<AwsContext>, account_role: &str) -> Registry {
-    let opener = Arc::new(AssumeRole::new(aws.clone(), account_role));
-    registry(aws).with_accounts(opener)
-}
-
-/// Every resource kind innovate knows, sharing one [`AwsContext`].
-pub fn registry(aws: Arc<AwsContext>) -> Registry {
-    let mut registry = Registry::default();
-    ec2::register(&mut registry, &aws);
-    eks::register(&mut registry, &aws);
-    iam::register(&mut registry, &aws);
-    organizations::register(&mut registry, &aws);
-    rds::register(&mut registry, &aws);
-    registry
-}
+pub use context::{partition, AwsContext};
+pub use registry::{placing_registry, registry};

@@ -8,7 +8,7 @@ pub mod prices;
 mod render;
 
 pub use delta::{plan_delta, Delta};
-pub use price::{price, Pricing};
+pub use price::{models, price, Pricing};
 pub use render::{render_human, to_json};
 
 use crate::blueprint::Blueprint;

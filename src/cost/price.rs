@@ -6,25 +6,30 @@ use crate::blueprint::template::contains_unknown;
 use crate::kinds::Attrs;
 use serde_json::Value;
 
-/// What one resource instance costs per month.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Pricing {
-    /// No charge of its own (VPCs, subnets, IAM, ...).
-    Free,
-    Priced {
-        monthly: f64,
-        detail: String,
-    },
-    /// Cannot be priced from the table: the reason says which attribute or entry is missing.
-    NotPriced(String),
-}
+pub use crate::kinds::Pricing;
 
-impl Pricing {
-    pub fn monthly(&self) -> f64 {
-        match self {
-            Pricing::Priced { monthly, .. } => *monthly,
-            _ => 0.0,
-        }
+/// The price models kinds name in their schema ([`crate::kinds::Price::Model`]).
+pub mod models {
+    use super::*;
+
+    pub fn eks_cluster(_: &Attrs) -> Pricing {
+        super::eks_cluster()
+    }
+
+    pub fn nat_gateway(_: &Attrs) -> Pricing {
+        super::nat_gateway()
+    }
+
+    pub fn elastic_ip(_: &Attrs) -> Pricing {
+        super::elastic_ip()
+    }
+
+    pub fn nodegroup(attrs: &Attrs) -> Pricing {
+        super::nodegroup(attrs).unwrap_or_else(Pricing::NotPriced)
+    }
+
+    pub fn db_instance(attrs: &Attrs) -> Pricing {
+        super::db_instance(attrs).unwrap_or_else(Pricing::NotPriced)
     }
 }
 

@@ -7,14 +7,28 @@
 
 mod ownership;
 mod placement;
+mod price;
+mod retry;
 mod schema;
+mod spec;
+mod tags;
+mod typed;
+pub mod wait;
 
 pub use ownership::{
     find_made_by, identity_tags, is_full_identity, owner_tags, ADDRESS_TAG, BLUEPRINT_TAG,
     CREATED_TAG, ENV_TAG, IDENTITY_TAGS, LINEAGE_TAG, OWNER_TAGS,
 };
 pub use placement::{AccountOpener, Accounts};
+pub use price::{Price, Pricing, Tier};
+pub use retry::{retry_while, Backoff};
 pub use schema::{Attr, AttrType, Rule, Schema};
+#[cfg(test)]
+pub use spec::assert_spec_fits_schema;
+pub use spec::{parse_spec, value_or_default, TAGS};
+pub use tags::{carries_all, tag_changes, tag_map, user_tags, TagChanges};
+pub use typed::{gone, in_order, AwsKind, Change, Typed};
+pub use wait::{Seen, Waiter};
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};

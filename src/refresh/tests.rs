@@ -1,7 +1,9 @@
 //! Refresh against an in-memory kind: one batched read per kind, drift told apart.
 
 use super::*;
-use crate::kinds::{Attr, AttrType, Attrs, KindResult, ResourceKind, Schema, StepCx, Tags};
+use crate::kinds::{
+    Attr, AttrType, Attrs, KindResult, Price, ResourceKind, Schema, StepCx, Tags, Tier,
+};
 use async_trait::async_trait;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
@@ -15,6 +17,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["ip"],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Free,
 };
 
 /// AWS as a map id -> (attrs, outputs); records every read_many call.

@@ -6,7 +6,8 @@ use super::{
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindResult, Live, Price, ResourceKind, Schema, StepCx,
+    Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
@@ -25,6 +26,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["public_ip"],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Model(crate::cost::models::elastic_ip),
 };
 
 const NOT_FOUND: &str = "InvalidAllocationID.NotFound";

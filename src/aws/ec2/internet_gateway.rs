@@ -2,45 +2,50 @@
 //! another VPC is done in place (detach, attach).
 
 use super::{
-    arn, carries_all, delete_retrying, describe_existing, exists, filter, has_code, ignore_gone,
-    in_order, missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags,
-    user_tags, Lookup, TAGS,
+    delete_retrying, describe_existing, filter, has_code, ignore_gone, missing, observed, outputs,
+    string_or_null, tag_filters, tags, Lookup,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    gone, AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway, InternetGatewayAttachment, ResourceType};
 use aws_sdk_ec2::Client;
-use serde::Deserialize;
 use std::sync::Arc;
+
+crate::spec! {
+    pub(super) struct Spec with tags {
+        vpc_id: Option<String> = optional(AttrType::String),
+    }
+}
 
 static SCHEMA: Schema = Schema {
     name: "ec2.internet_gateway",
-    attrs: &[Attr::optional("vpc_id", AttrType::String), TAGS],
+    attrs: Spec::ATTRS,
     outputs: &["arn", "owner_id"],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Free,
 };
 
 const NOT_FOUND: &str = "InvalidInternetGatewayID.NotFound";
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    vpc_id: Option<String>,
-}
+const DESCRIBE: &str = "ec2:DescribeInternetGateways";
 
 pub(super) struct InternetGatewayKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
-impl ResourceKind for InternetGatewayKind {
+impl AwsKind for InternetGatewayKind {
+    type Spec = Spec;
+    type Item = InternetGateway;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, _cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
         let created = ec2
             .create_internet_gateway()
@@ -55,58 +60,49 @@ impl ResourceKind for InternetGatewayKind {
         if let Some(vpc) = &spec.vpc_id {
             attach(ec2, id, vpc).await?;
         }
-        self.read_one(id).await
+        Ok(id.to_string())
     }
 
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        let ec2 = self.0.ec2().await;
-        let gateways = describe(ec2, ids).await?;
-        let live = gateways.iter().filter_map(|gateway| to_live(ec2, gateway));
-        Ok(in_order(ids, live.collect()))
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<InternetGateway>> {
+        describe(self.0.ec2().await, ids).await
     }
 
-    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
-        let ec2 = self.0.ec2().await;
-        let gateways: Vec<InternetGateway> = ec2
-            .describe_internet_gateways()
+    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<InternetGateway>>> {
+        let request = self.0.ec2().await.describe_internet_gateways();
+        let pages = request
             .set_filters(Some(tag_filters(tags)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ec2:DescribeInternetGateways", e))?;
-        let live = gateways
-            .iter()
-            .filter(|gateway| carries_all(&tags::to_map(gateway.tags()), tags))
-            .filter_map(|gateway| to_live(ec2, gateway));
-        Ok(Some(live.collect()))
+            .into_paginator();
+        let found = pages.items().send().try_collect().await;
+        Ok(Some(found.map_err(|e| sdk_error(DESCRIBE, e))?))
     }
 
-    async fn update(
-        &self,
-        _cx: &StepCx,
-        live: &Live,
-        _prior: &Attrs,
-        desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    fn live(&self, gateway: &InternetGateway) -> Option<Live> {
+        to_live(&self.0, gateway)
+    }
+
+    fn tags(&self, gateway: &InternetGateway) -> Option<Tags> {
+        Some(tags::to_map(gateway.tags()))
+    }
+
+    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
+        tags::tag(self.0.ec2().await, id, set).await
+    }
+
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        tags::untag(self.0.ec2().await, id, keys).await
+    }
+
+    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         let ec2 = self.0.ec2().await;
-        let current = describe(ec2, std::slice::from_ref(&live.id)).await?.pop();
-        let current = exists("ec2:DescribeInternetGateways", NOT_FOUND, &live.id, current)?;
-        tags::sync(ec2, &live.id, current.tags(), tags).await?;
-        let attached = attached_vpcs(&current);
-        for vpc in attached
-            .iter()
-            .filter(|vpc| spec.vpc_id.as_ref() != Some(*vpc))
-        {
-            detach(ec2, &live.id, vpc).await?;
+        let wanted = change.desired.vpc_id.as_ref();
+        let attached = attached_vpcs(change.current);
+        for vpc in attached.iter().filter(|vpc| wanted != Some(*vpc)) {
+            detach(ec2, change.id(), vpc).await?;
         }
-        if let Some(vpc) = spec.vpc_id.as_ref().filter(|vpc| !attached.contains(vpc)) {
-            attach(ec2, &live.id, vpc).await?;
+        if let Some(vpc) = wanted.filter(|vpc| !attached.contains(vpc)) {
+            attach(ec2, change.id(), vpc).await?;
         }
-        self.read_one(&live.id).await
+        Ok(())
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -127,12 +123,6 @@ impl ResourceKind for InternetGatewayKind {
             Ok(())
         })
         .await
-    }
-}
-
-impl InternetGatewayKind {
-    async fn read_one(&self, id: &str) -> KindResult<Live> {
-        read_one(self, "ec2:DescribeInternetGateways", NOT_FOUND, id).await
     }
 }
 
@@ -180,7 +170,7 @@ async fn attach(ec2: &Client, id: &str, vpc: &str) -> KindResult<()> {
         // Fine when attached to this very VPC: an earlier attempt's answer was lost.
         Err(err) if has_code(&err, &["Resource.AlreadyAssociated"]) => {
             let gateway = describe(ec2, &[id.to_string()]).await?.pop();
-            let gateway = exists("ec2:DescribeInternetGateways", NOT_FOUND, id, gateway)?;
+            let gateway = gateway.ok_or_else(|| gone(DESCRIBE, &[NOT_FOUND], id))?;
             if attached_vpcs(&gateway).iter().any(|v| v == vpc) {
                 Ok(())
             } else {
@@ -214,28 +204,25 @@ async fn detach(ec2: &Client, id: &str, vpc: &str) -> KindResult<()> {
     )
 }
 
-fn to_live(ec2: &Client, gateway: &InternetGateway) -> Option<Live> {
+fn to_live(aws: &AwsContext, gateway: &InternetGateway) -> Option<Live> {
     let id = gateway.internet_gateway_id()?.to_string();
     let owner = gateway.owner_id();
     let outputs = outputs([
         (
             "arn",
-            owner.and_then(|owner| arn(ec2, owner, &format!("internet-gateway/{id}"))),
+            owner.and_then(|owner| aws.arn("ec2", owner, &format!("internet-gateway/{id}"))),
         ),
         ("owner_id", owner.map(str::to_string)),
     ]);
-    let attrs = observed([
-        (
-            "vpc_id",
-            string_or_null(attached_vpcs(gateway).first().map(String::as_str)),
-        ),
-        ("tags", user_tags(&tags::to_map(gateway.tags()))),
-    ]);
+    let attrs = observed([(
+        "vpc_id",
+        string_or_null(attached_vpcs(gateway).first().map(String::as_str)),
+    )]);
     Some(Live {
         id,
         outputs,
         attrs: Some(attrs),
-        identity: identity_tags(&tags::to_map(gateway.tags())),
+        identity: Tags::new(),
     })
 }
 
@@ -245,6 +232,6 @@ mod tests {
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 }

@@ -13,7 +13,7 @@ mod vpc;
 
 pub(crate) use crate::aws::common::*;
 use crate::aws::{retry_while, AwsContext, Backoff};
-use crate::kinds::{KindError, KindResult, Live, Registry, ResourceKind, Tags};
+use crate::kinds::{KindError, KindResult, Live, Registry, ResourceKind, Tags, Typed};
 use aws_sdk_ec2::types::Filter;
 use std::future::Future;
 use std::sync::Arc;
@@ -22,7 +22,9 @@ use std::sync::Arc;
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
     registry.register(Arc::new(vpc::VpcKind(aws.clone())));
     registry.register(Arc::new(subnet::SubnetKind(aws.clone())));
-    registry.register(Arc::new(internet_gateway::InternetGatewayKind(aws.clone())));
+    registry.register(Arc::new(Typed(internet_gateway::InternetGatewayKind(
+        aws.clone(),
+    ))));
     registry.register(Arc::new(elastic_ip::ElasticIpKind(aws.clone())));
     registry.register(Arc::new(nat_gateway::NatGatewayKind(aws.clone())));
     registry.register(Arc::new(route_table::RouteTableKind(aws.clone())));
@@ -118,13 +120,7 @@ where
 /// `arn:PARTITION:ec2:REGION:OWNER:RESOURCE`, for resources whose Describe* has no ARN.
 fn arn(ec2: &aws_sdk_ec2::Client, owner: &str, resource: &str) -> Option<String> {
     let region = ec2.config().region()?.as_ref();
-    let partition = if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    };
+    let partition = crate::aws::partition(region);
     Some(format!("arn:{partition}:ec2:{region}:{owner}:{resource}"))
 }
 

@@ -8,8 +8,8 @@ use super::{
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
+    StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -32,6 +32,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["public_ip", "private_ip", "network_interface_id"],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Model(crate::cost::models::nat_gateway),
 };
 
 /// NAT gateways take minutes to become available, and to go, on AWS.

@@ -10,8 +10,8 @@ use super::{
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags, IDENTITY_TAGS,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
+    StepCx, Tags, Tier, IDENTITY_TAGS,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IpPermission, IpRange, ResourceType, SecurityGroup, UserIdGroupPair};
@@ -52,6 +52,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["arn", "owner_id"],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Free,
 };
 
 const NOT_FOUND: &str = "InvalidGroup.NotFound";

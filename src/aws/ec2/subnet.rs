@@ -8,7 +8,8 @@ use super::{
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindResult, Live, Price, ResourceKind, Schema, StepCx,
+    Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet, SubnetState};
@@ -28,6 +29,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["arn", "availability_zone_id"],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Free,
 };
 
 const NOT_FOUND: &str = "InvalidSubnetID.NotFound";

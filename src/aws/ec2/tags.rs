@@ -1,7 +1,7 @@
 //! EC2 tags: set at creation through TagSpecifications, kept equal to the wanted set on update.
 
-use crate::aws::common::{tag_changes, TagChanges};
 use crate::aws::sdk_error;
+use crate::kinds::{tag_changes, TagChanges};
 use crate::kinds::{KindResult, Tags};
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 
@@ -36,6 +36,29 @@ pub(super) fn to_map(tags: &[Tag]) -> Tags {
         .collect()
 }
 
+/// Sets `tags` on resource `id` (the typed layer's tag half of a tag sync).
+pub(super) async fn tag(ec2: &aws_sdk_ec2::Client, id: &str, tags: &Tags) -> KindResult<()> {
+    ec2.create_tags()
+        .resources(id)
+        .set_tags(Some(to_sdk(tags)))
+        .send()
+        .await
+        .map_err(|e| sdk_error("ec2:CreateTags", e))?;
+    Ok(())
+}
+
+/// Removes the tag `keys` from resource `id`.
+pub(super) async fn untag(ec2: &aws_sdk_ec2::Client, id: &str, keys: &[String]) -> KindResult<()> {
+    let keys = keys.iter().map(|key| Tag::builder().key(key).build());
+    ec2.delete_tags()
+        .resources(id)
+        .set_tags(Some(keys.collect()))
+        .send()
+        .await
+        .map_err(|e| sdk_error("ec2:DeleteTags", e))?;
+    Ok(())
+}
+
 /// Makes the tags of resource `id` exactly `desired`, given what it carries now.
 pub(super) async fn sync(
     ec2: &aws_sdk_ec2::Client,
@@ -45,24 +68,10 @@ pub(super) async fn sync(
 ) -> KindResult<()> {
     let TagChanges { set, removed } = tag_changes(&to_map(current), desired);
     if !set.is_empty() {
-        ec2.create_tags()
-            .resources(id)
-            .set_tags(Some(to_sdk(&set)))
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:CreateTags", e))?;
+        tag(ec2, id, &set).await?;
     }
     if !removed.is_empty() {
-        let keys = removed
-            .into_iter()
-            .map(|key| Tag::builder().key(key).build())
-            .collect();
-        ec2.delete_tags()
-            .resources(id)
-            .set_tags(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:DeleteTags", e))?;
+        untag(ec2, id, &removed).await?;
     }
     Ok(())
 }

@@ -11,8 +11,8 @@ use crate::aws::common::{
 use crate::aws::wait::{self, Status};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
+    StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts};
@@ -36,6 +36,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["arn"],
     taggable: true,
+    tier: Tier::Compute,
+    price: Price::Free,
 };
 
 /// Default bounds of the waits; the blueprint's `timeouts` override them.

@@ -11,8 +11,8 @@ use crate::aws::common::{
 };
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
+    StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
@@ -36,6 +36,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["arn"],
     taggable: true,
+    tier: Tier::Identity,
+    price: Price::Free,
 };
 
 const NOT_FOUND: &str = "NoSuchEntity";

@@ -10,8 +10,8 @@ use crate::aws::common::{
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
+    StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
@@ -42,6 +42,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["arn", "unique_id"],
     taggable: true,
+    tier: Tier::Identity,
+    price: Price::Free,
 };
 
 const NOT_FOUND: &str = "NoSuchEntity";

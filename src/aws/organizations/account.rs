@@ -23,8 +23,8 @@ use crate::aws::common::{
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags, ADDRESS_TAG,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
+    StepCx, Tags, Tier, ADDRESS_TAG,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{
@@ -58,6 +58,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["arn", "status"],
     taggable: true,
+    tier: Tier::Accounts,
+    price: Price::Free,
 };
 
 const NOT_FOUND: &str = "AccountNotFoundException";

@@ -12,7 +12,8 @@ use super::{changing, found, one_of, root, NOT_IN_USE};
 use crate::aws::common::{has_code, missing, observed, outputs, parse_spec};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema, StepCx, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{Organization, OrganizationFeatureSet, Root};
@@ -29,6 +30,8 @@ static SCHEMA: Schema = Schema {
     outputs: &["arn", "root_id", "master_account_id"],
     // Roots, OUs, accounts and policies take tags; the organization itself does not.
     taggable: false,
+    tier: Tier::Accounts,
+    price: Price::Free,
 };
 
 /// What CreateOrganization answers when the caller already manages or belongs to one.

@@ -8,8 +8,8 @@ use crate::aws::common::{carries_all, ignore_gone, missing, observed, outputs, p
 use crate::aws::common::{user_tags, TAGS};
 use crate::aws::{retry_while, sdk_error, AwsContext};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags, ADDRESS_TAG,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
+    StepCx, Tags, Tier, ADDRESS_TAG,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::OrganizationalUnit;
@@ -28,6 +28,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["arn"],
     taggable: true,
+    tier: Tier::Accounts,
+    price: Price::Free,
 };
 
 const NOT_FOUND: &str = "OrganizationalUnitNotFoundException";

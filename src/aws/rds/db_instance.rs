@@ -15,8 +15,8 @@ use crate::aws::common::{
 use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema,
-    StepCx, Tags,
+    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
+    StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder;
@@ -77,6 +77,8 @@ static SCHEMA: Schema = Schema {
         "master_user_secret_arn",
     ],
     taggable: true,
+    tier: Tier::Database,
+    price: Price::Model(crate::cost::models::db_instance),
 };
 
 const NOT_FOUND: &str = "DBInstanceNotFound";

@@ -11,7 +11,8 @@ use crate::aws::common::{
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema, StepCx, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
@@ -33,6 +34,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["arn"],
     taggable: true,
+    tier: Tier::Database,
+    price: Price::Free,
 };
 
 const NOT_FOUND: &str = "DBParameterGroupNotFound";

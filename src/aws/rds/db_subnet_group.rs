@@ -6,7 +6,8 @@ use crate::aws::common::{
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema, StepCx, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup;
@@ -24,6 +25,8 @@ static SCHEMA: Schema = Schema {
     ],
     outputs: &["arn", "vpc_id"],
     taggable: true,
+    tier: Tier::Database,
+    price: Price::Free,
 };
 
 const NOT_FOUND: &str = "DBSubnetGroupNotFoundFault";

@@ -1,0 +1,269 @@
+//! The typed kind layer. A kind states its spec and AWS item types and the calls only it
+//! knows (create, describe by ids, list, update, delete, the item's attributes); [`Typed`]
+//! turns it into a [`ResourceKind`] and supplies what every kind shares: spec parsing,
+//! ordered batched reads, read-after-create through AWS's eventual consistency, listing by
+//! identity tags, tag sync, "already gone" on delete.
+
+use super::tags::{carries_all, tag_changes, user_tags, TagChanges};
+use super::{
+    identity_tags, parse_spec, retry_while, Attrs, Backoff, KindError, KindResult, Live,
+    ResourceKind, Schema, StepCx, Tags, TAGS,
+};
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+
+/// One AWS resource kind, stated in its own types. Wrap it in [`Typed`] to register it.
+#[async_trait]
+pub trait AwsKind: Send + Sync + 'static {
+    /// What the blueprint says about one instance (declared with [`spec!`](crate::spec)).
+    type Spec: DeserializeOwned + Send + Sync;
+    /// What the kind's describe call answers for one resource.
+    type Item: Send + Sync;
+
+    fn schema(&self) -> &'static Schema;
+
+    /// The describe call ("ec2:DescribeVpcs") and AWS's codes for an id that does not
+    /// exist: a delete meeting one has nothing left to do, a read-after-create meeting one
+    /// waits for the new resource to become visible.
+    const DESCRIBE: &'static str;
+    const NOT_FOUND: &'static [&'static str];
+
+    /// Creates the resource tagged with `tags` where the API allows it, waits until it is
+    /// usable, and returns its id.
+    async fn create(&self, cx: &StepCx, spec: &Self::Spec, tags: &Tags) -> KindResult<String>;
+
+    /// Describes `ids` in as few calls as the API allows, leaving out those that are gone.
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Self::Item>>;
+
+    /// Every resource that may carry `tags`, when AWS can list them (filtered by tag where
+    /// it can; the layer checks every tag on what comes back). `None`: not listable.
+    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<Self::Item>>> {
+        let _ = tags;
+        Ok(None)
+    }
+
+    /// The item as innovate sees it: id, outputs and observed attributes. The layer adds
+    /// the `tags` attribute and [`Live::identity`] from [`AwsKind::tags`].
+    fn live(&self, item: &Self::Item) -> Option<Live>;
+
+    /// The tags the item carries, when the describe call reports them.
+    fn tags(&self, item: &Self::Item) -> Option<Tags> {
+        let _ = item;
+        None
+    }
+
+    /// Changes what [`Change::changed`] says in place; the layer syncs the tags after it.
+    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()>;
+
+    /// Sets `tags` (new keys and new values) on resource `id`.
+    async fn tag(&self, id: &str, tags: &Tags) -> KindResult<()> {
+        let _ = (id, tags);
+        Ok(())
+    }
+
+    /// Removes the tag `keys` from resource `id`.
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        let _ = (id, keys);
+        Ok(())
+    }
+
+    /// Deletes the resource and waits until AWS has let go of it. An answer with one of
+    /// [`AwsKind::NOT_FOUND`] counts as deleted.
+    async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()>;
+
+    /// See [`ResourceKind::natural_id`].
+    fn natural_id(&self, spec: &Self::Spec) -> Option<String> {
+        let _ = spec;
+        None
+    }
+
+    /// See [`ResourceKind::conflict_codes`].
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// See [`ResourceKind::delete_refusal`].
+    fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
+        let _ = prior;
+        None
+    }
+
+    /// See [`ResourceKind::identity_of`]: for kinds whose describe leaves tags out.
+    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
+        Ok(live.identity.clone())
+    }
+}
+
+/// One in-place update: the resource as AWS has it now and as state and the blueprint
+/// want it.
+pub struct Change<'a, K: AwsKind + ?Sized> {
+    pub live: &'a Live,
+    pub current: &'a K::Item,
+    pub desired: &'a K::Spec,
+    pub prior_attrs: &'a Attrs,
+    pub desired_attrs: &'a Attrs,
+    pub tags: &'a Tags,
+    schema: &'static Schema,
+}
+
+impl<K: AwsKind + ?Sized> Change<'_, K> {
+    /// Whether attribute `name` differs between state and the blueprint (an absent one
+    /// counting as its default).
+    pub fn changed(&self, name: &str) -> bool {
+        self.schema.attr(name).is_some_and(|attr| {
+            let prior = super::value_or_default(attr, self.prior_attrs);
+            !attr.same(&prior, &super::value_or_default(attr, self.desired_attrs))
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.live.id
+    }
+}
+
+/// A [`ResourceKind`] made of an [`AwsKind`].
+pub struct Typed<K>(pub K);
+
+impl<K: AwsKind> Typed<K> {
+    fn to_live(&self, item: &K::Item) -> Option<Live> {
+        let mut live = self.0.live(item)?;
+        if let Some(tags) = self.0.tags(item) {
+            if let Some(attrs) = live.attrs.as_mut() {
+                attrs.insert(TAGS.name.to_string(), user_tags(&tags));
+            }
+            live.identity = identity_tags(&tags);
+        }
+        Some(live)
+    }
+
+    async fn read(&self, ids: &[String]) -> KindResult<Vec<(K::Item, Live)>> {
+        let items = self.0.describe(ids).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|item| self.to_live(&item).map(|live| (item, live)))
+            .collect())
+    }
+
+    /// The resource `id` and its item, waiting (bounded) while a fresh one is not visible.
+    async fn read_existing(&self, id: &str) -> KindResult<(K::Item, Live)> {
+        let ids = [id.to_string()];
+        retry_while(K::NOT_FOUND, Backoff::CONSISTENCY, || async {
+            let found = self.read(&ids).await?.pop();
+            found.ok_or_else(|| gone(K::DESCRIBE, K::NOT_FOUND, id))
+        })
+        .await
+    }
+
+    async fn sync_tags(&self, id: &str, current: Option<Tags>, desired: &Tags) -> KindResult<()> {
+        let Some(current) = current else {
+            return Ok(());
+        };
+        let TagChanges { set, removed } = tag_changes(&current, desired);
+        if !set.is_empty() {
+            self.0.tag(id, &set).await?;
+        }
+        if !removed.is_empty() {
+            self.0.untag(id, &removed).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl<K: AwsKind> ResourceKind for Typed<K> {
+    fn schema(&self) -> &'static Schema {
+        self.0.schema()
+    }
+
+    async fn create(&self, cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
+        let spec: K::Spec = parse_spec(self.0.schema(), desired)?;
+        let id = self.0.create(cx, &spec, tags).await?;
+        Ok(self.read_existing(&id).await?.1)
+    }
+
+    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.read(ids).await?.into_iter().map(|(_, live)| live);
+        Ok(in_order(ids, found.collect()))
+    }
+
+    fn natural_id(&self, desired: &Attrs) -> Option<String> {
+        let spec: K::Spec = parse_spec(self.0.schema(), desired).ok()?;
+        self.0.natural_id(&spec)
+    }
+
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        self.0.conflict_codes()
+    }
+
+    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+        let Some(items) = self.0.list(tags).await? else {
+            return Ok(None);
+        };
+        let mut found = Vec::new();
+        for live in items.iter().filter_map(|item| self.to_live(item)) {
+            let identity = self.0.identity_of(&live).await?;
+            if carries_all(&identity, tags) {
+                found.push(Live { identity, ..live });
+            }
+        }
+        Ok(Some(found))
+    }
+
+    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
+        self.0.identity_of(live).await
+    }
+
+    async fn update(
+        &self,
+        cx: &StepCx,
+        live: &Live,
+        prior: &Attrs,
+        desired: &Attrs,
+        tags: &Tags,
+    ) -> KindResult<Live> {
+        let spec: K::Spec = parse_spec(self.0.schema(), desired)?;
+        let (current, _) = self.read_existing(&live.id).await?;
+        let change = Change::<K> {
+            live,
+            current: &current,
+            desired: &spec,
+            prior_attrs: prior,
+            desired_attrs: desired,
+            tags,
+            schema: self.0.schema(),
+        };
+        self.0.update(cx, &change).await?;
+        if self.0.schema().taggable {
+            self.sync_tags(&live.id, self.0.tags(&current), tags)
+                .await?;
+        }
+        Ok(self.read_existing(&live.id).await?.1)
+    }
+
+    fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
+        self.0.delete_refusal(prior)
+    }
+
+    async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
+        match self.0.delete(cx, live, prior).await {
+            Err(err) if err.has_code_in(K::NOT_FOUND) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// The error a describe call gives for a resource that is gone.
+pub fn gone(call: &str, not_found: &[&str], id: &str) -> KindError {
+    let code = not_found.first().map(|code| code.to_string());
+    KindError::new(call, code, format!("{id} no longer exists"))
+}
+
+/// Lines found resources up with `ids`: `None` where one is gone.
+pub fn in_order(ids: &[String], found: Vec<Live>) -> Vec<Option<Live>> {
+    let mut by_id: HashMap<String, Live> = found.into_iter().map(|l| (l.id.clone(), l)).collect();
+    ids.iter().map(|id| by_id.remove(id)).collect()
+}
