@@ -61,7 +61,7 @@ pub async fn run(args: GraphArgs) -> Result<ExitCode, CliError> {
         kinds.insert(address.clone(), kind.clone());
     }
     let mut groups = match args.group {
-        Group::Tier => by_tier(loaded.dag.nodes(), &kinds),
+        Group::Tier => by_tier(loaded.dag.nodes(), &kinds, &loaded.registry),
         Group::Account => by_account(&loaded.blueprint.instances),
         Group::Subnet => by_subnet(&loaded.blueprint.instances, &kinds),
     };

@@ -41,7 +41,7 @@ pub async fn run(args: PlanArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     let store = open_store(&args.state, &loaded.blueprint)?;
     let planned = make_plan(&loaded, &store, &args.targets, args.refresh, false).await?;
     let (name, env) = (&loaded.blueprint.name, &loaded.blueprint.env);
-    let cost = cost::plan_delta(&planned.plan, &planned.state);
+    let cost = cost::plan_delta(&planned.plan, &planned.state, &loaded.registry);
     let warnings = CheckWarnings::of(&args.blueprint, &loaded);
     if args.json {
         let mut json = plan::to_json(&planned.plan, name, env);

@@ -3,7 +3,7 @@
 
 use super::{dollars, Estimate};
 use crate::address::Address;
-use crate::kinds::Attrs;
+use crate::kinds::{Attrs, Registry};
 use crate::plan::{Action, Plan, Step};
 use crate::state::State;
 use serde_json::{json, Value};
@@ -53,8 +53,8 @@ impl Delta {
 }
 
 /// Prices `state` (what exists now) and what exists once `plan` is applied to it.
-pub fn plan_delta(plan: &Plan, state: &State) -> Delta {
-    let before = super::of_state(state);
+pub fn plan_delta(plan: &Plan, state: &State, registry: &Registry) -> Delta {
+    let before = super::of_state(state, registry);
     let mut after: BTreeMap<Address, (String, Attrs)> = state
         .resources
         .iter()
@@ -63,11 +63,10 @@ pub fn plan_delta(plan: &Plan, state: &State) -> Delta {
     for step in &plan.steps {
         apply_step(&mut after, step);
     }
-    let after = Estimate::of(
-        after
-            .iter()
-            .map(|(address, (kind, attrs))| (address.to_string(), kind.as_str(), attrs)),
-    );
+    let after = after
+        .iter()
+        .map(|(address, (kind, attrs))| (address.to_string(), kind.as_str(), attrs));
+    let after = Estimate::of(after, registry);
     Delta { before, after }
 }
 
@@ -104,6 +103,10 @@ mod tests {
     use crate::plan::Change;
     use crate::state::ResourceState;
     use serde_json::json;
+
+    fn registry() -> Registry {
+        crate::aws::registry(crate::aws::AwsContext::new(None))
+    }
 
     fn nodegroup(desired: u64) -> Attrs {
         json!({
@@ -172,7 +175,7 @@ mod tests {
             outputs: Default::default(),
             destroy: false,
         };
-        let delta = plan_delta(&plan, &state);
+        let delta = plan_delta(&plan, &state, &registry());
         // before: 0.0416 × 730 + 20 × 0.08 = 31.968; after: 3 × that + 32.85 = 128.754
         assert_eq!(
             delta.line(),
@@ -193,7 +196,7 @@ mod tests {
             destroy: false,
         };
         assert_eq!(
-            plan_delta(&plan, &state).line(),
+            plan_delta(&plan, &state, &registry()).line(),
             "Monthly cost: -$32.85 (from $32.85 to $0.00); not priced: x"
         );
     }

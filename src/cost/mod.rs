@@ -8,7 +8,7 @@ pub mod prices;
 mod render;
 
 pub use delta::{plan_delta, Delta};
-pub use price::{models, price, Pricing};
+pub use price::{models, Pricing};
 pub use render::{render_human, to_json};
 
 use crate::blueprint::Blueprint;
@@ -30,14 +30,18 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    /// Prices each (address, kind, attributes), in the order given.
-    pub fn of<'a>(items: impl IntoIterator<Item = (String, &'a str, &'a Attrs)>) -> Estimate {
+    /// Prices each (address, kind, attributes), in the order given, by the price model
+    /// each kind declares in its schema.
+    pub fn of<'a>(
+        items: impl IntoIterator<Item = (String, &'a str, &'a Attrs)>,
+        registry: &Registry,
+    ) -> Estimate {
         let lines = items
             .into_iter()
             .map(|(address, kind, attrs)| Line {
                 address,
                 kind: kind.to_string(),
-                pricing: price(kind, attrs),
+                pricing: price(registry, kind, attrs),
             })
             .collect();
         Estimate { lines }
@@ -74,17 +78,22 @@ pub fn of_blueprint(blueprint: &Blueprint, registry: &Registry) -> Estimate {
             (i.address.to_string(), i.kind.as_str(), attrs)
         })
         .collect();
-    Estimate::of(attrs.iter().map(|(a, k, v)| (a.clone(), *k, v)))
+    Estimate::of(attrs.iter().map(|(a, k, v)| (a.clone(), *k, v)), registry)
+}
+
+/// What one instance of `kind` costs, by its kind's price model.
+pub fn price(registry: &Registry, kind: &str, attrs: &Attrs) -> Pricing {
+    match registry.schema(kind) {
+        Some(schema) => schema.price.of(attrs),
+        None => Pricing::NotPriced(format!("no price model for kind {kind}")),
+    }
 }
 
 /// What the resources recorded in a state cost, from their last applied attributes.
-pub fn of_state(state: &State) -> Estimate {
-    Estimate::of(
-        state
-            .resources
-            .iter()
-            .map(|(address, r)| (address.to_string(), r.kind.as_str(), &r.attrs)),
-    )
+pub fn of_state(state: &State, registry: &Registry) -> Estimate {
+    let resources = state.resources.iter();
+    let items = resources.map(|(address, r)| (address.to_string(), r.kind.as_str(), &r.attrs));
+    Estimate::of(items, registry)
 }
 
 /// Dollars with cents: `$1234.50`.

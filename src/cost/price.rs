@@ -1,5 +1,5 @@
-//! The monthly price of one resource instance from its attributes: a price model per kind
-//! that costs money, an explicit list of kinds that are free, "not priced" for the rest.
+//! The price models of the kinds that cost money, over an instance's attributes. A kind
+//! names its model (or `Free`) in its schema; see [`crate::kinds::Price`].
 
 use super::prices::*;
 use crate::blueprint::template::contains_unknown;
@@ -31,37 +31,6 @@ pub mod models {
     pub fn db_instance(attrs: &Attrs) -> Pricing {
         super::db_instance(attrs).unwrap_or_else(Pricing::NotPriced)
     }
-}
-
-/// Kinds AWS does not charge for by the hour (their traffic or contents may cost).
-const FREE_KINDS: &[&str] = &[
-    "ec2.vpc",
-    "ec2.subnet",
-    "ec2.internet_gateway",
-    "ec2.route_table",
-    "ec2.security_group",
-    "eks.addon",
-    "iam.role",
-    "iam.openid_connect_provider",
-    "rds.db_subnet_group",
-    "rds.db_parameter_group",
-    "organizations.organization",
-    "organizations.organizational_unit",
-    "organizations.account",
-    "organizations.policy",
-];
-
-pub fn price(kind: &str, attrs: &Attrs) -> Pricing {
-    let priced = match kind {
-        "eks.cluster" => Ok(eks_cluster()),
-        "eks.nodegroup" => nodegroup(attrs),
-        "ec2.nat_gateway" => Ok(nat_gateway()),
-        "ec2.elastic_ip" => Ok(elastic_ip()),
-        "rds.db_instance" => db_instance(attrs),
-        _ if FREE_KINDS.contains(&kind) => return Pricing::Free,
-        _ => Err(format!("no price model for kind {kind}")),
-    };
-    priced.unwrap_or_else(Pricing::NotPriced)
 }
 
 fn hourly(rate: f64, what: &str) -> Pricing {
@@ -200,6 +169,12 @@ mod tests {
     use super::*;
     use crate::blueprint::UNKNOWN;
     use serde_json::json;
+
+    /// The price of `kind` as the estimate finds it: through the model its schema names.
+    fn price(kind: &str, attrs: &Attrs) -> Pricing {
+        let registry = crate::aws::registry(crate::aws::AwsContext::new(None));
+        crate::cost::price(&registry, kind, attrs)
+    }
 
     fn attrs(value: Value) -> Attrs {
         value.as_object().unwrap().clone()

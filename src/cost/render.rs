@@ -124,7 +124,7 @@ mod tests {
                 Line {
                     address: "cluster".into(),
                     kind: "eks.cluster".into(),
-                    pricing: crate::cost::price("eks.cluster", &Default::default()),
+                    pricing: crate::cost::models::eks_cluster(&Default::default()),
                 },
                 Line {
                     address: "main".into(),

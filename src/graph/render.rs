@@ -5,6 +5,7 @@
 use super::tiers::{by_tier, Tier};
 use super::Dag;
 use crate::address::Address;
+use crate::kinds::Registry;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -59,9 +60,13 @@ pub struct Picture<'a> {
 
 impl<'a> Picture<'a> {
     /// The DAG's instances grouped by tier, unmarked.
-    pub fn tiers(dag: &'a Dag, kinds: &'a BTreeMap<Address, String>) -> Picture<'a> {
+    pub fn tiers(
+        dag: &'a Dag,
+        kinds: &'a BTreeMap<Address, String>,
+        registry: &Registry,
+    ) -> Picture<'a> {
         Picture {
-            groups: by_tier(dag.nodes(), kinds),
+            groups: by_tier(dag.nodes(), kinds, registry),
             kinds,
             marks: BTreeMap::new(),
         }
@@ -77,8 +82,13 @@ impl<'a> Picture<'a> {
 }
 
 /// DOT text; `kinds` labels each node with its kind.
-pub fn to_dot(dag: &Dag, name: &str, kinds: &BTreeMap<Address, String>) -> String {
-    dot(dag, name, &Picture::tiers(dag, kinds))
+pub fn to_dot(
+    dag: &Dag,
+    name: &str,
+    kinds: &BTreeMap<Address, String>,
+    registry: &Registry,
+) -> String {
+    dot(dag, name, &Picture::tiers(dag, kinds, registry))
 }
 
 pub fn dot(dag: &Dag, name: &str, picture: &Picture) -> String {
@@ -146,8 +156,8 @@ fn dot_legend(out: &mut String) {
 }
 
 /// Mermaid flowchart text (renders on GitHub and in the seeds' diagrams).
-pub fn to_mermaid(dag: &Dag, kinds: &BTreeMap<Address, String>) -> String {
-    mermaid(dag, &Picture::tiers(dag, kinds))
+pub fn to_mermaid(dag: &Dag, kinds: &BTreeMap<Address, String>, registry: &Registry) -> String {
+    mermaid(dag, &Picture::tiers(dag, kinds, registry))
 }
 
 pub fn mermaid(dag: &Dag, picture: &Picture) -> String {
@@ -215,6 +225,10 @@ fn quote(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn registry() -> Registry {
+        crate::aws::registry(crate::aws::AwsContext::new(None))
+    }
+
     #[test]
     fn dot_lists_nodes_and_edges_deterministically() {
         let (vpc, subnet) = (Address::single("main"), Address::indexed("private", 0));
@@ -226,14 +240,14 @@ mod tests {
             (vpc, "ec2.vpc".to_string()),
             (subnet, "ec2.subnet".to_string()),
         ]);
-        let dot = to_dot(&dag, "net", &kinds);
+        let dot = to_dot(&dag, "net", &kinds, &registry());
         assert!(dot.starts_with("digraph \"net\" {"), "{dot}");
         assert!(
             dot.contains("\"main\" [label=\"main\\nec2.vpc\"];"),
             "{dot}"
         );
         assert!(dot.contains("\"main\" -> \"private[0]\";"), "{dot}");
-        let mermaid = to_mermaid(&dag, &kinds);
+        let mermaid = to_mermaid(&dag, &kinds, &registry());
         assert!(mermaid.contains("n0[\"main<br/>ec2.vpc\"]"), "{mermaid}");
         assert!(mermaid.contains("n0 --> n1"), "{mermaid}");
     }
@@ -254,14 +268,14 @@ mod tests {
             (vpc, "ec2.vpc".to_string()),
             (subnet, "ec2.subnet".to_string()),
         ]);
-        let dot = to_dot(&dag, "net", &kinds);
+        let dot = to_dot(&dag, "net", &kinds, &registry());
         let network = "  subgraph \"cluster_ec2\" {\n    label=\"network (ec2)\";\n    style=rounded;\n    color=gray60;\n    \"main\" [label=\"main\\nec2.vpc\"];\n    \"private[0]\" [label=\"private[0]\\nec2.subnet\"];\n  }\n";
         assert!(dot.contains(network), "{dot}");
         assert!(
             dot.find("cluster_iam").unwrap() < dot.find("cluster_ec2").unwrap(),
             "{dot}"
         );
-        let mermaid = to_mermaid(&dag, &kinds);
+        let mermaid = to_mermaid(&dag, &kinds, &registry());
         assert!(
             mermaid.contains("  subgraph tier_ec2[\"network (ec2)\"]\n    n0[\"main<br/>ec2.vpc\"]\n    n1[\"private[0]<br/>ec2.subnet\"]\n  end\n"),
             "{mermaid}"

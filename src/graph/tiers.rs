@@ -1,17 +1,10 @@
 //! Tiers of the estate for pictures: instances grouped by their kind's AWS service
-//! (`ec2.subnet` -> network), in the order a reader follows the architecture.
+//! tier (`ec2.subnet` -> network, as its schema says), in the order a reader follows the
+//! architecture.
 
 use crate::address::Address;
+use crate::kinds::{Registry, Tier as ArchTier};
 use std::collections::BTreeMap;
-
-/// Service -> tier title, in drawing order. Services not listed follow, by name.
-const TIERS: &[(&str, &str)] = &[
-    ("organizations", "accounts (organizations)"),
-    ("iam", "identity (iam)"),
-    ("ec2", "network (ec2)"),
-    ("eks", "compute (eks)"),
-    ("rds", "database (rds)"),
-];
 
 /// One group of the picture.
 #[derive(Debug, PartialEq)]
@@ -22,33 +15,33 @@ pub struct Tier<'a> {
     pub members: Vec<&'a Address>,
 }
 
-/// The instances grouped by tier, each group and its members sorted; instances without a
-/// kind go in a group with an empty id.
+/// The instances grouped by their kind's tier (the one its schema declares) and service, in
+/// architecture order, each group and its members sorted; kinds the registry does not know
+/// follow, by service, and instances without a kind go in a group with an empty id.
 pub fn by_tier<'a>(
     nodes: impl IntoIterator<Item = &'a Address>,
     kinds: &BTreeMap<Address, String>,
+    registry: &Registry,
 ) -> Vec<Tier<'a>> {
-    let mut groups: BTreeMap<(usize, String), Vec<&Address>> = BTreeMap::new();
+    let mut groups: BTreeMap<(Option<ArchTier>, String), Vec<&Address>> = BTreeMap::new();
     for address in nodes {
-        let service = kinds
-            .get(address)
-            .and_then(|k| k.split_once('.'))
-            .map(|(s, _)| s.to_string())
-            .unwrap_or_default();
-        let rank = TIERS
-            .iter()
-            .position(|(s, _)| *s == service)
-            .unwrap_or(TIERS.len());
-        groups.entry((rank, service)).or_default().push(address);
+        let kind = kinds.get(address).map(String::as_str).unwrap_or_default();
+        let service = kind.split_once('.').map(|(s, _)| s).unwrap_or_default();
+        let tier = registry.schema(kind).map(|schema| schema.tier);
+        let key = (tier, service.to_string());
+        groups.entry(key).or_default().push(address);
     }
-    groups
+    let (known, unknown): (Vec<_>, Vec<_>) =
+        groups.into_iter().partition(|((t, _), _)| t.is_some());
+    known
         .into_iter()
-        .map(|((_, service), mut members)| {
+        .chain(unknown)
+        .map(|((tier, service), mut members)| {
             members.sort();
-            let title = TIERS
-                .iter()
-                .find(|(s, _)| *s == service)
-                .map_or(service.clone(), |(_, t)| t.to_string());
+            let title = match tier {
+                Some(tier) => format!("{} ({service})", tier.title()),
+                None => service.clone(),
+            };
             Tier {
                 id: service,
                 title,
@@ -76,7 +69,8 @@ mod tests {
             (role.clone(), "iam.role".to_string()),
             (x.clone(), "s3.bucket".to_string()),
         ]);
-        let tiers = by_tier([&db, &vpc, &role, &x], &kinds);
+        let registry = crate::aws::registry(crate::aws::AwsContext::new(None));
+        let tiers = by_tier([&db, &vpc, &role, &x], &kinds, &registry);
         let titles: Vec<&str> = tiers.iter().map(|t| t.title.as_str()).collect();
         assert_eq!(
             titles,
