@@ -22,6 +22,20 @@ macro_rules! paced_config {
     }};
 }
 
+/// `pub async fn NAME(&self) -> &Client`: one service's client, built on first use.
+macro_rules! paced_client {
+    ($name:ident, $sdk:ident, $service:literal, $limits:expr) => {
+        pub async fn $name(&self) -> &$sdk::Client {
+            self.$name
+                .get_or_init(|| async {
+                    let config = paced_config!(self, $sdk, $service, $limits);
+                    $sdk::Client::from_conf(config.build())
+                })
+                .await
+        }
+    };
+}
+
 /// Shared, lazily built AWS configuration and clients: `validate` and `graph` never load
 /// credentials, and every kind of one run shares one client per service.
 pub struct AwsContext {
@@ -116,55 +130,16 @@ impl AwsContext {
             .await
     }
 
-    pub async fn ec2(&self) -> &aws_sdk_ec2::Client {
-        self.ec2
-            .get_or_init(|| async {
-                let config = paced_config!(self, aws_sdk_ec2, "ec2", Limits::ec2());
-                aws_sdk_ec2::Client::from_conf(config.build())
-            })
-            .await
-    }
-
-    pub async fn eks(&self) -> &aws_sdk_eks::Client {
-        self.eks
-            .get_or_init(|| async {
-                let config = paced_config!(self, aws_sdk_eks, "eks", Limits::other());
-                aws_sdk_eks::Client::from_conf(config.build())
-            })
-            .await
-    }
-
-    pub async fn iam(&self) -> &aws_sdk_iam::Client {
-        self.iam
-            .get_or_init(|| async {
-                let config = paced_config!(self, aws_sdk_iam, "iam", Limits::other());
-                aws_sdk_iam::Client::from_conf(config.build())
-            })
-            .await
-    }
-
-    pub async fn organizations(&self) -> &aws_sdk_organizations::Client {
-        self.organizations
-            .get_or_init(|| async {
-                let config = paced_config!(
-                    self,
-                    aws_sdk_organizations,
-                    "organizations",
-                    Limits::other()
-                );
-                aws_sdk_organizations::Client::from_conf(config.build())
-            })
-            .await
-    }
-
-    pub async fn rds(&self) -> &aws_sdk_rds::Client {
-        self.rds
-            .get_or_init(|| async {
-                let config = paced_config!(self, aws_sdk_rds, "rds", Limits::other());
-                aws_sdk_rds::Client::from_conf(config.build())
-            })
-            .await
-    }
+    paced_client!(ec2, aws_sdk_ec2, "ec2", Limits::ec2());
+    paced_client!(eks, aws_sdk_eks, "eks", Limits::other());
+    paced_client!(iam, aws_sdk_iam, "iam", Limits::other());
+    paced_client!(
+        organizations,
+        aws_sdk_organizations,
+        "organizations",
+        Limits::other()
+    );
+    paced_client!(rds, aws_sdk_rds, "rds", Limits::other());
 
     pub async fn sts(&self) -> &aws_sdk_sts::Client {
         self.sts

@@ -92,12 +92,7 @@ pub async fn find_made_by(
 mod tests {
     use super::*;
 
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::kinds::tag_map as tags;
 
     #[test]
     fn a_create_owns_only_what_carries_its_lineage_and_stamp() {

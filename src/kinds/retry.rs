@@ -30,6 +30,14 @@ impl Backoff {
         bound: Duration::from_secs(20 * 60),
     };
 
+    /// Milliseconds, for tests of retries and waits.
+    #[cfg(test)]
+    pub const FAST: Backoff = Backoff {
+        first: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        bound: Duration::from_millis(200),
+    };
+
     /// The pause before a wait's next look: a tenth of the time waited so far, kept within
     /// `first..=max_delay`. A resource is then seen at most ~10% (or `first`) after it got
     /// ready, whether AWS takes seconds or half an hour, for a number of looks that grows with
@@ -84,11 +92,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    const FAST: Backoff = Backoff {
-        first: Duration::from_millis(1),
-        max_delay: Duration::from_millis(2),
-        bound: Duration::from_millis(200),
-    };
+    const FAST: Backoff = Backoff::FAST;
 
     fn not_found() -> KindError {
         KindError::new(

@@ -142,11 +142,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
-    const FAST: Backoff = Backoff {
-        first: Duration::from_millis(1),
-        max_delay: Duration::from_millis(2),
-        bound: Duration::from_millis(200),
-    };
+    const FAST: Backoff = Backoff::FAST;
 
     fn recording_cx() -> (StepCx, Arc<Mutex<Vec<String>>>) {
         let phases = Arc::new(Mutex::new(Vec::new()));
