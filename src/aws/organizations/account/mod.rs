@@ -1,61 +1,55 @@
 //! `organizations.account`: a member account created in the organization and placed under
 //! `parent_id` (the root or an OU). A new parent moves it in place (MoveAccount).
 //!
-//! CreateAccount only starts the creation: it is polled (DescribeCreateAccountStatus)
-//! until AWS reports SUCCEEDED or FAILED, for up to 30 minutes. AWS creates accounts under
-//! the root; the account is then moved to its parent.
+//! Creating one (and adopting what an interrupted run created) is in [`create`].
 //!
 //! Accounts are protected. Deleting one closes it (CloseAccount), which cannot be undone
 //! through the API and keeps the account (and its email address) for 90 days, so it only
 //! happens when the blueprint says `close_on_deletion: true`; otherwise delete refuses.
-//!
-//! An email address names one account. When the organization already has an active
-//! account with the wanted email that carries this step's identity tags (made by an
-//! interrupted run), create adopts it instead of asking AWS for a second one.
+
+mod create;
 
 use super::{
-    changing, for_create, found, is_ours, one_of, parent_of, read_each, root, sync_tags, tags_of,
-    SETTLING,
+    changing, found, id_of, parent_of, read_found, root, tag, tags_of, untag, NOT_IN_USE, POLLING,
 };
 use crate::aws::common::{
-    carries_all, missing, observed, outputs, parse_spec, user_tags, value_or_default, TAGS,
+    carries_all, ignore_already_done, observed, outputs, string_or_null, value_or_default,
 };
-use crate::aws::wait::{self, Status};
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
-    StepCx, Tags, Tier, ADDRESS_TAG,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, Seen, StepCx,
+    Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
-use aws_sdk_organizations::types::{
-    Account, AccountState, AccountStatus, CreateAccountState, CreateAccountStatus,
-    IamUserAccessToBilling,
-};
+use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use aws_sdk_organizations::Client;
-use serde::Deserialize;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-static SCHEMA: Schema = Schema {
-    name: "organizations.account",
-    attrs: &[
-        Attr::required("account_name", AttrType::String).force_new(),
-        Attr::required("email", AttrType::String).force_new(),
+crate::spec! {
+    pub(super) struct Spec with tags {
+        account_name: String = required(AttrType::String).force_new(),
+        email: String = required(AttrType::String).force_new(),
         // The root or an OU; changing it moves the account.
-        Attr::required("parent_id", AttrType::String),
+        parent_id: String = required(AttrType::String),
         // The IAM role AWS creates in the account, assumable from the management account.
-        Attr::optional("role_name", AttrType::String)
+        role_name: String = optional(AttrType::String)
             .default("\"OrganizationAccountAccessRole\"")
             .force_new(),
-        Attr::optional("iam_user_access_to_billing", AttrType::String)
+        iam_user_access_to_billing: String = optional(AttrType::String)
             .default("\"ALLOW\"")
-            .force_new(),
-        // innovate's own switch, read when the account is deleted; nothing in AWS.
-        Attr::optional("close_on_deletion", AttrType::Bool).default("false"),
-        TAGS,
-    ],
+            .force_new()
+            .one_of(&["ALLOW", "DENY"]),
+        // innovate's own switch, read from state when the account is deleted; nothing in AWS.
+        #[allow(dead_code)]
+        close_on_deletion: bool = optional(AttrType::Bool).default("false"),
+    }
+}
+
+static SCHEMA: Schema = Schema {
+    name: "organizations.account",
+    attrs: Spec::ATTRS,
     outputs: &["arn", "status"],
     taggable: true,
     tier: Tier::Accounts,
@@ -63,143 +57,115 @@ static SCHEMA: Schema = Schema {
 };
 
 const NOT_FOUND: &str = "AccountNotFoundException";
+const DESCRIBE: &str = "organizations:DescribeAccount";
 /// ListParents of an account AWS does not know (yet).
 const CHILD_NOT_FOUND: &str = "ChildNotFoundException";
 const ALREADY_CLOSED: &str = "AccountAlreadyClosedException";
-const EMAIL_ALREADY_EXISTS: &str = "EMAIL_ALREADY_EXISTS";
-
-/// Default bounds of the waits; the blueprint's `timeouts` override them.
-const CREATE_WAIT: Duration = Duration::from_secs(30 * 60);
-const CLOSE_WAIT: Duration = Duration::from_secs(10 * 60);
 
 const PROTECTED: &str = "accounts are protected: set close_on_deletion: true to close it \
                          (AWS keeps closed accounts 90 days)";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    account_name: String,
-    email: String,
-    parent_id: String,
-    role_name: String,
-    iam_user_access_to_billing: String,
-    /// Read from state by `delete` ([`close_on_deletion`]), which has no spec.
-    #[allow(dead_code)]
-    close_on_deletion: bool,
-}
-
-impl Spec {
-    fn parse(desired: &Attrs) -> KindResult<Spec> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
-        let allowed = IamUserAccessToBilling::values();
-        let billing = &spec.iam_user_access_to_billing;
-        one_of(SCHEMA.name, "iam_user_access_to_billing", billing, allowed)?;
-        Ok(spec)
-    }
-}
+/// Closing: AWS no longer reports the account ACTIVE (PENDING_CLOSURE, then SUSPENDED);
+/// reads map a closing account to gone. The blueprint's `timeouts` override the bound.
+const CLOSING: Waiter = Waiter {
+    call: DESCRIBE,
+    target: "account closure",
+    ready: &[],
+    failed: &[],
+    until_gone: true,
+    backoff: Backoff {
+        bound: Duration::from_secs(10 * 60),
+        ..POLLING
+    },
+};
 
 pub(super) struct AccountKind(pub(super) Arc<AwsContext>);
 
 /// An account as AWS reports it, with what takes more calls to learn.
-struct Current {
+pub(super) struct Current {
     account: Account,
     parent_id: String,
     tags: Tags,
 }
 
 #[async_trait]
-impl ResourceKind for AccountKind {
+impl AwsKind for AccountKind {
+    type Spec = Spec;
+    type Item = Current;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND, NOT_IN_USE];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec = Spec::parse(desired)?;
-        let org = self.0.organizations().await;
-        let id = match existing(org, &spec.email, tags).await? {
-            Some(id) => id,
-            None => create_account(cx, org, &spec, tags).await?,
-        };
-        place(org, &id, &spec.parent_id).await?;
-        // A fresh account has its tags from CreateAccount; an adopted one gets today's.
-        sync_tags(org, &id, &tags_of(org, &id).await?, tags).await?;
-        let current = read_one(org, &id).await?.ok_or_else(|| gone(&id))?;
-        Ok(to_live(&current))
+    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        create::create(cx, self.0.organizations().await, spec, tags).await
     }
 
-    /// One ListAccounts for all of `ids` (20 accounts a page), then ListParents and
-    /// ListTagsForResource for each account found, a few at a time. A closed account (or
-    /// one being closed) reads as gone.
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
+    /// One DescribeAccount for one id, one ListAccounts (20 accounts a page) for more; then
+    /// ListParents and ListTagsForResource for each account found, a few at a time. A
+    /// closed account (or one being closed) reads as gone.
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Current>> {
         let org = self.0.organizations().await;
-        let Some(all) = found(list_accounts(org).await, &[])? else {
-            return Ok(vec![None; ids.len()]);
+        let accounts = match ids {
+            [id] => describe(org, id).await?.into_iter().collect(),
+            _ => found(list_accounts(org).await, &[])?.unwrap_or_default(),
         };
-        let mut by_id: HashMap<String, Account> = all
+        let wanted = accounts
             .into_iter()
-            .filter(|a| !is_closed(a))
-            .filter_map(|a| Some((a.id()?.to_string(), a)))
-            .collect();
-        let wanted: Vec<Option<Account>> = ids.iter().map(|id| by_id.remove(id)).collect();
-        read_each(wanted, |account| async move {
-            match account {
-                Some(account) => Ok(complete(org, account).await?.as_ref().map(to_live)),
-                None => Ok(None),
-            }
-        })
-        .await
+            .filter(|a| !is_closed(a) && ids.iter().any(|id| a.id() == Some(id.as_str())));
+        read_found(wanted, |account| complete(org, account)).await
     }
 
     /// Every active account of the organization carrying all of `tags`: one ListAccounts,
     /// one ListTagsForResource per account, one ListParents per match.
-    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<Current>>> {
         let org = self.0.organizations().await;
         let Some(all) = found(list_accounts(org).await, &[])? else {
             return Ok(Some(Vec::new()));
         };
         let active = all.into_iter().filter(|a| !is_closed(a));
-        let tagged = read_each(active, |account| async move {
-            let id = account.id().unwrap_or_default().to_string();
-            let carried = found(tags_of(org, &id).await, &[NOT_FOUND])?.unwrap_or_default();
+        let tagged = read_found(active, |account| async move {
+            let id = account.id().unwrap_or_default();
+            let carried = found(tags_of(org, id).await, &[NOT_FOUND])?.unwrap_or_default();
             if !carries_all(&carried, tags) {
                 return Ok(None);
             }
-            let Some(parent_id) = found(parent_of(org, &id).await, &[CHILD_NOT_FOUND])? else {
-                return Ok(None);
-            };
-            Ok(Some(to_live(&Current {
+            let parent = found(parent_of(org, id).await, &[CHILD_NOT_FOUND])?;
+            Ok(parent.map(|parent_id| Current {
                 account,
                 parent_id,
                 tags: carried,
-            })))
-        })
-        .await?;
-        Ok(Some(tagged.into_iter().flatten().collect()))
+            }))
+        });
+        Ok(Some(tagged.await?))
     }
 
-    async fn update(
-        &self,
-        _cx: &StepCx,
-        live: &Live,
-        _prior: &Attrs,
-        desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let spec = Spec::parse(desired)?;
-        let org = self.0.organizations().await;
-        // close_on_deletion needs no call: state records it for the delete.
-        let current = read_one(org, &live.id)
-            .await?
-            .ok_or_else(|| gone(&live.id))?;
-        if current.parent_id != spec.parent_id {
-            move_account(org, &live.id, &current.parent_id, &spec.parent_id).await?;
+    fn live(&self, current: &Current) -> Option<Live> {
+        to_live(current)
+    }
+
+    fn tags(&self, current: &Current) -> Option<Tags> {
+        Some(current.tags.clone())
+    }
+
+    async fn tag(&self, id: &str, tags: &Tags) -> KindResult<()> {
+        tag(self.0.organizations().await, id, tags).await
+    }
+
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        untag(self.0.organizations().await, id, keys).await
+    }
+
+    /// A new parent moves the account; close_on_deletion needs no call: state records it
+    /// for the delete.
+    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+        let (from, to) = (&change.current.parent_id, &change.desired.parent_id);
+        if from == to {
+            return Ok(());
         }
-        sync_tags(org, &live.id, &current.tags, tags).await?;
-        let current = read_one(org, &live.id).await?;
-        Ok(to_live(&current.ok_or_else(|| gone(&live.id))?))
+        move_account(self.0.organizations().await, change.id(), from, to).await
     }
 
     fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
@@ -213,11 +179,10 @@ impl ResourceKind for AccountKind {
     /// closing.
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
         let org = self.0.organizations().await;
-        let Some(current) = read_one(org, &live.id).await? else {
+        let Some(current) = self.describe(std::slice::from_ref(&live.id)).await?.pop() else {
             return Ok(());
         };
-        let close = close_on_deletion(prior);
-        if !close {
+        if !close_on_deletion(prior) {
             let name = current.account.name().unwrap_or("?");
             return Err(KindError::local(
                 "organizations:CloseAccount",
@@ -225,29 +190,21 @@ impl ResourceKind for AccountKind {
             ));
         }
         let root = root(org).await?;
-        let root_id = root
-            .id()
-            .ok_or_else(|| missing("organizations:ListRoots", "Id"))?;
+        let root_id = id_of(&root)?;
         if current.parent_id != root_id {
             move_account(org, &live.id, &current.parent_id, root_id).await?;
         }
         let id = live.id.as_str();
         let closed = changing(|| async move {
-            org.close_account()
-                .account_id(id)
-                .send()
-                .await
+            let sent = org.close_account().account_id(id).send().await;
+            sent.map(drop)
                 .map_err(|e| sdk_error("organizations:CloseAccount", e))
         })
         .await;
-        match closed {
-            Err(err) if err.code.as_deref() == Some(ALREADY_CLOSED) => {}
-            Err(err) if err.code.as_deref() == Some(NOT_FOUND) => return Ok(()),
-            other => {
-                other?;
-            }
-        }
-        wait_closing(cx, org, id).await
+        ignore_already_done(closed, &[ALREADY_CLOSED])?;
+        let look = || async move { Ok(describe(org, id).await?.filter(|a| !is_closed(a))) };
+        let seen = |account: &Account| Seen::new(state_of(account).unwrap_or("ACTIVE"));
+        CLOSING.wait(cx, look, seen).await.map(drop)
     }
 }
 
@@ -256,189 +213,16 @@ fn close_on_deletion(prior: &Attrs) -> bool {
     value_or_default(attr, prior) == Value::Bool(true)
 }
 
-/// The active account of the organization that uses `email`, when it is this step's (made
-/// by an interrupted run); an error when it belongs to something else.
-async fn existing(org: &Client, email: &str, tags: &Tags) -> KindResult<Option<String>> {
-    let accounts = list_accounts(org).await?;
-    let same_email = accounts
-        .iter()
-        .filter(|a| !is_closed(a))
-        .find(|a| a.email().is_some_and(|e| e.eq_ignore_ascii_case(email)));
-    let Some(id) = same_email.and_then(|a| a.id()) else {
-        return Ok(None);
-    };
-    if is_ours(&tags_of(org, id).await?, tags) {
-        return Ok(Some(id.to_string()));
-    }
-    let message = format!(
-        "account {id} of this organization already uses {email} and was not created by \
-         this blueprint's {}: import it or choose another email",
-        tags.get(ADDRESS_TAG).map_or("resource", String::as_str)
-    );
-    Err(KindError::new(
-        "organizations:CreateAccount",
-        Some(EMAIL_ALREADY_EXISTS.into()),
-        message,
-    ))
-}
-
-/// CreateAccount, then the wait until AWS has made it; the new account's id.
-async fn create_account(cx: &StepCx, org: &Client, spec: &Spec, tags: &Tags) -> KindResult<String> {
-    let call = "organizations:CreateAccount";
-    let sdk_tags = &for_create(call, tags)?;
-    let billing = &IamUserAccessToBilling::from(spec.iam_user_access_to_billing.as_str());
-    let started = changing(|| async move {
-        org.create_account()
-            .email(&spec.email)
-            .account_name(&spec.account_name)
-            .role_name(&spec.role_name)
-            .iam_user_access_to_billing(billing.clone())
-            .set_tags(sdk_tags.clone())
-            .send()
-            .await
-            .map_err(|e| sdk_error(call, e))
-    })
-    .await?;
-    let status = started
-        .create_account_status()
-        .ok_or_else(|| missing(call, "CreateAccountStatus"))?;
-    let request = status
-        .id()
-        .ok_or_else(|| missing(call, "CreateAccountStatus.Id"))?;
-    match wait_created(cx, org, request).await? {
-        Outcome::Created(id) => Ok(id),
-        // Another request (an interrupted run's) got there first.
-        Outcome::Failed(reason) if reason == EMAIL_ALREADY_EXISTS => {
-            match existing(org, &spec.email, tags).await? {
-                Some(id) => Ok(id),
-                None => Err(failure(&reason, &spec.email)),
-            }
-        }
-        Outcome::Failed(reason) => Err(failure(&reason, &spec.email)),
-    }
-}
-
-/// How an account creation request ended.
-#[derive(Debug, PartialEq)]
-enum Outcome {
-    Created(String),
-    /// AWS's FailureReason (EMAIL_ALREADY_EXISTS, ACCOUNT_LIMIT_EXCEEDED ...).
-    Failed(String),
-}
-
-/// Polls DescribeCreateAccountStatus until the request succeeded or failed, telling the
-/// operator "waiting for account creation 65s" meanwhile.
-async fn wait_created(cx: &StepCx, org: &Client, request: &str) -> KindResult<Outcome> {
-    let backoff = Backoff {
-        first: Duration::from_secs(1),
-        max_delay: Duration::from_secs(15),
-        bound: cx.timeout_or(CREATE_WAIT),
-    };
-    let call = "organizations:DescribeCreateAccountStatus";
-    wait::until(cx, call, "account creation", backoff, || async move {
-        let described = org
-            .describe_create_account_status()
-            .create_account_request_id(request)
-            .send()
-            .await
-            .map_err(|e| sdk_error(call, e));
-        // Just made, the request may not be visible everywhere yet.
-        match found(described, &["CreateAccountStatusNotFoundException"])? {
-            None => Ok(Status::Pending("not visible yet".into())),
-            Some(described) => match described.create_account_status() {
-                Some(status) => outcome(status),
-                None => Err(missing(call, "CreateAccountStatus")),
-            },
-        }
-    })
-    .await
-}
-
-/// One look at a creation request: IN_PROGRESS waits, SUCCEEDED and FAILED end the wait.
-fn outcome(status: &CreateAccountStatus) -> KindResult<Status<Outcome>> {
-    let call = "organizations:DescribeCreateAccountStatus";
-    match status.state() {
-        Some(CreateAccountState::Succeeded) => {
-            let id = status
-                .account_id()
-                .ok_or_else(|| missing(call, "AccountId"))?;
-            Ok(Status::Ready(Outcome::Created(id.to_string())))
-        }
-        Some(CreateAccountState::Failed) => {
-            let reason = status.failure_reason().map_or("UNKNOWN", |r| r.as_str());
-            Ok(Status::Ready(Outcome::Failed(reason.to_string())))
-        }
-        Some(state) => Ok(Status::Pending(state.as_str().to_string())),
-        None => Ok(Status::Pending("in no state yet".into())),
-    }
-}
-
-/// A failed creation, with what the reason means for the operator.
-fn failure(reason: &str, email: &str) -> KindError {
-    let hint = match reason {
-        EMAIL_ALREADY_EXISTS => format!("another AWS account already uses {email}"),
-        "INVALID_EMAIL" => format!("AWS does not accept {email} as an email address"),
-        "ACCOUNT_LIMIT_EXCEEDED" => {
-            "the organization has as many accounts as its quota allows".to_string()
-        }
-        "CONCURRENT_ACCOUNT_MODIFICATION" => {
-            "another account change was in progress; apply again".to_string()
-        }
-        _ => "see the AWS Organizations documentation for this reason".to_string(),
-    };
-    KindError::new(
-        "organizations:CreateAccount",
-        Some(reason.to_string()),
-        format!("account creation FAILED ({reason}): {hint}"),
-    )
-}
-
-/// Moves the account under `parent_id` unless it is there already. Just created, AWS may
-/// not know the account everywhere yet.
-async fn place(org: &Client, id: &str, parent_id: &str) -> KindResult<()> {
-    let settled = || async move { parent_of(org, id).await };
-    let current = retry_while(&[NOT_FOUND, CHILD_NOT_FOUND], SETTLING, settled).await?;
-    if current != parent_id {
-        move_account(org, id, &current, parent_id).await?;
-    }
-    Ok(())
-}
-
 async fn move_account(org: &Client, id: &str, from: &str, to: &str) -> KindResult<()> {
     let moved = changing(|| async move {
-        org.move_account()
-            .account_id(id)
-            .source_parent_id(from)
-            .destination_parent_id(to)
-            .send()
-            .await
+        let request = org.move_account().account_id(id).source_parent_id(from);
+        let sent = request.destination_parent_id(to).send().await;
+        sent.map(drop)
             .map_err(|e| sdk_error("organizations:MoveAccount", e))
     })
     .await;
-    match moved {
-        // Already there: what the move was for.
-        Err(err) if err.code.as_deref() == Some("DuplicateAccountException") => Ok(()),
-        other => other.map(drop),
-    }
-}
-
-/// Waits until AWS no longer reports the account ACTIVE (PENDING_CLOSURE, then SUSPENDED).
-async fn wait_closing(cx: &StepCx, org: &Client, id: &str) -> KindResult<()> {
-    let backoff = Backoff {
-        first: Duration::from_secs(1),
-        max_delay: Duration::from_secs(15),
-        bound: cx.timeout_or(CLOSE_WAIT),
-    };
-    let call = "organizations:DescribeAccount";
-    wait::until(cx, call, "account closure", backoff, || async move {
-        match describe(org, id).await? {
-            Some(account) if !is_closed(&account) => Ok(Status::Pending(
-                state_of(&account).unwrap_or("ACTIVE").into(),
-            )),
-            _ => Ok(Status::Ready(())),
-        }
-    })
-    .await
+    // Already there: what the move was for.
+    ignore_already_done(moved, &["DuplicateAccountException"])
 }
 
 async fn list_accounts(org: &Client) -> KindResult<Vec<Account>> {
@@ -456,22 +240,9 @@ async fn list_accounts(org: &Client) -> KindResult<Vec<Account>> {
 }
 
 async fn describe(org: &Client, id: &str) -> KindResult<Option<Account>> {
-    let described = org
-        .describe_account()
-        .account_id(id)
-        .send()
-        .await
-        .map_err(|e| sdk_error("organizations:DescribeAccount", e));
+    let described = org.describe_account().account_id(id).send().await;
+    let described = described.map_err(|e| sdk_error(DESCRIBE, e));
     Ok(found(described, &[NOT_FOUND])?.and_then(|d| d.account))
-}
-
-/// DescribeAccount, ListParents and ListTagsForResource for one account; `None` when it is
-/// gone or closed.
-async fn read_one(org: &Client, id: &str) -> KindResult<Option<Current>> {
-    match describe(org, id).await? {
-        Some(account) if !is_closed(&account) => complete(org, account).await,
-        _ => Ok(None),
-    }
 }
 
 /// An account with its parent and tags; `None` when it went away meanwhile.
@@ -509,63 +280,36 @@ fn is_closed(account: &Account) -> bool {
     )
 }
 
-fn gone(id: &str) -> KindError {
-    KindError::new(
-        "organizations:DescribeAccount",
-        Some(NOT_FOUND.into()),
-        format!("account {id} no longer exists or is closed"),
-    )
-}
-
-fn to_live(current: &Current) -> Live {
+fn to_live(current: &Current) -> Option<Live> {
     let account = &current.account;
-    let text = |value: Option<&str>| value.map_or(Value::Null, |v| Value::String(v.into()));
-    Live {
-        id: account.id().unwrap_or_default().to_string(),
+    Some(Live {
+        id: account.id()?.to_string(),
         outputs: outputs([
             ("arn", account.arn().map(str::to_string)),
             ("status", state_of(account).map(str::to_string)),
         ]),
         attrs: Some(observed([
-            ("account_name", text(account.name())),
-            ("email", text(account.email())),
+            ("account_name", string_or_null(account.name())),
+            ("email", string_or_null(account.email())),
             ("parent_id", Value::String(current.parent_id.clone())),
-            ("tags", user_tags(&current.tags)),
         ])),
-        identity: identity_tags(&current.tags),
-    }
+        identity: Tags::new(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_organizations::types::CreateAccountFailureReason;
+    use crate::kinds::{tag_map, user_tags};
     use serde_json::json;
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     fn attrs(value: Value) -> Attrs {
         value.as_object().unwrap().clone()
-    }
-
-    #[test]
-    fn defaults_and_billing_values() {
-        let spec = Spec::parse(&attrs(json!({
-            "account_name": "innovate-prod", "email": "prod@innovate.example", "parent_id": "r-1"
-        })))
-        .unwrap();
-        assert_eq!(spec.role_name, "OrganizationAccountAccessRole");
-        assert_eq!(spec.iam_user_access_to_billing, "ALLOW");
-        assert!(!spec.close_on_deletion);
-        let err = Spec::parse(&attrs(json!({
-            "account_name": "a", "email": "e", "parent_id": "r-1",
-            "iam_user_access_to_billing": "YES"
-        })))
-        .unwrap_err();
-        assert!(err.message.contains("ALLOW, DENY"), "{}", err.message);
     }
 
     #[test]
@@ -580,53 +324,9 @@ mod tests {
         assert!(close_on_deletion(&attrs(
             json!({"close_on_deletion": true})
         )));
-    }
-
-    #[test]
-    fn creation_waits_while_in_progress_and_ends_on_success_or_failure() {
-        let in_progress = CreateAccountStatus::builder()
-            .id("car-1")
-            .state(CreateAccountState::InProgress)
-            .build();
-        assert!(matches!(
-            outcome(&in_progress).unwrap(),
-            Status::Pending(state) if state == "IN_PROGRESS"
-        ));
-        let succeeded = CreateAccountStatus::builder()
-            .state(CreateAccountState::Succeeded)
-            .account_id("222222222222")
-            .build();
-        assert!(matches!(
-            outcome(&succeeded).unwrap(),
-            Status::Ready(Outcome::Created(id)) if id == "222222222222"
-        ));
-        let failed = CreateAccountStatus::builder()
-            .state(CreateAccountState::Failed)
-            .failure_reason(CreateAccountFailureReason::AccountLimitExceeded)
-            .build();
-        assert!(matches!(
-            outcome(&failed).unwrap(),
-            Status::Ready(Outcome::Failed(reason)) if reason == "ACCOUNT_LIMIT_EXCEEDED"
-        ));
-        // SUCCEEDED without an account id is a broken answer, not a success.
-        let broken = CreateAccountStatus::builder()
-            .state(CreateAccountState::Succeeded)
-            .build();
-        assert!(outcome(&broken).is_err());
-    }
-
-    #[test]
-    fn failures_carry_aws_reason_and_a_hint() {
-        let err = failure("EMAIL_ALREADY_EXISTS", "prod@innovate.example");
-        assert_eq!(err.code.as_deref(), Some("EMAIL_ALREADY_EXISTS"));
-        assert!(
-            err.message.contains("prod@innovate.example"),
-            "{}",
-            err.message
-        );
-        assert!(failure("ACCOUNT_LIMIT_EXCEEDED", "x")
-            .message
-            .contains("quota"));
+        let kind = AccountKind(AwsContext::new(None));
+        let refusal = kind.delete_refusal(&attrs(json!({})));
+        assert!(refusal.is_some_and(|why| why.contains("close_on_deletion")));
     }
 
     #[test]
@@ -657,18 +357,18 @@ mod tests {
                 .state(AccountState::Active)
                 .build(),
             parent_id: "ou-ab12-cdef3456".into(),
-            tags: [("innovate:env", "prod"), ("cost-center", "42")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            tags: tag_map(&[("innovate:env", "prod"), ("cost-center", "42")]),
         };
-        let live = to_live(&current);
+        let live = to_live(&current).unwrap();
         assert_eq!(live.id, "222222222222");
         assert_eq!(live.outputs["status"], "ACTIVE");
         assert_eq!(
             Value::Object(live.attrs.unwrap()),
             json!({"account_name": "innovate-prod", "email": "prod@innovate.example",
-                   "parent_id": "ou-ab12-cdef3456", "tags": {"cost-center": "42"}})
+                   "parent_id": "ou-ab12-cdef3456"})
         );
+        let kind = AccountKind(AwsContext::new(None));
+        let carried = kind.tags(&current).expect("accounts report their tags");
+        assert_eq!(user_tags(&carried), json!({"cost-center": "42"}));
     }
 }
