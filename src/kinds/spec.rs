@@ -50,11 +50,24 @@ macro_rules! spec {
         impl $name {
             /// The schema attributes of this spec, in declaration order.
             pub const ATTRS: &'static [$crate::kinds::Attr] = &[
-                $( $crate::kinds::Attr::$ctor(stringify!($field), $attr_ty) $( .$builder($($arg),*) )* , )*
+                $( $crate::kinds::Attr::$ctor($crate::kinds::attr_name(stringify!($field)), $attr_ty) $( .$builder($($arg),*) )* , )*
                 $($extra)?
             ];
         }
     };
+}
+
+/// The attribute name of a spec field: a raw identifier (`r#type`) names the attribute
+/// without its `r#`, as serde names the field.
+#[doc(hidden)]
+pub const fn attr_name(field: &'static str) -> &'static str {
+    match field.as_bytes() {
+        [b'r', b'#', rest @ ..] => match std::str::from_utf8(rest) {
+            Ok(name) => name,
+            Err(_) => field,
+        },
+        _ => field,
+    }
 }
 
 /// Deserializes a kind's attributes into its spec struct: schema defaults fill what is

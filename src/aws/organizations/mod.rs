@@ -1,7 +1,8 @@
 //! AWS Organizations: the organization, its organizational units, member accounts and
-//! organization policies (service control policies ...), one kind per file. What they share
-//! lives here: tags by resource id, parents and the root, one-by-one reads, retries of
-//! ConcurrentModificationException, and adopting what an interrupted run already created.
+//! organization policies (service control policies ...), one kind per file on the typed
+//! layer. What they share lives here: tags by resource id, parents and the root, one-by-one
+//! reads, retries of ConcurrentModificationException, and adopting what an interrupted run
+//! already created.
 //!
 //! Organizations has no batch Describe. Accounts are read with one ListAccounts; OUs and
 //! policies one Describe each, a few at a time.
@@ -15,9 +16,11 @@ mod policy;
 /// documents by meaning applies as it is.
 use crate::aws::iam::policy as policy_document;
 
-use crate::aws::common::{carries_all, has_code, tag_changes, TagChanges};
+use crate::aws::common::{carries_all, has_code, missing, tag_changes, TagChanges};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
-use crate::kinds::{identity_tags, KindError, KindResult, Registry, Tags};
+use crate::kinds::{
+    identity_tags, KindError, KindResult, Registry, Rule, Schema, Tags, Typed, ADDRESS_TAG,
+};
 use aws_sdk_organizations::types::{Root, Tag};
 use aws_sdk_organizations::Client;
 use futures::{StreamExt, TryStreamExt};
@@ -27,15 +30,16 @@ use std::time::Duration;
 
 /// Registers the Organizations kinds, sharing `aws`'s one Organizations client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(organization::OrganizationKind(aws.clone())));
-    registry.register(Arc::new(organizational_unit::OrganizationalUnitKind(
-        aws.clone(),
-    )));
-    registry.register(Arc::new(account::AccountKind(aws.clone())));
-    registry.register(Arc::new(policy::PolicyKind(aws.clone())));
+    use organizational_unit::OrganizationalUnitKind;
+    let organization = organization::OrganizationKind(aws.clone());
+    registry.register(Arc::new(Typed(organization)));
+    registry.register(Arc::new(Typed(OrganizationalUnitKind(aws.clone()))));
+    registry.register(Arc::new(Typed(account::AccountKind(aws.clone()))));
+    registry.register(Arc::new(Typed(policy::PolicyKind(aws.clone()))));
 }
 
-/// What every call answers once the caller's account has no organization (any more).
+/// What every call answers once the caller's account has no organization (any more): for
+/// an OU, account or policy, as gone as its own NotFound.
 const NOT_IN_USE: &str = "AWSOrganizationsNotInUseException";
 
 /// Organizations serialises changes: a request that touches what another request is
@@ -61,6 +65,13 @@ const SETTLING: Backoff = Backoff {
     first: Duration::from_millis(500),
     max_delay: Duration::from_secs(5),
     bound: Duration::from_secs(60),
+};
+
+/// How the waits of accounts and policy types poll: AWS takes seconds to minutes.
+const POLLING: Backoff = Backoff {
+    first: Duration::from_secs(1),
+    max_delay: Duration::from_secs(15),
+    bound: Duration::from_secs(10 * 60),
 };
 
 /// How many calls a read keeps in flight. Organizations allows few requests per second
@@ -90,6 +101,20 @@ where
         .await
 }
 
+/// [`read_each`] for reads that may find nothing: what was found, in order.
+async fn read_found<I, T, F, Fut>(items: I, read: F) -> KindResult<Vec<T>>
+where
+    I: IntoIterator,
+    F: FnMut(I::Item) -> Fut,
+    Fut: Future<Output = KindResult<Option<T>>>,
+{
+    Ok(read_each(items, read)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
 /// A call's result with "does not exist" (any of `gone`, or no organization at all) as
 /// `None`.
 fn found<T>(result: KindResult<T>, gone: &[&str]) -> KindResult<Option<T>> {
@@ -99,13 +124,17 @@ fn found<T>(result: KindResult<T>, gone: &[&str]) -> KindResult<Option<T>> {
     }
 }
 
-/// Checks a value against the values an SDK enum knows, so a typo fails before any call.
-fn one_of(kind: &str, attr: &str, value: &str, allowed: &[&str]) -> KindResult<()> {
+/// Checks a value against the closed set the schema declares for `attr` (`one_of`), so a
+/// typo fails before any call even where the blueprint was not validated (import).
+fn check_one_of(schema: &Schema, attr: &str, value: &str) -> KindResult<()> {
+    let Some(Rule::OneOf(allowed)) = schema.attr(attr).map(|a| a.rule) else {
+        return Ok(());
+    };
     if allowed.contains(&value) {
         return Ok(());
     }
     let message = format!("{attr}: {value:?} is not one of {}", allowed.join(", "));
-    Err(KindError::local(kind, message))
+    Err(KindError::local(schema.name, message))
 }
 
 /// The organization's root (there is one per organization).
@@ -121,6 +150,12 @@ async fn root(org: &Client) -> KindResult<Root> {
         .into_iter()
         .next()
         .ok_or_else(|| KindError::local("organizations:ListRoots", "the organization has no root"))
+}
+
+/// The id of a root AWS answered.
+fn id_of(root: &Root) -> KindResult<&str> {
+    root.id()
+        .ok_or_else(|| missing("organizations:ListRoots", "Id"))
 }
 
 /// The root or OU that an OU or account sits in.
@@ -176,33 +211,43 @@ async fn tags_of(org: &Client, id: &str) -> KindResult<Tags> {
         .collect())
 }
 
-/// Makes the tags of resource `id` exactly `desired`, given what it carries now (`aws:`
-/// tags are left alone).
+/// TagResource: sets `tags` on a root, OU, account or policy.
+async fn tag(org: &Client, id: &str, tags: &Tags) -> KindResult<()> {
+    let call = "organizations:TagResource";
+    let tags = &to_sdk(call, tags)?;
+    changing(|| async move {
+        let request = org.tag_resource().resource_id(id);
+        let sent = request.set_tags(Some(tags.clone())).send().await;
+        sent.map(drop).map_err(|e| sdk_error(call, e))
+    })
+    .await
+}
+
+/// UntagResource: removes the tag `keys`.
+async fn untag(org: &Client, id: &str, keys: &[String]) -> KindResult<()> {
+    let call = "organizations:UntagResource";
+    changing(|| async move {
+        let request = org.untag_resource().resource_id(id);
+        let sent = request.set_tag_keys(Some(keys.to_vec())).send().await;
+        sent.map(drop).map_err(|e| sdk_error(call, e))
+    })
+    .await
+}
+
+/// Makes the tags of an adopted resource exactly `desired` (`aws:` tags are left alone):
+/// it gets today's tags, as an update would give it.
+async fn retag(org: &Client, id: &str, desired: &Tags) -> KindResult<()> {
+    sync_tags(org, id, &tags_of(org, id).await?, desired).await
+}
+
+/// [`retag`] for a resource whose `current` tags were just read.
 async fn sync_tags(org: &Client, id: &str, current: &Tags, desired: &Tags) -> KindResult<()> {
     let TagChanges { set, removed } = tag_changes(current, desired);
     if !set.is_empty() {
-        let tags = &to_sdk("organizations:TagResource", &set)?;
-        changing(|| async move {
-            org.tag_resource()
-                .resource_id(id)
-                .set_tags(Some(tags.clone()))
-                .send()
-                .await
-                .map_err(|e| sdk_error("organizations:TagResource", e))
-        })
-        .await?;
+        tag(org, id, &set).await?;
     }
     if !removed.is_empty() {
-        let removed = &removed;
-        changing(|| async move {
-            org.untag_resource()
-                .resource_id(id)
-                .set_tag_keys(Some(removed.clone()))
-                .send()
-                .await
-                .map_err(|e| sdk_error("organizations:UntagResource", e))
-        })
-        .await?;
+        untag(org, id, &removed).await?;
     }
     Ok(())
 }
@@ -216,34 +261,41 @@ fn is_ours(carried: &Tags, wanted: &Tags) -> bool {
     !identity.is_empty() && carries_all(carried, &identity)
 }
 
+/// The blueprint address a step's tags name, for messages.
+fn address(tags: &Tags) -> &str {
+    tags.get(ADDRESS_TAG).map_or("resource", String::as_str)
+}
+
+/// AWS's refusal with why innovate did not work around it.
+fn explained(refused: KindError, why: &str) -> KindError {
+    KindError {
+        message: format!("{} ({why})", refused.message),
+        ..refused
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::kinds::tag_map;
 
     #[test]
     fn only_resources_with_the_same_identity_are_adopted() {
-        let wanted = tags(&[
+        let wanted = tag_map(&[
             ("innovate:blueprint", "innovate"),
             ("innovate:env", "prod"),
             ("innovate:address", "workloads"),
             ("team", "platform"),
         ]);
         // User tags may have changed since; identity may not.
-        let carried = tags(&[
+        let carried = tag_map(&[
             ("innovate:blueprint", "innovate"),
             ("innovate:env", "prod"),
             ("innovate:address", "workloads"),
             ("team", "old"),
         ]);
         assert!(is_ours(&carried, &wanted));
-        let other_env = tags(&[
+        let other_env = tag_map(&[
             ("innovate:blueprint", "innovate"),
             ("innovate:env", "staging"),
             ("innovate:address", "workloads"),
@@ -251,7 +303,8 @@ mod tests {
         assert!(!is_ours(&other_env, &wanted));
         assert!(!is_ours(&Tags::new(), &wanted));
         // Nothing to recognise it by: never adopted.
-        assert!(!is_ours(&carried, &tags(&[("team", "platform")])));
+        assert!(!is_ours(&carried, &tag_map(&[("team", "platform")])));
+        assert_eq!(address(&wanted), "workloads");
     }
 
     #[test]
@@ -269,7 +322,7 @@ mod tests {
 
     #[test]
     fn tags_convert_and_are_absent_when_empty() {
-        let wanted = tags(&[("a", "1"), ("b", "")]);
+        let wanted = tag_map(&[("a", "1"), ("b", "")]);
         let sdk = to_sdk("organizations:TagResource", &wanted).unwrap();
         let back: Tags = sdk
             .iter()
@@ -283,12 +336,26 @@ mod tests {
 
     #[test]
     fn enum_values_are_checked() {
-        assert!(one_of("k", "feature_set", "ALL", &["ALL", "CONSOLIDATED_BILLING"]).is_ok());
-        let err = one_of("k", "feature_set", "all", &["ALL", "CONSOLIDATED_BILLING"]).unwrap_err();
+        use crate::kinds::{Attr, AttrType, Price, Tier};
+        static SCHEMA: Schema = Schema {
+            name: "k",
+            attrs: &[Attr::optional("feature_set", AttrType::String)
+                .one_of(&["ALL", "CONSOLIDATED_BILLING"])],
+            outputs: &[],
+            taggable: false,
+            tier: Tier::Accounts,
+            price: Price::Free,
+        };
+        assert!(check_one_of(&SCHEMA, "feature_set", "ALL").is_ok());
+        let err = check_one_of(&SCHEMA, "feature_set", "all").unwrap_err();
         assert!(
             err.message.contains("ALL, CONSOLIDATED_BILLING"),
             "{}",
             err.message
+        );
+        assert!(
+            check_one_of(&SCHEMA, "other", "x").is_ok(),
+            "no rule, no check"
         );
     }
 }

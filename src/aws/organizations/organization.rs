@@ -8,25 +8,30 @@
 //! hand) expects. One with another feature set, or membership in someone else's
 //! organization, is an error that says so.
 
-use super::{changing, found, one_of, root, NOT_IN_USE};
-use crate::aws::common::{has_code, missing, observed, outputs, parse_spec};
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use super::{changing, check_one_of, explained, found, id_of, root, NOT_IN_USE};
+use crate::aws::common::{has_code, missing, observed, outputs, string_or_null};
+use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema, StepCx, Tags,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, StepCx, Tags,
     Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{Organization, OrganizationFeatureSet, Root};
 use aws_sdk_organizations::Client;
-use serde::Deserialize;
-use serde_json::Value;
 use std::sync::Arc;
+
+crate::spec! {
+    pub(super) struct Spec {
+        feature_set: String = optional(AttrType::String)
+            .default("\"ALL\"")
+            .force_new()
+            .one_of(&["ALL", "CONSOLIDATED_BILLING"]),
+    }
+}
 
 static SCHEMA: Schema = Schema {
     name: "organizations.organization",
-    attrs: &[Attr::optional("feature_set", AttrType::String)
-        .default("\"ALL\"")
-        .force_new()],
+    attrs: Spec::ATTRS,
     outputs: &["arn", "root_id", "master_account_id"],
     // Roots, OUs, accounts and policies take tags; the organization itself does not.
     taggable: false,
@@ -34,95 +39,78 @@ static SCHEMA: Schema = Schema {
     price: Price::Free,
 };
 
+const DESCRIBE: &str = "organizations:DescribeOrganization";
+
 /// What CreateOrganization answers when the caller already manages or belongs to one.
 const ALREADY: [&str; 2] = [
     "AlreadyInOrganizationException",
     "AWSOrganizationsInUseException",
 ];
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    feature_set: String,
-}
-
-impl Spec {
-    fn parse(desired: &Attrs) -> KindResult<Spec> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
-        let allowed = OrganizationFeatureSet::values();
-        one_of(SCHEMA.name, "feature_set", &spec.feature_set, allowed)?;
-        Ok(spec)
-    }
-}
-
 pub(super) struct OrganizationKind(pub(super) Arc<AwsContext>);
 
+/// The organization with its root: the root appears with it, a moment later.
+pub(super) struct Found {
+    organization: Organization,
+    root: Root,
+}
+
 #[async_trait]
-impl ResourceKind for OrganizationKind {
+impl AwsKind for OrganizationKind {
+    type Spec = Spec;
+    type Item = Found;
+    const DESCRIBE: &'static str = DESCRIBE;
+    // Until its root is readable, a new organization reads as not there yet.
+    const NOT_FOUND: &'static [&'static str] = &[NOT_IN_USE];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, _cx: &StepCx, desired: &Attrs, _tags: &Tags) -> KindResult<Live> {
-        let spec = Spec::parse(desired)?;
+    async fn create(&self, _cx: &StepCx, spec: &Spec, _tags: &Tags) -> KindResult<String> {
+        check_one_of(&SCHEMA, "feature_set", &spec.feature_set)?;
         let org = self.0.organizations().await;
+        let call = "organizations:CreateOrganization";
         let feature_set = &OrganizationFeatureSet::from(spec.feature_set.as_str());
         let created = changing(|| async move {
-            org.create_organization()
-                .feature_set(feature_set.clone())
-                .send()
-                .await
-                .map_err(|e| sdk_error("organizations:CreateOrganization", e))
+            let request = org.create_organization().feature_set(feature_set.clone());
+            request.send().await.map_err(|e| sdk_error(call, e))
         })
         .await;
         let organization = match created {
             Ok(created) => created
                 .organization
-                .ok_or_else(|| missing("organizations:CreateOrganization", "Organization"))?,
-            Err(err) if has_code(&err, &ALREADY) => adoptable(org, &spec, err).await?,
+                .ok_or_else(|| missing(call, "Organization"))?,
+            Err(err) if has_code(&err, &ALREADY) => adoptable(org, spec, err).await?,
             Err(err) => return Err(err),
         };
-        // The root appears with the organization; allow a moment for it to be readable.
-        let root = retry_while(&[NOT_IN_USE], Backoff::CONSISTENCY, || root(org)).await?;
-        to_live(&organization, &root)
+        let id = organization.id().ok_or_else(|| missing(call, "Id"))?;
+        Ok(id.to_string())
     }
 
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        if ids.is_empty() {
+    /// One organization per caller: one DescribeOrganization (and ListRoots) answers for
+    /// every id, and only the one it names is found.
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Found>> {
+        let org = self.0.organizations().await;
+        let Some(organization) = found(describe(org).await, &[])? else {
+            return Ok(Vec::new());
+        };
+        if !ids.iter().any(|id| organization.id() == Some(id.as_str())) {
             return Ok(Vec::new());
         }
-        let org = self.0.organizations().await;
-        // One organization per caller: one DescribeOrganization answers for every id.
-        let Some(organization) = found(describe(org).await, &[])? else {
-            return Ok(vec![None; ids.len()]);
-        };
         let Some(root) = found(root(org).await, &[])? else {
-            return Ok(vec![None; ids.len()]);
+            return Ok(Vec::new());
         };
-        let live = to_live(&organization, &root)?;
-        Ok(ids
-            .iter()
-            .map(|id| (*id == live.id).then(|| live.clone()))
-            .collect())
+        Ok(vec![Found { organization, root }])
     }
 
-    async fn update(
-        &self,
-        _cx: &StepCx,
-        live: &Live,
-        _prior: &Attrs,
-        _desired: &Attrs,
-        _tags: &Tags,
-    ) -> KindResult<Live> {
-        // feature_set is the only attribute and forces a new organization.
-        let read = self.read_many(std::slice::from_ref(&live.id)).await?;
-        read.into_iter().flatten().next().ok_or_else(|| {
-            KindError::new(
-                "organizations:DescribeOrganization",
-                Some(NOT_IN_USE.into()),
-                format!("organization {} no longer exists", live.id),
-            )
-        })
+    fn live(&self, found: &Found) -> Option<Live> {
+        to_live(found)
+    }
+
+    /// feature_set is the only attribute and forces a new organization.
+    async fn update(&self, _cx: &StepCx, _change: &Change<'_, Self>) -> KindResult<()> {
+        Ok(())
     }
 
     /// DeleteOrganization. AWS refuses while the organization has member accounts (closed
@@ -135,17 +123,13 @@ impl ResourceKind for OrganizationKind {
             Some(current) if current.id() == Some(live.id.as_str()) => {}
             _ => return Ok(()),
         }
-        let deleted = changing(|| async move {
-            org.delete_organization()
-                .send()
-                .await
+        changing(|| async move {
+            let deleted = org.delete_organization().send().await;
+            deleted
+                .map(drop)
                 .map_err(|e| sdk_error("organizations:DeleteOrganization", e))
         })
-        .await;
-        match deleted {
-            Err(err) if has_code(&err, &[NOT_IN_USE]) => Ok(()),
-            other => other.map(drop),
-        }
+        .await
     }
 }
 
@@ -154,10 +138,10 @@ async fn describe(org: &Client) -> KindResult<Organization> {
         .describe_organization()
         .send()
         .await
-        .map_err(|e| sdk_error("organizations:DescribeOrganization", e))?;
+        .map_err(|e| sdk_error(DESCRIBE, e))?;
     described
         .organization
-        .ok_or_else(|| missing("organizations:DescribeOrganization", "Organization"))
+        .ok_or_else(|| missing(DESCRIBE, "Organization"))
 }
 
 /// The organization the caller already has, when it is one this step may adopt: the caller
@@ -165,41 +149,36 @@ async fn describe(org: &Client) -> KindResult<Organization> {
 /// wanted one. Otherwise `refused`, explained.
 async fn adoptable(org: &Client, spec: &Spec, refused: KindError) -> KindResult<Organization> {
     let existing = describe(org).await?;
-    let explain = |why: String| KindError {
-        message: format!("{} ({why})", refused.message),
-        ..refused.clone()
-    };
     let id = existing.id().unwrap_or("?").to_string();
     let feature_set = existing.feature_set().map(|f| f.as_str()).unwrap_or("?");
     if feature_set != spec.feature_set {
-        return Err(explain(format!(
+        let why = format!(
             "this account already manages organization {id} with feature_set {feature_set}, \
              not {}; set feature_set: {feature_set} to adopt it",
             spec.feature_set
-        )));
+        );
+        return Err(explained(refused, &why));
     }
     match root(org).await {
         Ok(_) => Ok(existing),
         Err(err) if has_code(&err, &["AccessDeniedException"]) => {
             let manager = existing.master_account_id().unwrap_or("another account");
-            Err(explain(format!(
+            let why = format!(
                 "this account is a member of organization {id}, managed by {manager}; \
                  only its management account can manage it"
-            )))
+            );
+            Err(explained(refused, &why))
         }
         Err(err) => Err(err),
     }
 }
 
-fn to_live(organization: &Organization, root: &Root) -> KindResult<Live> {
-    let call = "organizations:DescribeOrganization";
-    let id = organization.id().ok_or_else(|| missing(call, "Id"))?;
-    let root_id = root
-        .id()
-        .ok_or_else(|| missing("organizations:ListRoots", "Id"))?;
-    let feature_set = organization.feature_set().map(|f| f.as_str().to_string());
-    Ok(Live {
-        id: id.to_string(),
+fn to_live(found: &Found) -> Option<Live> {
+    let organization = &found.organization;
+    let root_id = id_of(&found.root).ok()?;
+    let feature_set = organization.feature_set().map(|f| f.as_str());
+    Some(Live {
+        id: organization.id()?.to_string(),
         outputs: outputs([
             ("arn", organization.arn().map(str::to_string)),
             ("root_id", Some(root_id.to_string())),
@@ -208,30 +187,28 @@ fn to_live(organization: &Organization, root: &Root) -> KindResult<Live> {
                 organization.master_account_id().map(str::to_string),
             ),
         ]),
-        attrs: Some(observed([(
-            "feature_set",
-            feature_set.map_or(Value::Null, Value::String),
-        )])),
+        attrs: Some(observed([("feature_set", string_or_null(feature_set))])),
         // An organization carries no tags: there is one per management account.
-        identity: Default::default(),
+        identity: Tags::new(),
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::common::parse_spec;
     use serde_json::json;
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     #[test]
     fn feature_set_defaults_to_all_and_is_checked() {
-        let spec = Spec::parse(json!({}).as_object().unwrap()).unwrap();
+        let spec: Spec = parse_spec(&SCHEMA, json!({}).as_object().unwrap()).unwrap();
         assert_eq!(spec.feature_set, "ALL");
-        let err = Spec::parse(json!({"feature_set": "SOME"}).as_object().unwrap()).unwrap_err();
+        let err = check_one_of(&SCHEMA, "feature_set", "SOME").unwrap_err();
         assert!(
             err.message.contains("CONSOLIDATED_BILLING"),
             "{}",
@@ -248,11 +225,15 @@ mod tests {
             .master_account_id("111111111111")
             .build();
         let root = Root::builder().id("r-ab12").build();
-        let live = to_live(&organization, &root).unwrap();
+        let live = to_live(&Found { organization, root }).unwrap();
         assert_eq!(live.id, "o-abc123");
         assert_eq!(live.outputs["root_id"], "r-ab12");
         assert_eq!(live.outputs["master_account_id"], "111111111111");
         assert_eq!(live.attrs.unwrap()["feature_set"], "ALL");
-        assert!(to_live(&Organization::builder().build(), &root).is_err());
+        let nameless = Found {
+            organization: Organization::builder().build(),
+            root: Root::builder().id("r-ab12").build(),
+        };
+        assert!(to_live(&nameless).is_none());
     }
 }

@@ -2,30 +2,32 @@
 //! is done in place (UpdateOrganizationalUnit); a new parent means a new OU.
 
 use super::{
-    changing, for_create, found, is_ours, parent_of, read_each, root, sync_tags, tags_of, SETTLING,
+    address, changing, explained, for_create, found, id_of, is_ours, parent_of, read_each,
+    read_found, retag, root, tag, tags_of, untag, NOT_IN_USE, SETTLING,
 };
-use crate::aws::common::{carries_all, ignore_gone, missing, observed, outputs, parse_spec};
-use crate::aws::common::{user_tags, TAGS};
+use crate::aws::common::{missing, observed, outputs, string_or_null};
 use crate::aws::{retry_while, sdk_error, AwsContext};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
-    StepCx, Tags, Tier, ADDRESS_TAG,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, StepCx, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::OrganizationalUnit;
 use aws_sdk_organizations::Client;
-use serde::Deserialize;
 use serde_json::Value;
 use std::sync::Arc;
 
+crate::spec! {
+    pub(super) struct Spec with tags {
+        name: String = required(AttrType::String),
+        // The root (`${org.root_id}`) or another OU.
+        parent_id: String = required(AttrType::String).force_new(),
+    }
+}
+
 static SCHEMA: Schema = Schema {
     name: "organizations.organizational_unit",
-    attrs: &[
-        Attr::required("name", AttrType::String),
-        // The root (`${org.root_id}`) or another OU.
-        Attr::required("parent_id", AttrType::String).force_new(),
-        TAGS,
-    ],
+    attrs: Spec::ATTRS,
     outputs: &["arn"],
     taggable: true,
     tier: Tier::Accounts,
@@ -33,83 +35,68 @@ static SCHEMA: Schema = Schema {
 };
 
 const NOT_FOUND: &str = "OrganizationalUnitNotFoundException";
+const DESCRIBE: &str = "organizations:DescribeOrganizationalUnit";
 const DUPLICATE: &str = "DuplicateOrganizationalUnitException";
 /// DeleteOrganizationalUnit while accounts or OUs are still inside.
 const NOT_EMPTY: &str = "OrganizationalUnitNotEmptyException";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    name: String,
-    parent_id: String,
-}
-
 pub(super) struct OrganizationalUnitKind(pub(super) Arc<AwsContext>);
 
 /// An OU as AWS reports it, with what takes more calls to learn.
-struct Current {
+pub(super) struct Current {
     ou: OrganizationalUnit,
     parent_id: String,
     tags: Tags,
 }
 
 #[async_trait]
-impl ResourceKind for OrganizationalUnitKind {
+impl AwsKind for OrganizationalUnitKind {
+    type Spec = Spec;
+    type Item = Current;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND, NOT_IN_USE];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, _cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let org = self.0.organizations().await;
         let call = "organizations:CreateOrganizationalUnit";
         let sdk_tags = &for_create(call, tags)?;
-        let spec_ref = &spec;
         let created = changing(|| async move {
-            org.create_organizational_unit()
-                .parent_id(&spec_ref.parent_id)
-                .name(&spec_ref.name)
-                .set_tags(sdk_tags.clone())
-                .send()
-                .await
-                .map_err(|e| sdk_error(call, e))
+            let request = org.create_organizational_unit().parent_id(&spec.parent_id);
+            let request = request.name(&spec.name).set_tags(sdk_tags.clone());
+            request.send().await.map_err(|e| sdk_error(call, e))
         })
         .await;
-        let id = match created {
-            Ok(created) => created
-                .organizational_unit()
-                .and_then(|ou| ou.id())
-                .ok_or_else(|| missing(call, "OrganizationalUnit.Id"))?
-                .to_string(),
-            // OU names are unique under a parent: an interrupted run may have made it.
-            Err(err) if err.code.as_deref() == Some(DUPLICATE) => {
-                adopt(org, &spec, tags, err).await?
+        match created {
+            Ok(created) => {
+                let id = created.organizational_unit().and_then(|ou| ou.id());
+                Ok(id
+                    .ok_or_else(|| missing(call, "OrganizationalUnit.Id"))?
+                    .to_string())
             }
-            Err(err) => return Err(err),
-        };
-        let read = retry_while(&[NOT_FOUND], SETTLING, || async {
-            read_one(org, &id).await?.ok_or_else(|| gone(&id))
-        })
-        .await?;
-        Ok(to_live(&read))
+            // OU names are unique under a parent: an interrupted run may have made it.
+            Err(err) if err.code.as_deref() == Some(DUPLICATE) => adopt(org, spec, tags, err).await,
+            Err(err) => Err(err),
+        }
     }
 
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Current>> {
         let org = self.0.organizations().await;
-        read_each(ids.iter().cloned(), |id| async move {
-            Ok(read_one(org, &id).await?.as_ref().map(to_live))
-        })
-        .await
+        let read = |id: String| async move { read_one(org, &id).await };
+        read_found(ids.iter().cloned(), read).await
     }
 
-    /// Every OU of the organization carrying all of `tags`: a walk down from the root, one
+    /// Every OU of the organization: a walk down from the root, one
     /// ListOrganizationalUnitsForParent per OU, then one ListTagsForResource per OU.
-    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+    async fn list(&self, _tags: &Tags) -> KindResult<Option<Vec<Current>>> {
         let org = self.0.organizations().await;
         let Some(root) = found(root(org).await, &[])? else {
             return Ok(Some(Vec::new()));
         };
-        let mut parents = vec![root.id().unwrap_or_default().to_string()];
+        let mut parents = vec![id_of(&root)?.to_string()];
         let mut all = Vec::new();
         while let Some(parent_id) = parents.pop() {
             for ou in children(org, &parent_id).await? {
@@ -118,48 +105,46 @@ impl ResourceKind for OrganizationalUnitKind {
             }
         }
         let tagged = read_each(all, |(ou, parent_id)| async move {
-            let carried = tags_of(org, ou.id().unwrap_or_default()).await?;
-            Ok(carries_all(&carried, tags).then(|| {
-                to_live(&Current {
-                    ou,
-                    parent_id,
-                    tags: carried,
-                })
-            }))
-        })
-        .await?;
-        Ok(Some(tagged.into_iter().flatten().collect()))
+            let tags = tags_of(org, ou.id().unwrap_or_default()).await?;
+            Ok(Current {
+                ou,
+                parent_id,
+                tags,
+            })
+        });
+        Ok(Some(tagged.await?))
     }
 
-    async fn update(
-        &self,
-        _cx: &StepCx,
-        live: &Live,
-        _prior: &Attrs,
-        desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
-        let org = self.0.organizations().await;
-        // Compare with what AWS reports, not with state: drift gets corrected too.
-        let current = read_one(org, &live.id)
-            .await?
-            .ok_or_else(|| gone(&live.id))?;
-        if current.ou.name() != Some(spec.name.as_str()) {
-            let (id, name) = (live.id.as_str(), spec.name.as_str());
-            changing(|| async move {
-                org.update_organizational_unit()
-                    .organizational_unit_id(id)
-                    .name(name)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("organizations:UpdateOrganizationalUnit", e))
-            })
-            .await?;
+    fn live(&self, current: &Current) -> Option<Live> {
+        to_live(current)
+    }
+
+    fn tags(&self, current: &Current) -> Option<Tags> {
+        Some(current.tags.clone())
+    }
+
+    async fn tag(&self, id: &str, tags: &Tags) -> KindResult<()> {
+        tag(self.0.organizations().await, id, tags).await
+    }
+
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        untag(self.0.organizations().await, id, keys).await
+    }
+
+    /// Compared with what AWS reports, not with state: drift gets corrected too.
+    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+        let name = change.desired.name.as_str();
+        if change.current.ou.name() == Some(name) {
+            return Ok(());
         }
-        sync_tags(org, &live.id, &current.tags, tags).await?;
-        let read = read_one(org, &live.id).await?;
-        Ok(to_live(&read.ok_or_else(|| gone(&live.id))?))
+        let (org, id) = (self.0.organizations().await, change.id());
+        changing(|| async move {
+            let request = org.update_organizational_unit().organizational_unit_id(id);
+            let sent = request.name(name).send().await;
+            sent.map(drop)
+                .map_err(|e| sdk_error("organizations:UpdateOrganizationalUnit", e))
+        })
+        .await
     }
 
     /// DeleteOrganizationalUnit. AWS refuses while accounts or OUs are inside; those moved
@@ -168,18 +153,15 @@ impl ResourceKind for OrganizationalUnitKind {
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let org = self.0.organizations().await;
         let id = live.id.as_str();
-        let deleted = retry_while(&[NOT_EMPTY], SETTLING, || {
+        retry_while(&[NOT_EMPTY], SETTLING, || {
             changing(|| async move {
-                org.delete_organizational_unit()
-                    .organizational_unit_id(id)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("organizations:DeleteOrganizationalUnit", e))?;
-                Ok(())
+                let request = org.delete_organizational_unit().organizational_unit_id(id);
+                let sent = request.send().await;
+                sent.map(drop)
+                    .map_err(|e| sdk_error("organizations:DeleteOrganizationalUnit", e))
             })
         })
-        .await;
-        ignore_gone(deleted, &[NOT_FOUND, super::NOT_IN_USE])
+        .await
     }
 }
 
@@ -194,22 +176,17 @@ async fn adopt(org: &Client, spec: &Spec, tags: &Tags, duplicate: KindError) -> 
     let Some(id) = same_name.and_then(|ou| ou.id()) else {
         return Err(duplicate);
     };
-    let carried = tags_of(org, id).await?;
-    if !is_ours(&carried, tags) {
-        let message = format!(
-            "{} (OU {id} named {:?} under {} was not made by this blueprint's {}: \
-             import it or choose another name)",
-            duplicate.message,
+    if !is_ours(&tags_of(org, id).await?, tags) {
+        let why = format!(
+            "OU {id} named {:?} under {} was not made by this blueprint's {}: \
+             import it or choose another name",
             spec.name,
             spec.parent_id,
-            tags.get(ADDRESS_TAG).map_or("resource", String::as_str)
+            address(tags)
         );
-        return Err(KindError {
-            message,
-            ..duplicate
-        });
+        return Err(explained(duplicate, &why));
     }
-    sync_tags(org, id, &carried, tags).await?;
+    retag(org, id, tags).await?;
     Ok(id.to_string())
 }
 
@@ -237,16 +214,13 @@ async fn read_one(org: &Client, id: &str) -> KindResult<Option<Current>> {
         .organizational_unit_id(id)
         .send()
         .await
-        .map_err(|e| sdk_error("organizations:DescribeOrganizationalUnit", e));
+        .map_err(|e| sdk_error(DESCRIBE, e));
     let Some(described) = found(described, &[NOT_FOUND])? else {
         return Ok(None);
     };
-    let ou = described.organizational_unit.ok_or_else(|| {
-        missing(
-            "organizations:DescribeOrganizationalUnit",
-            "OrganizationalUnit",
-        )
-    })?;
+    let ou = described
+        .organizational_unit
+        .ok_or_else(|| missing(DESCRIBE, "OrganizationalUnit"))?;
     let (parent_id, tags) = futures::try_join!(parent_of(org, id), tags_of(org, id))?;
     Ok(Some(Current {
         ou,
@@ -255,36 +229,28 @@ async fn read_one(org: &Client, id: &str) -> KindResult<Option<Current>> {
     }))
 }
 
-fn gone(id: &str) -> KindError {
-    KindError::new(
-        "organizations:DescribeOrganizationalUnit",
-        Some(NOT_FOUND.into()),
-        format!("organizational unit {id} no longer exists"),
-    )
-}
-
-fn to_live(current: &Current) -> Live {
+fn to_live(current: &Current) -> Option<Live> {
     let ou = &current.ou;
-    Live {
-        id: ou.id().unwrap_or_default().to_string(),
+    Some(Live {
+        id: ou.id()?.to_string(),
         outputs: outputs([("arn", ou.arn().map(str::to_string))]),
         attrs: Some(observed([
-            ("name", ou.name().map_or(Value::Null, |n| n.into())),
+            ("name", string_or_null(ou.name())),
             ("parent_id", Value::String(current.parent_id.clone())),
-            ("tags", user_tags(&current.tags)),
         ])),
-        identity: identity_tags(&current.tags),
-    }
+        identity: Tags::new(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::{tag_map, user_tags};
     use serde_json::json;
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     #[test]
@@ -296,12 +262,10 @@ mod tests {
                 .name("workloads")
                 .build(),
             parent_id: "r-ab12".into(),
-            tags: [("team", "platform"), ("innovate:address", "workloads")]
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            tags: tag_map(&[("team", "platform"), ("innovate:address", "workloads")]),
         };
-        let live = to_live(&current);
+        let kind = OrganizationalUnitKind(crate::aws::AwsContext::new(None));
+        let live = to_live(&current).unwrap();
         assert_eq!(live.id, "ou-ab12-cdef3456");
         assert!(live.outputs["arn"]
             .as_str()
@@ -309,7 +273,10 @@ mod tests {
             .ends_with("/ou-ab12-cdef3456"));
         assert_eq!(
             Value::Object(live.attrs.unwrap()),
-            json!({"name": "workloads", "parent_id": "r-ab12", "tags": {"team": "platform"}})
+            json!({"name": "workloads", "parent_id": "r-ab12"})
         );
+        // The layer reports the user's tags (and innovate's as identity) from these.
+        let carried = kind.tags(&current).expect("OUs report their tags");
+        assert_eq!(user_tags(&carried), json!({"team": "platform"}));
     }
 }
