@@ -36,6 +36,7 @@ macro_rules! policy_types {
     };
 }
 
+// Every type the SDK knows (PolicyType::values()), as the kind accepted before the typed layer.
 policy_types![
     "SERVICE_CONTROL_POLICY",
     "RESOURCE_CONTROL_POLICY",
@@ -44,6 +45,13 @@ policy_types![
     "AISERVICES_OPT_OUT_POLICY",
     "CHATBOT_POLICY",
     "DECLARATIVE_POLICY_EC2",
+    "BEDROCK_POLICY",
+    "GUARDDUTY_POLICY",
+    "INSPECTOR_POLICY",
+    "NETWORK_SECURITY_DIRECTOR_POLICY",
+    "S3_POLICY",
+    "SECURITYHUB_POLICY",
+    "UPGRADE_ROLLOUT_POLICY",
 ];
 
 crate::spec! {

@@ -137,9 +137,11 @@ fn policy_type_status_is_read_from_the_root() {
     // The operator reads which type the wait is for.
     assert_eq!(
         ENABLING[POLICY_TYPES.len() - 1],
-        "DECLARATIVE_POLICY_EC2 enabled"
+        "UPGRADE_ROLLOUT_POLICY enabled"
     );
     assert_eq!(POLICY_TYPES.len(), ENABLING.len());
+    // Every type AWS knows is accepted.
+    assert_eq!(POLICY_TYPES.len(), PolicyType::values().len());
 }
 
 #[test]
