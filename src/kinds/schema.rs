@@ -72,9 +72,15 @@ pub enum Rule {
     /// One of these strings, spelled exactly (AWS enums are case-sensitive).
     OneOf(&'static [&'static str]),
     /// An integer from `min` to `max`, both included.
-    Range { min: i64, max: i64 },
+    Range {
+        min: i64,
+        max: i64,
+    },
     /// A list with `min` to `max` items, both included.
-    Items { min: usize, max: usize },
+    Items {
+        min: usize,
+        max: usize,
+    },
 }
 
 impl Attr {
