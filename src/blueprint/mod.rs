@@ -6,7 +6,6 @@ mod check;
 pub mod diagnostics;
 mod expand;
 pub mod expr;
-mod meta;
 pub mod template;
 pub mod yaml;
 

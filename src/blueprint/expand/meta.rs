@@ -2,11 +2,12 @@
 //! `lifecycle`, `account` and `check`. They shape how innovate plans, applies and checks,
 //! not what AWS receives.
 
-use super::diagnostics::did_you_mean;
-use super::expand::{Expander, Scope};
-use super::template::{InstanceRef, Part, Tmpl};
-use super::yaml::{Node, NodeValue};
-use super::{Lifecycle, Timeouts, DEFAULT_ACCOUNT_ROLE};
+use super::expander::Expander;
+use super::scope::Scope;
+use crate::blueprint::diagnostics::did_you_mean;
+use crate::blueprint::template::{InstanceRef, Part, Tmpl};
+use crate::blueprint::yaml::{Node, NodeValue};
+use crate::blueprint::{Lifecycle, Timeouts, DEFAULT_ACCOUNT_ROLE};
 use crate::kinds::{AttrType, Schema};
 use serde_json::Value;
 use std::collections::BTreeMap;
