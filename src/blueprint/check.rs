@@ -1,69 +1,108 @@
 //! Type checks of attribute values against a kind's schema, with the gentle coercions YAML
 //! users expect (`version: 1.30` is the string "1.30" where a string is wanted).
 
-use crate::kinds::AttrType;
-use serde_json::Value;
+use super::diagnostics::{unknown, Problem};
+use crate::kinds::{Attr, AttrType};
+use serde_json::{Map, Value};
 
-/// Checks `value` against `ty` and returns it coerced, or says what is wrong.
-pub fn coerce(value: Value, ty: &AttrType) -> Result<Value, String> {
-    match (ty, value) {
-        (_, Value::Null) => Ok(Value::Null),
-        (AttrType::Json, v) => Ok(v),
-        (AttrType::String, Value::String(s)) => Ok(Value::String(s)),
-        (AttrType::String, v @ (Value::Number(_) | Value::Bool(_))) => {
-            Ok(Value::String(v.to_string()))
-        }
-        (AttrType::Int, Value::Number(n)) if n.is_i64() => Ok(Value::Number(n)),
-        (AttrType::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
-        (AttrType::Cidr, Value::String(s)) => cidr(&s).map(|()| Value::String(s)),
-        (AttrType::List(item), Value::Array(items)) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| coerce(v, item).map_err(|e| format!("item {}: {e}", i + 1)))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
-        (AttrType::StringMap, Value::Object(map)) => map
-            .into_iter()
-            .map(|(k, v)| {
-                coerce(v, &AttrType::String)
-                    .map(|v| (k.clone(), v))
-                    .map_err(|e| format!("`{k}`: {e}"))
-            })
-            .collect::<Result<_, _>>()
-            .map(Value::Object),
-        (AttrType::Object(attrs), Value::Object(map)) => {
-            for attr in attrs.iter().filter(|a| a.required) {
-                if !map.contains_key(attr.name) {
-                    return Err(format!("missing required attribute `{}`", attr.name));
-                }
-            }
-            map.into_iter()
-                .map(|(k, v)| match attrs.iter().find(|a| a.name == k) {
-                    Some(attr) => coerce(v, &attr.ty)
-                        .map(|v| (k, v))
-                        .map_err(|e| format!("`{}`: {e}", attr.name)),
-                    None => Err(unknown_field(&k, attrs.iter().map(|a| a.name))),
-                })
-                .collect::<Result<_, _>>()
-                .map(Value::Object)
-        }
-        (ty, other) => Err(format!(
-            "expected {}, found {}",
-            ty.describe(),
-            json_type(&other)
-        )),
+/// Checks `value` against `ty` and returns it coerced, or every problem found in it.
+pub fn coerce(value: Value, ty: &AttrType) -> Result<Value, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let value = coerce_into(value, ty, &mut problems);
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(problems)
     }
 }
 
-pub fn unknown_field<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    let candidates: Vec<&str> = candidates.into_iter().collect();
-    match super::diagnostics::did_you_mean(name, candidates.iter().copied()) {
-        Some(hint) => format!("unknown attribute `{name}` ({hint})"),
-        None => format!(
-            "unknown attribute `{name}` (known: {})",
-            candidates.join(", ")
+fn coerce_into(value: Value, ty: &AttrType, problems: &mut Vec<Problem>) -> Value {
+    match (ty, value) {
+        (_, Value::Null) => Value::Null,
+        (AttrType::Json, v) => v,
+        (AttrType::String, Value::String(s)) => Value::String(s),
+        (AttrType::String, v @ (Value::Number(_) | Value::Bool(_))) => Value::String(v.to_string()),
+        (AttrType::Int, Value::Number(n)) if n.is_i64() => Value::Number(n),
+        (AttrType::Bool, Value::Bool(b)) => Value::Bool(b),
+        (AttrType::Cidr, Value::String(s)) => {
+            if let Err(why) = cidr(&s) {
+                problems.push(Problem::new(why, None));
+            }
+            Value::String(s)
+        }
+        (AttrType::List(item), Value::Array(items)) => Value::Array(
+            items
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    within(problems, &format!("item {}", i + 1), |p| {
+                        coerce_into(v, item, p)
+                    })
+                })
+                .collect(),
         ),
+        (AttrType::StringMap, Value::Object(map)) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = within(problems, &format!("`{k}`"), |p| {
+                        coerce_into(v, &AttrType::String, p)
+                    });
+                    (k, v)
+                })
+                .collect(),
+        ),
+        (AttrType::Object(attrs), Value::Object(map)) => object(attrs, map, problems),
+        (ty, other) => {
+            let message = format!("expected {}, found {}", ty.describe(), json_type(&other));
+            problems.push(Problem::new(message, None));
+            other
+        }
     }
+}
+
+/// A nested object (a security group rule): required attributes, known names, each value.
+fn object(attrs: &[Attr], map: Map<String, Value>, problems: &mut Vec<Problem>) -> Value {
+    for attr in attrs
+        .iter()
+        .filter(|a| a.required && !map.contains_key(a.name))
+    {
+        problems.push(missing_attribute(attr));
+    }
+    let mut out = Map::new();
+    for (k, v) in map {
+        match attrs.iter().find(|a| a.name == k) {
+            Some(attr) => {
+                let v = within(problems, &format!("`{k}`"), |p| coerce_into(v, &attr.ty, p));
+                out.insert(k, v);
+            }
+            None => {
+                let known = attrs.iter().map(|a| a.name);
+                problems.push(unknown("attribute", &k, None, known));
+                out.insert(k, v);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// A required attribute of a nested object that is not given.
+pub fn missing_attribute(attr: &Attr) -> Problem {
+    Problem::new(
+        format!("missing required attribute `{}`", attr.name),
+        Some(format!("add `{}:` ({})", attr.name, attr.ty.describe())),
+    )
+}
+
+/// Runs `check` with the problems it finds placed within a part of the value.
+fn within<T>(
+    problems: &mut Vec<Problem>,
+    place: &str,
+    check: impl FnOnce(&mut Vec<Problem>) -> T,
+) -> T {
+    let mut found = Vec::new();
+    let out = check(&mut found);
+    problems.extend(found.into_iter().map(|p| p.within(place)));
+    out
 }
 
 pub fn json_type(value: &Value) -> &'static str {
@@ -122,36 +161,53 @@ mod tests {
             .contains("network is 10.0.0.0/16"));
     }
 
+    fn messages(result: Result<Value, Vec<Problem>>) -> Vec<String> {
+        result
+            .expect_err("the value should be rejected")
+            .into_iter()
+            .map(|p| p.message)
+            .collect()
+    }
+
     #[test]
     fn coerces_scalars_to_strings_but_not_strings_to_numbers() {
         assert_eq!(coerce(json!(1.5), &AttrType::String), Ok(json!("1.5")));
         assert_eq!(
-            coerce(json!("80"), &AttrType::Int),
-            Err("expected an integer, found a string".into())
+            messages(coerce(json!("80"), &AttrType::Int)),
+            ["expected an integer, found a string"]
         );
         assert_eq!(
-            coerce(json!("x"), &AttrType::List(&AttrType::String)),
-            Err("expected a list of strings, found a string".into())
+            messages(coerce(json!("x"), &AttrType::List(&AttrType::String))),
+            ["expected a list of strings, found a string"]
         );
     }
 
+    static RULES: AttrType = AttrType::List(&AttrType::Object(&RULE));
+
     #[test]
-    fn nested_objects_report_the_field() {
+    fn nested_objects_report_every_wrong_field() {
         let ty = AttrType::Object(&RULE);
         assert_eq!(
             coerce(json!({"protocol": "tcp", "from_port": 80}), &ty),
             Ok(json!({"protocol": "tcp", "from_port": 80}))
         );
         assert_eq!(
-            coerce(json!({"from_port": 80}), &ty),
-            Err("missing required attribute `protocol`".into())
+            messages(coerce(json!({"from_port": 80}), &ty)),
+            ["missing required attribute `protocol`"]
         );
-        assert!(coerce(json!({"protocol": "tcp", "from_prt": 1}), &ty)
-            .unwrap_err()
-            .contains("did you mean `from_port`"));
+        let typo = coerce(json!({"protocol": "tcp", "from_prt": 1}), &ty).unwrap_err();
+        assert_eq!(typo[0].message, "unknown attribute `from_prt`");
+        assert_eq!(typo[0].hint.as_deref(), Some("did you mean `from_port`?"));
         assert_eq!(
-            coerce(json!({"protocol": "tcp", "from_port": "x"}), &ty),
-            Err("`from_port`: expected an integer, found a string".into())
+            messages(coerce(
+                json!([{"protocol": 6, "from_port": "x"}, {"from_port": 1}]),
+                &RULES
+            )),
+            [
+                "item 1: `from_port`: expected an integer, found a string",
+                "item 2: missing required attribute `protocol`",
+            ],
+            "all of them, each placed in the value"
         );
     }
 }

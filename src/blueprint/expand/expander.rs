@@ -1,6 +1,6 @@
 //! The error collector every expansion step reports to, and the small node readers they share.
 
-use crate::blueprint::diagnostics::{Diagnostic, Pos};
+use crate::blueprint::diagnostics::{unknown, Diagnostic, Pos, Problem};
 use crate::blueprint::yaml::{Key, Node, NodeValue};
 use crate::kinds::Registry;
 
@@ -28,9 +28,26 @@ impl<'r> Expander<'r> {
     }
 
     pub(super) fn error(&mut self, pos: Pos, message: impl Into<String>, hint: Option<String>) {
-        let mut d = Diagnostic::new(pos, message);
-        d.hint = hint;
-        self.diags.push(d);
+        self.report(Problem::new(message, hint).at(pos));
+    }
+
+    pub(super) fn report(&mut self, diagnostic: Diagnostic) {
+        self.diags.push(diagnostic);
+    }
+
+    /// Reports every key of a map that is not one of `known` (see [`unknown`]).
+    pub(super) fn check_keys(
+        &mut self,
+        entries: &[(Key, Node)],
+        (what, place): (&str, Option<&str>),
+        known: &[&str],
+    ) {
+        for (key, _) in entries {
+            if !known.contains(&key.name.as_str()) {
+                let problem = unknown(what, &key.name, place, known.iter().copied());
+                self.report(problem.at(key.pos));
+            }
+        }
     }
 
     pub(super) fn optional_string(&mut self, parent: &Node, key: &str) -> Option<String> {

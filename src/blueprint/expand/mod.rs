@@ -14,7 +14,7 @@ mod sections;
 mod state;
 mod values;
 
-use super::diagnostics::{did_you_mean, Diagnostic};
+use super::diagnostics::Diagnostic;
 use super::yaml::{Node, NodeValue};
 use super::{Blueprint, LoadOptions};
 use crate::kinds::Registry;
@@ -57,16 +57,7 @@ impl Expander<'_> {
                 &empty
             }
         };
-        for (key, _) in entries {
-            if !TOP_LEVEL.contains(&key.name.as_str()) {
-                let hint = did_you_mean(&key.name, TOP_LEVEL.iter().copied());
-                self.error(
-                    key.pos,
-                    format!("unknown top-level section `{}`", key.name),
-                    hint,
-                );
-            }
-        }
+        self.check_keys(entries, ("top-level section", None), TOP_LEVEL);
         let name = self.blueprint_name(root);
         let region = self.optional_string(root, "region");
         let env = self.select_env(root, options);

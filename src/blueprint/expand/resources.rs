@@ -5,7 +5,7 @@ use super::expander::Expander;
 use super::meta::Placement;
 use super::scope::{Decl, Scope};
 use crate::address::{is_identifier, Address};
-use crate::blueprint::diagnostics::did_you_mean;
+use crate::blueprint::diagnostics::{did_you_mean, unknown};
 use crate::blueprint::template::Tmpl;
 use crate::blueprint::yaml::{Key, Node, NodeValue};
 use crate::blueprint::Instance;
@@ -94,13 +94,8 @@ impl Expander<'_> {
         };
         let schema = self.registry.schema(name);
         if schema.is_none() {
-            let hint = did_you_mean(name, self.registry.names()).unwrap_or_else(|| {
-                format!(
-                    "known kinds: {}",
-                    self.registry.names().collect::<Vec<_>>().join(", ")
-                )
-            });
-            self.error(kind.pos, format!("unknown kind `{name}`"), Some(hint));
+            let problem = unknown("kind", name, None, self.registry.names());
+            self.report(problem.at(kind.pos));
         }
         schema
     }
@@ -177,33 +172,14 @@ impl Expander<'_> {
         schema: &Schema,
         entries: &[(Key, Node)],
     ) {
-        for (key, _) in entries {
-            if META.contains(&key.name.as_str()) || schema.attr(&key.name).is_some() {
-                continue;
-            }
-            let candidates = schema
-                .attrs
-                .iter()
-                .map(|a| a.name)
-                .chain(META.iter().copied());
-            let hint = did_you_mean(&key.name, candidates).unwrap_or_else(|| {
-                format!(
-                    "{} takes: {}",
-                    schema.name,
-                    schema
-                        .attrs
-                        .iter()
-                        .map(|a| a.name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            });
-            self.error(
-                key.pos,
-                format!("unknown attribute `{}` for kind {}", key.name, schema.name),
-                Some(hint),
-            );
-        }
+        let known: Vec<&str> = schema
+            .attrs
+            .iter()
+            .map(|a| a.name)
+            .chain(META.iter().copied())
+            .collect();
+        let place = format!("for kind {}", schema.name);
+        self.check_keys(entries, ("attribute", Some(&place)), &known);
         for attr in schema.attrs.iter().filter(|a| a.required) {
             if !entries.iter().any(|(k, _)| k.name == attr.name) {
                 self.error(

@@ -1,7 +1,7 @@
 //! The `state:` section: where this blueprint's state lives (a local file or an S3 object).
 
 use super::expander::{key_pos, Expander};
-use crate::blueprint::diagnostics::did_you_mean;
+use crate::blueprint::diagnostics::unknown;
 use crate::blueprint::yaml::Node;
 use crate::state::{check_bucket_name, S3Location};
 
@@ -27,16 +27,7 @@ impl Expander<'_> {
             );
             return (None, None);
         };
-        for (key, _) in entries {
-            if !KEYS.contains(&key.name.as_str()) {
-                let hint = did_you_mean(&key.name, KEYS.iter().copied());
-                self.error(
-                    key.pos,
-                    format!("unknown key `{}` in `state`", key.name),
-                    hint,
-                );
-            }
-        }
+        self.check_keys(entries, ("key", Some("in `state`")), KEYS);
         let backend = self.optional_string(section, "backend");
         let path = self.optional_string(section, "path");
         let bucket = self.optional_string(section, "bucket");
@@ -99,12 +90,8 @@ impl Expander<'_> {
                 (None, Some(location))
             }
             Some(other) => {
-                let hint = did_you_mean(other, ["local", "s3"]).or(Some("`local` or `s3`".into()));
-                self.error(
-                    at("backend"),
-                    format!("unknown state backend `{other}`"),
-                    hint,
-                );
+                let problem = unknown("state backend", other, None, ["local", "s3"]);
+                self.report(problem.at(at("backend")));
                 (None, None)
             }
         }

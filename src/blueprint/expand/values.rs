@@ -4,8 +4,8 @@
 use super::eval::Evaluated;
 use super::expander::Expander;
 use super::scope::Scope;
-use crate::blueprint::check::{coerce, unknown_field};
-use crate::blueprint::diagnostics::Pos;
+use crate::blueprint::check::{coerce, missing_attribute};
+use crate::blueprint::diagnostics::{unknown, Pos};
 use crate::blueprint::expr::{parse_template, Expr, Segment};
 use crate::blueprint::template::{key_string, InstanceRef, Part, Tmpl};
 use crate::blueprint::yaml::{Key, Node, NodeValue};
@@ -34,8 +34,10 @@ impl Expander<'_> {
         let Some(ty) = ty else { return value };
         match coerce(value.clone(), ty) {
             Ok(v) => v,
-            Err(message) => {
-                self.error(pos, message, None);
+            Err(problems) => {
+                for problem in problems {
+                    self.report(problem.at(pos));
+                }
                 value
             }
         }
@@ -183,11 +185,7 @@ impl Expander<'_> {
         if let Some(AttrType::Object(attrs)) = ty {
             for attr in attrs.iter().filter(|a| a.required) {
                 if !entries.iter().any(|(k, _)| k.name == attr.name) {
-                    self.error(
-                        node.pos,
-                        format!("missing required attribute `{}`", attr.name),
-                        Some(format!("add `{}:` ({})", attr.name, attr.ty.describe())),
-                    );
+                    self.report(missing_attribute(attr).at(node.pos));
                 }
             }
         }
@@ -203,11 +201,8 @@ impl Expander<'_> {
                     let Some(AttrType::Object(attrs)) = ty else {
                         continue;
                     };
-                    self.error(
-                        key.pos,
-                        unknown_field(&key.name, attrs.iter().map(|a| a.name)),
-                        None,
-                    );
+                    let known = attrs.iter().map(|a| a.name);
+                    self.report(unknown("attribute", &key.name, None, known).at(key.pos));
                 }
             }
         }
