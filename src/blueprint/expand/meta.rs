@@ -4,6 +4,7 @@
 
 use super::expander::Expander;
 use super::scope::Scope;
+use crate::blueprint::check::Expect;
 use crate::blueprint::diagnostics::unknown;
 use crate::blueprint::template::{InstanceRef, Part, Tmpl};
 use crate::blueprint::yaml::{Node, NodeValue};
@@ -60,7 +61,7 @@ impl Expander<'_> {
         if node.value == NodeValue::Null {
             return None;
         }
-        let value = self.convert(node, Some(&AttrType::String), scope);
+        let value = self.convert(node, Some(Expect::of(&AttrType::String)), scope);
         match &value {
             Tmpl::Lit(Value::Null) => None,
             Tmpl::Lit(Value::String(id)) if id.is_empty() => None,

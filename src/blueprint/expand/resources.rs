@@ -5,6 +5,7 @@ use super::expander::Expander;
 use super::meta::Placement;
 use super::scope::{Decl, Scope};
 use crate::address::{is_identifier, Address};
+use crate::blueprint::check::Expect;
 use crate::blueprint::diagnostics::{did_you_mean, unknown};
 use crate::blueprint::template::Tmpl;
 use crate::blueprint::yaml::{Key, Node, NodeValue};
@@ -130,9 +131,12 @@ impl Expander<'_> {
                 .iter()
                 .filter(|(k, _)| !META.contains(&k.name.as_str()))
                 .filter_map(|(k, v)| {
-                    schema
-                        .attr(&k.name)
-                        .map(|a| (k.name.clone(), self.convert(v, Some(&a.ty), &scope)))
+                    schema.attr(&k.name).map(|a| {
+                        (
+                            k.name.clone(),
+                            self.convert(v, Some(Expect::attr(a)), &scope),
+                        )
+                    })
                 })
                 .collect();
             let account = self.account(decl.node, placement, schema, &scope);

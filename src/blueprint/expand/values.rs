@@ -4,7 +4,7 @@
 use super::eval::Evaluated;
 use super::expander::Expander;
 use super::scope::Scope;
-use crate::blueprint::check::{coerce, missing_attribute};
+use crate::blueprint::check::{coerce, length_problem, missing_attribute, Expect};
 use crate::blueprint::diagnostics::{unknown, Pos};
 use crate::blueprint::expr::{parse_template, Expr, Segment};
 use crate::blueprint::template::{key_string, InstanceRef, Part, Tmpl};
@@ -13,26 +13,27 @@ use crate::kinds::AttrType;
 use serde_json::Value;
 
 impl Expander<'_> {
-    /// Converts a YAML node into a template, checking it against `ty` where the value is known.
-    pub(super) fn convert(&mut self, node: &Node, ty: Option<&AttrType>, scope: &Scope) -> Tmpl {
+    /// Converts a YAML node into a template, checking it against `expect` (its type and
+    /// rule) wherever the value is known; a reference is known after apply, and not checked.
+    pub(super) fn convert(&mut self, node: &Node, expect: Option<Expect>, scope: &Scope) -> Tmpl {
         match &node.value {
-            NodeValue::Str(text) => self.string(node, text, ty, scope),
-            NodeValue::Seq(items) => self.sequence(node, items, ty, scope),
-            NodeValue::Map(entries) => self.mapping(node, entries, ty, scope),
+            NodeValue::Str(text) => self.string(node, text, expect, scope),
+            NodeValue::Seq(items) => self.sequence(node, items, expect, scope),
+            NodeValue::Map(entries) => self.mapping(node, entries, expect, scope),
             scalar => {
                 let value = scalar_to_json(scalar.clone(), node.raw.as_deref().unwrap_or(""));
-                let value = match (ty, &node.raw) {
+                let value = match (expect.map(|e| e.ty), &node.raw) {
                     (Some(AttrType::String), Some(raw)) => Value::String(raw.clone()),
                     _ => value,
                 };
-                Tmpl::Lit(self.checked(value, ty, node.pos))
+                Tmpl::Lit(self.checked(value, expect, node.pos))
             }
         }
     }
 
-    pub(super) fn checked(&mut self, value: Value, ty: Option<&AttrType>, pos: Pos) -> Value {
-        let Some(ty) = ty else { return value };
-        match coerce(value.clone(), ty) {
+    pub(super) fn checked(&mut self, value: Value, expect: Option<Expect>, pos: Pos) -> Value {
+        let Some(expect) = expect else { return value };
+        match coerce(value.clone(), expect) {
             Ok(v) => v,
             Err(problems) => {
                 for problem in problems {
@@ -47,7 +48,7 @@ impl Expander<'_> {
         &mut self,
         node: &Node,
         text: &str,
-        ty: Option<&AttrType>,
+        expect: Option<Expect>,
         scope: &Scope,
     ) -> Tmpl {
         let segments = match parse_template(text) {
@@ -66,7 +67,7 @@ impl Expander<'_> {
         // A string that is exactly one known `${...}` keeps that value's type.
         if let [Segment::Expr(expr)] = &segments[..] {
             if let Some(Evaluated::Known(v)) = self.peek_known(expr, scope, node.pos) {
-                return Tmpl::Lit(self.checked(v, ty, node.pos));
+                return Tmpl::Lit(self.checked(v, expect, node.pos));
             }
         }
         let mut parts = Vec::new();
@@ -76,7 +77,7 @@ impl Expander<'_> {
                 Segment::Expr(expr) => match self.eval(&expr, scope, node.pos) {
                     Some(Evaluated::Known(v)) => parts.push(Part::Lit(known_part(v))),
                     Some(Evaluated::Ref(r)) => {
-                        self.check_ref_shape(&r, ty, node.pos);
+                        self.check_ref_shape(&r, expect.map(|e| e.ty), node.pos);
                         parts.push(Part::Ref(r))
                     }
                     None => return Tmpl::Lit(Value::Null),
@@ -90,7 +91,7 @@ impl Expander<'_> {
             .iter()
             .map(|p| if let Part::Lit(s) = p { s.as_str() } else { "" })
             .collect();
-        Tmpl::Lit(self.checked(Value::String(text), ty, node.pos))
+        Tmpl::Lit(self.checked(Value::String(text), expect, node.pos))
     }
 
     /// Evaluates an expression that needs no resource (no error reported when it does).
@@ -119,12 +120,12 @@ impl Expander<'_> {
         &mut self,
         node: &Node,
         items: &[Node],
-        ty: Option<&AttrType>,
+        expect: Option<Expect>,
         scope: &Scope,
     ) -> Tmpl {
-        let item_ty = match ty {
+        let item_expect = match expect.map(|e| e.ty) {
             None | Some(AttrType::Json) => None,
-            Some(AttrType::List(item)) => Some(*item),
+            Some(AttrType::List(_)) => expect.and_then(Expect::item),
             Some(other) => {
                 self.error(
                     node.pos,
@@ -137,8 +138,12 @@ impl Expander<'_> {
         // A `${x[*].id}` item is spliced into the list, as users of other tools expect.
         let converted: Vec<Tmpl> = items
             .iter()
-            .map(|i| self.convert(i, item_ty.or(None), scope))
+            .map(|i| self.convert(i, item_expect, scope))
             .collect();
+        // Each item is one item, a reference too: a `[*]` item is refused (`check_ref_shape`).
+        if let Some(problem) = expect.and_then(|e| length_problem(converted.len(), e)) {
+            self.report(problem.at(node.pos));
+        }
         if converted.iter().all(|t| matches!(t, Tmpl::Lit(_))) {
             Tmpl::Lit(Value::Array(
                 converted
@@ -155,17 +160,18 @@ impl Expander<'_> {
         &mut self,
         node: &Node,
         entries: &[(Key, Node)],
-        ty: Option<&AttrType>,
+        expect: Option<Expect>,
         scope: &Scope,
     ) -> Tmpl {
-        let field_ty = |name: &str| -> Result<Option<&'static AttrType>, ()> {
+        let ty = expect.map(|e| e.ty);
+        let field_expect = |name: &str| -> Result<Option<Expect>, ()> {
             match ty {
                 None => Ok(None),
-                Some(AttrType::StringMap) => Ok(Some(&AttrType::String)),
+                Some(AttrType::StringMap) => Ok(Some(Expect::of(&AttrType::String))),
                 Some(AttrType::Object(attrs)) => attrs
                     .iter()
                     .find(|a| a.name == name)
-                    .map(|a| Some(&a.ty))
+                    .map(|a| Some(Expect::attr(a)))
                     .ok_or(()),
                 Some(_) => Ok(None),
             }
@@ -192,7 +198,7 @@ impl Expander<'_> {
         let free_form = !matches!(ty, Some(AttrType::Object(_)));
         let mut out = Vec::new();
         for (key, value) in entries {
-            match field_ty(&key.name) {
+            match field_expect(&key.name) {
                 Ok(t) => {
                     let key = self.map_key(key, free_form, scope);
                     out.push((key, self.convert(value, t, scope)));
@@ -230,7 +236,7 @@ impl Expander<'_> {
             raw: None,
             value: NodeValue::Str(key.name.clone()),
         };
-        self.string(&node, &key.name, Some(&AttrType::String), scope)
+        self.string(&node, &key.name, Some(Expect::of(&AttrType::String)), scope)
     }
 }
 
