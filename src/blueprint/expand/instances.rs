@@ -9,8 +9,50 @@ use crate::blueprint::template::Tmpl;
 use crate::blueprint::yaml::{Node, NodeValue};
 use serde_json::Value;
 
+/// The most instances one resource may have (documented in README.md). A plan of that many
+/// still reads and applies in reasonable time; beyond it, a slip such as `count: 10000` for
+/// 10 would create thousands of resources, and `count: 1e12` would exhaust memory first.
+pub const MAX_INSTANCES: usize = 1_000;
+
 impl Expander<'_> {
+    /// How many instances `node` declares, at most [`MAX_INSTANCES`].
     pub(super) fn mode(&mut self, node: &Node, scope: &Scope) -> Mode {
+        let mode = self.declared_mode(node, scope);
+        let (what, at) = match (node.get("count"), node.get("for_each")) {
+            (Some(count), _) => ("count", count.pos),
+            (None, Some(each)) => ("for_each", each.pos),
+            (None, None) => return mode,
+        };
+        self.bounded(mode, what, at)
+    }
+
+    /// `mode`, cut to [`MAX_INSTANCES`] with an error when it has more.
+    fn bounded(&mut self, mode: Mode, what: &str, at: Pos) -> Mode {
+        let instances = match &mode {
+            Mode::Single => 1,
+            Mode::Count(n) => *n,
+            Mode::ForEach(entries) => entries.len(),
+        };
+        if instances <= MAX_INSTANCES {
+            return mode;
+        }
+        self.error(
+            at,
+            format!("`{what}` makes {instances} instances; a resource has at most {MAX_INSTANCES}"),
+            Some(format!(
+                "split it into several resources of up to {MAX_INSTANCES} instances, or check the number for a slip"
+            )),
+        );
+        match mode {
+            Mode::ForEach(mut entries) => {
+                entries.truncate(MAX_INSTANCES);
+                Mode::ForEach(entries)
+            }
+            _ => Mode::Count(MAX_INSTANCES),
+        }
+    }
+
+    fn declared_mode(&mut self, node: &Node, scope: &Scope) -> Mode {
         match (node.get("count"), node.get("for_each")) {
             (Some(count), Some(_)) => {
                 self.error(
@@ -22,7 +64,11 @@ impl Expander<'_> {
             }
             (Some(count), None) => match self.known(count, scope, "count") {
                 Some(Value::Number(n)) if n.as_u64().is_some() => {
-                    Mode::Count(n.as_u64().unwrap_or(0) as usize)
+                    // Saturates: a count beyond usize is over the bound all the same.
+                    Mode::Count(
+                        n.as_u64()
+                            .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+                    )
                 }
                 Some(other) => {
                     self.error(
