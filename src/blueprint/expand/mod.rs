@@ -14,7 +14,7 @@ mod sections;
 mod state;
 mod values;
 
-use super::diagnostics::Diagnostic;
+use super::diagnostics::{Diagnostic, Pos};
 use super::yaml::{Node, NodeValue};
 use super::{Blueprint, LoadOptions};
 use crate::kinds::Registry;
@@ -38,9 +38,21 @@ pub fn expand(
     options: &LoadOptions,
     registry: &Registry,
 ) -> Result<Blueprint, Vec<Diagnostic>> {
+    if root.value == NodeValue::Null {
+        return Err(vec![empty_blueprint(root.pos)]);
+    }
     let mut x = Expander::new(registry);
     let blueprint = x.blueprint(root, options);
     x.finish(blueprint)
+}
+
+/// An empty file (or only comments): one clear error instead of one per missing section.
+fn empty_blueprint(pos: Pos) -> Diagnostic {
+    Diagnostic::new(
+        pos,
+        "the blueprint is empty: it needs at least `blueprint: NAME` and a `resources:` section",
+    )
+    .hint("for example `blueprint: network` then `resources:` with one resource per key")
 }
 
 impl Expander<'_> {
