@@ -1,69 +1,203 @@
-//! Type checks of attribute values against a kind's schema, with the gentle coercions YAML
-//! users expect (`version: 1.30` is the string "1.30" where a string is wanted).
+//! Checks of attribute values against a kind's schema: their type, with the gentle coercions
+//! YAML users expect (`version: 1.30` is the string "1.30" where a string is wanted), and the
+//! rule AWS puts on them (an enum, a range, a number of items). Only known values are checked:
+//! a reference is known after apply, and AWS checks it then.
 
-use crate::kinds::AttrType;
-use serde_json::Value;
+use super::diagnostics::{did_you_mean, unknown, Problem};
+use crate::kinds::{Attr, AttrType, Rule};
+use serde_json::{Map, Value};
 
-/// Checks `value` against `ty` and returns it coerced, or says what is wrong.
-pub fn coerce(value: Value, ty: &AttrType) -> Result<Value, String> {
-    match (ty, value) {
-        (_, Value::Null) => Ok(Value::Null),
-        (AttrType::Json, v) => Ok(v),
-        (AttrType::String, Value::String(s)) => Ok(Value::String(s)),
-        (AttrType::String, v @ (Value::Number(_) | Value::Bool(_))) => {
-            Ok(Value::String(v.to_string()))
+/// What a value must be: its type and the rule AWS enforces on it.
+#[derive(Debug, Clone, Copy)]
+pub struct Expect {
+    pub ty: &'static AttrType,
+    pub rule: Rule,
+}
+
+impl Expect {
+    /// Only a type, no rule.
+    pub const fn of(ty: &'static AttrType) -> Expect {
+        Expect {
+            ty,
+            rule: Rule::None,
         }
-        (AttrType::Int, Value::Number(n)) if n.is_i64() => Ok(Value::Number(n)),
-        (AttrType::Bool, Value::Bool(b)) => Ok(Value::Bool(b)),
-        (AttrType::Cidr, Value::String(s)) => cidr(&s).map(|()| Value::String(s)),
-        (AttrType::List(item), Value::Array(items)) => items
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| coerce(v, item).map_err(|e| format!("item {}: {e}", i + 1)))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
-        (AttrType::StringMap, Value::Object(map)) => map
-            .into_iter()
-            .map(|(k, v)| {
-                coerce(v, &AttrType::String)
-                    .map(|v| (k.clone(), v))
-                    .map_err(|e| format!("`{k}`: {e}"))
-            })
-            .collect::<Result<_, _>>()
-            .map(Value::Object),
-        (AttrType::Object(attrs), Value::Object(map)) => {
-            for attr in attrs.iter().filter(|a| a.required) {
-                if !map.contains_key(attr.name) {
-                    return Err(format!("missing required attribute `{}`", attr.name));
-                }
-            }
-            map.into_iter()
-                .map(|(k, v)| match attrs.iter().find(|a| a.name == k) {
-                    Some(attr) => coerce(v, &attr.ty)
-                        .map(|v| (k, v))
-                        .map_err(|e| format!("`{}`: {e}", attr.name)),
-                    None => Err(unknown_field(&k, attrs.iter().map(|a| a.name))),
-                })
-                .collect::<Result<_, _>>()
-                .map(Value::Object)
+    }
+
+    pub fn attr(attr: &'static Attr) -> Expect {
+        Expect {
+            ty: &attr.ty,
+            rule: attr.rule,
         }
-        (ty, other) => Err(format!(
-            "expected {}, found {}",
-            ty.describe(),
-            json_type(&other)
-        )),
+    }
+
+    /// What each item of a list must be: an enum or a range holds for every item, a number
+    /// of items for the list alone. `None` when the value is no list.
+    pub fn item(self) -> Option<Expect> {
+        let AttrType::List(item) = self.ty else {
+            return None;
+        };
+        let rule = match self.rule {
+            Rule::Items { .. } => Rule::None,
+            per_item => per_item,
+        };
+        Some(Expect { ty: item, rule })
+    }
+
+    /// The rule of a list's length, when it has one.
+    pub fn length_rule(self) -> Option<(usize, usize)> {
+        match (self.ty, self.rule) {
+            (AttrType::List(_), Rule::Items { min, max }) => Some((min, max)),
+            _ => None,
+        }
     }
 }
 
-pub fn unknown_field<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    let candidates: Vec<&str> = candidates.into_iter().collect();
-    match super::diagnostics::did_you_mean(name, candidates.iter().copied()) {
-        Some(hint) => format!("unknown attribute `{name}` ({hint})"),
-        None => format!(
-            "unknown attribute `{name}` (known: {})",
-            candidates.join(", ")
-        ),
+/// Checks `value` against what is expected and returns it coerced, or every problem found.
+pub fn coerce(value: Value, expect: Expect) -> Result<Value, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let value = coerce_into(value, expect, &mut problems);
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(problems)
     }
+}
+
+/// The type check, then (for a value of the right type) its rule.
+fn coerce_into(value: Value, expect: Expect, problems: &mut Vec<Problem>) -> Value {
+    let before = problems.len();
+    let value = coerce_type(value, expect, problems);
+    if problems.len() == before && !value.is_null() {
+        problems.extend(rule_problem(&value, expect));
+    }
+    value
+}
+
+fn coerce_type(value: Value, expect: Expect, problems: &mut Vec<Problem>) -> Value {
+    match (expect.ty, value) {
+        (_, Value::Null) => Value::Null,
+        (AttrType::Json, v) => v,
+        (AttrType::String, Value::String(s)) => Value::String(s),
+        (AttrType::String, v @ (Value::Number(_) | Value::Bool(_))) => Value::String(v.to_string()),
+        (AttrType::Int, Value::Number(n)) if n.is_i64() => Value::Number(n),
+        (AttrType::Bool, Value::Bool(b)) => Value::Bool(b),
+        (AttrType::Cidr, Value::String(s)) => {
+            if let Err(why) = cidr(&s) {
+                problems.push(Problem::new(why, None));
+            }
+            Value::String(s)
+        }
+        (AttrType::List(_), Value::Array(items)) => {
+            let item = expect.item().unwrap_or(expect);
+            let each = items.into_iter().enumerate().map(|(i, v)| {
+                within(problems, &format!("item {}", i + 1), |p| {
+                    coerce_into(v, item, p)
+                })
+            });
+            Value::Array(each.collect())
+        }
+        (AttrType::StringMap, Value::Object(map)) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = within(problems, &format!("`{k}`"), |p| {
+                        coerce_into(v, Expect::of(&AttrType::String), p)
+                    });
+                    (k, v)
+                })
+                .collect(),
+        ),
+        (AttrType::Object(attrs), Value::Object(map)) => object(attrs, map, problems),
+        (ty, other) => {
+            let message = format!("expected {}, found {}", ty.describe(), json_type(&other));
+            problems.push(Problem::new(message, None));
+            other
+        }
+    }
+}
+
+/// A nested object (a security group rule): required attributes, known names, each value.
+fn object(attrs: &'static [Attr], map: Map<String, Value>, problems: &mut Vec<Problem>) -> Value {
+    for attr in attrs
+        .iter()
+        .filter(|a| a.required && !map.contains_key(a.name))
+    {
+        problems.push(missing_attribute(attr));
+    }
+    let mut out = Map::new();
+    for (k, v) in map {
+        match attrs.iter().find(|a| a.name == k) {
+            Some(attr) => {
+                let v = within(problems, &format!("`{k}`"), |p| {
+                    coerce_into(v, Expect::attr(attr), p)
+                });
+                out.insert(k, v);
+            }
+            None => {
+                let known = attrs.iter().map(|a| a.name);
+                problems.push(unknown("attribute", &k, None, known));
+                out.insert(k, v);
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+/// What is wrong with a value of the right type under its rule, if anything. A list is
+/// checked here for its number of items; its items were checked one by one.
+pub fn rule_problem(value: &Value, expect: Expect) -> Option<Problem> {
+    match (expect.rule, value) {
+        (Rule::OneOf(allowed), Value::String(s)) if !allowed.contains(&s.as_str()) => {
+            Some(not_one_of(s, allowed))
+        }
+        (Rule::Range { min, max }, Value::Number(n)) => {
+            let n = n.as_i64()?;
+            let message = format!("{n} is out of range");
+            let hint = format!("must be from {min} to {max}");
+            (n < min || n > max).then(|| Problem::new(message, Some(hint)))
+        }
+        (Rule::Items { .. }, Value::Array(items)) => length_problem(items.len(), expect),
+        _ => None,
+    }
+}
+
+/// An enum value AWS does not know: the closest allowed one (ignoring case), and all of them.
+fn not_one_of(value: &str, allowed: &[&str]) -> Problem {
+    let all = format!("allowed: {}", allowed.join(", "));
+    let hint = match did_you_mean(value, allowed.iter().copied()) {
+        Some(close) => format!("{close} ({all})"),
+        None => all,
+    };
+    let message = format!("`{value}` is not one of the allowed values");
+    Problem::new(message, Some(hint))
+}
+
+/// A list of `len` items under an `Items` rule: a problem when it has too few or too many.
+pub fn length_problem(len: usize, expect: Expect) -> Option<Problem> {
+    let (min, max) = expect.length_rule()?;
+    let noun = if len == 1 { "item" } else { "items" };
+    let message = format!("the list has {len} {noun}");
+    let hint = format!("must have {min} to {max} items");
+    (len < min || len > max).then(|| Problem::new(message, Some(hint)))
+}
+
+/// A required attribute of a nested object that is not given.
+pub fn missing_attribute(attr: &Attr) -> Problem {
+    Problem::new(
+        format!("missing required attribute `{}`", attr.name),
+        Some(format!("add `{}:` ({})", attr.name, attr.ty.describe())),
+    )
+}
+
+/// Runs `check` with the problems it finds placed within a part of the value.
+fn within<T>(
+    problems: &mut Vec<Problem>,
+    place: &str,
+    check: impl FnOnce(&mut Vec<Problem>) -> T,
+) -> T {
+    let mut found = Vec::new();
+    let out = check(&mut found);
+    problems.extend(found.into_iter().map(|p| p.within(place)));
+    out
 }
 
 pub fn json_type(value: &Value) -> &'static str {
@@ -102,13 +236,29 @@ pub fn cidr(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kinds::Attr;
     use serde_json::json;
 
-    static RULE: [Attr; 2] = [
-        Attr::required("protocol", AttrType::String),
-        Attr::optional("from_port", AttrType::Int),
+    static RULE: [Attr; 3] = [
+        Attr::required("protocol", AttrType::String).one_of(&["tcp", "udp", "icmp", "-1"]),
+        Attr::optional("from_port", AttrType::Int).range(-1, 65535),
+        Attr::optional("cidr_blocks", AttrType::List(&AttrType::Cidr)).items(1, 2),
     ];
+    static OBJECT: AttrType = AttrType::Object(&RULE);
+    static RULES: AttrType = AttrType::List(&OBJECT);
+    static LOG_TYPES: Attr =
+        Attr::optional("log_types", AttrType::List(&AttrType::String)).one_of(&["api", "audit"]);
+
+    fn of(ty: &'static AttrType) -> Expect {
+        Expect::of(ty)
+    }
+
+    fn messages(result: Result<Value, Vec<Problem>>) -> Vec<String> {
+        result
+            .expect_err("the value should be rejected")
+            .into_iter()
+            .map(|p| p.message)
+            .collect()
+    }
 
     #[test]
     fn cidr_blocks_are_checked() {
@@ -124,34 +274,86 @@ mod tests {
 
     #[test]
     fn coerces_scalars_to_strings_but_not_strings_to_numbers() {
-        assert_eq!(coerce(json!(1.5), &AttrType::String), Ok(json!("1.5")));
+        assert_eq!(coerce(json!(1.5), of(&AttrType::String)), Ok(json!("1.5")));
         assert_eq!(
-            coerce(json!("80"), &AttrType::Int),
-            Err("expected an integer, found a string".into())
+            messages(coerce(json!("80"), of(&AttrType::Int))),
+            ["expected an integer, found a string"]
         );
         assert_eq!(
-            coerce(json!("x"), &AttrType::List(&AttrType::String)),
-            Err("expected a list of strings, found a string".into())
+            messages(coerce(json!("x"), of(&AttrType::List(&AttrType::String)))),
+            ["expected a list of strings, found a string"]
         );
     }
 
     #[test]
-    fn nested_objects_report_the_field() {
-        let ty = AttrType::Object(&RULE);
+    fn nested_objects_report_every_wrong_field() {
+        let rule = json!({"protocol": "tcp", "from_port": 80});
+        assert_eq!(coerce(rule.clone(), of(&OBJECT)), Ok(rule));
         assert_eq!(
-            coerce(json!({"protocol": "tcp", "from_port": 80}), &ty),
-            Ok(json!({"protocol": "tcp", "from_port": 80}))
+            messages(coerce(json!({"from_port": 80}), of(&OBJECT))),
+            ["missing required attribute `protocol`"]
+        );
+        let typo = coerce(json!({"protocol": "tcp", "from_prt": 1}), of(&OBJECT)).unwrap_err();
+        assert_eq!(typo[0].message, "unknown attribute `from_prt`");
+        assert_eq!(typo[0].hint.as_deref(), Some("did you mean `from_port`?"));
+        assert_eq!(
+            messages(coerce(
+                json!([{"protocol": 6, "from_port": "x"}, {"from_port": 1}]),
+                of(&RULES)
+            )),
+            [
+                "item 1: `protocol`: `6` is not one of the allowed values",
+                "item 1: `from_port`: expected an integer, found a string",
+                "item 2: missing required attribute `protocol`",
+            ],
+            "all of them, each placed in the value"
+        );
+    }
+
+    #[test]
+    fn rules_of_nested_attributes_are_enforced_with_a_hint() {
+        let wrong = json!({"protocol": "TCPP", "from_port": 70000, "cidr_blocks": []});
+        let problems = coerce(wrong, of(&OBJECT)).unwrap_err();
+        let shown: Vec<(&str, Option<&str>)> = problems
+            .iter()
+            .map(|p| (p.message.as_str(), p.hint.as_deref()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (
+                    "`protocol`: `TCPP` is not one of the allowed values",
+                    Some("did you mean `tcp`? (allowed: tcp, udp, icmp, -1)")
+                ),
+                (
+                    "`from_port`: 70000 is out of range",
+                    Some("must be from -1 to 65535")
+                ),
+                (
+                    "`cidr_blocks`: the list has 0 items",
+                    Some("must have 1 to 2 items")
+                ),
+            ]
+        );
+        let at_the_bounds =
+            json!({"protocol": "-1", "from_port": -1, "cidr_blocks": ["0.0.0.0/0"]});
+        assert!(coerce(at_the_bounds, of(&OBJECT)).is_ok());
+    }
+
+    #[test]
+    fn an_enum_rule_of_a_list_holds_for_each_item() {
+        let expect = Expect::attr(&LOG_TYPES);
+        assert!(coerce(json!(["api", "audit"]), expect).is_ok());
+        let problems = coerce(json!(["api", "Audit", "nope"]), expect).unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert_eq!(
+            problems[0].message,
+            "item 2: `Audit` is not one of the allowed values"
         );
         assert_eq!(
-            coerce(json!({"from_port": 80}), &ty),
-            Err("missing required attribute `protocol`".into())
+            problems[0].hint.as_deref(),
+            Some("did you mean `audit`? (allowed: api, audit)")
         );
-        assert!(coerce(json!({"protocol": "tcp", "from_prt": 1}), &ty)
-            .unwrap_err()
-            .contains("did you mean `from_port`"));
-        assert_eq!(
-            coerce(json!({"protocol": "tcp", "from_port": "x"}), &ty),
-            Err("`from_port`: expected an integer, found a string".into())
-        );
+        assert_eq!(problems[1].hint.as_deref(), Some("allowed: api, audit"));
     }
 }

@@ -84,14 +84,65 @@ pub fn render_located(out: &mut String, label: &str, d: &Diagnostic, file: &str,
     out.push('\n');
 }
 
-/// "did you mean `cidr_block`?" when a close candidate exists.
+/// An error before it is placed: what is wrong and how to fix it. Checks of values that have
+/// no position of their own return these; the caller locates them with [`Problem::at`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    pub fn new(message: impl Into<String>, hint: Option<String>) -> Self {
+        Problem {
+            message: message.into(),
+            hint,
+        }
+    }
+
+    pub fn at(self, pos: Pos) -> Diagnostic {
+        Diagnostic {
+            pos,
+            message: self.message,
+            hint: self.hint,
+        }
+    }
+
+    /// The same problem inside a larger value: "item 2: ...", "`from_port`: ...".
+    pub fn within(self, place: &str) -> Self {
+        Problem {
+            message: format!("{place}: {}", self.message),
+            ..self
+        }
+    }
+}
+
+/// The one "unknown name" error, used for every key and name a blueprint spells (sections,
+/// `state` keys, attributes, timeouts, lifecycle and check options, kinds): "unknown WHAT
+/// `name` PLACE", hinted with the closest of `known`, or with all of them when none is close.
+pub fn unknown<'a>(
+    what: &str,
+    name: &str,
+    place: Option<&str>,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Problem {
+    let known: Vec<&str> = known.into_iter().collect();
+    let hint = did_you_mean(name, known.iter().copied())
+        .unwrap_or_else(|| format!("expected one of: {}", known.join(", ")));
+    let place = place.map(|p| format!(" {p}")).unwrap_or_default();
+    Problem::new(format!("unknown {what} `{name}`{place}"), Some(hint))
+}
+
+/// "did you mean `cidr_block`?" when a close candidate exists. Case is ignored while
+/// comparing (`spot` finds `SPOT`), the suggestion keeps the candidate's own spelling.
 pub fn did_you_mean<'a>(
     wrong: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<String> {
+    let wrong = wrong.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(wrong, c), c))
+        .map(|c| (strsim::jaro_winkler(&wrong, &c.to_lowercase()), c))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| format!("did you mean `{c}`?"))
@@ -122,5 +173,24 @@ mod tests {
             Some("did you mean `cidr_block`?")
         );
         assert_eq!(did_you_mean("zzz", ["cidr_block", "tags"]), None);
+        assert_eq!(
+            did_you_mean("spott", ["ON_DEMAND", "SPOT"]).as_deref(),
+            Some("did you mean `SPOT`?"),
+            "case is ignored, the candidate's spelling kept"
+        );
+    }
+
+    #[test]
+    fn unknown_names_suggest_the_closest_or_list_them_all() {
+        let close = unknown("timeout", "delet", None, ["create", "update", "delete"]);
+        assert_eq!(close.message, "unknown timeout `delet`");
+        assert_eq!(close.hint.as_deref(), Some("did you mean `delete`?"));
+        let placed = unknown("key", "buckett", Some("in `state`"), ["bucket"]);
+        assert_eq!(placed.message, "unknown key `buckett` in `state`");
+        let far = unknown("timeout", "zzz", None, ["create", "delete"]);
+        assert_eq!(far.hint.as_deref(), Some("expected one of: create, delete"));
+        let located = far.within("`timeouts`").at(Pos { line: 3, col: 7 });
+        assert_eq!(located.message, "`timeouts`: unknown timeout `zzz`");
+        assert_eq!(located.pos, Pos { line: 3, col: 7 });
     }
 }

@@ -6,7 +6,6 @@ mod check;
 pub mod diagnostics;
 mod expand;
 pub mod expr;
-mod meta;
 pub mod template;
 pub mod yaml;
 
@@ -136,9 +135,42 @@ pub fn load(
     options: &LoadOptions,
     registry: &Registry,
 ) -> Result<Blueprint, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::Io(format!("cannot read blueprint {}: {e}", path.display())))?;
-    parse(&path.display().to_string(), &text, options, registry).map_err(LoadError::Invalid)
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| LoadError::Io(unreadable(path, &e)))?;
+    let text = String::from_utf8(bytes).map_err(|e| LoadError::Invalid(not_utf8(&file, e)))?;
+    parse(&file, &text, options, registry).map_err(LoadError::Invalid)
+}
+
+/// Why a blueprint file cannot be read, naming the path as given.
+fn unreadable(path: &Path, error: &std::io::Error) -> String {
+    let shown = path.display();
+    if error.kind() == std::io::ErrorKind::NotFound {
+        return format!("blueprint file not found: {shown} (a relative path is read from the current directory)");
+    }
+    if path.is_dir() {
+        return format!("blueprint {shown} is a directory; give the YAML file in it");
+    }
+    format!("cannot read blueprint {shown}: {error}")
+}
+
+/// A file that is not UTF-8, located at its first invalid byte: YAML is UTF-8 text, and a
+/// file saved in another encoding (Latin-1, UTF-16) shows where it went wrong.
+fn not_utf8(file: &str, error: std::string::FromUtf8Error) -> BlueprintErrors {
+    let offset = error.utf8_error().valid_up_to();
+    let bytes = error.into_bytes();
+    let before = String::from_utf8_lossy(&bytes[..offset]);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let message = format!(
+        "the blueprint is not UTF-8 text: byte {offset} (0x{:02X}) is not valid UTF-8",
+        bytes[offset]
+    );
+    BlueprintErrors {
+        file: file.to_string(),
+        source_text: String::from_utf8_lossy(&bytes).into_owned(),
+        diagnostics: vec![Diagnostic::new(Pos { line, col }, message)
+            .hint("save the file as UTF-8 (YAML is UTF-8 text)")],
+    }
 }
 
 /// Parses blueprint text; `file` is used in error locations.
@@ -210,3 +242,6 @@ mod robustness;
 
 #[cfg(test)]
 mod placement_tests;
+
+#[cfg(test)]
+mod validate_tests;

@@ -271,7 +271,7 @@ fn lifecycle_and_timeouts_are_checked() {
         [
             "6: `prevent_destroy` must be true or false / ",
             "6: unknown lifecycle option `create_before_destory` / did you mean `create_before_destroy`?",
-            "6: `ignore_changes`: ec2.vpc has no attribute `tag` / did you mean `tags`?",
+            "6: `ignore_changes`: unknown attribute `tag` of ec2.vpc / did you mean `tags`?",
             "7: a timeout is a duration such as 30m, 1h or 90s / ",
             "7: unknown timeout `delet` / did you mean `delete`?",
         ]

@@ -2,11 +2,13 @@
 //! `lifecycle`, `account` and `check`. They shape how innovate plans, applies and checks,
 //! not what AWS receives.
 
-use super::diagnostics::did_you_mean;
-use super::expand::{Expander, Scope};
-use super::template::{InstanceRef, Part, Tmpl};
-use super::yaml::{Node, NodeValue};
-use super::{Lifecycle, Timeouts, DEFAULT_ACCOUNT_ROLE};
+use super::expander::Expander;
+use super::scope::Scope;
+use crate::blueprint::check::Expect;
+use crate::blueprint::diagnostics::unknown;
+use crate::blueprint::template::{InstanceRef, Part, Tmpl};
+use crate::blueprint::yaml::{Node, NodeValue};
+use crate::blueprint::{Lifecycle, Timeouts, DEFAULT_ACCOUNT_ROLE};
 use crate::kinds::{AttrType, Schema};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -38,6 +40,7 @@ fn is_role_name(text: &str) -> bool {
 }
 
 const LIFECYCLE: &[&str] = &["prevent_destroy", "create_before_destroy", "ignore_changes"];
+const TIMEOUTS: &[&str] = &["create", "update", "delete"];
 
 impl Expander<'_> {
     /// The account a resource lives in: its own `account:`, else the blueprint's default.
@@ -58,7 +61,7 @@ impl Expander<'_> {
         if node.value == NodeValue::Null {
             return None;
         }
-        let value = self.convert(node, Some(&AttrType::String), scope);
+        let value = self.convert(node, Some(Expect::of(&AttrType::String)), scope);
         match &value {
             Tmpl::Lit(Value::Null) => None,
             Tmpl::Lit(Value::String(id)) if id.is_empty() => None,
@@ -142,11 +145,8 @@ impl Expander<'_> {
                 "update" => &mut timeouts.update,
                 "delete" => &mut timeouts.delete,
                 other => {
-                    let hint = did_you_mean(other, ["create", "update", "delete"]);
-                    self.error(
-                        key.pos,
-                        format!("unknown timeout `{other}`"),
-                        hint.or(Some("timeouts are create, update and delete".into())),
+                    self.report(
+                        unknown("timeout", other, None, TIMEOUTS.iter().copied()).at(key.pos),
                     );
                     continue;
                 }
@@ -178,13 +178,9 @@ impl Expander<'_> {
                 }
                 "ignore_changes" => lifecycle.ignore_changes = self.attribute_names(value, schema),
                 other => {
-                    let hint = did_you_mean(other, LIFECYCLE.iter().copied())
-                        .unwrap_or_else(|| format!("lifecycle takes: {}", LIFECYCLE.join(", ")));
-                    self.error(
-                        key.pos,
-                        format!("unknown lifecycle option `{other}`"),
-                        Some(hint),
-                    );
+                    let problem =
+                        unknown("lifecycle option", other, None, LIFECYCLE.iter().copied());
+                    self.report(problem.at(key.pos));
                 }
             }
         }
@@ -200,11 +196,8 @@ impl Expander<'_> {
         };
         for (key, value) in self.map_entries(section, "`check`") {
             if key.name != "suppress" {
-                self.error(
-                    key.pos,
-                    format!("unknown check option `{}`", key.name),
-                    Some("check takes: suppress".into()),
-                );
+                let problem = unknown("check option", &key.name, None, ["suppress"]);
+                self.report(problem.at(key.pos));
                 continue;
             }
             for (rule, reason) in self.map_entries(value, "`check.suppress`") {
@@ -259,15 +252,10 @@ impl Expander<'_> {
             match item.as_str() {
                 Some(name) if schema.attr(name).is_some() => names.push(name.to_string()),
                 Some(name) => {
-                    let hint = did_you_mean(name, schema.attrs.iter().map(|a| a.name));
-                    self.error(
-                        item.pos,
-                        format!(
-                            "`ignore_changes`: {} has no attribute `{name}`",
-                            schema.name
-                        ),
-                        hint,
-                    );
+                    let place = format!("of {}", schema.name);
+                    let known = schema.attrs.iter().map(|a| a.name);
+                    let problem = unknown("attribute", name, Some(&place), known);
+                    self.report(problem.within("`ignore_changes`").at(item.pos));
                 }
                 None => self.error(item.pos, "`ignore_changes` items are attribute names", None),
             }
