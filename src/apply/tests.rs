@@ -4,10 +4,10 @@
 use super::*;
 use crate::blueprint::{self, LoadOptions};
 use crate::graph::Dag;
-use crate::kinds::{Attr, AttrType, KindResult, Schema};
+use crate::kinds::{Attr, AttrType, KindResult, Schema, CREATED_TAG, LINEAGE_TAG};
 use crate::plan::{self, PlanOptions};
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::Notify;
