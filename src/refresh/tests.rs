@@ -17,10 +17,12 @@ static SCHEMA: Schema = Schema {
     taggable: true,
 };
 
-/// AWS as a map id -> (attrs, outputs); records every read_many call.
+/// AWS as a map id -> (attrs, outputs); records every read_many call, and refuses them
+/// all when `denied`.
 struct Cloud {
     live: BTreeMap<String, (Attrs, Attrs)>,
     calls: Mutex<Vec<Vec<String>>>,
+    denied: bool,
 }
 
 #[async_trait]
@@ -33,6 +35,13 @@ impl ResourceKind for Cloud {
     }
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
         self.calls.lock().unwrap().push(ids.to_vec());
+        if self.denied {
+            return Err(KindError::new(
+                "test:Describe",
+                Some("AccessDenied".into()),
+                "no",
+            ));
+        }
         Ok(ids
             .iter()
             .map(|id| {
@@ -96,6 +105,7 @@ async fn reads_each_kind_once_and_tells_deleted_changed_and_unchanged_apart() {
             ),
         ]),
         calls: Mutex::new(Vec::new()),
+        denied: false,
     });
     let mut registry = Registry::default();
     registry.register(cloud.clone());
@@ -161,38 +171,13 @@ async fn reads_each_kind_once_and_tells_deleted_changed_and_unchanged_apart() {
 
 #[tokio::test]
 async fn a_failed_read_names_the_kind() {
-    struct Broken;
-    #[async_trait]
-    impl ResourceKind for Broken {
-        fn schema(&self) -> &'static Schema {
-            &SCHEMA
-        }
-        async fn create(&self, _: &StepCx, _: &Attrs, _: &Tags) -> KindResult<Live> {
-            unreachable!()
-        }
-        async fn read_many(&self, _: &[String]) -> KindResult<Vec<Option<Live>>> {
-            Err(KindError::new(
-                "test:Describe",
-                Some("AccessDenied".into()),
-                "no",
-            ))
-        }
-        async fn update(
-            &self,
-            _: &StepCx,
-            _: &Live,
-            _: &Attrs,
-            _: &Attrs,
-            _: &Tags,
-        ) -> KindResult<Live> {
-            unreachable!()
-        }
-        async fn delete(&self, _: &StepCx, _: &Live, _: &Attrs) -> KindResult<()> {
-            unreachable!()
-        }
-    }
+    let denied = Cloud {
+        live: BTreeMap::new(),
+        calls: Mutex::default(),
+        denied: true,
+    };
     let mut registry = Registry::default();
-    registry.register(Arc::new(Broken));
+    registry.register(Arc::new(denied));
     let mut state = State::new("t", "default");
     state
         .resources
