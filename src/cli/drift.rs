@@ -1,7 +1,7 @@
 //! `innovate drift`: does AWS still match what innovate applied? Refresh only: never changes
 //! anything in AWS or in the state file. Exit 0 no drift, 2 drift, 1 error — for scheduled CI.
 
-use super::common::{load, load_state, open_store, CliError};
+use super::common::{load, stored_state, CliError};
 use super::planning::refresh_state;
 use super::tagged::{self, Census, Tagged};
 use super::{BlueprintArgs, StateArgs};
@@ -24,8 +24,7 @@ pub struct DriftArgs {
 
 pub async fn run(args: DriftArgs) -> Result<ExitCode, CliError> {
     let loaded = load(&args.blueprint)?;
-    let store = open_store(&args.state, &loaded.blueprint)?;
-    let (state, _) = load_state(&store, &loaded.blueprint).await?;
+    let state = stored_state(&args.state, &loaded.blueprint).await?;
     let drift: Vec<Drift> = if state.resources.is_empty() {
         Vec::new()
     } else {
