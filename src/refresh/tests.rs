@@ -191,3 +191,35 @@ async fn a_failed_read_names_the_kind() {
         "refresh could not read test.thing (1 resource(s)): test:Describe failed: AccessDenied: no"
     );
 }
+
+#[test]
+fn the_drift_report_names_each_resource_and_attribute() {
+    assert_eq!(render_drift(&[]), "", "no drift, no section");
+    let drift = [
+        Drift {
+            address: Address::single("gone"),
+            kind: "test.thing".into(),
+            id: "i-gone".into(),
+            change: DriftChange::Deleted,
+        },
+        Drift {
+            address: Address::single("moved"),
+            kind: "test.thing".into(),
+            id: "i-moved".into(),
+            change: DriftChange::Changed {
+                attributes: vec![AttrDrift {
+                    attr: "size".into(),
+                    expected: Some(json!(2)),
+                    actual: None,
+                }],
+            },
+        },
+    ];
+    assert_eq!(
+        render_drift(&drift),
+        "Drift: 2 resource(s) changed outside innovate since the last apply:\n\n  \
+         ! gone (test.thing i-gone) was deleted outside innovate\n  \
+         ! moved (test.thing i-moved) was changed outside innovate\n      \
+         size: expected 2, actual null\n\n"
+    );
+}
