@@ -8,12 +8,15 @@
 mod intents;
 mod interrupt;
 mod ops;
+mod prepare;
 mod progress;
 mod steps;
 
 pub use interrupt::INTERRUPTED_EXIT_CODE;
 use interrupt::{grace_period, Interrupts};
 pub use ops::{Op, OpGraph, OpKind};
+pub use prepare::tags_for;
+use prepare::{prepare, Prepared};
 pub use progress::{Progress, ProgressMode};
 pub use steps::{render_table, summary_event, Step, StepResult};
 
@@ -23,17 +26,14 @@ pub fn emit_summary(report: &ApplyReport, command: &str) {
 }
 
 use crate::address::Address;
-use crate::blueprint::template::{contains_unknown, UNKNOWN};
 use crate::blueprint::Blueprint;
 use crate::kinds::{
     owner_tags, Attrs, KindError, KindResult, Live, Registry, ResourceKind, StepCx, Tags,
-    ADDRESS_TAG, BLUEPRINT_TAG, CREATED_TAG, ENV_TAG, LINEAGE_TAG,
 };
-use crate::plan::{desired_attrs, keep_ignored, Plan};
+use crate::plan::Plan;
 #[cfg(test)]
 use crate::state::LocalStore; // the store of apply/tests.rs
 use crate::state::{Deposed, ResourceState, State, StateStore};
-use serde_json::Value;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -77,22 +77,6 @@ pub enum ApplyError {
     /// The operations cannot be ordered; found before anything runs.
     #[error("{0}")]
     Order(String),
-}
-
-/// Everything one operation needs, prepared while holding the state.
-struct Prepared {
-    index: usize,
-    address: Address,
-    kind: OpKind,
-    /// The kind in the caller's account: its schema, and where nothing is placed, its calls.
-    resource: Arc<dyn ResourceKind>,
-    /// The account the operation acts in (`None`: the caller's), and where to reach it.
-    account: Option<String>,
-    registry: Registry,
-    desired: Attrs,
-    prior: Option<ResourceState>,
-    tags: Tags,
-    timeout: Option<Duration>,
 }
 
 pub async fn execute(
@@ -263,16 +247,32 @@ impl<'g> Executor<'g> {
         Ok(())
     }
 
+    /// Records `first` and every other operation that has finished by now, so that one
+    /// save covers them all.
+    fn complete_finished(
+        &mut self,
+        first: Result<Outcome, tokio::task::JoinError>,
+        blueprint: &Blueprint,
+        state: &mut State,
+    ) -> Result<(), ApplyError> {
+        let mut joined = Some(first);
+        while let Some(outcome) = joined {
+            let outcome =
+                outcome.map_err(|e| ApplyError::State(format!("an apply task crashed: {e}")))?;
+            self.complete(outcome, blueprint, state);
+            joined = self.running.try_join_next();
+        }
+        Ok(())
+    }
+
     /// Records a finished operation in `state` and readies what it unblocks; they start
     /// only after the next [`Executor::flush`].
     fn complete(
         &mut self,
-        joined: Result<Outcome, tokio::task::JoinError>,
+        (i, started, result): Outcome,
         blueprint: &Blueprint,
         state: &mut State,
-    ) -> Result<(), ApplyError> {
-        let (i, started, result) =
-            joined.map_err(|e| ApplyError::State(format!("an apply task crashed: {e}")))?;
+    ) {
         self.in_flight.retain(|&x| x != i);
         let op = &self.graph.ops[i];
         let elapsed = started.elapsed();
@@ -283,7 +283,7 @@ impl<'g> Executor<'g> {
                     self.unsaved = true;
                 }
                 self.fail(i, Some(elapsed), err);
-                return Ok(());
+                return;
             }
         };
         record(state, blueprint, op, live);
@@ -305,22 +305,6 @@ impl<'g> Executor<'g> {
                 self.ready.push_front(j);
             }
         }
-        Ok(())
-    }
-
-    /// Records `first` and every other operation that has finished by now, so that one
-    /// save covers them all.
-    fn complete_finished(
-        &mut self,
-        first: Result<Outcome, tokio::task::JoinError>,
-        blueprint: &Blueprint,
-        state: &mut State,
-    ) -> Result<(), ApplyError> {
-        self.complete(first, blueprint, state)?;
-        while let Some(joined) = self.running.try_join_next() {
-            self.complete(joined, blueprint, state)?;
-        }
-        Ok(())
     }
 
     /// Saves what was recorded since the last save (one write for any number of steps),
@@ -410,164 +394,6 @@ fn done_line(op: &Op, state: &State, elapsed: Duration) -> String {
         op.kind.verbs().1,
         elapsed.as_secs_f64()
     )
-}
-
-/// Resolves what the operation sends to AWS from the state as it is now (every
-/// dependency is done, so every reference is known).
-fn prepare(
-    index: usize,
-    op: &Op,
-    blueprint: &Blueprint,
-    state: &State,
-    registry: &Registry,
-) -> Result<Prepared, KindError> {
-    let prior = if op.deposed {
-        state
-            .deposed
-            .iter()
-            .find(|d| d.address == op.address)
-            .map(|d| d.resource.clone())
-    } else {
-        state.resources.get(&op.address).cloned()
-    };
-    let kind_name = match (op.kind, &prior) {
-        (OpKind::Delete, Some(p)) => p.kind.clone(),
-        _ => blueprint
-            .instance(&op.address)
-            .map(|i| i.kind.clone())
-            .unwrap_or_default(),
-    };
-    let resource = registry.get(&kind_name).cloned().ok_or_else(|| {
-        KindError::local(
-            "innovate",
-            format!("unknown kind `{kind_name}` (from a newer innovate?)"),
-        )
-    })?;
-    let schema = resource.schema();
-    let (desired, tags) = match op.kind {
-        OpKind::Delete => (Attrs::new(), Tags::new()),
-        OpKind::Create | OpKind::Update => {
-            let instance = blueprint.instance(&op.address).ok_or_else(|| {
-                KindError::local("innovate", "instance missing from the blueprint")
-            })?;
-            let lookup = |a: &Address, attr: &str| {
-                state
-                    .read(a, attr)
-                    .unwrap_or_else(|| Value::String(UNKNOWN.into()))
-            };
-            let mut desired = desired_attrs(instance, schema, &lookup);
-            keep_ignored(
-                &mut desired,
-                prior.as_ref(),
-                &instance.lifecycle.ignore_changes,
-            );
-            if contains_unknown(&Value::Object(desired.clone())) {
-                return Err(KindError::local(
-                    "innovate",
-                    "a referenced value is still unknown; was a dependency skipped?",
-                ));
-            }
-            let tags = if schema.taggable {
-                let mut tags = tags_for(blueprint, &op.address, &desired);
-                tags.extend(ownership(op.kind, state, prior.as_ref()));
-                tags
-            } else {
-                Tags::new()
-            };
-            (desired, tags)
-        }
-    };
-    let account = account_of(op, blueprint, state, prior.as_ref())?;
-    let timeouts = blueprint
-        .instance(&op.address)
-        .map(|i| i.timeouts.clone())
-        .unwrap_or_default();
-    let timeout = match op.kind {
-        OpKind::Create => timeouts.create,
-        OpKind::Update => timeouts.update,
-        OpKind::Delete => timeouts.delete,
-    };
-    Ok(Prepared {
-        index,
-        address: op.address.clone(),
-        kind: op.kind,
-        resource,
-        account,
-        registry: registry.clone(),
-        desired,
-        prior,
-        tags,
-        timeout,
-    })
-}
-
-/// The account an operation acts in: where the resource was made for updates and deletes,
-/// where the blueprint places it for creates (its account is created by now).
-fn account_of(
-    op: &Op,
-    blueprint: &Blueprint,
-    state: &State,
-    prior: Option<&ResourceState>,
-) -> Result<Option<String>, KindError> {
-    if op.kind != OpKind::Create {
-        return Ok(prior.and_then(|p| p.account.clone()));
-    }
-    let lookup = |a: &Address, attr: &str| {
-        state
-            .read(a, attr)
-            .unwrap_or_else(|| Value::String(UNKNOWN.into()))
-    };
-    let account = blueprint
-        .instance(&op.address)
-        .and_then(|i| i.resolve_account(&lookup));
-    if account.as_deref() == Some(UNKNOWN) {
-        return Err(KindError::local(
-            "innovate",
-            "the account it is placed in is still unknown; was that account skipped?",
-        ));
-    }
-    Ok(account)
-}
-
-/// The user's tags plus innovate's identity tags (which win: they are how innovate finds
-/// what it made).
-pub fn tags_for(blueprint: &Blueprint, address: &Address, desired: &Attrs) -> Tags {
-    let mut tags: Tags = desired
-        .get("tags")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        v.as_str()
-                            .map(str::to_string)
-                            .unwrap_or_else(|| v.to_string()),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    tags.insert(BLUEPRINT_TAG.into(), blueprint.name.clone());
-    tags.insert(ENV_TAG.into(), blueprint.env.clone());
-    tags.insert(ADDRESS_TAG.into(), address.to_string());
-    tags
-}
-
-/// The ownership tags an operation sends: this state's lineage, and the stamp of the create
-/// that made the resource (a new one for a create; an update keeps the one it has, and a
-/// resource from before ownership tags gets the lineage alone).
-fn ownership(kind: OpKind, state: &State, prior: Option<&ResourceState>) -> Tags {
-    let mut owner = Tags::new();
-    owner.insert(LINEAGE_TAG.into(), state.lineage.clone());
-    let created = match kind {
-        OpKind::Create => Some(intents::stamp()),
-        _ => prior.and_then(|p| p.owner.get(CREATED_TAG).cloned()),
-    };
-    if let Some(created) = created {
-        owner.insert(CREATED_TAG.into(), created);
-    }
-    owner
 }
 
 /// A finished create or update: what AWS reported, the attributes to record (sensitive

@@ -4,10 +4,10 @@
 use super::*;
 use crate::blueprint::{self, LoadOptions};
 use crate::graph::Dag;
-use crate::kinds::{Attr, AttrType, KindResult, Price, Schema, Tier};
+use crate::kinds::{Attr, AttrType, KindResult, Price, Schema, Tier, CREATED_TAG, LINEAGE_TAG};
 use crate::plan::{self, PlanOptions};
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::Notify;
@@ -167,17 +167,25 @@ fn fixture(recorder: Recorder) -> Fixture {
     }
 }
 
+/// A fixture whose kind answers at once, and the empty state of blueprint `t`.
+fn plain() -> (Fixture, State) {
+    (fixture(Recorder::default()), State::new("t", "default"))
+}
+
 impl Fixture {
     fn plan(&self, yaml: &str, state: &State) -> Plan {
-        let bp = blueprint::parse("t.yaml", yaml, &LoadOptions::default(), &self.registry).unwrap();
-        let dag = Dag::build(&bp).unwrap();
-        plan::plan(&bp, &dag, state, &self.registry, &PlanOptions::default())
+        self.blueprint_and_plan(yaml, state).1
     }
 
-    async fn apply(&self, yaml: &str, state: &mut State, parallelism: usize) -> ApplyReport {
+    fn blueprint_and_plan(&self, yaml: &str, state: &State) -> (Blueprint, Plan) {
         let bp = blueprint::parse("t.yaml", yaml, &LoadOptions::default(), &self.registry).unwrap();
         let dag = Dag::build(&bp).unwrap();
         let plan = plan::plan(&bp, &dag, state, &self.registry, &PlanOptions::default());
+        (bp, plan)
+    }
+
+    async fn apply(&self, yaml: &str, state: &mut State, parallelism: usize) -> ApplyReport {
+        let (bp, plan) = self.blueprint_and_plan(yaml, state);
         let options = ApplyOptions {
             parallelism,
             display: ProgressMode::Plain,
@@ -189,6 +197,11 @@ impl Fixture {
 
     fn events(&self) -> Vec<String> {
         self.recorder.events.lock().unwrap().clone()
+    }
+
+    /// Starts the next run's record of calls afresh.
+    fn forget_events(&self) {
+        self.recorder.events.lock().unwrap().clear();
     }
 }
 
@@ -298,8 +311,7 @@ resources:
 
 #[tokio::test]
 async fn identity_tags_are_added_to_the_users_tags() {
-    let f = fixture(Recorder::default());
-    let mut state = State::new("t", "default");
+    let (f, mut state) = plain();
     f.apply(
         "blueprint: t\nresources:\n  a: { kind: test.thing, label: a, tags: { team: x } }\n",
         &mut state,
@@ -334,8 +346,7 @@ async fn identity_tags_are_added_to_the_users_tags() {
 
 #[tokio::test]
 async fn a_resource_from_before_owner_tags_gets_the_lineage_tag_in_place() {
-    let f = fixture(Recorder::default());
-    let mut state = State::new("t", "default");
+    let (f, mut state) = plain();
     let bp = "blueprint: t\nresources:\n  a: { kind: test.thing, label: a }\n";
     f.apply(bp, &mut state, 1).await;
     let a = Address::single("a");
@@ -369,8 +380,7 @@ async fn a_resource_from_before_owner_tags_gets_the_lineage_tag_in_place() {
 
 #[tokio::test]
 async fn deletes_run_dependents_first_and_state_follows_each_step() {
-    let f = fixture(Recorder::default());
-    let mut state = State::new("t", "default");
+    let (f, mut state) = plain();
     let three = "blueprint: t\nresources:\n  a: { kind: test.thing, label: a }\n  b: { kind: test.thing, label: b, parent: \"${a.id}\" }\n  c: { kind: test.thing, label: c, parent: \"${b.id}\" }\n";
     f.apply(three, &mut state, 4).await;
     let serial_after_create = state.serial;
@@ -378,7 +388,7 @@ async fn deletes_run_dependents_first_and_state_follows_each_step() {
         serial_after_create, 4,
         "one save before each create (its intent with its parent's result) and one at the end"
     );
-    f.recorder.events.lock().unwrap().clear();
+    f.forget_events();
     let report = f
         .apply("blueprint: t\nresources: {}\n", &mut state, 4)
         .await;
@@ -388,16 +398,22 @@ async fn deletes_run_dependents_first_and_state_follows_each_step() {
     assert_eq!(state.serial, serial_after_create + 3, "one save per delete");
 }
 
+/// Applies `a` in zone z1 with `b` pointing at it, then moves `a` to zone z2 (zone forces a
+/// replace); `a_extra` is spliced into a's attributes. Answers the second run, whose calls
+/// are the only ones recorded.
+async fn move_a_to_another_zone(f: &Fixture, state: &mut State, a_extra: &str) -> ApplyReport {
+    let version = |zone: &str| {
+        format!("blueprint: t\nresources:\n  a: {{ kind: test.thing, label: a, zone: {zone}{a_extra} }}\n  b: {{ kind: test.thing, label: b, parent: \"${{a.id}}\" }}\n")
+    };
+    f.apply(&version("z1"), state, 4).await;
+    f.forget_events();
+    f.apply(&version("z2"), state, 4).await
+}
+
 #[tokio::test]
 async fn a_replace_deletes_the_old_one_first_and_dependents_update_to_the_new_id() {
-    let f = fixture(Recorder::default());
-    let mut state = State::new("t", "default");
-    let version = |zone: &str| {
-        format!("blueprint: t\nresources:\n  a: {{ kind: test.thing, label: a, zone: {zone} }}\n  b: {{ kind: test.thing, label: b, parent: \"${{a.id}}\" }}\n")
-    };
-    f.apply(&version("z1"), &mut state, 4).await;
-    f.recorder.events.lock().unwrap().clear();
-    let report = f.apply(&version("z2"), &mut state, 4).await;
+    let (f, mut state) = plain();
+    let report = move_a_to_another_zone(&f, &mut state, "").await;
     assert!(report.succeeded());
     assert_eq!(f.events(), ["delete id-a-z1", "create a", "update b"]);
     assert_eq!(
@@ -408,14 +424,9 @@ async fn a_replace_deletes_the_old_one_first_and_dependents_update_to_the_new_id
 
 #[tokio::test]
 async fn create_before_destroy_creates_repoints_then_deletes_the_old_object() {
-    let f = fixture(Recorder::default());
-    let mut state = State::new("t", "default");
-    let version = |zone: &str| {
-        format!("blueprint: t\nresources:\n  a: {{ kind: test.thing, label: a, zone: {zone}, lifecycle: {{ create_before_destroy: true }} }}\n  b: {{ kind: test.thing, label: b, parent: \"${{a.id}}\" }}\n")
-    };
-    f.apply(&version("z1"), &mut state, 4).await;
-    f.recorder.events.lock().unwrap().clear();
-    let report = f.apply(&version("z2"), &mut state, 4).await;
+    let (f, mut state) = plain();
+    let cbd = ", lifecycle: { create_before_destroy: true }";
+    let report = move_a_to_another_zone(&f, &mut state, cbd).await;
     assert!(report.succeeded());
     assert_eq!(f.events(), ["create a", "update b", "delete id-a-z1"]);
     assert!(
@@ -427,14 +438,9 @@ async fn create_before_destroy_creates_repoints_then_deletes_the_old_object() {
 
 #[tokio::test]
 async fn a_deposed_object_left_by_a_crash_is_deleted_by_the_next_run() {
-    let f = fixture(Recorder::default());
-    let mut state = State::new("t", "default");
-    f.apply(
-        "blueprint: t\nresources:\n  a: { kind: test.thing, label: a }\n",
-        &mut state,
-        1,
-    )
-    .await;
+    let (f, mut state) = plain();
+    let just_a = "blueprint: t\nresources:\n  a: { kind: test.thing, label: a }\n";
+    f.apply(just_a, &mut state, 1).await;
     let old = state.resources[&Address::single("a")].clone();
     state.deposed.push(crate::state::Deposed {
         address: Address::single("a"),
@@ -443,14 +449,8 @@ async fn a_deposed_object_left_by_a_crash_is_deleted_by_the_next_run() {
             ..old
         },
     });
-    f.recorder.events.lock().unwrap().clear();
-    let report = f
-        .apply(
-            "blueprint: t\nresources:\n  a: { kind: test.thing, label: a }\n",
-            &mut state,
-            1,
-        )
-        .await;
+    f.forget_events();
+    let report = f.apply(just_a, &mut state, 1).await;
     assert!(report.succeeded());
     assert_eq!(f.events(), ["delete id-old"]);
     assert!(state.deposed.is_empty());
@@ -463,13 +463,12 @@ async fn a_deposed_object_left_by_a_crash_is_deleted_by_the_next_run() {
 
 #[tokio::test]
 async fn ignore_changes_keeps_the_recorded_value() {
-    let f = fixture(Recorder::default());
-    let mut state = State::new("t", "default");
+    let (f, mut state) = plain();
     let version = |label: &str, team: &str| {
         format!("blueprint: t\nresources:\n  a: {{ kind: test.thing, label: {label}, tags: {{ team: {team} }}, lifecycle: {{ ignore_changes: [tags] }} }}\n")
     };
     f.apply(&version("a", "x"), &mut state, 1).await;
-    f.recorder.events.lock().unwrap().clear();
+    f.forget_events();
     f.apply(&version("a", "y"), &mut state, 1).await;
     assert!(
         f.events().is_empty(),

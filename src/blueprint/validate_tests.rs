@@ -10,7 +10,8 @@
 
 use super::*;
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, ResourceKind, Schema, StepCx, Tags,
+    Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema, StepCx, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -28,6 +29,8 @@ static VPC: Schema = Schema {
     attrs: &[Attr::required("cidr_block", AttrType::Cidr)],
     outputs: &[],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Free,
 };
 static SECURITY_GROUP: Schema = Schema {
     name: "ec2.security_group",
@@ -38,12 +41,16 @@ static SECURITY_GROUP: Schema = Schema {
     ],
     outputs: &[],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Free,
 };
 static DB_INSTANCE: Schema = Schema {
     name: "rds.db_instance",
     attrs: &[Attr::optional("allocated_storage", AttrType::Int).range(20, 65536)],
     outputs: &[],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Free,
 };
 static NODEGROUP: Schema = Schema {
     name: "eks.nodegroup",
@@ -58,6 +65,8 @@ static NODEGROUP: Schema = Schema {
     ],
     outputs: &[],
     taggable: true,
+    tier: Tier::Network,
+    price: Price::Free,
 };
 
 /// A kind that only has a schema: validation never calls AWS.

@@ -4,12 +4,9 @@ use super::common::{
     confirm, load, load_state, lock, open_location, open_store, unlocking, CliError, Ui,
 };
 use super::planning::make_plan;
-use super::{BlueprintArgs, StateArgs};
+use super::ChangeArgs;
 use crate::address::Address;
-use crate::apply::{
-    self, ApplyOptions, ApplyReport, OpKind, ProgressMode, DEFAULT_PARALLELISM,
-    INTERRUPTED_EXIT_CODE,
-};
+use crate::apply::{self, ApplyOptions, ApplyReport, OpKind, ProgressMode, INTERRUPTED_EXIT_CODE};
 use crate::blueprint::template::contains_unknown;
 use crate::blueprint::Blueprint;
 use crate::kinds::Registry;
@@ -23,15 +20,7 @@ use std::process::ExitCode;
 pub struct ApplyArgs {
     /// A blueprint, or a plan saved with `innovate plan --out`.
     #[command(flatten)]
-    pub blueprint: BlueprintArgs,
-    #[command(flatten)]
-    pub state: StateArgs,
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// How many operations may run at once.
-    #[arg(long, default_value_t = DEFAULT_PARALLELISM)]
-    pub parallelism: usize,
+    pub change: ChangeArgs,
     /// Apply only these instances and what they depend on (repeatable).
     #[arg(long = "target", value_name = "ADDR")]
     pub targets: Vec<Address>,
@@ -45,12 +34,12 @@ pub struct ApplyArgs {
 }
 
 pub async fn run(args: ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
-    if let Some(saved) = PlanFile::read(&args.blueprint.blueprint).map_err(CliError)? {
+    if let Some(saved) = PlanFile::read(&args.change.blueprint.blueprint).map_err(CliError)? {
         return apply_saved(saved, &args, ui).await;
     }
-    let loaded = load(&args.blueprint)?;
-    let store = open_store(&args.state, &loaded.blueprint)?;
-    let lock = lock(&store, "apply", &args.blueprint, &args.state).await?;
+    let loaded = load(&args.change.blueprint)?;
+    let store = open_store(&args.change.state, &loaded.blueprint)?;
+    let lock = lock(&store, "apply", &args.change.blueprint, &args.change.state).await?;
     unlocking(lock, async {
         let mut planned = make_plan(&loaded, &store, &args.targets, args.refresh, true).await?;
         eprint!("{}", render_drift(&planned.drift));
@@ -71,12 +60,13 @@ pub async fn run(args: ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
 
 async fn apply_saved(saved: PlanFile, args: &ApplyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
     let location = args
+        .change
         .state
         .path
         .clone()
         .unwrap_or_else(|| saved.state_path.clone());
     let store = open_location(Some(&location), &saved.blueprint)?;
-    let lock = lock(&store, "apply", &args.blueprint, &args.state).await?;
+    let lock = lock(&store, "apply", &args.change.blueprint, &args.change.state).await?;
     unlocking(lock, async {
         let (stored, exists) = load_state(&store, &saved.blueprint).await?;
         saved
@@ -126,11 +116,14 @@ async fn execute(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    if !confirm("\nDo you want to perform these actions?", args.auto_approve)? {
+    if !confirm(
+        "\nDo you want to perform these actions?",
+        args.change.auto_approve,
+    )? {
         return Err(CliError::new("apply cancelled; nothing was changed"));
     }
     let options = ApplyOptions {
-        parallelism: args.parallelism,
+        parallelism: args.change.parallelism,
         display: progress_mode(ui, args.json),
     };
     let report = apply::execute(plan, blueprint, state, store, registry, &options).await?;

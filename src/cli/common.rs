@@ -6,6 +6,7 @@ use crate::aws::{self, AwsContext};
 use crate::blueprint::{self, Blueprint, LoadError, LoadOptions};
 use crate::graph::Dag;
 use crate::kinds::Registry;
+use crate::plan::{self, Plan, PlanOptions};
 use crate::state::{LocalStore, Lock, RemoteStore, S3Location, State, Store};
 use std::future::Future;
 use std::io::{BufRead, IsTerminal, Write};
@@ -50,6 +51,13 @@ pub struct Loaded {
     pub registry: Registry,
     /// The AWS clients behind `registry` (for counting calls).
     pub aws: std::sync::Arc<AwsContext>,
+}
+
+impl Loaded {
+    /// The plan of this blueprint against `state`.
+    pub fn plan(&self, state: &State, options: &PlanOptions) -> Plan {
+        plan::plan(&self.blueprint, &self.dag, state, &self.registry, options)
+    }
 }
 
 pub fn load(args: &BlueprintArgs) -> Result<Loaded, CliError> {
@@ -130,6 +138,12 @@ pub async fn load_state(store: &Store, blueprint: &Blueprint) -> Result<(State, 
         }
         None => Ok((State::new(&blueprint.name, &blueprint.env), false)),
     }
+}
+
+/// The state as stored (a fresh one when there is none yet), for commands that only read it.
+pub async fn stored_state(args: &StateArgs, blueprint: &Blueprint) -> Result<State, CliError> {
+    let store = open_store(args, blueprint)?;
+    Ok(load_state(&store, blueprint).await?.0)
 }
 
 /// Takes the state lock for `operation`; a refusal names the holder and, for a remote

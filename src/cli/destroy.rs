@@ -4,9 +4,9 @@ use super::apply::{finish_keeping, progress_mode, show_plan};
 use super::common::{
     confirm, load, load_state, lock, open_store, refuse_protected, unlocking, CliError, Loaded, Ui,
 };
-use super::{BlueprintArgs, StateArgs};
-use crate::apply::{self, ApplyOptions, DEFAULT_PARALLELISM};
-use crate::plan::{self, Plan, PlanOptions};
+use super::ChangeArgs;
+use crate::apply::{self, ApplyOptions};
+use crate::plan::{Plan, PlanOptions};
 use crate::state::Store;
 use clap::Args;
 use std::process::ExitCode;
@@ -14,15 +14,7 @@ use std::process::ExitCode;
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
     #[command(flatten)]
-    pub blueprint: BlueprintArgs,
-    #[command(flatten)]
-    pub state: StateArgs,
-    /// Do not ask for confirmation.
-    #[arg(long)]
-    pub auto_approve: bool,
-    /// How many operations may run at once.
-    #[arg(long, default_value_t = DEFAULT_PARALLELISM)]
-    pub parallelism: usize,
+    pub change: ChangeArgs,
     /// Progress as JSON lines on stdout, one event per line (schema in the README); the plan
     /// and other text for people go to stderr.
     #[arg(long)]
@@ -30,9 +22,15 @@ pub struct DestroyArgs {
 }
 
 pub async fn run(args: DestroyArgs, ui: &Ui) -> Result<ExitCode, CliError> {
-    let loaded = load(&args.blueprint)?;
-    let store = open_store(&args.state, &loaded.blueprint)?;
-    let lock = lock(&store, "destroy", &args.blueprint, &args.state).await?;
+    let loaded = load(&args.change.blueprint)?;
+    let store = open_store(&args.change.state, &loaded.blueprint)?;
+    let lock = lock(
+        &store,
+        "destroy",
+        &args.change.blueprint,
+        &args.change.state,
+    )
+    .await?;
     unlocking(lock, destroy(&loaded, &store, &args, ui)).await
 }
 
@@ -47,13 +45,7 @@ async fn destroy(
         targets: Vec::new(),
         destroy: true,
     };
-    let plan = plan::plan(
-        &loaded.blueprint,
-        &loaded.dag,
-        &state,
-        &loaded.registry,
-        &options,
-    );
+    let plan = loaded.plan(&state, &options);
     refuse_protected(&plan, &loaded.blueprint)?;
     show_plan(&plan, ui, args.json);
     if !plan.has_changes() {
@@ -64,12 +56,12 @@ async fn destroy(
     }
     if !confirm(
         "\nDo you really want to destroy all resources in this state?",
-        args.auto_approve,
+        args.change.auto_approve,
     )? {
         return Err(CliError::new("destroy cancelled; nothing was changed"));
     }
     let options = ApplyOptions {
-        parallelism: args.parallelism,
+        parallelism: args.change.parallelism,
         display: progress_mode(ui, args.json),
     };
     let report = apply::execute(

@@ -1,11 +1,11 @@
 //! `innovate drift`: does AWS still match what innovate applied? Refresh only: never changes
 //! anything in AWS or in the state file. Exit 0 no drift, 2 drift, 1 error — for scheduled CI.
 
-use super::common::{load, load_state, open_store, CliError};
+use super::common::{load, stored_state, CliError};
 use super::planning::refresh_state;
 use super::tagged::{self, Census, Tagged};
 use super::{BlueprintArgs, StateArgs};
-use crate::refresh::{render_drift, Drift};
+use crate::refresh::{render_drift, report_section, Drift};
 use crate::state::State;
 use clap::Args;
 use serde_json::json;
@@ -24,8 +24,7 @@ pub struct DriftArgs {
 
 pub async fn run(args: DriftArgs) -> Result<ExitCode, CliError> {
     let loaded = load(&args.blueprint)?;
-    let store = open_store(&args.state, &loaded.blueprint)?;
-    let (state, _) = load_state(&store, &loaded.blueprint).await?;
+    let state = stored_state(&args.state, &loaded.blueprint).await?;
     let drift: Vec<Drift> = if state.resources.is_empty() {
         Vec::new()
     } else {
@@ -94,14 +93,11 @@ fn listings(loaded: &super::common::Loaded, state: &State) -> Vec<(Option<String
 }
 
 fn render_unmanaged(unmanaged: &[Tagged], blueprint: &str, env: &str) -> String {
-    if unmanaged.is_empty() {
-        return String::new();
-    }
-    let mut out = format!(
-        "Not in state: {} resource(s) tagged innovate:blueprint={blueprint}, innovate:env={env}:\n\n",
+    let heading = format!(
+        "Not in state: {} resource(s) tagged innovate:blueprint={blueprint}, innovate:env={env}:",
         unmanaged.len()
     );
-    for u in unmanaged {
+    let entry = |u: &Tagged| {
         let place = u
             .account
             .as_ref()
@@ -112,25 +108,19 @@ fn render_unmanaged(unmanaged: &[Tagged], blueprint: &str, env: &str) -> String 
             .as_ref()
             .map(|a| format!(" at {a}"))
             .unwrap_or_default();
-        out.push_str(&format!("  ? {} {}{at}{place}\n", u.kind, u.id));
-    }
-    out.push_str("\nImport them with `innovate import`, or delete them if they are leftovers.\n\n");
-    out
+        format!("  ? {} {}{at}{place}\n", u.kind, u.id)
+    };
+    let footer = "\nImport them with `innovate import`, or delete them if they are leftovers.\n\n";
+    report_section(&heading, unmanaged, entry, footer)
 }
 
 /// Other states' resources of this blueprint and env: reported so nobody is surprised, but
 /// not drift of this state (a second copy of the estate is allowed), so not exit code 2.
 fn render_others(others: &[Tagged]) -> String {
-    if others.is_empty() {
-        return String::new();
-    }
-    let mut out = format!(
-        "Owned by other states: {} resource(s) of this blueprint and env carry another state's lineage; this state never touches them:\n\n",
+    let heading = format!(
+        "Owned by other states: {} resource(s) of this blueprint and env carry another state's lineage; this state never touches them:",
         others.len()
     );
-    for other in others {
-        out.push_str(&format!("  = {}\n", other.describe()));
-    }
-    out.push('\n');
-    out
+    let entry = |other: &Tagged| format!("  = {}\n", other.describe());
+    report_section(&heading, others, entry, "\n")
 }

@@ -1,11 +1,11 @@
 //! `innovate graph`: the dependency graph as DOT (default) or Mermaid, on stdout; grouped by
 //! tier, account or subnet; with `--plan`, nodes coloured by what the plan does to them.
 
-use super::common::{load, load_state, open_store, CliError, Loaded};
+use super::common::{load, stored_state, CliError, Loaded};
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
 use crate::graph::{by_account, by_subnet, by_tier, dot, mermaid, Mark, Picture, Tier};
-use crate::plan::{self, Action, PlanOptions};
+use crate::plan::{Action, PlanOptions};
 use clap::{Args, ValueEnum};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -91,15 +91,8 @@ async fn plan_marks(
     args: &GraphArgs,
     loaded: &Loaded,
 ) -> Result<BTreeMap<Address, (Mark, String)>, CliError> {
-    let store = open_store(&args.state, &loaded.blueprint)?;
-    let (state, _) = load_state(&store, &loaded.blueprint).await?;
-    let plan = plan::plan(
-        &loaded.blueprint,
-        &loaded.dag,
-        &state,
-        &loaded.registry,
-        &PlanOptions::default(),
-    );
+    let state = stored_state(&args.state, &loaded.blueprint).await?;
+    let plan = loaded.plan(&state, &PlanOptions::default());
     let mut marks = BTreeMap::new();
     // A create-before-destroy replace also deletes its deposed object: the replace wins.
     for step in plan.steps.iter().filter(|s| !s.deposed) {

@@ -105,6 +105,22 @@ pub struct StateArgs {
     pub path: Option<PathBuf>,
 }
 
+/// What the commands that change AWS (apply, destroy) take first: the blueprint, its state,
+/// and how the change is confirmed and run.
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    #[command(flatten)]
+    pub blueprint: BlueprintArgs,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many operations may run at once.
+    #[arg(long, default_value_t = crate::apply::DEFAULT_PARALLELISM)]
+    pub parallelism: usize,
+}
+
 pub async fn run(cli: Cli) -> Result<std::process::ExitCode, CliError> {
     let ui = common::Ui::new(cli.no_color);
     match cli.command {

@@ -1,6 +1,6 @@
 //! `innovate output`: the blueprint's outputs, read from the state.
 
-use super::common::{load, load_state, open_store, CliError};
+use super::common::{load, stored_state, CliError};
 use super::{BlueprintArgs, StateArgs};
 use crate::blueprint::template::contains_unknown;
 use crate::blueprint::UNKNOWN;
@@ -22,8 +22,7 @@ pub struct OutputArgs {
 
 pub async fn run(args: OutputArgs) -> Result<ExitCode, CliError> {
     let loaded = load(&args.blueprint)?;
-    let store = open_store(&args.state, &loaded.blueprint)?;
-    let (state, _) = load_state(&store, &loaded.blueprint).await?;
+    let state = stored_state(&args.state, &loaded.blueprint).await?;
     let outputs = loaded
         .blueprint
         .resolve_outputs(&|a, attr| state.read(a, attr).unwrap_or(Value::String(UNKNOWN.into())));

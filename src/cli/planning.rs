@@ -5,7 +5,7 @@ use super::common::{load_state, refuse_protected, CliError, Loaded};
 use super::tagged::{self, Tagged};
 use crate::address::Address;
 use crate::kinds::{BLUEPRINT_TAG, ENV_TAG};
-use crate::plan::{self, Plan, PlanOptions};
+use crate::plan::{Plan, PlanOptions};
 use crate::refresh::{self, Drift, Recovered};
 use crate::state::{State, Store};
 
@@ -45,13 +45,7 @@ pub async fn make_plan(
         targets: targets.to_vec(),
         destroy: false,
     };
-    let plan = plan::plan(
-        &loaded.blueprint,
-        &loaded.dag,
-        &state,
-        &loaded.registry,
-        &options,
-    );
+    let plan = loaded.plan(&state, &options);
     refuse_protected(&plan, &loaded.blueprint)?;
     // `--refresh=false` plans from the state file alone: no AWS reads at all.
     let others = if refresh {

@@ -1,6 +1,6 @@
 //! `innovate state ...`: inspect and edit the state (list, show, rm, mv).
 
-use super::common::{load, load_state, lock, open_store, unlocking, CliError};
+use super::common::{load, load_state, lock, open_store, stored_state, unlocking, CliError};
 use super::{BlueprintArgs, StateArgs};
 use crate::address::Address;
 use crate::state::State;
@@ -90,9 +90,7 @@ pub async fn run(command: StateCommand) -> Result<ExitCode, CliError> {
 
 async fn open(target: &Target) -> Result<State, CliError> {
     let loaded = load(&target.blueprint)?;
-    let store = open_store(&target.state, &loaded.blueprint)?;
-    let (state, _) = load_state(&store, &loaded.blueprint).await?;
-    Ok(state)
+    stored_state(&target.state, &loaded.blueprint).await
 }
 
 /// Changes the state under its lock, saving once at the end (nothing on error).

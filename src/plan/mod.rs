@@ -347,6 +347,9 @@ fn prevented_by_lifecycle(step: &Step, blueprint: &Blueprint) -> Option<String> 
 }
 
 #[cfg(test)]
+mod fixtures;
+
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! Plans of placed resources: the account shown (or known after apply), a move between
 //! accounts forcing a replace, and protected accounts kept by destroy.
 
+use super::fixtures::{self, destroying, item, owned, Planner};
 use super::*;
 use crate::aws::{registry, AwsContext};
-use crate::blueprint::{self, LoadOptions, UNKNOWN};
-use crate::kinds::{Attrs, LINEAGE_TAG};
+use crate::blueprint::UNKNOWN;
+use crate::kinds::Attrs;
 use crate::state::ResourceState;
 use serde_json::json;
 
@@ -25,14 +26,12 @@ resources:
 "#;
 
 fn plan_of(state: &State, destroy: bool) -> Plan {
-    let registry = registry(AwsContext::new(None));
-    let bp = blueprint::parse("bp.yaml", ORG, &LoadOptions::default(), &registry).unwrap();
-    let dag = Dag::build(&bp).unwrap();
-    let options = PlanOptions {
-        targets: Vec::new(),
-        destroy,
+    let options = if destroy {
+        destroying()
+    } else {
+        PlanOptions::default()
     };
-    plan(&bp, &dag, state, &registry, &options)
+    Planner::new(ORG).plan(state, &options)
 }
 
 /// A recorded resource: `attrs` over the schema's defaults, as apply records them.
@@ -55,23 +54,11 @@ fn resource(
         _ => json!({}),
     };
     ResourceState {
-        kind: kind.into(),
-        id: id.into(),
         attrs: recorded,
         outputs: outputs.as_object().unwrap().clone(),
-        depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
         account: account.map(str::to_string),
-        owner: Default::default(),
+        ..fixtures::resource(kind, id, json!({}), deps)
     }
-}
-
-/// `state` as this build writes it: every resource carries the state's lineage tag.
-fn owned(mut state: State) -> State {
-    let owner: crate::kinds::Tags = [(LINEAGE_TAG.to_string(), state.lineage.clone())].into();
-    for resource in state.resources.values_mut() {
-        resource.owner = owner.clone();
-    }
-    state
 }
 
 /// The estate after an apply; `close` is prod's close_on_deletion as recorded.
@@ -139,12 +126,7 @@ fn a_new_account_places_its_resources_in_an_account_known_after_apply() {
         "{text}"
     );
     let json = to_json(&plan, "org", "default");
-    let vpc = json["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["address"] == "prod_vpc")
-        .unwrap();
+    let vpc = item(&json["resources"], "address", "prod_vpc");
     assert_eq!(vpc["account"], "(known after apply)");
 }
 
@@ -195,13 +177,7 @@ fn destroy_keeps_protected_accounts_and_what_they_need() {
         "{text}"
     );
     // A destroy does not refuse as a whole: it destroys around what it keeps.
-    let bp = blueprint::parse(
-        "bp.yaml",
-        ORG,
-        &LoadOptions::default(),
-        &registry(AwsContext::new(None)),
-    )
-    .unwrap();
+    let bp = Planner::new(ORG).bp;
     assert!(protected_destroys(&plan, &bp).is_empty());
     // close_on_deletion recorded: everything goes.
     let closing = plan_of(&applied("222222222222", true), true);
@@ -221,13 +197,7 @@ fn a_protected_account_leaving_the_blueprint_refuses_the_plan() {
     );
     state.resources.insert("old".parse().unwrap(), extra);
     let plan = plan_of(&state, false);
-    let bp = blueprint::parse(
-        "bp.yaml",
-        ORG,
-        &LoadOptions::default(),
-        &registry(AwsContext::new(None)),
-    )
-    .unwrap();
+    let bp = Planner::new(ORG).bp;
     let refusals = protected_destroys(&plan, &bp);
     assert_eq!(refusals.len(), 1, "{refusals:?}");
     assert!(

@@ -1,10 +1,8 @@
 //! Planning and plan rendering against the real kinds' schemas (no AWS calls).
 
+use super::fixtures::{destroying, item, owned, resource, Planner};
 use super::*;
-use crate::aws::{registry, AwsContext};
-use crate::blueprint::{self, LoadOptions, UNKNOWN};
-use crate::kinds::{Attrs, LINEAGE_TAG};
-use crate::state::ResourceState;
+use crate::blueprint::UNKNOWN;
 use serde_json::json;
 
 const BLUEPRINT: &str = r#"
@@ -21,35 +19,11 @@ outputs:
 "#;
 
 fn plan_against(state: &State, targets: &[&str]) -> Plan {
-    let registry = registry(AwsContext::new(None));
-    let bp = blueprint::parse("bp.yaml", BLUEPRINT, &LoadOptions::default(), &registry).unwrap();
-    let dag = Dag::build(&bp).unwrap();
     let options = PlanOptions {
         targets: targets.iter().map(|t| t.parse().unwrap()).collect(),
         destroy: false,
     };
-    plan(&bp, &dag, state, &registry, &options)
-}
-
-fn resource(kind: &str, id: &str, attrs: serde_json::Value, deps: &[&str]) -> ResourceState {
-    ResourceState {
-        kind: kind.into(),
-        id: id.into(),
-        attrs: attrs.as_object().unwrap().clone(),
-        outputs: Attrs::new(),
-        depends_on: deps.iter().map(|d| d.parse().unwrap()).collect(),
-        account: None,
-        owner: Default::default(),
-    }
-}
-
-/// `state` as this build writes it: every resource carries the state's lineage tag.
-fn owned(mut state: State) -> State {
-    let owner: crate::kinds::Tags = [(LINEAGE_TAG.to_string(), state.lineage.clone())].into();
-    for resource in state.resources.values_mut() {
-        resource.owner = owner.clone();
-    }
-    state
+    Planner::new(BLUEPRINT).plan(state, &options)
 }
 
 /// State as innovate would have written it after applying BLUEPRINT with tag Name=old,
@@ -167,19 +141,9 @@ fn json_follows_the_documented_schema() {
         value["summary"],
         json!({"add": 3, "change": 0, "destroy": 0})
     );
-    let sub = value["resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["address"] == "sub[0]")
-        .unwrap();
+    let sub = item(&value["resources"], "address", "sub[0]");
     assert_eq!(sub["action"], "create");
-    let vpc_id = sub["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["attr"] == "vpc_id")
-        .unwrap();
+    let vpc_id = item(&sub["changes"], "attr", "vpc_id");
     assert_eq!(vpc_id["after"], "(known after apply)");
     assert_eq!(vpc_id["after_unknown"], true);
     assert_eq!(value["outputs"]["vpc"], "(known after apply)");
@@ -194,7 +158,6 @@ fn targets_plan_only_the_selection_and_its_dependencies() {
 
 #[test]
 fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
-    let registry = registry(AwsContext::new(None));
     let text = BLUEPRINT
         .replace(
             "tags: { Name: new } }",
@@ -204,29 +167,13 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
             "    kind: ec2.subnet\n",
             "    kind: ec2.subnet\n    lifecycle: { prevent_destroy: true }\n",
         );
-    let bp = blueprint::parse("bp.yaml", &text, &LoadOptions::default(), &registry).unwrap();
-    let dag = Dag::build(&bp).unwrap();
-    let changed = plan(
-        &bp,
-        &dag,
-        &applied_state(),
-        &registry,
-        &PlanOptions::default(),
-    );
-    let refusals = protected_destroys(&changed, &bp);
+    let planner = Planner::new(&text);
+    let changed = planner.plan(&applied_state(), &PlanOptions::default());
+    let refusals = protected_destroys(&changed, &planner.bp);
     assert_eq!(refusals.len(), 1, "{refusals:?}");
     assert!(refusals[0].starts_with("sub[1] has lifecycle.prevent_destroy, and this plan would replace it (cidr_block forces replacement)"));
-    let destroy = plan(
-        &bp,
-        &dag,
-        &applied_state(),
-        &registry,
-        &PlanOptions {
-            targets: Vec::new(),
-            destroy: true,
-        },
-    );
-    let refusals = protected_destroys(&destroy, &bp);
+    let destroy = planner.plan(&applied_state(), &destroying());
+    let refusals = protected_destroys(&destroy, &planner.bp);
     assert_eq!(
         refusals.len(),
         3,
@@ -236,9 +183,8 @@ fn prevent_destroy_refuses_plans_that_would_delete_or_replace() {
 
 #[test]
 fn a_protected_database_is_never_planned_away_and_destroy_keeps_it() {
-    let registry = registry(AwsContext::new(None));
-    let bp = blueprint::parse("bp.yaml", BLUEPRINT, &LoadOptions::default(), &registry).unwrap();
-    let dag = Dag::build(&bp).unwrap();
+    let planner = Planner::new(BLUEPRINT);
+    let bp = &planner.bp;
     let mut state = applied_state();
     let db = |protected: bool| {
         resource(
@@ -251,8 +197,8 @@ fn a_protected_database_is_never_planned_away_and_destroy_keeps_it() {
     state.resources.insert(Address::single("db"), db(true));
 
     // It left the blueprint: the plan is refused before anything runs.
-    let dropped = plan(&bp, &dag, &state, &registry, &PlanOptions::default());
-    let refusals = protected_destroys(&dropped, &bp);
+    let dropped = planner.plan(&state, &PlanOptions::default());
+    let refusals = protected_destroys(&dropped, bp);
     assert_eq!(refusals.len(), 1, "{refusals:?}");
     assert!(
         refusals[0].starts_with(
@@ -262,19 +208,12 @@ fn a_protected_database_is_never_planned_away_and_destroy_keeps_it() {
     );
 
     // Destroy goes around it: the database and the VPC it stands in stay, the rest goes.
-    let destroy = PlanOptions {
-        targets: Vec::new(),
-        destroy: true,
-    };
-    let destroying = plan(&bp, &dag, &state, &registry, &destroy);
-    assert!(protected_destroys(&destroying, &bp).is_empty());
-    let kept: Vec<String> = destroying
-        .refused()
-        .map(|s| s.address.to_string())
-        .collect();
+    let destroy = planner.plan(&state, &destroying());
+    assert!(protected_destroys(&destroy, bp).is_empty());
+    let kept: Vec<String> = destroy.refused().map(|s| s.address.to_string()).collect();
     assert_eq!(kept, ["db", "main"], "in delete order");
 
     state.resources.insert(Address::single("db"), db(false));
-    let unprotected = plan(&bp, &dag, &state, &registry, &destroy);
+    let unprotected = planner.plan(&state, &destroying());
     assert_eq!(unprotected.refused().count(), 0);
 }

@@ -164,42 +164,53 @@ mod tests;
 
 /// The human report of drift ("changed outside innovate"), empty when there is none.
 pub fn render_drift(drift: &[Drift]) -> String {
-    use std::fmt::Write as _;
-    if drift.is_empty() {
-        return String::new();
-    }
-    let mut out = format!(
-        "Drift: {} resource(s) changed outside innovate since the last apply:\n\n",
+    let heading = format!(
+        "Drift: {} resource(s) changed outside innovate since the last apply:",
         drift.len()
     );
-    for d in drift {
-        match &d.change {
-            DriftChange::Deleted => {
-                let _ = writeln!(
-                    out,
-                    "  ! {} ({} {}) was deleted outside innovate",
-                    d.address, d.kind, d.id
-                );
+    report_section(&heading, drift, render_one_drift, "\n")
+}
+
+fn render_one_drift(d: &Drift) -> String {
+    let what = |how: &str| {
+        format!(
+            "  ! {} ({} {}) was {how} outside innovate\n",
+            d.address, d.kind, d.id
+        )
+    };
+    match &d.change {
+        DriftChange::Deleted => what("deleted"),
+        DriftChange::Changed { attributes } => {
+            let mut out = what("changed");
+            for a in attributes {
+                out.push_str(&format!(
+                    "      {}: expected {}, actual {}\n",
+                    a.attr,
+                    show(&a.expected),
+                    show(&a.actual)
+                ));
             }
-            DriftChange::Changed { attributes } => {
-                let _ = writeln!(
-                    out,
-                    "  ! {} ({} {}) was changed outside innovate",
-                    d.address, d.kind, d.id
-                );
-                for a in attributes {
-                    let _ = writeln!(
-                        out,
-                        "      {}: expected {}, actual {}",
-                        a.attr,
-                        show(&a.expected),
-                        show(&a.actual)
-                    );
-                }
-            }
+            out
         }
     }
-    out.push('\n');
+}
+
+/// One section of a report about the estate: `heading`, a blank line, an entry per item,
+/// then `footer`; nothing at all without items (the report leaves the section out).
+pub fn report_section<T>(
+    heading: &str,
+    items: &[T],
+    entry: impl Fn(&T) -> String,
+    footer: &str,
+) -> String {
+    if items.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("{heading}\n\n");
+    for item in items {
+        out.push_str(&entry(item));
+    }
+    out.push_str(footer);
     out
 }
 

@@ -21,10 +21,12 @@ static SCHEMA: Schema = Schema {
     price: Price::Free,
 };
 
-/// AWS as a map id -> (attrs, outputs); records every read_many call.
+/// AWS as a map id -> (attrs, outputs); records every read_many call, and refuses them
+/// all when `denied`.
 struct Cloud {
     live: BTreeMap<String, (Attrs, Attrs)>,
     calls: Mutex<Vec<Vec<String>>>,
+    denied: bool,
 }
 
 #[async_trait]
@@ -37,6 +39,13 @@ impl ResourceKind for Cloud {
     }
     async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
         self.calls.lock().unwrap().push(ids.to_vec());
+        if self.denied {
+            return Err(KindError::new(
+                "test:Describe",
+                Some("AccessDenied".into()),
+                "no",
+            ));
+        }
         Ok(ids
             .iter()
             .map(|id| {
@@ -100,6 +109,7 @@ async fn reads_each_kind_once_and_tells_deleted_changed_and_unchanged_apart() {
             ),
         ]),
         calls: Mutex::new(Vec::new()),
+        denied: false,
     });
     let mut registry = Registry::default();
     registry.register(cloud.clone());
@@ -165,38 +175,13 @@ async fn reads_each_kind_once_and_tells_deleted_changed_and_unchanged_apart() {
 
 #[tokio::test]
 async fn a_failed_read_names_the_kind() {
-    struct Broken;
-    #[async_trait]
-    impl ResourceKind for Broken {
-        fn schema(&self) -> &'static Schema {
-            &SCHEMA
-        }
-        async fn create(&self, _: &StepCx, _: &Attrs, _: &Tags) -> KindResult<Live> {
-            unreachable!()
-        }
-        async fn read_many(&self, _: &[String]) -> KindResult<Vec<Option<Live>>> {
-            Err(KindError::new(
-                "test:Describe",
-                Some("AccessDenied".into()),
-                "no",
-            ))
-        }
-        async fn update(
-            &self,
-            _: &StepCx,
-            _: &Live,
-            _: &Attrs,
-            _: &Attrs,
-            _: &Tags,
-        ) -> KindResult<Live> {
-            unreachable!()
-        }
-        async fn delete(&self, _: &StepCx, _: &Live, _: &Attrs) -> KindResult<()> {
-            unreachable!()
-        }
-    }
+    let denied = Cloud {
+        live: BTreeMap::new(),
+        calls: Mutex::default(),
+        denied: true,
+    };
     let mut registry = Registry::default();
-    registry.register(Arc::new(Broken));
+    registry.register(Arc::new(denied));
     let mut state = State::new("t", "default");
     state
         .resources
@@ -208,5 +193,37 @@ async fn a_failed_read_names_the_kind() {
     assert_eq!(
         err,
         "refresh could not read test.thing (1 resource(s)): test:Describe failed: AccessDenied: no"
+    );
+}
+
+#[test]
+fn the_drift_report_names_each_resource_and_attribute() {
+    assert_eq!(render_drift(&[]), "", "no drift, no section");
+    let drift = [
+        Drift {
+            address: Address::single("gone"),
+            kind: "test.thing".into(),
+            id: "i-gone".into(),
+            change: DriftChange::Deleted,
+        },
+        Drift {
+            address: Address::single("moved"),
+            kind: "test.thing".into(),
+            id: "i-moved".into(),
+            change: DriftChange::Changed {
+                attributes: vec![AttrDrift {
+                    attr: "size".into(),
+                    expected: Some(json!(2)),
+                    actual: None,
+                }],
+            },
+        },
+    ];
+    assert_eq!(
+        render_drift(&drift),
+        "Drift: 2 resource(s) changed outside innovate since the last apply:\n\n  \
+         ! gone (test.thing i-gone) was deleted outside innovate\n  \
+         ! moved (test.thing i-moved) was changed outside innovate\n      \
+         size: expected 2, actual null\n\n"
     );
 }
