@@ -49,6 +49,7 @@ use crate::aws::AwsContext;
 use crate::aws::{retry_while, Backoff};
 use crate::kinds::{KindResult, Registry, Tags, Typed, Waiter};
 use aws_sdk_ec2::types::Filter;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -126,6 +127,65 @@ const fn available(call: &'static str) -> Waiter {
         failed: &[],
         until_gone: false,
         backoff: Backoff::CONSISTENCY,
+    }
+}
+
+/// What turns the entries of `actual` into those of `desired`, key by key: the calls a
+/// keyed attribute (routes by destination, rules by permission entry) is synced with.
+#[derive(Debug, PartialEq)]
+struct KeyedChanges<K, V> {
+    /// Keys only `actual` has.
+    removed: Vec<K>,
+    /// Keys both have, with the value `desired` gives them.
+    changed: Vec<(K, V)>,
+    /// Keys only `desired` has.
+    added: Vec<(K, V)>,
+}
+
+impl<K, V> Default for KeyedChanges<K, V> {
+    fn default() -> Self {
+        KeyedChanges {
+            removed: Vec::new(),
+            changed: Vec::new(),
+            added: Vec::new(),
+        }
+    }
+}
+
+fn keyed_changes<K: Ord + Clone, V: PartialEq + Clone>(
+    actual: &BTreeMap<K, V>,
+    desired: &BTreeMap<K, V>,
+) -> KeyedChanges<K, V> {
+    let removed = actual.keys().filter(|key| !desired.contains_key(*key));
+    let mut changes = KeyedChanges {
+        removed: removed.cloned().collect(),
+        ..KeyedChanges::default()
+    };
+    for (key, value) in desired {
+        let entry = (key.clone(), value.clone());
+        match actual.get(key) {
+            None => changes.added.push(entry),
+            Some(now) if now != value => changes.changed.push(entry),
+            Some(_) => {}
+        }
+    }
+    changes
+}
+
+/// An association call (an internet gateway to a VPC, a subnet to a route table) refused
+/// with Resource.AlreadyAssociated has done its job when `ours` finds the association is
+/// the very one asked for: an earlier attempt whose answer was lost made it.
+async fn unless_already_ours<F, Fut>(associated: KindResult<()>, ours: F) -> KindResult<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = KindResult<bool>>,
+{
+    match associated {
+        Err(err) if has_code(&err, &["Resource.AlreadyAssociated"]) => match ours().await? {
+            true => Ok(()),
+            false => Err(err),
+        },
+        other => other,
     }
 }
 

@@ -1,7 +1,7 @@
 //! A route table's subnet associations, by subnet, against what AWS reports.
 
 use super::{describe, DESCRIBE, NOT_FOUND};
-use crate::aws::ec2::{has_code, ignore_gone};
+use crate::aws::ec2::{ignore_gone, unless_already_ours};
 use crate::aws::{retry_while, sdk_error, Backoff};
 use crate::kinds::{gone, KindResult};
 use aws_sdk_ec2::types::{RouteTableAssociation, RouteTableAssociationStateCode};
@@ -89,23 +89,13 @@ async fn associate(ec2: &Client, id: &str, subnet: &str) -> KindResult<()> {
         Ok(())
     })
     .await;
-    match associated {
-        Err(err) if has_code(&err, &["Resource.AlreadyAssociated"]) => {
-            // Fine when the subnet is already ours: an earlier attempt's answer was lost.
-            let table = describe(ec2, &[id.to_string()]).await?.pop();
-            let table = table.ok_or_else(|| gone(DESCRIBE, &[NOT_FOUND], id))?;
-            let ours = table
-                .associations()
-                .iter()
-                .any(|a| a.subnet_id() == Some(subnet));
-            if ours {
-                Ok(())
-            } else {
-                Err(err)
-            }
-        }
-        other => other,
-    }
+    unless_already_ours(associated, || async move {
+        let table = describe(ec2, &[id.to_string()]).await?.pop();
+        let table = table.ok_or_else(|| gone(DESCRIBE, &[NOT_FOUND], id))?;
+        let associations = table.associations();
+        Ok(associations.iter().any(|a| a.subnet_id() == Some(subnet)))
+    })
+    .await
 }
 
 pub(super) async fn disassociate(ec2: &Client, association: &str) -> KindResult<()> {

@@ -2,7 +2,7 @@
 //! destination.
 
 use super::NOT_FOUND;
-use crate::aws::ec2::{cidr_order, has_code, ignore_gone};
+use crate::aws::ec2::{cidr_order, has_code, ignore_gone, keyed_changes, KeyedChanges};
 use crate::aws::{retry_while, sdk_error, Backoff};
 use crate::kinds::{AttrType, KindError, KindResult};
 use aws_sdk_ec2::types::{Route, RouteOrigin};
@@ -120,33 +120,7 @@ fn route_target(route: &Route) -> Target {
 }
 
 /// Calls that turn the actual routes into the desired ones.
-#[derive(Debug, Default, PartialEq)]
-struct RouteChanges {
-    delete: Vec<String>,
-    replace: Vec<(String, Target)>,
-    create: Vec<(String, Target)>,
-}
-
-fn route_changes(actual: &Routes, desired: &Routes) -> RouteChanges {
-    let delete = actual
-        .keys()
-        .filter(|d| !desired.contains_key(*d))
-        .cloned()
-        .collect();
-    let mut changes = RouteChanges {
-        delete,
-        ..RouteChanges::default()
-    };
-    for (destination, target) in desired {
-        let entry = (destination.clone(), target.clone());
-        match actual.get(destination) {
-            None => changes.create.push(entry),
-            Some(now) if now != target => changes.replace.push(entry),
-            Some(_) => {}
-        }
-    }
-    changes
-}
+type RouteChanges = KeyedChanges<String, Target>;
 
 /// Makes table `id`'s routes (`current`, as AWS reported them) the `desired` ones:
 /// deletions first, so a destination is free before it is reused.
@@ -157,10 +131,10 @@ pub(super) async fn sync(
     desired: &Routes,
 ) -> KindResult<()> {
     let RouteChanges {
-        delete,
-        replace,
-        create,
-    } = route_changes(&actual_routes(current), desired);
+        removed: delete,
+        changed: replace,
+        added: create,
+    } = keyed_changes(&actual_routes(current), desired);
     for destination in &delete {
         delete_route(ec2, id, destination).await?;
     }
@@ -275,14 +249,14 @@ mod tests {
             ("192.168.0.0/16", igw("igw-2")),
         ]);
         assert_eq!(
-            route_changes(&actual, &desired),
+            keyed_changes(&actual, &desired),
             RouteChanges {
-                delete: vec!["10.8.0.0/16".into()],
-                replace: vec![("0.0.0.0/0".into(), Target::NatGateway("nat-1".into()))],
-                create: vec![("192.168.0.0/16".into(), igw("igw-2"))],
+                removed: vec!["10.8.0.0/16".into()],
+                changed: vec![("0.0.0.0/0".into(), Target::NatGateway("nat-1".into()))],
+                added: vec![("192.168.0.0/16".into(), igw("igw-2"))],
             }
         );
-        assert_eq!(route_changes(&desired, &desired), RouteChanges::default());
+        assert_eq!(keyed_changes(&desired, &desired), RouteChanges::default());
     }
 
     #[test]

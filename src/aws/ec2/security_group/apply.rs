@@ -3,41 +3,15 @@
 
 use super::rules::{from_aws, Direction, Peer, Permission, Permissions};
 use super::NOT_FOUND;
-use crate::aws::ec2::{ignore_already_done, ignore_gone, missing};
+use crate::aws::ec2::{ignore_already_done, ignore_gone, keyed_changes, missing, KeyedChanges};
 use crate::aws::{retry_while, sdk_error, Backoff};
 use crate::kinds::KindResult;
 use aws_sdk_ec2::types::{IpPermission, IpRange, SecurityGroup, UserIdGroupPair};
 use aws_sdk_ec2::Client;
 
-/// What turns the actual entries of one direction into the desired ones.
-#[derive(Debug, Default, PartialEq)]
-struct RuleChanges {
-    authorize: Vec<(Permission, Option<String>)>,
-    revoke: Vec<Permission>,
-    /// Present on both sides, only the description differs.
-    redescribe: Vec<(Permission, Option<String>)>,
-}
-
-fn rule_changes(actual: &Permissions, desired: &Permissions) -> RuleChanges {
-    let revoke = actual
-        .keys()
-        .filter(|p| !desired.contains_key(*p))
-        .cloned()
-        .collect();
-    let mut changes = RuleChanges {
-        revoke,
-        ..RuleChanges::default()
-    };
-    for (permission, text) in desired {
-        let entry = (permission.clone(), text.clone());
-        match actual.get(permission) {
-            None => changes.authorize.push(entry),
-            Some(now) if now != text => changes.redescribe.push(entry),
-            Some(_) => {}
-        }
-    }
-    changes
-}
+/// What turns the actual entries of one direction into the desired ones; `changed` are
+/// those whose description alone differs.
+type RuleChanges = KeyedChanges<Permission, Option<String>>;
 
 pub(super) fn to_ip_permission(permission: &Permission, text: Option<String>) -> IpPermission {
     let builder = IpPermission::builder()
@@ -77,10 +51,10 @@ pub(super) async fn reconcile(
             Direction::Egress => from_aws(group.ip_permissions_egress()),
         };
         let RuleChanges {
-            authorize,
-            revoke,
-            redescribe,
-        } = rule_changes(&actual, desired);
+            removed: revoke,
+            changed: redescribe,
+            added: authorize,
+        } = keyed_changes(&actual, desired);
         let to_aws = |entries: Vec<(Permission, Option<String>)>| {
             entries
                 .into_iter()
@@ -108,60 +82,36 @@ macro_rules! send_rules {
     };
 }
 
-/// A source group created moments ago may not be visible yet.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Authorize,
+    Revoke,
+    Redescribe,
+}
+
+/// A source group created moments ago may not be visible yet. Authorization is
+/// all-or-nothing: a duplicate means an earlier attempt added them all.
 async fn authorize_rules(
     ec2: &Client,
     id: &str,
     direction: Direction,
     rules: Vec<IpPermission>,
 ) -> KindResult<()> {
-    if rules.is_empty() {
-        return Ok(());
-    }
-    let call = direction.authorize_call();
     let authorized = retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || {
-        let rules = Some(rules.clone());
-        async move {
-            match direction {
-                Direction::Ingress => {
-                    send_rules!(ec2.authorize_security_group_ingress(), id, rules, call)
-                }
-                Direction::Egress => {
-                    send_rules!(ec2.authorize_security_group_egress(), id, rules, call)
-                }
-            }
-        }
+        send(ec2, id, Action::Authorize, direction, rules.clone())
     })
     .await;
-    // Authorization is all-or-nothing: a duplicate means an earlier attempt added them all.
     ignore_already_done(authorized, &["InvalidPermission.Duplicate"])
 }
 
+/// Someone else revoked a rule already: it is gone either way.
 async fn revoke_rules(
     ec2: &Client,
     id: &str,
     direction: Direction,
     rules: Vec<IpPermission>,
 ) -> KindResult<()> {
-    if rules.is_empty() {
-        return Ok(());
-    }
-    let rules = Some(rules);
-    let revoked = match direction {
-        Direction::Ingress => send_rules!(
-            ec2.revoke_security_group_ingress(),
-            id,
-            rules,
-            "ec2:RevokeSecurityGroupIngress"
-        ),
-        Direction::Egress => send_rules!(
-            ec2.revoke_security_group_egress(),
-            id,
-            rules,
-            "ec2:RevokeSecurityGroupEgress"
-        ),
-    };
-    // Someone else revoked it already: the rule is gone either way.
+    let revoked = send(ec2, id, Action::Revoke, direction, rules).await;
     ignore_gone(revoked, &["InvalidPermission.NotFound"])
 }
 
@@ -171,18 +121,49 @@ async fn redescribe_rules(
     direction: Direction,
     rules: Vec<IpPermission>,
 ) -> KindResult<()> {
+    send(ec2, id, Action::Redescribe, direction, rules).await
+}
+
+/// One rule call of `action` in `direction`; none when there are no `rules`.
+async fn send(
+    ec2: &Client,
+    id: &str,
+    action: Action,
+    direction: Direction,
+    rules: Vec<IpPermission>,
+) -> KindResult<()> {
+    use Direction::{Egress, Ingress};
     if rules.is_empty() {
         return Ok(());
     }
     let rules = Some(rules);
-    match direction {
-        Direction::Ingress => send_rules!(
+    let authorize = direction.authorize_call();
+    match (action, direction) {
+        (Action::Authorize, Ingress) => {
+            send_rules!(ec2.authorize_security_group_ingress(), id, rules, authorize)
+        }
+        (Action::Authorize, Egress) => {
+            send_rules!(ec2.authorize_security_group_egress(), id, rules, authorize)
+        }
+        (Action::Revoke, Ingress) => send_rules!(
+            ec2.revoke_security_group_ingress(),
+            id,
+            rules,
+            "ec2:RevokeSecurityGroupIngress"
+        ),
+        (Action::Revoke, Egress) => send_rules!(
+            ec2.revoke_security_group_egress(),
+            id,
+            rules,
+            "ec2:RevokeSecurityGroupEgress"
+        ),
+        (Action::Redescribe, Ingress) => send_rules!(
             ec2.update_security_group_rule_descriptions_ingress(),
             id,
             rules,
             "ec2:UpdateSecurityGroupRuleDescriptionsIngress"
         ),
-        Direction::Egress => send_rules!(
+        (Action::Redescribe, Egress) => send_rules!(
             ec2.update_security_group_rule_descriptions_egress(),
             id,
             rules,
@@ -208,7 +189,7 @@ mod tests {
             .ip_protocol("-1")
             .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
             .build();
-        let changes = rule_changes(
+        let changes = keyed_changes(
             &from_aws(&[aws_default]),
             &expand(Direction::Egress, &spec.egress).unwrap(),
         );
@@ -234,13 +215,13 @@ mod tests {
         ]
         .into();
         assert_eq!(
-            rule_changes(&actual, &desired),
+            keyed_changes(&actual, &desired),
             RuleChanges {
-                authorize: vec![(http, None)],
-                revoke: vec![ssh],
-                redescribe: vec![(https, Some("new".into()))],
+                added: vec![(http, None)],
+                removed: vec![ssh],
+                changed: vec![(https, Some("new".into()))],
             }
         );
-        assert_eq!(rule_changes(&desired, &desired), RuleChanges::default());
+        assert_eq!(keyed_changes(&desired, &desired), RuleChanges::default());
     }
 }
