@@ -2,8 +2,8 @@
 //! another VPC is done in place (detach, attach).
 
 use super::{
-    delete_retrying, describe_existing, filter, has_code, ignore_gone, missing, observed, outputs,
-    string_or_null, tag_filters, tags, Lookup,
+    delete_retrying, ignore_gone, missing, observed, outputs, string_or_null, tag_filters, tags,
+    unless_already_ours,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
@@ -69,11 +69,8 @@ impl AwsKind for InternetGatewayKind {
 
     async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<InternetGateway>>> {
         let request = self.0.ec2().await.describe_internet_gateways();
-        let pages = request
-            .set_filters(Some(tag_filters(tags)))
-            .into_paginator();
-        let found = pages.items().send().try_collect().await;
-        Ok(Some(found.map_err(|e| sdk_error(DESCRIBE, e))?))
+        let request = request.set_filters(Some(tag_filters(tags)));
+        Ok(Some(all_pages!(request, DESCRIBE)?))
     }
 
     fn live(&self, gateway: &InternetGateway) -> Option<Live> {
@@ -127,22 +124,14 @@ impl AwsKind for InternetGatewayKind {
 }
 
 async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<InternetGateway>> {
-    describe_existing(ids, &[NOT_FOUND], |lookup| async move {
-        let request = match lookup {
-            Lookup::Ids => ec2
-                .describe_internet_gateways()
-                .set_internet_gateway_ids(Some(ids.to_vec())),
-            Lookup::Filter => ec2
-                .describe_internet_gateways()
-                .filters(filter("internet-gateway-id", ids)),
-        };
-        let pages = request.into_paginator().items().send();
-        pages
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ec2:DescribeInternetGateways", e))
-    })
-    .await
+    describe_ids!(
+        ec2,
+        ids,
+        describe_internet_gateways.set_internet_gateway_ids,
+        filters("internet-gateway-id"),
+        &[NOT_FOUND],
+        DESCRIBE
+    )
 }
 
 fn attached_vpcs(gateway: &InternetGateway) -> Vec<String> {
@@ -166,19 +155,12 @@ async fn attach(ec2: &Client, id: &str, vpc: &str) -> KindResult<()> {
         Ok(())
     })
     .await;
-    match attached {
-        // Fine when attached to this very VPC: an earlier attempt's answer was lost.
-        Err(err) if has_code(&err, &["Resource.AlreadyAssociated"]) => {
-            let gateway = describe(ec2, &[id.to_string()]).await?.pop();
-            let gateway = gateway.ok_or_else(|| gone(DESCRIBE, &[NOT_FOUND], id))?;
-            if attached_vpcs(&gateway).iter().any(|v| v == vpc) {
-                Ok(())
-            } else {
-                Err(err)
-            }
-        }
-        other => other,
-    }
+    unless_already_ours(attached, || async move {
+        let gateway = describe(ec2, &[id.to_string()]).await?.pop();
+        let gateway = gateway.ok_or_else(|| gone(DESCRIBE, &[NOT_FOUND], id))?;
+        Ok(attached_vpcs(&gateway).iter().any(|v| v == vpc))
+    })
+    .await
 }
 
 /// AWS refuses the detach while public addresses in the VPC are still mapped

@@ -1,6 +1,39 @@
 //! The EC2 network tier: VPC, subnet, internet gateway, Elastic IP, NAT gateway, route table
-//! and security group, one kind per file. What several kinds share lives here, in
-//! [`tags`]; the bounded poller they wait with is [`crate::aws::wait`].
+//! and security group, one kind per file (the two with rule sync, one folder each), all
+//! through the typed layer ([`crate::kinds::AwsKind`]). What several kinds share lives
+//! here and in [`tags`].
+
+/// Every item of a paginated Describe* `$request`, or the error of `$call`.
+macro_rules! all_pages {
+    ($request:expr, $call:expr) => {
+        $request
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| $crate::aws::sdk_error($call, e))
+    };
+}
+
+/// Describes `$ids` through the paginated Describe* `$op`: by its id list (`$by_ids`), and
+/// when one of them is gone, by the `$id_filter` filter ([`describe_existing`]).
+macro_rules! describe_ids {
+    ($ec2:expr, $ids:expr, $op:ident . $by_ids:ident, $filters:ident($id_filter:literal),
+     $not_found:expr, $call:expr) => {{
+        let (ec2, ids) = ($ec2, $ids);
+        $crate::aws::ec2::describe_existing(ids, $not_found, |lookup| async move {
+            let request = match lookup {
+                $crate::aws::ec2::Lookup::Ids => ec2.$op().$by_ids(Some(ids.to_vec())),
+                $crate::aws::ec2::Lookup::Filter => ec2
+                    .$op()
+                    .$filters($crate::aws::ec2::filter($id_filter, ids)),
+            };
+            all_pages!(request, $call)
+        })
+        .await
+    }};
+}
 
 mod elastic_ip;
 mod internet_gateway;
@@ -12,23 +45,26 @@ mod tags;
 mod vpc;
 
 pub(crate) use crate::aws::common::*;
-use crate::aws::{retry_while, AwsContext, Backoff};
-use crate::kinds::{KindError, KindResult, Live, Registry, ResourceKind, Tags, Typed};
+use crate::aws::AwsContext;
+use crate::aws::{retry_while, Backoff};
+use crate::kinds::{KindResult, Registry, Tags, Typed, Waiter};
 use aws_sdk_ec2::types::Filter;
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
 /// Registers every EC2 network kind, all sharing `aws`'s one EC2 client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(vpc::VpcKind(aws.clone())));
-    registry.register(Arc::new(subnet::SubnetKind(aws.clone())));
-    registry.register(Arc::new(Typed(internet_gateway::InternetGatewayKind(
-        aws.clone(),
-    ))));
-    registry.register(Arc::new(elastic_ip::ElasticIpKind(aws.clone())));
-    registry.register(Arc::new(nat_gateway::NatGatewayKind(aws.clone())));
-    registry.register(Arc::new(route_table::RouteTableKind(aws.clone())));
-    registry.register(Arc::new(security_group::SecurityGroupKind(aws.clone())));
+    let aws = || aws.clone();
+    registry.register(Arc::new(Typed(vpc::VpcKind(aws()))));
+    registry.register(Arc::new(Typed(subnet::SubnetKind(aws()))));
+    let gateway = internet_gateway::InternetGatewayKind(aws());
+    registry.register(Arc::new(Typed(gateway)));
+    registry.register(Arc::new(Typed(elastic_ip::ElasticIpKind(aws()))));
+    registry.register(Arc::new(Typed(nat_gateway::NatGatewayKind(aws()))));
+    registry.register(Arc::new(Typed(route_table::RouteTableKind(aws()))));
+    let group = security_group::SecurityGroupKind(aws());
+    registry.register(Arc::new(Typed(group)));
 }
 
 /// `Filter { name, values }` for Describe* calls.
@@ -50,18 +86,6 @@ fn tag_filters(tags: &Tags) -> Vec<Filter> {
         .filter(|(_, value)| !value.contains(['*', '?', '[', ']']))
         .map(|(key, value)| filter(&format!("tag:{key}"), [value.as_str()]))
         .collect()
-}
-
-/// The resource `id` of `kind`, read as refresh reads it, or the error of `call` that AWS
-/// gives for a resource that is gone.
-async fn read_one<K: ResourceKind + ?Sized>(
-    kind: &K,
-    call: &str,
-    not_found: &str,
-    id: &str,
-) -> KindResult<Live> {
-    let found = kind.read_many(&[id.to_string()]).await?.pop().flatten();
-    exists(call, not_found, id, found)
 }
 
 /// How a Describe* call selects resources.
@@ -93,15 +117,76 @@ where
     }
 }
 
-/// The resource `id` if it was found, else an error naming the call that no longer finds it.
-fn exists<T>(call: &str, not_found: &str, id: &str, found: Option<T>) -> KindResult<T> {
-    found.ok_or_else(|| {
-        KindError::new(
-            call,
-            Some(not_found.to_string()),
-            format!("{id} no longer exists"),
-        )
-    })
+/// The wait of a kind whose fresh resources are `pending` for a moment before they are
+/// `available` (and on AWS may not be visible at first), polling `call`.
+const fn available(call: &'static str) -> Waiter {
+    Waiter {
+        call,
+        target: "available",
+        ready: &["available"],
+        failed: &[],
+        until_gone: false,
+        backoff: Backoff::CONSISTENCY,
+    }
+}
+
+/// What turns the entries of `actual` into those of `desired`, key by key: the calls a
+/// keyed attribute (routes by destination, rules by permission entry) is synced with.
+#[derive(Debug, PartialEq)]
+struct KeyedChanges<K, V> {
+    /// Keys only `actual` has.
+    removed: Vec<K>,
+    /// Keys both have, with the value `desired` gives them.
+    changed: Vec<(K, V)>,
+    /// Keys only `desired` has.
+    added: Vec<(K, V)>,
+}
+
+impl<K, V> Default for KeyedChanges<K, V> {
+    fn default() -> Self {
+        KeyedChanges {
+            removed: Vec::new(),
+            changed: Vec::new(),
+            added: Vec::new(),
+        }
+    }
+}
+
+fn keyed_changes<K: Ord + Clone, V: PartialEq + Clone>(
+    actual: &BTreeMap<K, V>,
+    desired: &BTreeMap<K, V>,
+) -> KeyedChanges<K, V> {
+    let removed = actual.keys().filter(|key| !desired.contains_key(*key));
+    let mut changes = KeyedChanges {
+        removed: removed.cloned().collect(),
+        ..KeyedChanges::default()
+    };
+    for (key, value) in desired {
+        let entry = (key.clone(), value.clone());
+        match actual.get(key) {
+            None => changes.added.push(entry),
+            Some(now) if now != value => changes.changed.push(entry),
+            Some(_) => {}
+        }
+    }
+    changes
+}
+
+/// An association call (an internet gateway to a VPC, a subnet to a route table) refused
+/// with Resource.AlreadyAssociated has done its job when `ours` finds the association is
+/// the very one asked for: an earlier attempt whose answer was lost made it.
+async fn unless_already_ours<F, Fut>(associated: KindResult<()>, ours: F) -> KindResult<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = KindResult<bool>>,
+{
+    match associated {
+        Err(err) if has_code(&err, &["Resource.AlreadyAssociated"]) => match ours().await? {
+            true => Ok(()),
+            false => Err(err),
+        },
+        other => other,
+    }
 }
 
 /// Runs a Delete* call, retrying while AWS still releases what depends on the resource
@@ -117,19 +202,12 @@ where
     )
 }
 
-/// `arn:PARTITION:ec2:REGION:OWNER:RESOURCE`, for resources whose Describe* has no ARN.
-fn arn(ec2: &aws_sdk_ec2::Client, owner: &str, resource: &str) -> Option<String> {
-    let region = ec2.config().region()?.as_ref();
-    let partition = crate::aws::partition(region);
-    Some(format!("arn:{partition}:ec2:{region}:{owner}:{resource}"))
-}
-
 #[cfg(test)]
 mod tests {
     //! Tests of the helpers above and of the shared ones they build on.
 
     use super::*;
-    use crate::kinds::{Attrs, Live};
+    use crate::kinds::{Attrs, KindError, Live};
     use serde_json::{json, Value};
 
     #[test]

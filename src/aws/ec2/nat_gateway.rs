@@ -1,81 +1,90 @@
 //! `ec2.nat_gateway`: a NAT gateway in a subnet, public (with an Elastic IP) or private.
-//! AWS takes minutes to make one available and to delete one; both are waited for.
+//! AWS takes minutes to make one available and to delete one; both are waited for. Only
+//! its tags change in place.
 
-use super::{
-    carries_all, describe_existing, exists, filter, ignore_gone, in_order, missing, observed,
-    outputs, parse_spec, string_or_null, tag_filters, tags, user_tags, with_tags, Lookup, TAGS,
-};
-use crate::aws::wait::{self, Status};
+use super::{missing, observed, outputs, string_or_null, tag_filters, tags};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
-    StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, Seen, StepCx,
+    Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     ConnectivityType, NatGateway, NatGatewayAddress, NatGatewayState, ResourceType,
 };
 use aws_sdk_ec2::Client;
-use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
+crate::spec! {
+    pub(super) struct Spec with tags {
+        subnet_id: String = required(AttrType::String).force_new(),
+        allocation_id: Option<String> = optional(AttrType::String).force_new(),
+        connectivity_type: String = optional(AttrType::String)
+            .default("\"public\"")
+            .force_new()
+            .one_of(&["public", "private"]),
+    }
+}
+
 static SCHEMA: Schema = Schema {
     name: "ec2.nat_gateway",
-    attrs: &[
-        Attr::required("subnet_id", AttrType::String).force_new(),
-        Attr::optional("allocation_id", AttrType::String).force_new(),
-        Attr::optional("connectivity_type", AttrType::String)
-            .default("\"public\"")
-            .force_new(),
-        TAGS,
-    ],
+    attrs: Spec::ATTRS,
     outputs: &["public_ip", "private_ip", "network_interface_id"],
     taggable: true,
     tier: Tier::Network,
     price: Price::Model(crate::cost::models::nat_gateway),
 };
 
-/// NAT gateways take minutes to become available, and to go, on AWS.
-const WAIT: Backoff = Backoff {
-    first: Duration::from_millis(500),
-    max_delay: Duration::from_secs(10),
-    bound: Duration::from_secs(10 * 60),
-};
-
 const NOT_FOUND: [&str; 2] = ["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"];
+const DESCRIBE: &str = "ec2:DescribeNatGateways";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    subnet_id: String,
-    allocation_id: Option<String>,
-    connectivity_type: String,
-}
+/// NAT gateways take minutes to become available, and to go, on AWS. One that goes to
+/// `failed` instead reports why (no free address, subnet full ...).
+const AVAILABLE: Waiter = Waiter {
+    call: DESCRIBE,
+    target: "available",
+    ready: &["available"],
+    failed: &["failed"],
+    until_gone: false,
+    backoff: Backoff {
+        first: Duration::from_millis(500),
+        max_delay: Duration::from_secs(10),
+        bound: Duration::from_secs(10 * 60),
+    },
+};
+const DELETED: Waiter = Waiter {
+    target: "deleted",
+    ready: &[],
+    failed: &[],
+    until_gone: true,
+    ..AVAILABLE
+};
 
 pub(super) struct NatGatewayKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
-impl ResourceKind for NatGatewayKind {
+impl AwsKind for NatGatewayKind {
+    type Spec = Spec;
+    type Item = NatGateway;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &NOT_FOUND;
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         if spec.connectivity_type == "public" && spec.allocation_id.is_none() {
             let message = "allocation_id is required when connectivity_type is public";
             return Err(KindError::local("ec2:CreateNatGateway", message));
         }
         let ec2 = self.0.ec2().await;
-        let id = create_nat_gateway(ec2, &spec, tags).await?;
-        let available = wait_available(cx, ec2, &id).await?;
-        exists(
-            "ec2:DescribeNatGateways",
-            NOT_FOUND[0],
-            &id,
-            to_live(&available),
-        )
+        let id = create_nat_gateway(ec2, spec, tags).await?;
+        let ids = std::slice::from_ref(&id);
+        let look = || async move { Ok(describe_all(ec2, ids).await?.pop()) };
+        AVAILABLE.wait(cx, look, seen).await?;
+        Ok(id)
     }
 
     /// CreateNatGateway is idempotent on AWS (its ClientToken); an endpoint that ignores
@@ -84,76 +93,57 @@ impl ResourceKind for NatGatewayKind {
         &["Resource.AlreadyAssociated"]
     }
 
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        let ec2 = self.0.ec2().await;
-        let gateways = describe(ec2, ids).await?;
-        let live = gateways
-            .iter()
-            .filter(|gateway| !is_gone(gateway))
-            .filter_map(to_live);
-        Ok(in_order(ids, live.collect()))
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<NatGateway>> {
+        let gateways = describe_all(self.0.ec2().await, ids).await?;
+        Ok(gateways.into_iter().filter(|g| !is_gone(g)).collect())
     }
 
-    /// The tag filters narrow the listing on AWS (an emulator may ignore them); the tags
-    /// are checked here as well, and gateways on their way out are not listed.
-    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
-        let ec2 = self.0.ec2().await;
-        let gateways: Vec<NatGateway> = ec2
-            .describe_nat_gateways()
-            .set_filter(Some(tag_filters(tags)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ec2:DescribeNatGateways", e))?;
-        let live = gateways
-            .iter()
-            .filter(|gateway| {
-                !is_gone(gateway) && gateway.state() != Some(&NatGatewayState::Deleting)
-            })
-            .filter(|gateway| carries_all(&tags::to_map(gateway.tags()), tags))
-            .filter_map(to_live);
-        Ok(Some(live.collect()))
+    /// Gateways on their way out are not listed.
+    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<NatGateway>>> {
+        let request = self.0.ec2().await.describe_nat_gateways();
+        let request = request.set_filter(Some(tag_filters(tags)));
+        let gateways: Vec<NatGateway> = all_pages!(request, DESCRIBE)?;
+        let deleting = |g: &NatGateway| g.state() == Some(&NatGatewayState::Deleting);
+        let listed = gateways.into_iter().filter(|g| !is_gone(g) && !deleting(g));
+        Ok(Some(listed.collect()))
     }
 
-    async fn update(
-        &self,
-        _cx: &StepCx,
-        live: &Live,
-        _prior: &Attrs,
-        _desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let ec2 = self.0.ec2().await;
-        let current = describe(ec2, std::slice::from_ref(&live.id)).await?.pop();
-        let current = current.filter(|gateway| !is_gone(gateway));
-        let current = exists("ec2:DescribeNatGateways", NOT_FOUND[0], &live.id, current)?;
-        tags::sync(ec2, &live.id, current.tags(), tags).await?;
-        // Only tags change in place; the rest is as just described.
-        let updated = exists(
-            "ec2:DescribeNatGateways",
-            NOT_FOUND[0],
-            &live.id,
-            to_live(&current),
-        )?;
-        Ok(with_tags(updated, tags))
+    fn live(&self, gateway: &NatGateway) -> Option<Live> {
+        to_live(gateway)
     }
 
+    fn tags(&self, gateway: &NatGateway) -> Option<Tags> {
+        Some(tags::to_map(gateway.tags()))
+    }
+
+    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
+        tags::tag(self.0.ec2().await, id, set).await
+    }
+
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        tags::untag(self.0.ec2().await, id, keys).await
+    }
+
+    /// Only the tags change in place, and the layer syncs those.
+    async fn update(&self, _cx: &StepCx, _change: &Change<'_, Self>) -> KindResult<()> {
+        Ok(())
+    }
+
+    /// A gateway already gone answers NOT_FOUND, which the layer counts as deleted.
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let ec2 = self.0.ec2().await;
-        let deleted = ec2
-            .delete_nat_gateway()
-            .nat_gateway_id(&live.id)
+        let request = ec2.delete_nat_gateway().nat_gateway_id(&live.id);
+        request
             .send()
-            .await;
-        ignore_gone(
-            deleted
-                .map(drop)
-                .map_err(|e| sdk_error("ec2:DeleteNatGateway", e)),
-            &NOT_FOUND,
-        )?;
-        wait_deleted(cx, ec2, &live.id).await
+            .await
+            .map_err(|e| sdk_error("ec2:DeleteNatGateway", e))?;
+        let ids = std::slice::from_ref(&live.id);
+        let deleted = |g: &NatGateway| g.state() == Some(&NatGatewayState::Deleted);
+        let look = || async move {
+            let gateway = describe_all(ec2, ids).await?.pop();
+            Ok(gateway.filter(|g| !deleted(g)))
+        };
+        DELETED.wait(cx, look, seen).await.map(drop)
     }
 }
 
@@ -183,23 +173,15 @@ async fn create_nat_gateway(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResul
 
 /// Every gateway AWS still lists for `ids`, including deleted ones (AWS keeps them visible
 /// for about an hour).
-async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<NatGateway>> {
-    describe_existing(ids, &NOT_FOUND, |lookup| async move {
-        let request = match lookup {
-            Lookup::Ids => ec2
-                .describe_nat_gateways()
-                .set_nat_gateway_ids(Some(ids.to_vec())),
-            Lookup::Filter => ec2
-                .describe_nat_gateways()
-                .filter(filter("nat-gateway-id", ids)),
-        };
-        let pages = request.into_paginator().items().send();
-        pages
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ec2:DescribeNatGateways", e))
-    })
-    .await
+async fn describe_all(ec2: &Client, ids: &[String]) -> KindResult<Vec<NatGateway>> {
+    describe_ids!(
+        ec2,
+        ids,
+        describe_nat_gateways.set_nat_gateway_ids,
+        filter("nat-gateway-id"),
+        &NOT_FOUND,
+        DESCRIBE
+    )
 }
 
 /// Deleted and failed gateways are only listed for a while; they route nothing.
@@ -210,53 +192,14 @@ fn is_gone(gateway: &NatGateway) -> bool {
     )
 }
 
-async fn wait_available(cx: &StepCx, ec2: &Client, id: &str) -> KindResult<NatGateway> {
-    let ids = &[id.to_string()];
-    wait::until(
-        cx,
-        "ec2:DescribeNatGateways",
-        "available",
-        WAIT,
-        || async move {
-            let Some(gateway) = describe(ec2, ids).await?.pop() else {
-                return Ok(Status::Pending("not visible yet".to_string()));
-            };
-            match gateway.state() {
-                Some(NatGatewayState::Available) => Ok(Status::Ready(gateway)),
-                Some(NatGatewayState::Failed) => Err(creation_failed(&gateway)),
-                Some(state) => Ok(Status::Pending(state.as_str().to_string())),
-                None => Ok(Status::Pending("in no state yet".to_string())),
-            }
-        },
-    )
-    .await
-}
-
-/// AWS's own reason for a gateway that went to `failed` (no free address, subnet full ...).
-fn creation_failed(gateway: &NatGateway) -> KindError {
-    let code = gateway.failure_code().map(str::to_string);
-    let message = gateway
-        .failure_message()
-        .unwrap_or("the NAT gateway went to state failed");
-    KindError::new("ec2:CreateNatGateway", code, message.to_string())
-}
-
-async fn wait_deleted(cx: &StepCx, ec2: &Client, id: &str) -> KindResult<()> {
-    let ids = &[id.to_string()];
-    wait::until(
-        cx,
-        "ec2:DescribeNatGateways",
-        "deleted",
-        WAIT,
-        || async move {
-            let gateway = describe(ec2, ids).await?.pop();
-            Ok(match gateway.as_ref().and_then(NatGateway::state) {
-                None | Some(NatGatewayState::Deleted) => Status::Ready(()),
-                Some(state) => Status::Pending(state.as_str().to_string()),
-            })
-        },
-    )
-    .await
+/// The gateway's state, with AWS's own reason when it went to `failed`.
+fn seen(gateway: &NatGateway) -> Seen {
+    let state = gateway.state().map_or("in no state yet", |s| s.as_str());
+    let reason = match (gateway.failure_code(), gateway.failure_message()) {
+        (Some(code), Some(message)) => Some(format!("{code}: {message}")),
+        (code, message) => message.or(code).map(str::to_string),
+    };
+    Seen::new(state).because(reason)
 }
 
 fn to_live(gateway: &NatGateway) -> Option<Live> {
@@ -285,13 +228,12 @@ fn to_live(gateway: &NatGateway) -> Option<Live> {
             "connectivity_type",
             string_or_null(gateway.connectivity_type().map(ConnectivityType::as_str)),
         ),
-        ("tags", user_tags(&tags::to_map(gateway.tags()))),
     ]);
     Some(Live {
         attrs: Some(attrs),
         id: gateway.nat_gateway_id()?.to_string(),
         outputs,
-        identity: identity_tags(&tags::to_map(gateway.tags())),
+        identity: Tags::new(),
     })
 }
 
@@ -301,22 +243,28 @@ mod tests {
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
-    #[test]
-    fn a_failed_gateway_reports_aws_reason() {
+    #[tokio::test]
+    async fn a_failed_gateway_reports_aws_reason() {
         let gateway = NatGateway::builder()
             .state(NatGatewayState::Failed)
             .failure_code("Gateway.NotAttached")
             .failure_message("Network vpc-1 has no Internet gateway attached")
             .build();
-        let err = creation_failed(&gateway);
-        assert_eq!(err.code.as_deref(), Some("Gateway.NotAttached"));
-        assert!(
-            err.message.contains("no Internet gateway"),
-            "{}",
-            err.message
+        let look = || {
+            let gateway = gateway.clone();
+            async move { Ok(Some(gateway)) }
+        };
+        let err = AVAILABLE
+            .wait(&StepCx::silent("nat"), look, seen)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code.as_deref(), Some("failed"));
+        assert_eq!(
+            err.message,
+            "Gateway.NotAttached: Network vpc-1 has no Internet gateway attached"
         );
         assert!(is_gone(&gateway));
     }

@@ -1,32 +1,32 @@
 //! `ec2.subnet`: a subnet of a VPC, optionally giving instances public IPs.
 
 use super::{
-    carries_all, delete_retrying, describe_existing, exists, filter, has_code, in_order, missing,
-    observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags, Lookup,
-    TAGS,
+    available, carries_all, delete_retrying, filter, has_code, missing, observed, outputs,
+    string_or_null, tag_filters, tags,
 };
-use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindResult, Live, Price, ResourceKind, Schema, StepCx,
-    Tags, Tier,
+    identity_tags, AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, Seen, StepCx,
+    Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet, SubnetState};
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet};
 use aws_sdk_ec2::Client;
-use serde::Deserialize;
 use serde_json::Value;
 use std::sync::Arc;
 
+crate::spec! {
+    pub(super) struct Spec with tags {
+        vpc_id: String = required(AttrType::String).force_new(),
+        cidr_block: String = required(AttrType::Cidr).force_new(),
+        availability_zone: Option<String> = optional(AttrType::String).force_new(),
+        map_public_ip_on_launch: bool = optional(AttrType::Bool).default("false"),
+    }
+}
+
 static SCHEMA: Schema = Schema {
     name: "ec2.subnet",
-    attrs: &[
-        Attr::required("vpc_id", AttrType::String).force_new(),
-        Attr::required("cidr_block", AttrType::Cidr).force_new(),
-        Attr::optional("availability_zone", AttrType::String).force_new(),
-        Attr::optional("map_public_ip_on_launch", AttrType::Bool).default("false"),
-        TAGS,
-    ],
+    attrs: Spec::ATTRS,
     outputs: &["arn", "availability_zone_id"],
     taggable: true,
     tier: Tier::Network,
@@ -34,76 +34,67 @@ static SCHEMA: Schema = Schema {
 };
 
 const NOT_FOUND: &str = "InvalidSubnetID.NotFound";
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    vpc_id: String,
-    cidr_block: String,
-    availability_zone: Option<String>,
-    map_public_ip_on_launch: bool,
-}
+const DESCRIBE: &str = "ec2:DescribeSubnets";
+const AVAILABLE: Waiter = available(DESCRIBE);
 
 pub(super) struct SubnetKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
-impl ResourceKind for SubnetKind {
+impl AwsKind for SubnetKind {
+    type Spec = Spec;
+    type Item = Subnet;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
-        let id = create_subnet(ec2, &spec, tags).await?;
-        wait_available(cx, ec2, &id).await?;
+        let id = create_subnet(ec2, spec, tags).await?;
+        let ids = std::slice::from_ref(&id);
+        let look = || async move { Ok(describe(ec2, ids).await?.pop()) };
+        AVAILABLE.wait(cx, look, state).await?;
         if spec.map_public_ip_on_launch {
             map_public_ip(ec2, &id, true).await?;
         }
-        self.read_one(&id).await
+        Ok(id)
     }
 
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        let ec2 = self.0.ec2().await;
-        let subnets = describe(ec2, ids).await?;
-        Ok(in_order(ids, subnets.iter().filter_map(to_live).collect()))
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Subnet>> {
+        describe(self.0.ec2().await, ids).await
     }
 
-    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
-        let ec2 = self.0.ec2().await;
-        let subnets: Vec<Subnet> = ec2
-            .describe_subnets()
-            .set_filters(Some(tag_filters(tags)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ec2:DescribeSubnets", e))?;
-        let tagged = subnets
-            .iter()
-            .filter(|subnet| carries_all(&tags::to_map(subnet.tags()), tags));
-        Ok(Some(tagged.filter_map(to_live).collect()))
+    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<Subnet>>> {
+        let request = self.0.ec2().await.describe_subnets();
+        let request = request.set_filters(Some(tag_filters(tags)));
+        Ok(Some(all_pages!(request, DESCRIBE)?))
     }
 
-    async fn update(
-        &self,
-        _cx: &StepCx,
-        live: &Live,
-        _prior: &Attrs,
-        desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
-        let ec2 = self.0.ec2().await;
-        let current = describe(ec2, std::slice::from_ref(&live.id)).await?.pop();
-        let current = exists("ec2:DescribeSubnets", NOT_FOUND, &live.id, current)?;
-        tags::sync(ec2, &live.id, current.tags(), tags).await?;
+    fn live(&self, subnet: &Subnet) -> Option<Live> {
+        to_live(subnet)
+    }
+
+    fn tags(&self, subnet: &Subnet) -> Option<Tags> {
+        Some(tags::to_map(subnet.tags()))
+    }
+
+    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
+        tags::tag(self.0.ec2().await, id, set).await
+    }
+
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        tags::untag(self.0.ec2().await, id, keys).await
+    }
+
+    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         // DescribeSubnets reports the flag, so compare with AWS rather than with state.
-        if current.map_public_ip_on_launch() != Some(spec.map_public_ip_on_launch) {
-            map_public_ip(ec2, &live.id, spec.map_public_ip_on_launch).await?;
+        let wanted = change.desired.map_public_ip_on_launch;
+        if change.current.map_public_ip_on_launch() != Some(wanted) {
+            map_public_ip(self.0.ec2().await, change.id(), wanted).await?;
         }
-        self.read_one(&live.id).await
+        Ok(())
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -118,12 +109,6 @@ impl ResourceKind for SubnetKind {
             Ok(())
         })
         .await
-    }
-}
-
-impl SubnetKind {
-    async fn read_one(&self, id: &str) -> KindResult<Live> {
-        read_one(self, "ec2:DescribeSubnets", NOT_FOUND, id).await
     }
 }
 
@@ -162,7 +147,7 @@ async fn own_subnet_at(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResult<Opt
         .filters(filter("cidr-block", [spec.cidr_block.as_str()]))
         .send()
         .await
-        .map_err(|e| sdk_error("ec2:DescribeSubnets", e))?;
+        .map_err(|e| sdk_error(DESCRIBE, e))?;
     let own = found
         .subnets()
         .iter()
@@ -171,37 +156,22 @@ async fn own_subnet_at(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResult<Opt
 }
 
 async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<Subnet>> {
-    describe_existing(ids, &[NOT_FOUND], |lookup| async move {
-        let request = match lookup {
-            Lookup::Ids => ec2.describe_subnets().set_subnet_ids(Some(ids.to_vec())),
-            Lookup::Filter => ec2.describe_subnets().filters(filter("subnet-id", ids)),
-        };
-        let pages = request.into_paginator().items().send();
-        pages
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ec2:DescribeSubnets", e))
-    })
-    .await
+    describe_ids!(
+        ec2,
+        ids,
+        describe_subnets.set_subnet_ids,
+        filters("subnet-id"),
+        &[NOT_FOUND],
+        DESCRIBE
+    )
 }
 
-async fn wait_available(cx: &StepCx, ec2: &Client, id: &str) -> KindResult<()> {
-    let ids = &[id.to_string()];
-    wait::until(
-        cx,
-        "ec2:DescribeSubnets",
-        "available",
-        Backoff::CONSISTENCY,
-        || async move {
-            let subnets = describe(ec2, ids).await?;
-            Ok(match subnets.first().and_then(Subnet::state) {
-                Some(SubnetState::Available) => Status::Ready(()),
-                Some(state) => Status::Pending(state.as_str().to_string()),
-                None => Status::Pending("not visible yet".to_string()),
-            })
-        },
+fn state(subnet: &Subnet) -> Seen {
+    Seen::new(
+        subnet
+            .state()
+            .map_or("in no state yet", |state| state.as_str()),
     )
-    .await
 }
 
 async fn map_public_ip(ec2: &Client, id: &str, on: bool) -> KindResult<()> {
@@ -229,11 +199,12 @@ fn to_live(subnet: &Subnet) -> Option<Live> {
         attrs: Some(observed_attrs(subnet)),
         id: subnet.subnet_id()?.to_string(),
         outputs,
-        identity: identity_tags(&tags::to_map(subnet.tags())),
+        identity: Tags::new(),
     })
 }
 
-/// Every blueprint attribute of a subnet, as DescribeSubnets reports it.
+/// Every blueprint attribute of a subnet but its tags (the layer adds those), as
+/// DescribeSubnets reports it.
 fn observed_attrs(subnet: &Subnet) -> Attrs {
     observed([
         ("vpc_id", string_or_null(subnet.vpc_id())),
@@ -248,19 +219,18 @@ fn observed_attrs(subnet: &Subnet) -> Attrs {
                 .map_public_ip_on_launch()
                 .map_or(Value::Null, Value::Bool),
         ),
-        ("tags", user_tags(&tags::to_map(subnet.tags()))),
     ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
+    use crate::kinds::TAGS;
     use serde_json::json;
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     #[test]
@@ -271,20 +241,16 @@ mod tests {
             .cidr_block("10.0.1.0/24")
             .availability_zone("us-east-1a")
             .map_public_ip_on_launch(true)
-            .tags(
-                aws_sdk_ec2::types::Tag::builder()
-                    .key("aws:cloudformation:stack-id")
-                    .value("x")
-                    .build(),
-            )
             .build();
         let attrs = Value::Object(observed_attrs(&subnet));
         assert_eq!(
             attrs,
             json!({"vpc_id": "vpc-1", "cidr_block": "10.0.1.0/24",
-                "availability_zone": "us-east-1a", "map_public_ip_on_launch": true, "tags": {}})
+                "availability_zone": "us-east-1a", "map_public_ip_on_launch": true})
         );
         let names: Vec<&str> = SCHEMA.attrs.iter().map(|a| a.name).collect();
+        assert_eq!(names.len(), attrs.as_object().unwrap().len() + 1);
+        assert!(names.contains(&TAGS.name), "the layer adds the tags");
         assert!(attrs
             .as_object()
             .unwrap()

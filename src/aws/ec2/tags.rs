@@ -1,7 +1,7 @@
-//! EC2 tags: set at creation through TagSpecifications, kept equal to the wanted set on update.
+//! EC2 tags: set at creation through TagSpecifications, set and removed by the typed
+//! layer's tag sync on update.
 
 use crate::aws::sdk_error;
-use crate::kinds::{tag_changes, TagChanges};
 use crate::kinds::{KindResult, Tags};
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 
@@ -56,23 +56,6 @@ pub(super) async fn untag(ec2: &aws_sdk_ec2::Client, id: &str, keys: &[String]) 
         .send()
         .await
         .map_err(|e| sdk_error("ec2:DeleteTags", e))?;
-    Ok(())
-}
-
-/// Makes the tags of resource `id` exactly `desired`, given what it carries now.
-pub(super) async fn sync(
-    ec2: &aws_sdk_ec2::Client,
-    id: &str,
-    current: &[Tag],
-    desired: &Tags,
-) -> KindResult<()> {
-    let TagChanges { set, removed } = tag_changes(&to_map(current), desired);
-    if !set.is_empty() {
-        tag(ec2, id, &set).await?;
-    }
-    if !removed.is_empty() {
-        untag(ec2, id, &removed).await?;
-    }
     Ok(())
 }
 

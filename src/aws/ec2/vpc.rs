@@ -1,34 +1,36 @@
-//! `ec2.vpc`: a VPC with its DNS attributes.
+//! `ec2.vpc`: a VPC with its DNS attributes. Its outputs name the security group and the
+//! main route table AWS creates with it.
 
 use super::{
-    arn, carries_all, changed, delete_retrying, describe_existing, exists, filter, in_order,
-    missing, observed, outputs, parse_spec, read_one, string_or_null, tag_filters, tags, user_tags,
-    Lookup, TAGS,
+    available, delete_retrying, filter, missing, observed, outputs, string_or_null, tag_filters,
+    tags,
 };
-use crate::aws::wait::{self, Status};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindResult, Live, Price, ResourceKind, Schema, StepCx,
-    Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, Seen, StepCx, Tags, Tier,
+    Waiter,
 };
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tenancy, Vpc, VpcState};
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tenancy, Vpc};
 use aws_sdk_ec2::Client;
-use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+crate::spec! {
+    pub(super) struct Spec with tags {
+        cidr_block: String = required(AttrType::Cidr).force_new(),
+        enable_dns_support: bool = optional(AttrType::Bool).default("true"),
+        enable_dns_hostnames: bool = optional(AttrType::Bool).default("false"),
+        instance_tenancy: String = optional(AttrType::String)
+            .default("\"default\"")
+            .force_new()
+            .one_of(&["default", "dedicated"]),
+    }
+}
+
 static SCHEMA: Schema = Schema {
     name: "ec2.vpc",
-    attrs: &[
-        Attr::required("cidr_block", AttrType::Cidr).force_new(),
-        Attr::optional("enable_dns_support", AttrType::Bool).default("true"),
-        Attr::optional("enable_dns_hostnames", AttrType::Bool).default("false"),
-        Attr::optional("instance_tenancy", AttrType::String)
-            .default("\"default\"")
-            .force_new(),
-        TAGS,
-    ],
+    attrs: Spec::ATTRS,
     outputs: &[
         "arn",
         "owner_id",
@@ -41,26 +43,32 @@ static SCHEMA: Schema = Schema {
 };
 
 const NOT_FOUND: &str = "InvalidVpcID.NotFound";
+const DESCRIBE: &str = "ec2:DescribeVpcs";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    cidr_block: String,
-    enable_dns_support: bool,
-    enable_dns_hostnames: bool,
-    instance_tenancy: String,
+/// A fresh VPC is `pending` for a moment, and on AWS may not be visible at all at first.
+const AVAILABLE: Waiter = available(DESCRIBE);
+
+/// A VPC with what its outputs take one more call each for (for all VPCs of a read at once).
+pub(super) struct VpcItem {
+    vpc: Vpc,
+    default_security_group: Option<String>,
+    main_route_table: Option<String>,
 }
 
 pub(super) struct VpcKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
-impl ResourceKind for VpcKind {
+impl AwsKind for VpcKind {
+    type Spec = Spec;
+    type Item = VpcItem;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
         let created = ec2
             .create_vpc()
@@ -74,55 +82,48 @@ impl ResourceKind for VpcKind {
             .vpc()
             .and_then(Vpc::vpc_id)
             .ok_or_else(|| missing("ec2:CreateVpc", "VpcId"))?;
-        wait_available(cx, ec2, id).await?;
+        let ids = &[id.to_string()];
+        let look = || async move { Ok(describe(ec2, ids).await?.pop()) };
+        AVAILABLE.wait(cx, look, state).await?;
         let support = (!spec.enable_dns_support).then_some(false);
         let hostnames = spec.enable_dns_hostnames.then_some(true);
         set_dns(ec2, id, support, hostnames).await?;
-        self.read_one(id).await
+        Ok(id.to_string())
     }
 
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<VpcItem>> {
         let ec2 = self.0.ec2().await;
-        let vpcs = describe(ec2, ids).await?;
-        Ok(in_order(ids, lives(ec2, &vpcs).await?))
+        with_outputs(ec2, describe(ec2, ids).await?).await
     }
 
-    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<VpcItem>>> {
         let ec2 = self.0.ec2().await;
-        let vpcs: Vec<Vpc> = ec2
-            .describe_vpcs()
-            .set_filters(Some(tag_filters(tags)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ec2:DescribeVpcs", e))?;
-        let vpcs: Vec<Vpc> = vpcs
-            .into_iter()
-            .filter(|vpc| carries_all(&tags::to_map(vpc.tags()), tags))
-            .collect();
-        Ok(Some(lives(ec2, &vpcs).await?))
+        let request = ec2.describe_vpcs().set_filters(Some(tag_filters(tags)));
+        let vpcs = all_pages!(request, DESCRIBE)?;
+        Ok(Some(with_outputs(ec2, vpcs).await?))
     }
 
-    async fn update(
-        &self,
-        _cx: &StepCx,
-        live: &Live,
-        prior: &Attrs,
-        desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
-        let ec2 = self.0.ec2().await;
-        let current = describe(ec2, std::slice::from_ref(&live.id)).await?.pop();
-        let current = exists("ec2:DescribeVpcs", NOT_FOUND, &live.id, current)?;
-        tags::sync(ec2, &live.id, current.tags(), tags).await?;
-        let wanted = |name, value: bool| changed(&SCHEMA, prior, desired, name).then_some(value);
-        let support = wanted("enable_dns_support", spec.enable_dns_support);
-        let hostnames = wanted("enable_dns_hostnames", spec.enable_dns_hostnames);
-        set_dns(ec2, &live.id, support, hostnames).await?;
-        self.read_one(&live.id).await
+    fn live(&self, item: &VpcItem) -> Option<Live> {
+        to_live(&self.0, item)
+    }
+
+    fn tags(&self, item: &VpcItem) -> Option<Tags> {
+        Some(tags::to_map(item.vpc.tags()))
+    }
+
+    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
+        tags::tag(self.0.ec2().await, id, set).await
+    }
+
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        tags::untag(self.0.ec2().await, id, keys).await
+    }
+
+    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+        let wanted = |name, value: bool| change.changed(name).then_some(value);
+        let support = wanted("enable_dns_support", change.desired.enable_dns_support);
+        let hostnames = wanted("enable_dns_hostnames", change.desired.enable_dns_hostnames);
+        set_dns(self.0.ec2().await, change.id(), support, hostnames).await
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -140,56 +141,39 @@ impl ResourceKind for VpcKind {
     }
 }
 
-impl VpcKind {
-    async fn read_one(&self, id: &str) -> KindResult<Live> {
-        read_one(self, "ec2:DescribeVpcs", NOT_FOUND, id).await
-    }
-}
-
-/// `vpcs` as [`Live`]s, with the outputs that take one more call each for all of them.
-async fn lives(ec2: &Client, vpcs: &[Vpc]) -> KindResult<Vec<Live>> {
-    let found: Vec<&str> = vpcs.iter().filter_map(Vpc::vpc_id).collect();
-    let default_groups = default_security_groups(ec2, &found).await?;
-    let main_tables = main_route_tables(ec2, &found).await?;
-    let live = vpcs
-        .iter()
-        .filter_map(|vpc| to_live(ec2, vpc, &default_groups, &main_tables));
-    Ok(live.collect())
-}
-
 async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<Vpc>> {
-    describe_existing(ids, &[NOT_FOUND], |lookup| async move {
-        let request = match lookup {
-            Lookup::Ids => ec2.describe_vpcs().set_vpc_ids(Some(ids.to_vec())),
-            Lookup::Filter => ec2.describe_vpcs().filters(filter("vpc-id", ids)),
-        };
-        let pages = request.into_paginator().items().send();
-        pages
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ec2:DescribeVpcs", e))
-    })
-    .await
+    describe_ids!(
+        ec2,
+        ids,
+        describe_vpcs.set_vpc_ids,
+        filters("vpc-id"),
+        &[NOT_FOUND],
+        DESCRIBE
+    )
 }
 
-/// A fresh VPC is `pending` for a moment, and on AWS may not be visible at all at first.
-async fn wait_available(cx: &StepCx, ec2: &Client, id: &str) -> KindResult<()> {
-    let ids = &[id.to_string()];
-    wait::until(
-        cx,
-        "ec2:DescribeVpcs",
-        "available",
-        Backoff::CONSISTENCY,
-        || async move {
-            let vpcs = describe(ec2, ids).await?;
-            Ok(match vpcs.first().and_then(Vpc::state) {
-                Some(VpcState::Available) => Status::Ready(()),
-                Some(state) => Status::Pending(state.as_str().to_string()),
-                None => Status::Pending("not visible yet".to_string()),
-            })
-        },
+fn state(vpc: &Vpc) -> Seen {
+    Seen::new(
+        vpc.state()
+            .map_or("in no state yet", |state| state.as_str()),
     )
-    .await
+}
+
+/// `vpcs` with their default security group and main route table, in one call each for
+/// all of them.
+async fn with_outputs(ec2: &Client, vpcs: Vec<Vpc>) -> KindResult<Vec<VpcItem>> {
+    let found: Vec<&str> = vpcs.iter().filter_map(Vpc::vpc_id).collect();
+    let mut default_groups = default_security_groups(ec2, &found).await?;
+    let mut main_tables = main_route_tables(ec2, &found).await?;
+    let items = vpcs.into_iter().map(|vpc| {
+        let id = vpc.vpc_id().unwrap_or_default();
+        VpcItem {
+            default_security_group: default_groups.remove(id),
+            main_route_table: main_tables.remove(id),
+            vpc,
+        }
+    });
+    Ok(items.collect())
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -244,16 +228,11 @@ async fn default_security_groups(
     if vpcs.is_empty() {
         return Ok(HashMap::new());
     }
-    let groups = ec2
+    let request = ec2
         .describe_security_groups()
         .filters(filter("vpc-id", vpcs.iter().copied()))
-        .filters(filter("group-name", ["default"]))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| sdk_error("ec2:DescribeSecurityGroups", e))?;
+        .filters(filter("group-name", ["default"]));
+    let groups: Vec<_> = all_pages!(request, "ec2:DescribeSecurityGroups")?;
     let pairs = groups
         .iter()
         .filter_map(|g| Some((g.vpc_id()?.into(), g.group_id()?.into())));
@@ -265,52 +244,42 @@ async fn main_route_tables(ec2: &Client, vpcs: &[&str]) -> KindResult<HashMap<St
     if vpcs.is_empty() {
         return Ok(HashMap::new());
     }
-    let tables = ec2
+    let request = ec2
         .describe_route_tables()
         .filters(filter("vpc-id", vpcs.iter().copied()))
-        .filters(filter("association.main", ["true"]))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| sdk_error("ec2:DescribeRouteTables", e))?;
+        .filters(filter("association.main", ["true"]));
+    let tables: Vec<_> = all_pages!(request, "ec2:DescribeRouteTables")?;
     let pairs = tables
         .iter()
         .filter_map(|t| Some((t.vpc_id()?.into(), t.route_table_id()?.into())));
     Ok(pairs.collect())
 }
 
-fn to_live(
-    ec2: &Client,
-    vpc: &Vpc,
-    default_groups: &HashMap<String, String>,
-    main_tables: &HashMap<String, String>,
-) -> Option<Live> {
-    let id = vpc.vpc_id()?.to_string();
-    let owner = vpc.owner_id();
+fn to_live(aws: &AwsContext, item: &VpcItem) -> Option<Live> {
+    let id = item.vpc.vpc_id()?.to_string();
+    let owner = item.vpc.owner_id();
     let outputs = outputs([
         (
             "arn",
-            owner.and_then(|owner| arn(ec2, owner, &format!("vpc/{id}"))),
+            owner.and_then(|owner| aws.arn("ec2", owner, &format!("vpc/{id}"))),
         ),
         ("owner_id", owner.map(str::to_string)),
         (
             "default_security_group_id",
-            default_groups.get(&id).cloned(),
+            item.default_security_group.clone(),
         ),
-        ("main_route_table_id", main_tables.get(&id).cloned()),
+        ("main_route_table_id", item.main_route_table.clone()),
     ]);
     Some(Live {
         id,
         outputs,
-        attrs: Some(observed_attrs(vpc)),
-        identity: identity_tags(&tags::to_map(vpc.tags())),
+        attrs: Some(observed_attrs(&item.vpc)),
+        identity: Tags::new(),
     })
 }
 
-/// The blueprint attributes DescribeVpcs reports. The DNS flags are left out: each needs a
-/// DescribeVpcAttribute call per VPC.
+/// The blueprint attributes DescribeVpcs reports (the layer adds the tags). The DNS flags
+/// are left out: each needs a DescribeVpcAttribute call per VPC.
 fn observed_attrs(vpc: &Vpc) -> Attrs {
     observed([
         ("cidr_block", string_or_null(vpc.cidr_block())),
@@ -318,43 +287,40 @@ fn observed_attrs(vpc: &Vpc) -> Attrs {
             "instance_tenancy",
             string_or_null(vpc.instance_tenancy().map(Tenancy::as_str)),
         ),
-        ("tags", user_tags(&tags::to_map(vpc.tags()))),
     ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
     use serde_json::{json, Value};
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     #[test]
     fn observed_attrs_are_the_blueprint_attributes_aws_reports() {
         let vpc = Vpc::builder()
             .vpc_id("vpc-1")
+            .owner_id("123456789012")
             .cidr_block("10.0.0.0/16")
             .instance_tenancy(Tenancy::Default)
-            .tags(
-                aws_sdk_ec2::types::Tag::builder()
-                    .key("Name")
-                    .value("main")
-                    .build(),
-            )
-            .tags(
-                aws_sdk_ec2::types::Tag::builder()
-                    .key("innovate:env")
-                    .value("prod")
-                    .build(),
-            )
             .build();
+        let item = VpcItem {
+            vpc,
+            default_security_group: Some("sg-1".into()),
+            main_route_table: None,
+        };
+        let live = to_live(&AwsContext::new(None), &item).unwrap();
         assert_eq!(
-            Value::Object(observed_attrs(&vpc)),
-            json!({"cidr_block": "10.0.0.0/16", "instance_tenancy": "default", "tags": {"Name": "main"}})
+            Value::Object(live.attrs.unwrap()),
+            json!({"cidr_block": "10.0.0.0/16", "instance_tenancy": "default"})
+        );
+        assert_eq!(
+            Value::Object(live.outputs),
+            json!({"owner_id": "123456789012", "default_security_group_id": "sg-1"})
         );
     }
 }

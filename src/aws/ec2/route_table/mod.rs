@@ -1,0 +1,208 @@
+//! `ec2.route_table`: a route table with its routes and subnet associations, both changed in
+//! place: routes by destination ([`routes`]), associations by subnet ([`associations`]),
+//! always against what AWS reports.
+
+mod associations;
+mod routes;
+
+use super::{delete_retrying, missing, observed, outputs, string_or_null, tag_filters, tags};
+use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::kinds::{
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
+};
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{ResourceType, RouteTable, RouteTableAssociation};
+use aws_sdk_ec2::Client;
+use routes::{actual_routes, desired_routes, observed_routes, RouteSpec, Routes};
+use std::sync::Arc;
+
+crate::spec! {
+    pub(super) struct Spec with tags {
+        vpc_id: String = required(AttrType::String).force_new(),
+        routes: Vec<RouteSpec> = optional(AttrType::List(&AttrType::Object(RouteSpec::ATTRS)))
+            .default("[]")
+            .unordered(),
+        subnet_ids: Vec<String> = optional(AttrType::List(&AttrType::String))
+            .default("[]")
+            .unordered(),
+    }
+}
+
+static SCHEMA: Schema = Schema {
+    name: "ec2.route_table",
+    attrs: Spec::ATTRS,
+    outputs: &["arn", "owner_id"],
+    taggable: true,
+    tier: Tier::Network,
+    price: Price::Free,
+};
+
+const NOT_FOUND: &str = "InvalidRouteTableID.NotFound";
+const DESCRIBE: &str = "ec2:DescribeRouteTables";
+
+pub(super) struct RouteTableKind(pub(super) Arc<AwsContext>);
+
+#[async_trait]
+impl AwsKind for RouteTableKind {
+    type Spec = Spec;
+    type Item = RouteTable;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn schema(&self) -> &'static Schema {
+        &SCHEMA
+    }
+
+    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let routes = desired_routes(&spec.routes)?;
+        let ec2 = self.0.ec2().await;
+        let table = create_route_table(ec2, &spec.vpc_id, tags).await?;
+        let id = table
+            .route_table_id()
+            .ok_or_else(|| missing("ec2:CreateRouteTable", "RouteTableId"))?;
+        reconcile(ec2, id, &table, &routes, &spec.subnet_ids).await?;
+        Ok(id.to_string())
+    }
+
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<RouteTable>> {
+        describe(self.0.ec2().await, ids).await
+    }
+
+    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<RouteTable>>> {
+        let request = self.0.ec2().await.describe_route_tables();
+        let request = request.set_filters(Some(tag_filters(tags)));
+        Ok(Some(all_pages!(request, DESCRIBE)?))
+    }
+
+    fn live(&self, table: &RouteTable) -> Option<Live> {
+        to_live(&self.0, table)
+    }
+
+    fn tags(&self, table: &RouteTable) -> Option<Tags> {
+        Some(tags::to_map(table.tags()))
+    }
+
+    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
+        tags::tag(self.0.ec2().await, id, set).await
+    }
+
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        tags::untag(self.0.ec2().await, id, keys).await
+    }
+
+    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+        let routes = desired_routes(&change.desired.routes)?;
+        let ec2 = self.0.ec2().await;
+        let subnets = &change.desired.subnet_ids;
+        reconcile(ec2, change.id(), change.current, &routes, subnets).await
+    }
+
+    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = self.0.ec2().await;
+        let Some(table) = describe(ec2, std::slice::from_ref(&live.id)).await?.pop() else {
+            return Ok(());
+        };
+        // AWS refuses to delete a table that still has associations.
+        let associations = table
+            .associations()
+            .iter()
+            .filter(|a| a.main() != Some(true));
+        for association in
+            associations.filter_map(RouteTableAssociation::route_table_association_id)
+        {
+            associations::disassociate(ec2, association).await?;
+        }
+        let id = live.id.as_str();
+        delete_retrying(&[NOT_FOUND], || async move {
+            let request = ec2.delete_route_table().route_table_id(id);
+            request
+                .send()
+                .await
+                .map_err(|e| sdk_error("ec2:DeleteRouteTable", e))?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+async fn create_route_table(ec2: &Client, vpc: &str, tags: &Tags) -> KindResult<RouteTable> {
+    let created = retry_while(
+        &["InvalidVpcID.NotFound"],
+        Backoff::CONSISTENCY,
+        || async move {
+            ec2.create_route_table()
+                .vpc_id(vpc)
+                .set_tag_specifications(tags::specification(ResourceType::RouteTable, tags))
+                .send()
+                .await
+                .map_err(|e| sdk_error("ec2:CreateRouteTable", e))
+        },
+    )
+    .await?;
+    created
+        .route_table
+        .ok_or_else(|| missing("ec2:CreateRouteTable", "RouteTable"))
+}
+
+async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<RouteTable>> {
+    describe_ids!(
+        ec2,
+        ids,
+        describe_route_tables.set_route_table_ids,
+        filters("route-table-id"),
+        &[NOT_FOUND],
+        DESCRIBE
+    )
+}
+
+/// Makes the table's routes and associations what the blueprint says, given `table` as AWS
+/// reported it.
+async fn reconcile(
+    ec2: &Client,
+    id: &str,
+    table: &RouteTable,
+    routes: &Routes,
+    subnets: &[String],
+) -> KindResult<()> {
+    routes::sync(ec2, id, table.routes(), routes).await?;
+    associations::sync(ec2, id, table.associations(), subnets).await
+}
+
+fn to_live(aws: &AwsContext, table: &RouteTable) -> Option<Live> {
+    let id = table.route_table_id()?.to_string();
+    let owner = table.owner_id();
+    let outputs = outputs([
+        (
+            "arn",
+            owner.and_then(|owner| aws.arn("ec2", owner, &format!("route-table/{id}"))),
+        ),
+        ("owner_id", owner.map(str::to_string)),
+    ]);
+    Some(Live {
+        id,
+        outputs,
+        attrs: Some(observed_attrs(table)),
+        identity: Tags::new(),
+    })
+}
+
+/// The blueprint attributes of a table as AWS reports them (the layer adds the tags).
+/// `subnet_ids` is left out: the blueprint lists the subnets in its own order (often
+/// `${private[*].id}`), which AWS does not keep, so no order of AWS's list is sure to
+/// compare equal to an unchanged one.
+fn observed_attrs(table: &RouteTable) -> Attrs {
+    observed([
+        ("vpc_id", string_or_null(table.vpc_id())),
+        ("routes", observed_routes(&actual_routes(table.routes()))),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_fits_schema() {
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
+    }
+}
