@@ -1074,8 +1074,8 @@ async fn db_instance_waits_while_creating_and_retries_a_modify_refused_while_bus
     assert_eq!(live.id, id);
     assert_eq!(
         counters.describes.load(Ordering::SeqCst),
-        2,
-        "polled once more after `creating`"
+        3,
+        "polled once more after `creating`, then read once for what create reports"
     );
     let phases_seen = phases.lock().unwrap().clone();
     assert_eq!(phases_seen.len(), 1, "{phases_seen:?}");

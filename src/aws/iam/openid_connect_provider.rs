@@ -4,67 +4,61 @@
 //! An empty `thumbprint_list` leaves thumbprints to IAM: it fetches one at creation, and
 //! for well-known issuers (EKS among them) trusts its own CA store and ignores thumbprints.
 
-use super::tags;
-use crate::aws::common::{
-    carries_all, has_code, ignore_gone, in_order, missing, observed, outputs, parse_spec,
-    tag_changes, user_tags, TAGS,
-};
+use super::{get_each, tags, unless_gone, NOT_FOUND};
+use crate::aws::common::{missing, observed, outputs};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
-    StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
 use aws_sdk_iam::Client;
-use futures::stream::{self, StreamExt, TryStreamExt};
-use serde::Deserialize;
 use serde_json::Value;
 use std::sync::Arc;
 
-static SCHEMA: Schema = Schema {
-    name: "iam.openid_connect_provider",
-    attrs: &[
-        Attr::required("url", AttrType::String).force_new(),
-        Attr::optional("client_id_list", AttrType::List(&AttrType::String))
+crate::spec! {
+    pub(super) struct Spec with tags {
+        url: String = required(AttrType::String).force_new(),
+        client_id_list: Vec<String> = optional(AttrType::List(&AttrType::String))
             .default("[\"sts.amazonaws.com\"]")
             .unordered(),
-        Attr::optional("thumbprint_list", AttrType::List(&AttrType::String))
+        thumbprint_list: Vec<String> = optional(AttrType::List(&AttrType::String))
             .default("[]")
             .unordered(),
-        TAGS,
-    ],
+    }
+}
+
+static SCHEMA: Schema = Schema {
+    name: "iam.openid_connect_provider",
+    attrs: Spec::ATTRS,
     outputs: &["arn"],
     taggable: true,
     tier: Tier::Identity,
     price: Price::Free,
 };
 
-const NOT_FOUND: &str = "NoSuchEntity";
-
-/// Providers read at once: IAM has no batch read.
-const READ_CONCURRENCY: usize = 8;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    url: String,
-    client_id_list: Vec<String>,
-    thumbprint_list: Vec<String>,
+/// A provider as GetOpenIDConnectProvider reports it, with the ARN it was asked for (the
+/// answer has none).
+pub(super) struct Provider {
+    arn: String,
+    found: GetOpenIdConnectProviderOutput,
 }
 
 pub(super) struct OpenIdConnectProviderKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
-impl ResourceKind for OpenIdConnectProviderKind {
+impl AwsKind for OpenIdConnectProviderKind {
+    type Spec = Spec;
+    type Item = Provider;
+    const DESCRIBE: &'static str = "iam:GetOpenIDConnectProvider";
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, _cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
-        let thumbprints = (!spec.thumbprint_list.is_empty()).then_some(spec.thumbprint_list);
-        let attrs = observed_attrs(&spec.client_id_list, tags);
+    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let thumbprints = (!spec.thumbprint_list.is_empty()).then(|| spec.thumbprint_list.clone());
         let created = self
             .0
             .iam()
@@ -83,13 +77,7 @@ impl ResourceKind for OpenIdConnectProviderKind {
                 "OpenIDConnectProviderArn",
             )
         })?;
-        Ok(to_live(arn, attrs, tags))
-    }
-
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        let found = get_each(self.0.iam().await, ids.iter().map(String::as_str)).await?;
-        let live = found.iter().map(|(arn, provider)| read_live(arn, provider));
-        Ok(in_order(ids, live.collect()))
+        Ok(arn.to_string())
     }
 
     /// A retried create of a URL that already has a provider (the first answer was lost).
@@ -97,40 +85,65 @@ impl ResourceKind for OpenIdConnectProviderKind {
         &["EntityAlreadyExists"]
     }
 
+    async fn describe(&self, arns: &[String]) -> KindResult<Vec<Provider>> {
+        get_providers(self.0.iam().await, arns).await
+    }
+
     /// IAM lists providers by ARN only (ListOpenIDConnectProviders has no tags), so each is
     /// read for its tags. An account holds a handful (one per cluster): a few calls.
-    async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
+    async fn list(&self, _tags: &Tags) -> KindResult<Option<Vec<Provider>>> {
         let iam = self.0.iam().await;
         let listed = iam
             .list_open_id_connect_providers()
             .send()
             .await
             .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))?;
-        let arns = listed
+        let arns: Vec<String> = listed
             .open_id_connect_provider_list()
             .iter()
-            .filter_map(|p| p.arn());
-        let found = get_each(iam, arns).await?;
-        let ours = found
-            .iter()
-            .filter(|(_, provider)| carries_all(&tags::to_map(provider.tags()), tags))
-            .map(|(arn, provider)| read_live(arn, provider));
-        Ok(Some(ours.collect()))
+            .filter_map(|p| p.arn().map(str::to_string))
+            .collect();
+        Ok(Some(get_providers(iam, &arns).await?))
     }
 
-    async fn update(
-        &self,
-        _cx: &StepCx,
-        live: &Live,
-        _prior: &Attrs,
-        desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    fn live(&self, provider: &Provider) -> Option<Live> {
+        Some(Live {
+            attrs: Some(observed_attrs(&provider.found)),
+            id: provider.arn.clone(),
+            outputs: outputs([("arn", Some(provider.arn.clone()))]),
+            identity: Tags::new(),
+        })
+    }
+
+    fn tags(&self, provider: &Provider) -> Option<Tags> {
+        Some(tags::to_map(provider.found.tags()))
+    }
+
+    async fn tag(&self, arn: &str, set: &Tags) -> KindResult<()> {
+        let call = "iam:TagOpenIDConnectProvider";
+        let request = self.0.iam().await.tag_open_id_connect_provider();
+        let request = request
+            .open_id_connect_provider_arn(arn)
+            .set_tags(Some(tags::to_sdk(call, set)?));
+        request.send().await.map_err(|e| sdk_error(call, e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, arn: &str, keys: &[String]) -> KindResult<()> {
+        let call = "iam:UntagOpenIDConnectProvider";
+        let request = self.0.iam().await.untag_open_id_connect_provider();
+        let request = request
+            .open_id_connect_provider_arn(arn)
+            .set_tag_keys(Some(keys.to_vec()));
+        request.send().await.map_err(|e| sdk_error(call, e))?;
+        Ok(())
+    }
+
+    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         let iam = self.0.iam().await;
-        let arn = live.id.as_str();
-        let current = get(iam, arn).await?.ok_or_else(|| gone(arn))?;
-        let (added, removed) = client_id_changes(current.client_id_list(), &spec.client_id_list);
+        let (arn, wanted) = (change.id(), change.desired);
+        let current = &change.current.found;
+        let (added, removed) = client_id_changes(current.client_id_list(), &wanted.client_id_list);
         // Adding first never leaves the provider without a client id in between.
         for client_id in added {
             iam.add_client_id_to_open_id_connect_provider()
@@ -148,97 +161,51 @@ impl ResourceKind for OpenIdConnectProviderKind {
                 .await
                 .map_err(|e| sdk_error("iam:RemoveClientIDFromOpenIDConnectProvider", e))?;
         }
-        if thumbprints_changed(current.thumbprint_list(), &spec.thumbprint_list) {
+        if thumbprints_changed(current.thumbprint_list(), &wanted.thumbprint_list) {
             iam.update_open_id_connect_provider_thumbprint()
                 .open_id_connect_provider_arn(arn)
-                .set_thumbprint_list(Some(spec.thumbprint_list))
+                .set_thumbprint_list(Some(wanted.thumbprint_list.clone()))
                 .send()
                 .await
                 .map_err(|e| sdk_error("iam:UpdateOpenIDConnectProviderThumbprint", e))?;
         }
-        sync_tags(iam, arn, tags).await?;
-        let updated = get(iam, arn).await?.ok_or_else(|| gone(arn))?;
-        Ok(read_live(arn, &updated))
+        Ok(())
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let deleted = self
-            .0
-            .iam()
-            .await
-            .delete_open_id_connect_provider()
-            .open_id_connect_provider_arn(&live.id)
+        let call = "iam:DeleteOpenIDConnectProvider";
+        let request = self.0.iam().await.delete_open_id_connect_provider();
+        let request = request.open_id_connect_provider_arn(&live.id);
+        request.send().await.map_err(|e| sdk_error(call, e))?;
+        Ok(())
+    }
+}
+
+/// The blueprint attributes GetOpenIDConnectProvider reports (the layer adds `tags`). Left
+/// out: `url` (the ARN names it, it cannot change, and IAM reports it without its
+/// `https://`) and `thumbprint_list` (an empty list leaves thumbprints to IAM, which then
+/// reports its own, and thumbprints are compared without regard to order and case).
+fn observed_attrs(provider: &GetOpenIdConnectProviderOutput) -> Attrs {
+    let client_ids = provider.client_id_list().to_vec();
+    observed([("client_id_list", Value::from(client_ids))])
+}
+
+/// The providers of `arns` IAM still knows, a few at once.
+async fn get_providers(iam: &Client, arns: &[String]) -> KindResult<Vec<Provider>> {
+    let reads = arns.iter().map(|arn| async move {
+        let answer = iam
+            .get_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
             .send()
             .await
-            .map_err(|e| sdk_error("iam:DeleteOpenIDConnectProvider", e));
-        ignore_gone(deleted.map(|_| ()), &[NOT_FOUND])
-    }
-}
-
-fn to_live(arn: &str, attrs: Attrs, tags: &Tags) -> Live {
-    Live {
-        attrs: Some(attrs),
-        id: arn.to_string(),
-        outputs: outputs([("arn", Some(arn.to_string()))]),
-        identity: identity_tags(tags),
-    }
-}
-
-fn read_live(arn: &str, provider: &GetOpenIdConnectProviderOutput) -> Live {
-    let tags = tags::to_map(provider.tags());
-    let attrs = observed_attrs(provider.client_id_list(), &tags);
-    to_live(arn, attrs, &tags)
-}
-
-/// The blueprint attributes GetOpenIDConnectProvider reports. Left out: `url` (the ARN names
-/// it, it cannot change, and IAM reports it without its `https://`) and `thumbprint_list`
-/// (an empty list leaves thumbprints to IAM, which then reports its own, and thumbprints
-/// are compared without regard to order and case).
-fn observed_attrs(client_ids: &[String], tags: &Tags) -> Attrs {
-    observed([
-        ("client_id_list", Value::from(client_ids.to_vec())),
-        ("tags", user_tags(tags)),
-    ])
-}
-
-fn gone(arn: &str) -> KindError {
-    KindError::new(
-        "iam:GetOpenIDConnectProvider",
-        Some(NOT_FOUND.into()),
-        format!("{arn} no longer exists"),
-    )
-}
-
-/// The provider, or `None` when IAM does not know it.
-async fn get(iam: &Client, arn: &str) -> KindResult<Option<GetOpenIdConnectProviderOutput>> {
-    let answer = iam
-        .get_open_id_connect_provider()
-        .open_id_connect_provider_arn(arn)
-        .send()
-        .await
-        .map_err(|e| sdk_error("iam:GetOpenIDConnectProvider", e));
-    match answer {
-        Ok(provider) => Ok(Some(provider)),
-        Err(err) if has_code(&err, &[NOT_FOUND]) => Ok(None),
-        Err(err) => Err(err),
-    }
-}
-
-/// The providers of `arns` IAM still knows, read a few at once (IAM has no batch read).
-async fn get_each<'a>(
-    iam: &Client,
-    arns: impl Iterator<Item = &'a str>,
-) -> KindResult<Vec<(&'a str, GetOpenIdConnectProviderOutput)>> {
-    // The futures are built first: a closure inside the stream would not be `Send` for
-    // every lifetime, which async_trait needs.
-    let reads: Vec<_> = arns
-        .map(|arn| async move { Ok(get(iam, arn).await?.map(|found| (arn, found))) })
-        .collect();
-    let found: Vec<Option<_>> = stream::iter(reads)
-        .buffer_unordered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(found.into_iter().flatten().collect())
+            .map_err(|e| sdk_error("iam:GetOpenIDConnectProvider", e));
+        let found = unless_gone(answer)?;
+        Ok(found.map(|found| Provider {
+            arn: arn.clone(),
+            found,
+        }))
+    });
+    get_each(reads.collect()).await
 }
 
 /// Client ids to add and to remove.
@@ -259,39 +226,6 @@ fn thumbprints_changed(current: &[String], desired: &[String]) -> bool {
     !desired.is_empty() && sorted(current) != sorted(desired)
 }
 
-async fn sync_tags(iam: &Client, arn: &str, desired: &Tags) -> KindResult<()> {
-    let current: Vec<_> = iam
-        .list_open_id_connect_provider_tags()
-        .open_id_connect_provider_arn(arn)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| sdk_error("iam:ListOpenIDConnectProviderTags", e))?;
-    let changes = tag_changes(&tags::to_map(&current), desired);
-    if !changes.set.is_empty() {
-        iam.tag_open_id_connect_provider()
-            .open_id_connect_provider_arn(arn)
-            .set_tags(Some(tags::to_sdk(
-                "iam:TagOpenIDConnectProvider",
-                &changes.set,
-            )?))
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:TagOpenIDConnectProvider", e))?;
-    }
-    if !changes.removed.is_empty() {
-        iam.untag_open_id_connect_provider()
-            .open_id_connect_provider_arn(arn)
-            .set_tag_keys(Some(changes.removed))
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:UntagOpenIDConnectProvider", e))?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,7 +236,7 @@ mod tests {
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Tags on IAM resources; the tag diff is [`crate::aws::common::tag_changes`].
+//! Tags on IAM resources; the typed layer decides what to tag and untag.
 
 use crate::kinds::{KindError, KindResult, Tags};
 use aws_sdk_iam::types::Tag;
@@ -33,17 +33,11 @@ pub(super) fn to_map(tags: &[Tag]) -> Tags {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::kinds::tag_map;
 
     #[test]
     fn sdk_tags_round_trip_and_none_when_empty() {
-        let wanted = tags(&[("a", "1"), ("b", "")]);
+        let wanted = tag_map(&[("a", "1"), ("b", "")]);
         let sdk = to_sdk("iam:CreateRole", &wanted).unwrap();
         assert_eq!(to_map(&sdk), wanted);
         assert!(at_creation("iam:CreateRole", &Tags::new())

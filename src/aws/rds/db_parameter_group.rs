@@ -5,33 +5,32 @@
 //! `immediate` (as in the console: no reboot needed); static ones `pending-reboot`, the only
 //! method AWS accepts for them, as does any parameter whose type AWS did not report.
 
-use super::{describe_named, lower, tags};
-use crate::aws::common::{
-    ignore_gone, in_order, missing, observed, outputs, parse_spec, string_or_null, TAGS,
-};
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use super::{delete_group, describe_named, lower, natural_id, tags};
+use crate::aws::common::{missing, observed, outputs, string_or_null};
+use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema, StepCx, Tags,
-    Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
 use aws_sdk_rds::Client;
-use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-static SCHEMA: Schema = Schema {
-    name: "rds.db_parameter_group",
-    attrs: &[
-        Attr::required("name", AttrType::String).force_new(),
-        Attr::required("family", AttrType::String).force_new(),
-        Attr::optional("description", AttrType::String)
+crate::spec! {
+    pub(super) struct Spec with tags {
+        name: String = required(AttrType::String).force_new(),
+        family: String = required(AttrType::String).force_new(),
+        description: String = optional(AttrType::String)
             .default("\"Managed by innovate\"")
             .force_new(),
-        Attr::optional("parameters", AttrType::StringMap).default("{}"),
-        TAGS,
-    ],
+        parameters: BTreeMap<String, String> = optional(AttrType::StringMap).default("{}"),
+    }
+}
+
+static SCHEMA: Schema = Schema {
+    name: "rds.db_parameter_group",
+    attrs: Spec::ATTRS,
     outputs: &["arn"],
     taggable: true,
     tier: Tier::Database,
@@ -43,28 +42,23 @@ const NOT_FOUND: &str = "DBParameterGroupNotFound";
 /// ModifyDBParameterGroup and ResetDBParameterGroup take at most 20 parameters a call.
 const PARAMETERS_PER_CALL: usize = 20;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    name: String,
-    family: String,
-    description: String,
-    parameters: BTreeMap<String, String>,
-}
-
 /// Parameter name -> its ApplyType ("static" or "dynamic").
 type ApplyTypes = HashMap<String, String>;
 
 pub(super) struct DbParameterGroupKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
-impl ResourceKind for DbParameterGroupKind {
+impl AwsKind for DbParameterGroupKind {
+    type Spec = Spec;
+    type Item = DbParameterGroup;
+    const DESCRIBE: &'static str = "rds:DescribeDBParameterGroups";
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, _cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let rds = self.0.rds().await;
         let created = rds
             .create_db_parameter_group()
@@ -75,92 +69,63 @@ impl ResourceKind for DbParameterGroupKind {
             .send()
             .await
             .map_err(|e| sdk_error("rds:CreateDBParameterGroup", e))?;
-        let live = created
+        let name = created
             .db_parameter_group()
-            .and_then(to_live)
-            .ok_or_else(|| missing("rds:CreateDBParameterGroup", "DBParameterGroup"))?;
+            .and_then(DbParameterGroup::db_parameter_group_name);
+        let name =
+            name.ok_or_else(|| missing("rds:CreateDBParameterGroup", "DBParameterGroupName"))?;
         let changes = parameter_changes(&BTreeMap::new(), &spec.parameters);
-        apply(rds, &live.id, &changes).await?;
-        Ok(live)
+        apply(rds, name, &changes).await?;
+        Ok(name.to_string())
     }
 
-    fn natural_id(&self, desired: &Attrs) -> Option<String> {
-        crate::aws::common::text_attr(desired, "name")
+    fn natural_id(&self, spec: &Spec) -> Option<String> {
+        natural_id(&spec.name)
     }
 
     fn conflict_codes(&self) -> &'static [&'static str] {
         &["DBParameterGroupAlreadyExists"]
     }
 
-    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
-        tags::identity_of(self.0.rds().await, live).await
-    }
-
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        let ids = lower(ids);
-        let groups = describe(self.0.rds().await, &ids).await?;
-        Ok(in_order(&ids, groups.iter().filter_map(to_live).collect()))
+    async fn describe(&self, names: &[String]) -> KindResult<Vec<DbParameterGroup>> {
+        describe(self.0.rds().await, &lower(names)).await
     }
 
     // DescribeDBParameterGroups reports no tags: listing by tag would take a
     // ListTagsForResource per group, so groups are not listed.
 
-    async fn update(
-        &self,
-        _cx: &StepCx,
-        live: &Live,
-        _prior: &Attrs,
-        desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
+        tags::identity_of(self.0.rds().await, live).await
+    }
+
+    fn live(&self, group: &DbParameterGroup) -> Option<Live> {
+        to_live(group)
+    }
+
+    /// Parameters are reconciled against what the group holds; the tags are synced here,
+    /// since the describe call reports none for the layer to compare.
+    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         let rds = self.0.rds().await;
-        let group = describe(rds, std::slice::from_ref(&live.id))
-            .await?
-            .pop()
-            .ok_or_else(|| gone(&live.id))?;
-        let current = user_parameters(rds, &live.id).await?;
-        apply(
-            rds,
-            &live.id,
-            &parameter_changes(&current, &spec.parameters),
-        )
-        .await?;
-        let arn = group
-            .db_parameter_group_arn()
-            .ok_or_else(|| missing("rds:DescribeDBParameterGroups", "DBParameterGroupArn"))?;
-        tags::sync(rds, arn, tags).await?;
-        to_live(&group)
-            .ok_or_else(|| missing("rds:DescribeDBParameterGroups", "DBParameterGroupName"))
+        let current = user_parameters(rds, change.id()).await?;
+        let changes = parameter_changes(&current, &change.desired.parameters);
+        apply(rds, change.id(), &changes).await?;
+        let arn = change.current.db_parameter_group_arn();
+        let arn = arn.ok_or_else(|| missing(Self::DESCRIBE, "DBParameterGroupArn"))?;
+        tags::sync(rds, arn, change.tags).await
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let rds = self.0.rds().await;
-        let id = live.id.as_str();
-        // A group stays in use while the DB instances using it are being deleted.
-        let deleted = retry_while(
-            &["InvalidDBParameterGroupState"],
-            Backoff::DEPENDENCIES,
-            || async move {
-                rds.delete_db_parameter_group()
-                    .db_parameter_group_name(id)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("rds:DeleteDBParameterGroup", e))?;
-                Ok(())
-            },
-        )
-        .await;
-        ignore_gone(deleted, &[NOT_FOUND])
+        delete_group("InvalidDBParameterGroupState", || async {
+            rds.delete_db_parameter_group()
+                .db_parameter_group_name(&live.id)
+                .send()
+                .await
+                .map_err(|e| sdk_error("rds:DeleteDBParameterGroup", e))?;
+            Ok(())
+        })
+        .await
     }
-}
-
-fn gone(name: &str) -> KindError {
-    KindError::new(
-        "rds:DescribeDBParameterGroups",
-        Some(NOT_FOUND.into()),
-        format!("DB parameter group {name} no longer exists"),
-    )
 }
 
 async fn describe(rds: &Client, names: &[String]) -> KindResult<Vec<DbParameterGroup>> {
@@ -319,7 +284,7 @@ mod tests {
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     #[test]

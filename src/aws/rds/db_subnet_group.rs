@@ -1,28 +1,30 @@
 //! `rds.db_subnet_group`: the subnets (at least two AZs) a DB instance may be placed in.
 
-use super::{describe_named, lower, tags};
-use crate::aws::common::{
-    changed, ignore_gone, in_order, missing, observed, outputs, parse_spec, string_or_null, TAGS,
-};
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use super::{delete_group, describe_named, lower, natural_id, tags};
+use crate::aws::common::{missing, observed, outputs, string_or_null};
+use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema, StepCx, Tags,
-    Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup;
 use aws_sdk_rds::Client;
-use serde::Deserialize;
 use std::sync::Arc;
+
+crate::spec! {
+    pub(super) struct Spec with tags {
+        name: String = required(AttrType::String).force_new(),
+        description: String = optional(AttrType::String).default("\"Managed by innovate\""),
+        /// AWS wants subnets in at least two AZs, and at most 20 subnets a group.
+        subnet_ids: Vec<String> = required(AttrType::List(&AttrType::String))
+            .unordered()
+            .items(2, 20),
+    }
+}
 
 static SCHEMA: Schema = Schema {
     name: "rds.db_subnet_group",
-    attrs: &[
-        Attr::required("name", AttrType::String).force_new(),
-        Attr::optional("description", AttrType::String).default("\"Managed by innovate\""),
-        Attr::required("subnet_ids", AttrType::List(&AttrType::String)).unordered(),
-        TAGS,
-    ],
+    attrs: Spec::ATTRS,
     outputs: &["arn", "vpc_id"],
     taggable: true,
     tier: Tier::Database,
@@ -31,24 +33,20 @@ static SCHEMA: Schema = Schema {
 
 const NOT_FOUND: &str = "DBSubnetGroupNotFoundFault";
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    name: String,
-    description: String,
-    subnet_ids: Vec<String>,
-}
-
 pub(super) struct DbSubnetGroupKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
-impl ResourceKind for DbSubnetGroupKind {
+impl AwsKind for DbSubnetGroupKind {
+    type Spec = Spec;
+    type Item = DbSubnetGroup;
+    const DESCRIBE: &'static str = "rds:DescribeDBSubnetGroups";
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, _cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let created = self
             .0
             .rds()
@@ -56,100 +54,71 @@ impl ResourceKind for DbSubnetGroupKind {
             .create_db_subnet_group()
             .db_subnet_group_name(&spec.name)
             .db_subnet_group_description(&spec.description)
-            .set_subnet_ids(Some(spec.subnet_ids))
+            .set_subnet_ids(Some(spec.subnet_ids.clone()))
             .set_tags(tags::at_creation(tags))
             .send()
             .await
             .map_err(|e| sdk_error("rds:CreateDBSubnetGroup", e))?;
-        created
+        let name = created
             .db_subnet_group()
-            .and_then(to_live)
-            .ok_or_else(|| missing("rds:CreateDBSubnetGroup", "DBSubnetGroup"))
+            .and_then(DbSubnetGroup::db_subnet_group_name);
+        let name = name.ok_or_else(|| missing("rds:CreateDBSubnetGroup", "DBSubnetGroupName"))?;
+        Ok(name.to_string())
     }
 
-    fn natural_id(&self, desired: &Attrs) -> Option<String> {
-        crate::aws::common::text_attr(desired, "name")
+    fn natural_id(&self, spec: &Spec) -> Option<String> {
+        natural_id(&spec.name)
     }
 
     fn conflict_codes(&self) -> &'static [&'static str] {
         &["DBSubnetGroupAlreadyExists"]
     }
 
-    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
-        tags::identity_of(self.0.rds().await, live).await
-    }
-
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        let ids = lower(ids);
-        let groups = describe(self.0.rds().await, &ids).await?;
-        Ok(in_order(&ids, groups.iter().filter_map(to_live).collect()))
+    async fn describe(&self, names: &[String]) -> KindResult<Vec<DbSubnetGroup>> {
+        describe(self.0.rds().await, &lower(names)).await
     }
 
     // DescribeDBSubnetGroups reports no tags: listing by tag would take a
     // ListTagsForResource per group, so groups are not listed.
 
-    async fn update(
-        &self,
-        _cx: &StepCx,
-        live: &Live,
-        prior: &Attrs,
-        desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
+        tags::identity_of(self.0.rds().await, live).await
+    }
+
+    fn live(&self, group: &DbSubnetGroup) -> Option<Live> {
+        to_live(group)
+    }
+
+    /// ModifyDBSubnetGroup replaces the subnet list; the tags are synced here, since the
+    /// describe call reports none for the layer to compare.
+    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         let rds = self.0.rds().await;
-        let modify = ["description", "subnet_ids"]
-            .iter()
-            .any(|name| changed(&SCHEMA, prior, desired, name));
-        let group = if modify {
-            // ModifyDBSubnetGroup replaces the subnet list and answers with the new group.
-            let modified = rds
-                .modify_db_subnet_group()
-                .db_subnet_group_name(&live.id)
-                .db_subnet_group_description(&spec.description)
-                .set_subnet_ids(Some(spec.subnet_ids))
+        if change.changed("description") || change.changed("subnet_ids") {
+            rds.modify_db_subnet_group()
+                .db_subnet_group_name(change.id())
+                .db_subnet_group_description(&change.desired.description)
+                .set_subnet_ids(Some(change.desired.subnet_ids.clone()))
                 .send()
                 .await
                 .map_err(|e| sdk_error("rds:ModifyDBSubnetGroup", e))?;
-            modified.db_subnet_group
-        } else {
-            describe(rds, std::slice::from_ref(&live.id)).await?.pop()
-        };
-        let group = group.ok_or_else(|| gone(&live.id))?;
-        let arn = group
-            .db_subnet_group_arn()
-            .ok_or_else(|| missing("rds:DescribeDBSubnetGroups", "DBSubnetGroupArn"))?;
-        tags::sync(rds, arn, tags).await?;
-        to_live(&group).ok_or_else(|| missing("rds:DescribeDBSubnetGroups", "DBSubnetGroupName"))
+        }
+        let arn = change.current.db_subnet_group_arn();
+        let arn = arn.ok_or_else(|| missing(Self::DESCRIBE, "DBSubnetGroupArn"))?;
+        tags::sync(rds, arn, change.tags).await
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let rds = self.0.rds().await;
-        let id = live.id.as_str();
-        // A group stays in use while the DB instances placed in it are being deleted.
-        let deleted = retry_while(
-            &["InvalidDBSubnetGroupStateFault"],
-            Backoff::DEPENDENCIES,
-            || async move {
-                rds.delete_db_subnet_group()
-                    .db_subnet_group_name(id)
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("rds:DeleteDBSubnetGroup", e))?;
-                Ok(())
-            },
-        )
-        .await;
-        ignore_gone(deleted, &[NOT_FOUND])
+        delete_group("InvalidDBSubnetGroupStateFault", || async {
+            rds.delete_db_subnet_group()
+                .db_subnet_group_name(&live.id)
+                .send()
+                .await
+                .map_err(|e| sdk_error("rds:DeleteDBSubnetGroup", e))?;
+            Ok(())
+        })
+        .await
     }
-}
-
-fn gone(name: &str) -> KindError {
-    KindError::new(
-        "rds:DescribeDBSubnetGroups",
-        Some(NOT_FOUND.into()),
-        format!("DB subnet group {name} no longer exists"),
-    )
 }
 
 async fn describe(rds: &Client, names: &[String]) -> KindResult<Vec<DbSubnetGroup>> {
@@ -197,7 +166,7 @@ mod tests {
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! RDS resource kinds, one per file: DB subnet groups, DB parameter groups and DB instances.
-//! What they share lives here and in [`tags`].
+//! RDS resource kinds: DB subnet groups, DB parameter groups and DB instances (a folder of
+//! its own: creating, changing, deleting and waiting are each a file). What they share
+//! lives here and in [`tags`].
 
 mod db_instance;
 mod db_parameter_group;
@@ -7,23 +8,41 @@ mod db_subnet_group;
 mod tags;
 
 use crate::aws::common::has_code;
-use crate::aws::AwsContext;
-use crate::kinds::{KindResult, Registry};
+use crate::aws::{retry_while, AwsContext, Backoff};
+use crate::kinds::{KindResult, Registry, Typed};
 use std::future::Future;
 use std::sync::Arc;
 
 /// Registers the RDS kinds, sharing `aws`'s one RDS client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(db_subnet_group::DbSubnetGroupKind(aws.clone())));
-    registry.register(Arc::new(db_parameter_group::DbParameterGroupKind(
+    registry.register(Arc::new(Typed(db_subnet_group::DbSubnetGroupKind(
         aws.clone(),
-    )));
-    registry.register(Arc::new(db_instance::DbInstanceKind(aws.clone())));
+    ))));
+    registry.register(Arc::new(Typed(db_parameter_group::DbParameterGroupKind(
+        aws.clone(),
+    ))));
+    registry.register(Arc::new(Typed(db_instance::DbInstanceKind(aws.clone()))));
 }
 
 /// RDS stores names and identifiers in lower case and matches them case-insensitively.
 fn lower(ids: &[String]) -> Vec<String> {
     ids.iter().map(|id| id.to_lowercase()).collect()
+}
+
+/// The id RDS will give a resource the blueprint names: the name in lower case, as RDS
+/// reports it (and as a read by that id finds it).
+fn natural_id(name: &str) -> Option<String> {
+    Some(name.to_lowercase())
+}
+
+/// Deletes a group with `delete`, retrying while AWS answers `in_use`: a group stays in use
+/// while the DB instances placed in it are being deleted.
+async fn delete_group<F, Fut>(in_use: &str, delete: F) -> KindResult<()>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = KindResult<()>>,
+{
+    retry_while(&[in_use], Backoff::DEPENDENCIES, delete).await
 }
 
 /// Describes named groups (subnet or parameter groups), whose Describe* call takes one name
@@ -100,5 +119,6 @@ mod tests {
     #[test]
     fn names_are_matched_in_lower_case() {
         assert_eq!(lower(&["MyDb".to_string()]), vec!["mydb".to_string()]);
+        assert_eq!(natural_id("Data-Subnets").as_deref(), Some("data-subnets"));
     }
 }

@@ -1,4 +1,6 @@
-//! Tags on RDS resources: set at creation, kept equal to the wanted set on update by ARN.
+//! Tags on RDS resources: set at creation, and by ARN after (AddTagsToResource,
+//! RemoveTagsFromResource). Subnet and parameter groups' describe calls leave tags out, so
+//! their tags are asked for by ListTagsForResource.
 
 use crate::aws::common::tag_changes;
 use crate::aws::sdk_error;
@@ -30,7 +32,7 @@ pub(super) fn to_map(tags: &[Tag]) -> Tags {
 }
 
 /// The tags of the resource `arn`.
-pub(super) async fn of(rds: &Client, arn: &str) -> KindResult<Tags> {
+async fn of(rds: &Client, arn: &str) -> KindResult<Tags> {
     let listed = rds
         .list_tags_for_resource()
         .resource_name(arn)
@@ -49,24 +51,37 @@ pub(super) async fn identity_of(rds: &Client, live: &Live) -> KindResult<Tags> {
     }
 }
 
-/// Makes the tags of the resource `arn` exactly `desired`.
+/// Sets `tags` (new keys and new values) on the resource `arn`.
+pub(super) async fn add(rds: &Client, arn: &str, tags: &Tags) -> KindResult<()> {
+    rds.add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(to_sdk(tags)))
+        .send()
+        .await
+        .map_err(|e| sdk_error("rds:AddTagsToResource", e))?;
+    Ok(())
+}
+
+/// Removes the tag `keys` from the resource `arn`.
+pub(super) async fn remove(rds: &Client, arn: &str, keys: &[String]) -> KindResult<()> {
+    rds.remove_tags_from_resource()
+        .resource_name(arn)
+        .set_tag_keys(Some(keys.to_vec()))
+        .send()
+        .await
+        .map_err(|e| sdk_error("rds:RemoveTagsFromResource", e))?;
+    Ok(())
+}
+
+/// Makes the tags of the resource `arn` exactly `desired`, for a group whose describe call
+/// reports no tags (the typed layer syncs the tags of kinds whose describe reports them).
 pub(super) async fn sync(rds: &Client, arn: &str, desired: &Tags) -> KindResult<()> {
     let changes = tag_changes(&of(rds, arn).await?, desired);
     if !changes.set.is_empty() {
-        rds.add_tags_to_resource()
-            .resource_name(arn)
-            .set_tags(Some(to_sdk(&changes.set)))
-            .send()
-            .await
-            .map_err(|e| sdk_error("rds:AddTagsToResource", e))?;
+        add(rds, arn, &changes.set).await?;
     }
     if !changes.removed.is_empty() {
-        rds.remove_tags_from_resource()
-            .resource_name(arn)
-            .set_tag_keys(Some(changes.removed))
-            .send()
-            .await
-            .map_err(|e| sdk_error("rds:RemoveTagsFromResource", e))?;
+        remove(rds, arn, &changes.removed).await?;
     }
     Ok(())
 }
