@@ -54,7 +54,11 @@ pub trait AwsKind: Send + Sync + 'static {
     }
 
     /// Changes what [`Change::changed`] says in place; the layer syncs the tags after it.
-    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()>;
+    /// Kinds whose every attribute forces a replace keep the default: only tags change.
+    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+        let _ = (cx, change);
+        Ok(())
+    }
 
     /// Sets `tags` (new keys and new values) on resource `id`.
     async fn tag(&self, id: &str, tags: &Tags) -> KindResult<()> {

@@ -54,6 +54,9 @@ where
 pub struct Seen {
     pub state: String,
     pub reason: Option<String>,
+    /// AWS's own error code for a failure (a NAT gateway's `FailureCode`), reported in
+    /// place of the state.
+    pub code: Option<String>,
 }
 
 impl Seen {
@@ -61,7 +64,14 @@ impl Seen {
         Seen {
             state: state.into(),
             reason: None,
+            code: None,
         }
+    }
+
+    /// AWS's error code for the failure, when it gives one.
+    pub fn with_code(mut self, code: Option<&str>) -> Seen {
+        self.code = code.filter(|c| !c.is_empty()).map(str::to_string);
+        self
     }
 
     pub fn because(mut self, reason: Option<String>) -> Seen {
@@ -127,7 +137,8 @@ impl Waiter {
             let reason = seen
                 .reason
                 .unwrap_or_else(|| format!("the resource is {}", seen.state));
-            return Err(KindError::new(self.call, Some(seen.state), reason));
+            let code = seen.code.unwrap_or(seen.state);
+            return Err(KindError::new(self.call, Some(code), reason));
         }
         if !self.until_gone && self.ready.contains(&seen.state.as_str()) {
             return Ok(Status::Ready(Some(item)));

@@ -6,9 +6,7 @@ use super::{
     Lookup,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
-use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
-};
+use crate::kinds::{AttrType, Attrs, AwsKind, KindResult, Live, Price, Schema, StepCx, Tags, Tier};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 use aws_sdk_ec2::Client;
@@ -108,10 +106,6 @@ impl AwsKind for ElasticIpKind {
     }
 
     /// Only the tags change in place, and the layer syncs those.
-    async fn update(&self, _cx: &StepCx, _change: &Change<'_, Self>) -> KindResult<()> {
-        Ok(())
-    }
-
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let ec2 = self.0.ec2().await;
         let id = live.id.as_str();

@@ -5,8 +5,8 @@
 use super::{missing, observed, outputs, string_or_null, tag_filters, tags};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, Seen, StepCx,
-    Tags, Tier, Waiter,
+    AttrType, Attrs, AwsKind, KindError, KindResult, Live, Price, Schema, Seen, StepCx, Tags, Tier,
+    Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -125,10 +125,6 @@ impl AwsKind for NatGatewayKind {
     }
 
     /// Only the tags change in place, and the layer syncs those.
-    async fn update(&self, _cx: &StepCx, _change: &Change<'_, Self>) -> KindResult<()> {
-        Ok(())
-    }
-
     /// A gateway already gone answers NOT_FOUND, which the layer counts as deleted.
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let ec2 = self.0.ec2().await;
@@ -195,11 +191,9 @@ fn is_gone(gateway: &NatGateway) -> bool {
 /// The gateway's state, with AWS's own reason when it went to `failed`.
 fn seen(gateway: &NatGateway) -> Seen {
     let state = gateway.state().map_or("in no state yet", |s| s.as_str());
-    let reason = match (gateway.failure_code(), gateway.failure_message()) {
-        (Some(code), Some(message)) => Some(format!("{code}: {message}")),
-        (code, message) => message.or(code).map(str::to_string),
-    };
-    Seen::new(state).because(reason)
+    let reason = gateway.failure_message().or(gateway.failure_code());
+    let seen = Seen::new(state).because(reason.map(str::to_string));
+    seen.with_code(gateway.failure_code())
 }
 
 fn to_live(gateway: &NatGateway) -> Option<Live> {
@@ -261,10 +255,10 @@ mod tests {
             .wait(&StepCx::silent("nat"), look, seen)
             .await
             .unwrap_err();
-        assert_eq!(err.code.as_deref(), Some("failed"));
+        assert_eq!(err.code.as_deref(), Some("Gateway.NotAttached"));
         assert_eq!(
             err.message,
-            "Gateway.NotAttached: Network vpc-1 has no Internet gateway attached"
+            "Network vpc-1 has no Internet gateway attached"
         );
         assert!(is_gone(&gateway));
     }
