@@ -1,72 +1,78 @@
 //! `eks.addon`: an EKS add-on (vpc-cni, coredns, kube-proxy, eks-pod-identity-agent ...)
 //! installed on a cluster. Its version, IRSA role and configuration change in place with
-//! UpdateAddon; every change, like creation and deletion, is waited for.
+//! UpdateAddon, waited for by the update's id; creation and deletion are waited for too.
 
 use super::{
-    compound_id, describe_issues, found, one_of, read_each, split_id, tags, wait_backoff, NOT_FOUND,
+    compound_id, describe_each_in_cluster, one_of, seen_with_issues, split_id, tags, wait_for,
+    wait_for_update, waiting, UpdateOf, NAME_TAKEN, NOT_FOUND,
 };
-use crate::aws::common::{
-    ignore_gone, missing, observed, outputs, parse_spec, string_or_null, user_tags, TAGS,
-};
-use crate::aws::wait::{self, Status};
+use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
-    StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, Seen, StepCx, Tags, Tier,
+    Waiter,
 };
 use async_trait::async_trait;
-use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts};
+use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts, Update};
 use aws_sdk_eks::Client;
-use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
+crate::spec! {
+    pub(super) struct Spec with tags {
+        cluster_name: String = required(AttrType::String).force_new(),
+        name: String = required(AttrType::String).force_new(),
+        version: Option<String> = optional(AttrType::String),
+        service_account_role_arn: Option<String> = optional(AttrType::String),
+        /// How a create or update treats settings changed outside EKS; no state of its own.
+        resolve_conflicts: String = optional(AttrType::String)
+            .default("\"OVERWRITE\"")
+            .one_of(&["OVERWRITE", "NONE", "PRESERVE"]),
+        /// JSON text, checked by AWS against the add-on's configuration schema.
+        configuration_values: Option<String> = optional(AttrType::String),
+    }
+}
+
 static SCHEMA: Schema = Schema {
     name: "eks.addon",
-    attrs: &[
-        Attr::required("cluster_name", AttrType::String).force_new(),
-        Attr::required("name", AttrType::String).force_new(),
-        Attr::optional("version", AttrType::String),
-        Attr::optional("service_account_role_arn", AttrType::String),
-        // How a create or update treats settings changed outside EKS; no state of its own.
-        Attr::optional("resolve_conflicts", AttrType::String).default("\"OVERWRITE\""),
-        // JSON text, checked by AWS against the add-on's configuration schema.
-        Attr::optional("configuration_values", AttrType::String),
-        TAGS,
-    ],
+    attrs: Spec::ATTRS,
     outputs: &["arn"],
     taggable: true,
     tier: Tier::Compute,
     price: Price::Free,
 };
 
+const DESCRIBE: &str = "eks:DescribeAddon";
+
 /// Default bounds of the waits; the blueprint's `timeouts` override them.
 const CREATE_WAIT: Duration = Duration::from_secs(20 * 60);
 const UPDATE_WAIT: Duration = Duration::from_secs(20 * 60);
 const DELETE_WAIT: Duration = Duration::from_secs(20 * 60);
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    cluster_name: String,
-    name: String,
-    version: Option<String>,
-    service_account_role_arn: Option<String>,
-    resolve_conflicts: String,
-    configuration_values: Option<String>,
-}
+/// A new (or adopted, still creating) add-on until ACTIVE. DEGRADED is still pending: on AWS
+/// an add-on whose pods have no node to run on yet reports it while it is being created.
+const ACTIVE: Waiter = Waiter {
+    call: DESCRIBE,
+    target: "ACTIVE",
+    ready: &["ACTIVE"],
+    failed: &["CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED"],
+    until_gone: false,
+    backoff: waiting(CREATE_WAIT),
+};
+
+const DELETED: Waiter = Waiter {
+    target: "deleted",
+    failed: &["DELETE_FAILED"],
+    until_gone: true,
+    backoff: waiting(DELETE_WAIT),
+    ..ACTIVE
+};
 
 impl Spec {
-    fn parse(desired: &Attrs) -> KindResult<Spec> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
-        let allowed = ResolveConflicts::values();
-        one_of(
-            SCHEMA.name,
-            "resolve_conflicts",
-            &spec.resolve_conflicts,
-            allowed,
-        )?;
-        Ok(spec)
+    /// What AWS would reject only after minutes, caught before any change.
+    fn check(&self) -> KindResult<()> {
+        let value = &self.resolve_conflicts;
+        one_of(SCHEMA.name, Spec::ATTRS, "resolve_conflicts", value)
     }
 
     fn resolve_conflicts(&self) -> ResolveConflicts {
@@ -76,92 +82,112 @@ impl Spec {
 
 pub(super) struct AddonKind(pub(super) Arc<AwsContext>);
 
+impl AddonKind {
+    async fn wait(&self, cx: &StepCx, waiter: &Waiter, id: &str) -> KindResult<Option<Addon>> {
+        let eks = self.0.eks().await;
+        let (cluster, name) = split_id(SCHEMA.name, id)?;
+        wait_for(cx, waiter, || describe(eks, cluster, name), seen).await
+    }
+
+    async fn arn(&self, id: &str) -> KindResult<String> {
+        let (cluster, name) = split_id(SCHEMA.name, id)?;
+        let addon = describe(self.0.eks().await, cluster, name).await?;
+        let arn = addon
+            .addon_arn()
+            .ok_or_else(|| missing(DESCRIBE, "addonArn"))?;
+        Ok(arn.to_string())
+    }
+}
+
 #[async_trait]
-impl ResourceKind for AddonKind {
+impl AwsKind for AddonKind {
+    type Spec = Spec;
+    type Item = Addon;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec = Spec::parse(desired)?;
+    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        spec.check()?;
+        create_addon(self.0.eks().await, spec, tags).await?;
+        let id = compound_id(&spec.cluster_name, &spec.name);
+        self.wait(cx, &ACTIVE, &id).await?;
+        Ok(id)
+    }
+
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Addon>> {
         let eks = self.0.eks().await;
-        create_addon(eks, &spec, tags).await?;
-        let (cluster, name) = (spec.cluster_name.as_str(), spec.name.as_str());
-        let created = wait_active(cx, eks, cluster, name, "eks:CreateAddon", CREATE_WAIT);
-        to_live(&created.await?)
-    }
-
-    fn natural_id(&self, desired: &Attrs) -> Option<String> {
-        super::natural_compound_id(desired)
-    }
-
-    fn conflict_codes(&self) -> &'static [&'static str] {
-        &["ResourceInUseException"]
-    }
-
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        let eks = self.0.eks().await;
-        read_each(ids, |id| async move {
-            let (cluster, name) = split_id(SCHEMA.name, &id)?;
-            match found(describe(eks, cluster, name).await)? {
-                Some(addon) => to_live(&addon).map(Some),
-                None => Ok(None),
-            }
+        describe_each_in_cluster(SCHEMA.name, ids, |cluster, name| async move {
+            describe(eks, &cluster, &name).await
         })
         .await
     }
 
-    /// Listing by tag would take a ListAddons per cluster and a DescribeAddon per add-on
-    /// (only Describe reports tags): a call per resource.
-    async fn list_tagged(&self, _tags: &Tags) -> KindResult<Option<Vec<Live>>> {
-        Ok(None)
+    // Not listable: listing by tag would take a ListAddons per cluster and a DescribeAddon
+    // per add-on (only Describe reports tags), a call per resource.
+
+    fn live(&self, addon: &Addon) -> Option<Live> {
+        to_live(addon)
     }
 
-    async fn update(
-        &self,
-        cx: &StepCx,
-        live: &Live,
-        _prior: &Attrs,
-        desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let spec = Spec::parse(desired)?;
-        let eks = self.0.eks().await;
-        let (cluster, name) = split_id(SCHEMA.name, &live.id)?;
-        // Compare with what AWS reports, not with state: drift gets corrected too.
-        let current = describe(eks, cluster, name).await?;
+    fn tags(&self, addon: &Addon) -> Option<Tags> {
+        Some(tags::to_map(addon.tags()))
+    }
+
+    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+        let spec = change.desired;
+        spec.check()?;
         // One adopted mid-create (or changed elsewhere) is CREATING / UPDATING, and AWS
-        // refuses changes until it is ACTIVE.
-        let current = match current.status() {
-            Some(AddonStatus::Active) => current,
-            _ => wait_active(cx, eks, cluster, name, "eks:DescribeAddon", UPDATE_WAIT).await?,
+        // refuses changes until it is ACTIVE. Compare with what AWS reports then, not with
+        // state: drift gets corrected too.
+        let waited;
+        let current = match change.current.status() {
+            Some(AddonStatus::Active) => change.current,
+            _ => {
+                let found = self.wait(cx, &ACTIVE, change.id()).await?;
+                waited = found.ok_or_else(|| missing(DESCRIBE, "addon"))?;
+                &waited
+            }
         };
-        let change = Change::between(&current, &spec);
-        if !change.is_empty() {
-            change.send(eks, &spec).await?;
-            wait_active(cx, eks, cluster, name, "eks:UpdateAddon", UPDATE_WAIT).await?;
+        let update = AddonUpdate::between(current, spec);
+        if update.is_empty() {
+            return Ok(());
         }
-        let arn = current
-            .addon_arn()
-            .ok_or_else(|| missing("eks:DescribeAddon", "addonArn"))?;
-        tags::sync(eks, arn, &tags::to_map(current.tags()), tags).await?;
-        to_live(&describe(eks, cluster, name).await?)
+        let eks = self.0.eks().await;
+        let started = update.send(eks, spec).await?;
+        let addon = UpdateOf::Addon(&spec.name);
+        wait_for_update(cx, eks, &spec.cluster_name, &started, addon, UPDATE_WAIT).await
+    }
+
+    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
+        tags::tag(self.0.eks().await, &self.arn(id).await?, set).await
+    }
+
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        tags::untag(self.0.eks().await, &self.arn(id).await?, keys).await
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let eks = self.0.eks().await;
         let (cluster, name) = split_id(SCHEMA.name, &live.id)?;
-        let deleted = eks
-            .delete_addon()
-            .cluster_name(cluster)
-            .addon_name(name)
-            .send()
-            .await;
+        let request = eks.delete_addon().cluster_name(cluster).addon_name(name);
+        let deleted = request.send().await;
         let deleted = deleted
             .map(drop)
             .map_err(|e| sdk_error("eks:DeleteAddon", e));
         ignore_gone(deleted, &[NOT_FOUND])?;
-        wait_gone(cx, eks, cluster, name).await
+        self.wait(cx, &DELETED, &live.id).await.map(drop)
+    }
+
+    fn natural_id(&self, spec: &Spec) -> Option<String> {
+        Some(compound_id(&spec.cluster_name, &spec.name))
+    }
+
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        NAME_TAKEN
     }
 }
 
@@ -185,14 +211,14 @@ async fn create_addon(eks: &Client, spec: &Spec, tags: &Tags) -> KindResult<()> 
 /// What one UpdateAddon changes. AWS takes an empty string as "remove" for the role and the
 /// configuration, so a removed attribute is sent as "".
 #[derive(Debug, Default, PartialEq)]
-struct Change {
+struct AddonUpdate {
     version: Option<String>,
     service_account_role_arn: Option<String>,
     configuration_values: Option<String>,
 }
 
-impl Change {
-    fn between(current: &Addon, spec: &Spec) -> Change {
+impl AddonUpdate {
+    fn between(current: &Addon, spec: &Spec) -> AddonUpdate {
         let version = spec
             .version
             .as_ref()
@@ -201,7 +227,7 @@ impl Change {
         let role = spec.service_account_role_arn.as_deref();
         let config_now = current.configuration_values();
         let config = spec.configuration_values.as_deref();
-        Change {
+        AddonUpdate {
             version: version.cloned(),
             service_account_role_arn: (role_now != role).then(|| role.unwrap_or("").to_string()),
             configuration_values: (!same_configuration(config_now, config))
@@ -210,11 +236,14 @@ impl Change {
     }
 
     fn is_empty(&self) -> bool {
-        *self == Change::default()
+        *self == AddonUpdate::default()
     }
 
-    async fn send(&self, eks: &Client, spec: &Spec) -> KindResult<()> {
-        eks.update_addon()
+    /// Sends the update; AWS's answer is the update it started.
+    async fn send(&self, eks: &Client, spec: &Spec) -> KindResult<Update> {
+        let call = "eks:UpdateAddon";
+        let sent = eks
+            .update_addon()
             .cluster_name(&spec.cluster_name)
             .addon_name(&spec.name)
             .set_addon_version(self.version.clone())
@@ -224,8 +253,8 @@ impl Change {
             .client_request_token(uuid::Uuid::new_v4().to_string())
             .send()
             .await
-            .map_err(|e| sdk_error("eks:UpdateAddon", e))?;
-        Ok(())
+            .map_err(|e| sdk_error(call, e))?;
+        sent.update.ok_or_else(|| missing(call, "update"))
     }
 }
 
@@ -246,92 +275,26 @@ fn same_configuration(current: Option<&str>, desired: Option<&str>) -> bool {
 }
 
 async fn describe(eks: &Client, cluster: &str, name: &str) -> KindResult<Addon> {
-    let described = eks
-        .describe_addon()
-        .cluster_name(cluster)
-        .addon_name(name)
-        .send()
-        .await;
-    let described = described.map_err(|e| sdk_error("eks:DescribeAddon", e))?;
-    described
-        .addon
-        .ok_or_else(|| missing("eks:DescribeAddon", "addon"))
+    let request = eks.describe_addon().cluster_name(cluster).addon_name(name);
+    let described = request.send().await;
+    let described = described.map_err(|e| sdk_error(DESCRIBE, e))?;
+    described.addon.ok_or_else(|| missing(DESCRIBE, "addon"))
 }
 
-/// Waits until the add-on is ACTIVE after `operation`; a failed or degraded one ends the
-/// wait with AWS's health issues.
-async fn wait_active(
-    cx: &StepCx,
-    eks: &Client,
-    cluster: &str,
-    name: &str,
-    operation: &str,
-    default: Duration,
-) -> KindResult<Addon> {
-    let backoff = wait_backoff(cx, default);
-    wait::until(cx, "eks:DescribeAddon", "ACTIVE", backoff, || async {
-        // Just created, AWS may not list it for a moment.
-        let Some(addon) = found(describe(eks, cluster, name).await)? else {
-            return Ok(Status::Pending("not visible yet".to_string()));
-        };
-        match addon.status() {
-            Some(AddonStatus::Active) => Ok(Status::Ready(addon)),
-            Some(
-                status @ (AddonStatus::CreateFailed
-                | AddonStatus::Degraded
-                | AddonStatus::UpdateFailed
-                | AddonStatus::DeleteFailed),
-            ) => Err(failed(&addon, status, operation)),
-            Some(status) => Ok(Status::Pending(status.as_str().to_string())),
-            None => Ok(Status::Pending("in no status yet".to_string())),
-        }
-    })
-    .await
-}
-
-async fn wait_gone(cx: &StepCx, eks: &Client, cluster: &str, name: &str) -> KindResult<()> {
-    let backoff = wait_backoff(cx, DELETE_WAIT);
-    wait::until(cx, "eks:DescribeAddon", "deleted", backoff, || async {
-        let Some(addon) = found(describe(eks, cluster, name).await)? else {
-            return Ok(Status::Ready(()));
-        };
-        match addon.status() {
-            Some(status @ AddonStatus::DeleteFailed) => {
-                Err(failed(&addon, status, "eks:DeleteAddon"))
-            }
-            status => Ok(Status::Pending(
-                status
-                    .map_or("in no status", AddonStatus::as_str)
-                    .to_string(),
-            )),
-        }
-    })
-    .await
-}
-
-fn failed(addon: &Addon, status: &AddonStatus, operation: &str) -> KindError {
+fn seen(addon: &Addon) -> Seen {
     let issues = addon.health().map(|h| h.issues()).unwrap_or(&[]);
     let issues = issues
         .iter()
         .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
-    let name = addon.addon_name().unwrap_or("the add-on");
-    let message = format!("{name} {}", describe_issues(status.as_str(), issues));
-    KindError::local(operation, message)
+    seen_with_issues(addon.status().map(AddonStatus::as_str), issues)
 }
 
-fn to_live(addon: &Addon) -> KindResult<Live> {
-    let call = "eks:DescribeAddon";
-    let cluster = addon
-        .cluster_name()
-        .ok_or_else(|| missing(call, "clusterName"))?;
-    let name = addon
-        .addon_name()
-        .ok_or_else(|| missing(call, "addonName"))?;
-    Ok(Live {
+fn to_live(addon: &Addon) -> Option<Live> {
+    Some(Live {
         attrs: Some(observed_attrs(addon)),
-        id: compound_id(cluster, name),
+        id: compound_id(addon.cluster_name()?, addon.addon_name()?),
         outputs: outputs([("arn", addon.addon_arn().map(str::to_string))]),
-        identity: identity_tags(&tags::to_map(addon.tags())),
+        identity: Tags::new(),
     })
 }
 
@@ -347,28 +310,31 @@ fn observed_attrs(addon: &Addon) -> Attrs {
             "service_account_role_arn",
             string_or_null(addon.service_account_role_arn()),
         ),
-        ("tags", user_tags(&tags::to_map(addon.tags()))),
     ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::common::parse_spec;
     use aws_sdk_eks::types::{AddonHealth, AddonIssue, AddonIssueCode};
     use serde_json::json;
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
+    }
+
+    fn parse(extra: serde_json::Value) -> KindResult<Spec> {
+        let mut attrs = json!({"cluster_name": "prod", "name": "vpc-cni"});
+        let map = attrs.as_object_mut().unwrap();
+        map.extend(extra.as_object().unwrap().clone());
+        let spec: Spec = parse_spec(&SCHEMA, map)?;
+        spec.check().map(|()| spec)
     }
 
     fn spec(extra: serde_json::Value) -> Spec {
-        let mut attrs = json!({"cluster_name": "prod", "name": "vpc-cni"});
-        attrs
-            .as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
-        Spec::parse(attrs.as_object().unwrap()).unwrap()
+        parse(extra).unwrap()
     }
 
     fn current() -> Addon {
@@ -386,10 +352,10 @@ mod tests {
             "version": "v1.19.0-eksbuild.1",
             "configuration_values": r#"{"b":2,"env":{"A":"1"}}"#
         }));
-        assert!(Change::between(&current(), &wanted).is_empty());
+        assert!(AddonUpdate::between(&current(), &wanted).is_empty());
         // No version in the blueprint: whatever AWS installed stays.
         let unpinned = spec(json!({"configuration_values": r#"{"b":2,"env":{"A":"1"}}"#}));
-        assert!(Change::between(&current(), &unpinned).is_empty());
+        assert!(AddonUpdate::between(&current(), &unpinned).is_empty());
     }
 
     #[test]
@@ -399,8 +365,8 @@ mod tests {
             "service_account_role_arn": "arn:aws:iam::1:role/cni"
         }));
         assert_eq!(
-            Change::between(&current(), &wanted),
-            Change {
+            AddonUpdate::between(&current(), &wanted),
+            AddonUpdate {
                 version: Some("v1.19.2-eksbuild.1".into()),
                 service_account_role_arn: Some("arn:aws:iam::1:role/cni".into()),
                 configuration_values: Some(String::new()),
@@ -409,7 +375,7 @@ mod tests {
         let with_role = Addon::builder()
             .service_account_role_arn("arn:aws:iam::1:role/cni")
             .build();
-        let change = Change::between(&with_role, &spec(json!({})));
+        let change = AddonUpdate::between(&with_role, &spec(json!({})));
         assert_eq!(change.service_account_role_arn.as_deref(), Some(""));
         assert_eq!(change.configuration_values, None);
     }
@@ -431,40 +397,59 @@ mod tests {
 
     #[test]
     fn resolve_conflicts_is_checked() {
-        let attrs = json!({"cluster_name": "p", "name": "n", "resolve_conflicts": "FORCE"});
-        let err = Spec::parse(attrs.as_object().unwrap()).unwrap_err();
+        let err = parse(json!({"resolve_conflicts": "FORCE"})).unwrap_err();
         assert!(err.message.contains("OVERWRITE"), "{}", err.message);
-        assert_eq!(
-            spec(json!({})).resolve_conflicts(),
-            ResolveConflicts::Overwrite
-        );
+        let resolve = spec(json!({})).resolve_conflicts();
+        assert_eq!(resolve, ResolveConflicts::Overwrite);
     }
 
-    #[test]
-    fn ids_and_failures_name_the_add_on() {
-        let addon = Addon::builder()
+    fn addon(status: AddonStatus) -> Addon {
+        let issue = AddonIssue::builder()
+            .code(AddonIssueCode::InsufficientNumberOfReplicas)
+            .message("no nodes")
+            .build();
+        Addon::builder()
             .cluster_name("prod")
             .addon_name("coredns")
             .addon_arn("arn:aws:eks:us-east-1:1:addon/prod/coredns/u")
-            .health(
-                AddonHealth::builder()
-                    .issues(
-                        AddonIssue::builder()
-                            .code(AddonIssueCode::InsufficientNumberOfReplicas)
-                            .message("no nodes")
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build();
-        assert_eq!(to_live(&addon).unwrap().id, "prod:coredns");
-        let err = failed(&addon, &AddonStatus::Degraded, "eks:CreateAddon");
-        assert_eq!(err.call, "eks:CreateAddon");
-        assert!(
-            err.message
-                .contains("DEGRADED: InsufficientNumberOfReplicas: no nodes"),
-            "{}",
-            err.message
+            .status(status)
+            .health(AddonHealth::builder().issues(issue).build())
+            .build()
+    }
+
+    #[tokio::test]
+    async fn a_degraded_add_on_is_still_creating_and_create_failed_reports_its_issues() {
+        assert_eq!(
+            to_live(&addon(AddonStatus::Active)).unwrap().id,
+            "prod:coredns"
         );
+        let fast = Waiter {
+            backoff: crate::aws::Backoff {
+                first: Duration::from_millis(1),
+                max_delay: Duration::from_millis(1),
+                bound: Duration::from_secs(1),
+            },
+            ..ACTIVE
+        };
+        let mut looks = vec![
+            addon(AddonStatus::CreateFailed),
+            addon(AddonStatus::Degraded),
+            addon(AddonStatus::Creating),
+        ];
+        let look = || {
+            let next = looks.pop();
+            async move { Ok(next) }
+        };
+        let err = fast
+            .wait(&StepCx::silent("dns"), look, seen)
+            .await
+            .unwrap_err();
+        assert!(
+            looks.is_empty(),
+            "CREATING and DEGRADED were waited through"
+        );
+        assert_eq!(err.call, "eks:DescribeAddon");
+        assert_eq!(err.code.as_deref(), Some("CREATE_FAILED"));
+        assert_eq!(err.message, "InsufficientNumberOfReplicas: no nodes");
     }
 }

@@ -1,131 +1,165 @@
 //! `eks.nodegroup`: a managed node group of a cluster. Scaling, labels, taints and the update
 //! policy change in place with one UpdateNodegroupConfig; the Kubernetes version with
-//! UpdateNodegroupVersion. Creating, updating and deleting one takes minutes on AWS; each is
-//! waited for.
+//! UpdateNodegroupVersion; each update is waited for by its id. Creating and deleting one
+//! takes minutes on AWS; both are waited for.
+
+mod update;
 
 use super::{
-    compound_id, describe_issues, found, one_of, read_each, retry_iam_propagation, split_id, tags,
-    wait_backoff, IAM_PROPAGATION, NOT_FOUND,
+    compound_id, describe_each_in_cluster, one_of, retry_iam_propagation, seen_with_issues,
+    split_id, tags, wait_for, wait_for_update, waiting, UpdateOf, IAM_PROPAGATION, NAME_TAKEN,
+    NOT_FOUND,
 };
-use crate::aws::common::{
-    ignore_gone, missing, observed, outputs, parse_spec, string_or_null, user_tags, TAGS,
-};
-use crate::aws::wait::{self, Status};
+use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    identity_tags, Attr, AttrType, Attrs, KindError, KindResult, Live, Price, ResourceKind, Schema,
-    StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, Seen, StepCx,
+    Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
-use aws_sdk_eks::types::{
-    AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupStatus,
-    NodegroupUpdateConfig, Taint, TaintEffect, UpdateLabelsPayload, UpdateTaintsPayload,
-};
+use aws_sdk_eks::types::{AmiTypes, CapacityTypes, Nodegroup, NodegroupStatus};
 use aws_sdk_eks::Client;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
+use update::{
+    scaling_from_sdk, scaling_to_sdk, taint_from_sdk, to_sdk, update_config_from_sdk,
+    update_config_to_sdk, ConfigChange,
+};
 
-const SCALING: &[Attr] = &[
-    Attr::required("min_size", AttrType::Int),
-    Attr::required("max_size", AttrType::Int),
-    Attr::required("desired_size", AttrType::Int),
+/// The most nodes the API's integers can say; AWS's quotas cap node groups far lower.
+const MAX_NODES: i64 = i32::MAX as i64;
+
+crate::spec! {
+    #[derive(Copy, PartialEq)]
+    pub(super) struct Scaling {
+        min_size: i32 = required(AttrType::Int).range(0, MAX_NODES),
+        max_size: i32 = required(AttrType::Int).range(1, MAX_NODES),
+        desired_size: i32 = required(AttrType::Int).range(0, MAX_NODES),
+    }
+}
+
+crate::spec! {
+    #[derive(PartialEq)]
+    pub(super) struct TaintSpec {
+        key: String = required(AttrType::String),
+        value: Option<String> = optional(AttrType::String),
+        effect: String = required(AttrType::String)
+            .one_of(&["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]),
+    }
+}
+
+crate::spec! {
+    /// How many nodes an update may take down at once: a count or a percentage.
+    #[derive(Copy, PartialEq)]
+    pub(super) struct UpdateConfig {
+        max_unavailable: Option<i32> = optional(AttrType::Int).range(1, 100),
+        max_unavailable_percentage: Option<i32> = optional(AttrType::Int).range(1, 100),
+    }
+}
+
+/// Where the nodes' capacity comes from, as AWS spells it.
+const CAPACITY_TYPES: &[&str] = &["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"];
+
+/// The AMI families of managed node groups, as AWS spells them.
+const AMI_TYPES: &[&str] = &[
+    "AL2_x86_64",
+    "AL2_x86_64_GPU",
+    "AL2_ARM_64",
+    "CUSTOM",
+    "BOTTLEROCKET_ARM_64",
+    "BOTTLEROCKET_x86_64",
+    "BOTTLEROCKET_ARM_64_NVIDIA",
+    "BOTTLEROCKET_x86_64_NVIDIA",
+    "WINDOWS_CORE_2019_x86_64",
+    "WINDOWS_FULL_2019_x86_64",
+    "WINDOWS_CORE_2022_x86_64",
+    "WINDOWS_FULL_2022_x86_64",
+    "AL2023_x86_64_STANDARD",
+    "AL2023_ARM_64_STANDARD",
+    "AL2023_x86_64_NEURON",
+    "AL2023_x86_64_NVIDIA",
+    "AL2023_ARM_64_NVIDIA",
 ];
 
-const TAINT: &[Attr] = &[
-    Attr::required("key", AttrType::String),
-    Attr::optional("value", AttrType::String),
-    Attr::required("effect", AttrType::String),
-];
-
-const UPDATE_CONFIG: &[Attr] = &[
-    Attr::optional("max_unavailable", AttrType::Int),
-    Attr::optional("max_unavailable_percentage", AttrType::Int),
-];
+crate::spec! {
+    pub(super) struct Spec with tags {
+        cluster_name: String = required(AttrType::String).force_new(),
+        name: String = required(AttrType::String).force_new(),
+        node_role_arn: String = required(AttrType::String).force_new(),
+        subnet_ids: Vec<String> = required(AttrType::List(&AttrType::String))
+            .unordered()
+            .force_new(),
+        instance_types: Vec<String> = optional(AttrType::List(&AttrType::String))
+            .default(r#"["t3.medium"]"#)
+            .force_new(),
+        capacity_type: String = optional(AttrType::String)
+            .default("\"ON_DEMAND\"")
+            .force_new()
+            .one_of(CAPACITY_TYPES),
+        ami_type: String = optional(AttrType::String)
+            .default("\"AL2023_x86_64_STANDARD\"")
+            .force_new()
+            .one_of(AMI_TYPES),
+        /// GiB of the nodes' root volume (an EBS volume holds up to 16 TiB).
+        disk_size: i32 = optional(AttrType::Int)
+            .default("20")
+            .force_new()
+            .range(1, 16384),
+        scaling: Scaling = required(AttrType::Object(Scaling::ATTRS)),
+        labels: BTreeMap<String, String> = optional(AttrType::StringMap).default("{}"),
+        taints: Vec<TaintSpec> = optional(AttrType::List(&AttrType::Object(TaintSpec::ATTRS)))
+            .default("[]"),
+        /// AWS's own default, which it reports when a node group was created without one.
+        update_config: UpdateConfig = optional(AttrType::Object(UpdateConfig::ATTRS))
+            .default(r#"{"max_unavailable": 1}"#),
+        version: Option<String> = optional(AttrType::String),
+    }
+}
 
 static SCHEMA: Schema = Schema {
     name: "eks.nodegroup",
-    attrs: &[
-        Attr::required("cluster_name", AttrType::String).force_new(),
-        Attr::required("name", AttrType::String).force_new(),
-        Attr::required("node_role_arn", AttrType::String).force_new(),
-        Attr::required("subnet_ids", AttrType::List(&AttrType::String))
-            .unordered()
-            .force_new(),
-        Attr::optional("instance_types", AttrType::List(&AttrType::String))
-            .default(r#"["t3.medium"]"#)
-            .force_new(),
-        Attr::optional("capacity_type", AttrType::String)
-            .default("\"ON_DEMAND\"")
-            .force_new(),
-        Attr::optional("ami_type", AttrType::String)
-            .default("\"AL2023_x86_64_STANDARD\"")
-            .force_new(),
-        Attr::optional("disk_size", AttrType::Int)
-            .default("20")
-            .force_new(),
-        Attr::required("scaling", AttrType::Object(SCALING)),
-        Attr::optional("labels", AttrType::StringMap).default("{}"),
-        Attr::optional("taints", AttrType::List(&AttrType::Object(TAINT))).default("[]"),
-        // AWS's own default, which it reports when a node group was created without one.
-        Attr::optional("update_config", AttrType::Object(UPDATE_CONFIG))
-            .default(r#"{"max_unavailable": 1}"#),
-        Attr::optional("version", AttrType::String),
-        TAGS,
-    ],
+    attrs: Spec::ATTRS,
     outputs: &["arn"],
     taggable: true,
     tier: Tier::Compute,
     price: Price::Model(crate::cost::models::nodegroup),
 };
 
+const DESCRIBE: &str = "eks:DescribeNodegroup";
+
 /// Default bounds of the waits; the blueprint's `timeouts` override them.
 const CREATE_WAIT: Duration = Duration::from_secs(30 * 60);
 const UPDATE_WAIT: Duration = Duration::from_secs(60 * 60);
 const DELETE_WAIT: Duration = Duration::from_secs(30 * 60);
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    cluster_name: String,
-    name: String,
-    node_role_arn: String,
-    subnet_ids: Vec<String>,
-    instance_types: Vec<String>,
-    capacity_type: String,
-    ami_type: String,
-    disk_size: i32,
-    scaling: Scaling,
-    labels: BTreeMap<String, String>,
-    taints: Vec<TaintSpec>,
-    update_config: UpdateConfig,
-    version: Option<String>,
-}
+/// A new node group until ACTIVE. CREATE_FAILED ends it with the node group's health issues
+/// (AWS's reason: no capacity, instances that cannot join ...), and so do DEGRADED and
+/// DELETE_FAILED, from which it would never become ACTIVE by itself.
+const ACTIVE: Waiter = Waiter {
+    call: DESCRIBE,
+    target: "ACTIVE",
+    ready: &["ACTIVE"],
+    failed: &["CREATE_FAILED", "DEGRADED", "DELETE_FAILED"],
+    until_gone: false,
+    backoff: waiting(CREATE_WAIT),
+};
 
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Scaling {
-    min_size: i32,
-    max_size: i32,
-    desired_size: i32,
-}
+/// One adopted mid-create (or changed elsewhere) is CREATING / UPDATING, and AWS refuses
+/// changes until it is ACTIVE.
+const READY_FOR_UPDATE: Waiter = Waiter {
+    backoff: waiting(UPDATE_WAIT),
+    ..ACTIVE
+};
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TaintSpec {
-    key: String,
-    value: Option<String>,
-    effect: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UpdateConfig {
-    max_unavailable: Option<i32>,
-    max_unavailable_percentage: Option<i32>,
-}
+const DELETED: Waiter = Waiter {
+    target: "deleted",
+    failed: &["DELETE_FAILED"],
+    until_gone: true,
+    backoff: waiting(DELETE_WAIT),
+    ..ACTIVE
+};
 
 /// What AWS uses when a node group has no update policy of its own.
 const AWS_DEFAULT_UPDATE_CONFIG: UpdateConfig = UpdateConfig {
@@ -134,148 +168,143 @@ const AWS_DEFAULT_UPDATE_CONFIG: UpdateConfig = UpdateConfig {
 };
 
 impl Spec {
-    /// The spec, with what AWS would reject only after minutes caught before any call.
-    fn parse(desired: &Attrs) -> KindResult<Spec> {
-        let spec: Spec = parse_spec(&SCHEMA, desired)?;
+    /// What AWS would reject only after minutes, caught before any change.
+    fn check(&self) -> KindResult<()> {
         let kind = SCHEMA.name;
-        one_of(
-            kind,
-            "capacity_type",
-            &spec.capacity_type,
-            CapacityTypes::values(),
-        )?;
-        for taint in &spec.taints {
-            one_of(kind, "taints.effect", &taint.effect, TaintEffect::values())?;
+        one_of(kind, Spec::ATTRS, "capacity_type", &self.capacity_type)?;
+        for taint in &self.taints {
+            one_of(kind, TaintSpec::ATTRS, "taints.effect", &taint.effect)?;
         }
         let Scaling {
             min_size,
             max_size,
             desired_size,
-        } = spec.scaling;
+        } = self.scaling;
         if !(0..=desired_size).contains(&min_size) || desired_size > max_size || max_size < 1 {
             let message = "scaling needs 0 <= min_size <= desired_size <= max_size, max_size >= 1";
             return Err(KindError::local(kind, message));
         }
-        let policy = spec.update_config;
+        let policy = self.update_config;
         if policy.max_unavailable.is_some() == policy.max_unavailable_percentage.is_some() {
             let message =
                 "update_config needs exactly one of max_unavailable, max_unavailable_percentage";
             return Err(KindError::local(kind, message));
         }
-        Ok(spec)
+        Ok(())
     }
 }
 
 pub(super) struct NodegroupKind(pub(super) Arc<AwsContext>);
 
+impl NodegroupKind {
+    async fn wait(&self, cx: &StepCx, waiter: &Waiter, id: &str) -> KindResult<Option<Nodegroup>> {
+        let eks = self.0.eks().await;
+        let (cluster, name) = split_id(SCHEMA.name, id)?;
+        wait_for(cx, waiter, || describe(eks, cluster, name), seen).await
+    }
+
+    async fn arn(&self, id: &str) -> KindResult<String> {
+        let (cluster, name) = split_id(SCHEMA.name, id)?;
+        let nodegroup = describe(self.0.eks().await, cluster, name).await?;
+        let arn = nodegroup.nodegroup_arn();
+        Ok(arn
+            .ok_or_else(|| missing(DESCRIBE, "nodegroupArn"))?
+            .to_string())
+    }
+}
+
 #[async_trait]
-impl ResourceKind for NodegroupKind {
+impl AwsKind for NodegroupKind {
+    type Spec = Spec;
+    type Item = Nodegroup;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
     fn schema(&self) -> &'static Schema {
         &SCHEMA
     }
 
-    async fn create(&self, cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec = Spec::parse(desired)?;
+    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        spec.check()?;
+        create_nodegroup(self.0.eks().await, spec, tags).await?;
+        let id = compound_id(&spec.cluster_name, &spec.name);
+        self.wait(cx, &ACTIVE, &id).await?;
+        Ok(id)
+    }
+
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Nodegroup>> {
         let eks = self.0.eks().await;
-        create_nodegroup(eks, &spec, tags).await?;
-        let (cluster, name) = (spec.cluster_name.as_str(), spec.name.as_str());
-        let created = wait_active(cx, eks, cluster, name, "eks:CreateNodegroup", CREATE_WAIT);
-        to_live(&created.await?)
-    }
-
-    fn natural_id(&self, desired: &Attrs) -> Option<String> {
-        super::natural_compound_id(desired)
-    }
-
-    fn conflict_codes(&self) -> &'static [&'static str] {
-        &["ResourceInUseException"]
-    }
-
-    async fn read_many(&self, ids: &[String]) -> KindResult<Vec<Option<Live>>> {
-        let eks = self.0.eks().await;
-        read_each(ids, |id| async move {
-            let (cluster, name) = split_id(SCHEMA.name, &id)?;
-            match found(describe(eks, cluster, name).await)? {
-                Some(nodegroup) => to_live(&nodegroup).map(Some),
-                None => Ok(None),
-            }
+        describe_each_in_cluster(SCHEMA.name, ids, |cluster, name| async move {
+            describe(eks, &cluster, &name).await
         })
         .await
     }
 
-    /// Listing by tag would take a ListNodegroups per cluster and a DescribeNodegroup per
-    /// node group (only Describe reports tags): a call per resource.
-    async fn list_tagged(&self, _tags: &Tags) -> KindResult<Option<Vec<Live>>> {
-        Ok(None)
+    // Not listable: listing by tag would take a ListNodegroups per cluster and a
+    // DescribeNodegroup per node group (only Describe reports tags), a call per resource.
+
+    fn live(&self, nodegroup: &Nodegroup) -> Option<Live> {
+        to_live(nodegroup)
     }
 
-    async fn update(
-        &self,
-        cx: &StepCx,
-        live: &Live,
-        _prior: &Attrs,
-        desired: &Attrs,
-        tags: &Tags,
-    ) -> KindResult<Live> {
-        let spec = Spec::parse(desired)?;
-        let eks = self.0.eks().await;
-        let (cluster, name) = split_id(SCHEMA.name, &live.id)?;
-        // Compare with what AWS reports, not with state: drift gets corrected too.
-        let current = describe(eks, cluster, name).await?;
-        // One adopted mid-create (or changed elsewhere) is CREATING / UPDATING, and AWS
-        // refuses changes until it is ACTIVE.
-        let current = match current.status() {
-            Some(NodegroupStatus::Active) => current,
+    fn tags(&self, nodegroup: &Nodegroup) -> Option<Tags> {
+        Some(tags::to_map(nodegroup.tags()))
+    }
+
+    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+        let spec = change.desired;
+        spec.check()?;
+        let waited;
+        let current = match change.current.status() {
+            Some(NodegroupStatus::Active) => change.current,
             _ => {
-                let call = "eks:DescribeNodegroup";
-                wait_active(cx, eks, cluster, name, call, UPDATE_WAIT).await?
+                let found = self.wait(cx, &READY_FOR_UPDATE, change.id()).await?;
+                waited = found.ok_or_else(|| missing(DESCRIBE, "nodegroup"))?;
+                &waited
             }
         };
-        let config = ConfigChange::between(&current, &spec);
+        // Compared with what AWS reports, not with state: drift gets corrected too.
+        let eks = self.0.eks().await;
+        let (cluster, name) = (spec.cluster_name.as_str(), spec.name.as_str());
+        let of = UpdateOf::Nodegroup(name);
+        let config = ConfigChange::between(current, spec);
         if !config.is_empty() {
-            config.send(eks, cluster, name).await?;
-            wait_active(
-                cx,
-                eks,
-                cluster,
-                name,
-                "eks:UpdateNodegroupConfig",
-                UPDATE_WAIT,
-            )
-            .await?;
+            let started = config.send(eks, cluster, name).await?;
+            wait_for_update(cx, eks, cluster, &started, of, UPDATE_WAIT).await?;
         }
-        if let Some(version) = version_change(&current, &spec) {
-            update_version(eks, cluster, name, version).await?;
-            wait_active(
-                cx,
-                eks,
-                cluster,
-                name,
-                "eks:UpdateNodegroupVersion",
-                UPDATE_WAIT,
-            )
-            .await?;
+        if let Some(version) = update::version_change(current, spec) {
+            let started = update::update_version(eks, cluster, name, version).await?;
+            wait_for_update(cx, eks, cluster, &started, of, UPDATE_WAIT).await?;
         }
-        let arn = current.nodegroup_arn();
-        let arn = arn.ok_or_else(|| missing("eks:DescribeNodegroup", "nodegroupArn"))?;
-        tags::sync(eks, arn, &tags::to_map(current.tags()), tags).await?;
-        to_live(&describe(eks, cluster, name).await?)
+        Ok(())
+    }
+
+    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
+        tags::tag(self.0.eks().await, &self.arn(id).await?, set).await
+    }
+
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        tags::untag(self.0.eks().await, &self.arn(id).await?, keys).await
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let eks = self.0.eks().await;
         let (cluster, name) = split_id(SCHEMA.name, &live.id)?;
-        let deleted = eks
-            .delete_nodegroup()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            .send()
-            .await;
+        let request = eks.delete_nodegroup().cluster_name(cluster);
+        let deleted = request.nodegroup_name(name).send().await;
         let deleted = deleted
             .map(drop)
             .map_err(|e| sdk_error("eks:DeleteNodegroup", e));
         ignore_gone(deleted, &[NOT_FOUND])?;
-        wait_gone(cx, eks, cluster, name).await
+        self.wait(cx, &DELETED, &live.id).await.map(drop)
+    }
+
+    fn natural_id(&self, spec: &Spec) -> Option<String> {
+        Some(compound_id(&spec.cluster_name, &spec.name))
+    }
+
+    fn conflict_codes(&self) -> &'static [&'static str] {
+        NAME_TAKEN
     }
 }
 
@@ -310,274 +339,30 @@ async fn create_nodegroup(eks: &Client, spec: &Spec, tags: &Tags) -> KindResult<
     Ok(())
 }
 
-/// Everything one UpdateNodegroupConfig changes; `None` / empty where nothing differs.
-#[derive(Debug, Default, PartialEq)]
-struct ConfigChange {
-    scaling: Option<Scaling>,
-    add_labels: BTreeMap<String, String>,
-    remove_labels: Vec<String>,
-    add_taints: Vec<TaintSpec>,
-    remove_taints: Vec<TaintSpec>,
-    update_config: Option<UpdateConfig>,
-}
-
-impl ConfigChange {
-    fn between(current: &Nodegroup, spec: &Spec) -> ConfigChange {
-        let now_scaling = current.scaling_config().map(scaling_from_sdk);
-        let now_labels: BTreeMap<String, String> = current
-            .labels()
-            .map(|l| l.clone().into_iter().collect())
-            .unwrap_or_default();
-        let now_taints: Vec<TaintSpec> = current.taints().iter().map(taint_from_sdk).collect();
-        let (add_labels, remove_labels) = label_changes(&now_labels, &spec.labels);
-        let (add_taints, remove_taints) = taint_changes(&now_taints, &spec.taints);
-        // A node group without an update policy has AWS's default one.
-        let now_policy = current
-            .update_config()
-            .map_or(AWS_DEFAULT_UPDATE_CONFIG, update_config_from_sdk);
-        ConfigChange {
-            scaling: (now_scaling != Some(spec.scaling)).then_some(spec.scaling),
-            add_labels,
-            remove_labels,
-            add_taints,
-            remove_taints,
-            update_config: (now_policy != spec.update_config).then_some(spec.update_config),
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        *self == ConfigChange::default()
-    }
-
-    fn labels(&self) -> Option<UpdateLabelsPayload> {
-        if self.add_labels.is_empty() && self.remove_labels.is_empty() {
-            return None;
-        }
-        let add =
-            (!self.add_labels.is_empty()).then(|| self.add_labels.clone().into_iter().collect());
-        let remove = (!self.remove_labels.is_empty()).then(|| self.remove_labels.clone());
-        let payload = UpdateLabelsPayload::builder()
-            .set_add_or_update_labels(add)
-            .set_remove_labels(remove);
-        Some(payload.build())
-    }
-
-    fn taints(&self) -> Option<UpdateTaintsPayload> {
-        if self.add_taints.is_empty() && self.remove_taints.is_empty() {
-            return None;
-        }
-        let list = |taints: &[TaintSpec]| {
-            (!taints.is_empty()).then(|| taints.iter().map(to_sdk).collect())
-        };
-        let payload = UpdateTaintsPayload::builder()
-            .set_add_or_update_taints(list(&self.add_taints))
-            .set_remove_taints(list(&self.remove_taints));
-        Some(payload.build())
-    }
-
-    async fn send(&self, eks: &Client, cluster: &str, name: &str) -> KindResult<()> {
-        eks.update_nodegroup_config()
-            .cluster_name(cluster)
-            .nodegroup_name(name)
-            .set_scaling_config(self.scaling.map(scaling_to_sdk))
-            .set_labels(self.labels())
-            .set_taints(self.taints())
-            .set_update_config(self.update_config.map(update_config_to_sdk))
-            .client_request_token(uuid::Uuid::new_v4().to_string())
-            .send()
-            .await
-            .map_err(|e| sdk_error("eks:UpdateNodegroupConfig", e))?;
-        Ok(())
-    }
-}
-
-/// Labels to add or change, and keys to remove.
-fn label_changes(
-    current: &BTreeMap<String, String>,
-    desired: &BTreeMap<String, String>,
-) -> (BTreeMap<String, String>, Vec<String>) {
-    let add = desired
-        .iter()
-        .filter(|(key, value)| current.get(*key) != Some(value))
-        .map(|(key, value)| (key.clone(), value.clone()))
-        .collect();
-    let remove = current
-        .keys()
-        .filter(|key| !desired.contains_key(*key))
-        .cloned()
-        .collect();
-    (add, remove)
-}
-
-/// Taints to add or change, and taints to remove. Kubernetes identifies a taint by key and
-/// effect, so a new value for the same pair is an update, not a removal.
-fn taint_changes(current: &[TaintSpec], desired: &[TaintSpec]) -> (Vec<TaintSpec>, Vec<TaintSpec>) {
-    let add = desired
-        .iter()
-        .filter(|taint| !current.contains(taint))
-        .cloned()
-        .collect();
-    let wanted: HashSet<(&str, &str)> = desired
-        .iter()
-        .map(|t| (t.key.as_str(), t.effect.as_str()))
-        .collect();
-    let remove = current
-        .iter()
-        .filter(|t| !wanted.contains(&(t.key.as_str(), t.effect.as_str())))
-        .cloned()
-        .collect();
-    (add, remove)
-}
-
-fn version_change<'a>(current: &Nodegroup, spec: &'a Spec) -> Option<&'a str> {
-    let wanted = spec.version.as_deref()?;
-    (current.version() != Some(wanted)).then_some(wanted)
-}
-
-async fn update_version(eks: &Client, cluster: &str, name: &str, version: &str) -> KindResult<()> {
-    eks.update_nodegroup_version()
-        .cluster_name(cluster)
-        .nodegroup_name(name)
-        .version(version)
-        .client_request_token(uuid::Uuid::new_v4().to_string())
-        .send()
-        .await
-        .map_err(|e| sdk_error("eks:UpdateNodegroupVersion", e))?;
-    Ok(())
-}
-
-fn scaling_to_sdk(scaling: Scaling) -> NodegroupScalingConfig {
-    NodegroupScalingConfig::builder()
-        .min_size(scaling.min_size)
-        .max_size(scaling.max_size)
-        .desired_size(scaling.desired_size)
-        .build()
-}
-
-fn scaling_from_sdk(scaling: &NodegroupScalingConfig) -> Scaling {
-    Scaling {
-        min_size: scaling.min_size().unwrap_or_default(),
-        max_size: scaling.max_size().unwrap_or_default(),
-        desired_size: scaling.desired_size().unwrap_or_default(),
-    }
-}
-
-fn update_config_to_sdk(policy: UpdateConfig) -> NodegroupUpdateConfig {
-    NodegroupUpdateConfig::builder()
-        .set_max_unavailable(policy.max_unavailable)
-        .set_max_unavailable_percentage(policy.max_unavailable_percentage)
-        .build()
-}
-
-fn update_config_from_sdk(policy: &NodegroupUpdateConfig) -> UpdateConfig {
-    UpdateConfig {
-        max_unavailable: policy.max_unavailable(),
-        max_unavailable_percentage: policy.max_unavailable_percentage(),
-    }
-}
-
-fn to_sdk(taint: &TaintSpec) -> Taint {
-    Taint::builder()
-        .key(&taint.key)
-        .set_value(taint.value.clone())
-        .effect(TaintEffect::from(taint.effect.as_str()))
-        .build()
-}
-
-fn taint_from_sdk(taint: &Taint) -> TaintSpec {
-    TaintSpec {
-        key: taint.key().unwrap_or_default().to_string(),
-        value: taint.value().map(str::to_string),
-        effect: taint.effect().map_or("", TaintEffect::as_str).to_string(),
-    }
-}
-
 async fn describe(eks: &Client, cluster: &str, name: &str) -> KindResult<Nodegroup> {
-    let described = eks
-        .describe_nodegroup()
-        .cluster_name(cluster)
-        .nodegroup_name(name)
-        .send()
-        .await;
-    let described = described.map_err(|e| sdk_error("eks:DescribeNodegroup", e))?;
+    let request = eks.describe_nodegroup().cluster_name(cluster);
+    let described = request.nodegroup_name(name).send().await;
+    let described = described.map_err(|e| sdk_error(DESCRIBE, e))?;
     described
         .nodegroup
-        .ok_or_else(|| missing("eks:DescribeNodegroup", "nodegroup"))
+        .ok_or_else(|| missing(DESCRIBE, "nodegroup"))
 }
 
-/// Waits until the node group is ACTIVE after `operation`; a failed or degraded node group
-/// ends the wait with AWS's health issues.
-async fn wait_active(
-    cx: &StepCx,
-    eks: &Client,
-    cluster: &str,
-    name: &str,
-    operation: &str,
-    default: Duration,
-) -> KindResult<Nodegroup> {
-    let backoff = wait_backoff(cx, default);
-    wait::until(cx, "eks:DescribeNodegroup", "ACTIVE", backoff, || async {
-        // Just created, AWS may not list it for a moment.
-        let Some(nodegroup) = found(describe(eks, cluster, name).await)? else {
-            return Ok(Status::Pending("not visible yet".to_string()));
-        };
-        match nodegroup.status() {
-            Some(NodegroupStatus::Active) => Ok(Status::Ready(nodegroup)),
-            Some(
-                status @ (NodegroupStatus::CreateFailed
-                | NodegroupStatus::Degraded
-                | NodegroupStatus::DeleteFailed),
-            ) => Err(failed(&nodegroup, status, operation)),
-            Some(status) => Ok(Status::Pending(status.as_str().to_string())),
-            None => Ok(Status::Pending("in no status yet".to_string())),
-        }
-    })
-    .await
-}
-
-async fn wait_gone(cx: &StepCx, eks: &Client, cluster: &str, name: &str) -> KindResult<()> {
-    let backoff = wait_backoff(cx, DELETE_WAIT);
-    wait::until(cx, "eks:DescribeNodegroup", "deleted", backoff, || async {
-        let Some(nodegroup) = found(describe(eks, cluster, name).await)? else {
-            return Ok(Status::Ready(()));
-        };
-        match nodegroup.status() {
-            Some(status @ NodegroupStatus::DeleteFailed) => {
-                Err(failed(&nodegroup, status, "eks:DeleteNodegroup"))
-            }
-            status => Ok(Status::Pending(
-                status
-                    .map_or("in no status", NodegroupStatus::as_str)
-                    .to_string(),
-            )),
-        }
-    })
-    .await
-}
-
-fn failed(nodegroup: &Nodegroup, status: &NodegroupStatus, operation: &str) -> KindError {
+fn seen(nodegroup: &Nodegroup) -> Seen {
     let issues = nodegroup.health().map(|h| h.issues()).unwrap_or(&[]);
     let issues = issues
         .iter()
         .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
-    let name = nodegroup.nodegroup_name().unwrap_or("the node group");
-    let message = format!("{name} {}", describe_issues(status.as_str(), issues));
-    KindError::local(operation, message)
+    seen_with_issues(nodegroup.status().map(NodegroupStatus::as_str), issues)
 }
 
-fn to_live(nodegroup: &Nodegroup) -> KindResult<Live> {
-    let call = "eks:DescribeNodegroup";
-    let cluster = nodegroup
-        .cluster_name()
-        .ok_or_else(|| missing(call, "clusterName"))?;
-    let name = nodegroup
-        .nodegroup_name()
-        .ok_or_else(|| missing(call, "nodegroupName"))?;
-    Ok(Live {
+fn to_live(nodegroup: &Nodegroup) -> Option<Live> {
+    let id = compound_id(nodegroup.cluster_name()?, nodegroup.nodegroup_name()?);
+    Some(Live {
         attrs: Some(observed_attrs(nodegroup)),
-        id: compound_id(cluster, name),
+        id,
         outputs: outputs([("arn", nodegroup.nodegroup_arn().map(str::to_string))]),
-        identity: identity_tags(&tags::to_map(nodegroup.tags())),
+        identity: Tags::new(),
     })
 }
 
@@ -634,22 +419,26 @@ fn observed_attrs(nodegroup: &Nodegroup) -> Attrs {
         ("taints", Value::Array(taints.collect())),
         ("update_config", Value::Object(update_config)),
         ("version", string_or_null(nodegroup.version())),
-        ("tags", user_tags(&tags::to_map(nodegroup.tags()))),
     ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::common::parse_spec;
     use aws_sdk_eks::types::{Issue, NodegroupHealth, NodegroupIssueCode};
-    use serde_json::json;
 
     #[test]
     fn spec_fits_schema() {
-        crate::aws::common::testing::assert_spec_fits_schema::<Spec>(&SCHEMA);
+        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
-    fn attrs(extra: serde_json::Value) -> Attrs {
+    fn parse(attrs: &Attrs) -> KindResult<Spec> {
+        let spec: Spec = parse_spec(&SCHEMA, attrs)?;
+        spec.check().map(|()| spec)
+    }
+
+    fn attrs(extra: Value) -> Attrs {
         let mut attrs = json!({
             "cluster_name": "prod", "name": "workers", "node_role_arn": "arn:aws:iam::1:role/n",
             "subnet_ids": ["subnet-1"],
@@ -660,11 +449,11 @@ mod tests {
         map.clone()
     }
 
-    fn spec(extra: serde_json::Value) -> Spec {
-        Spec::parse(&attrs(extra)).unwrap()
+    pub(super) fn spec(extra: Value) -> Spec {
+        parse(&attrs(extra)).unwrap()
     }
 
-    fn taint(key: &str, value: Option<&str>, effect: &str) -> TaintSpec {
+    pub(super) fn taint(key: &str, value: Option<&str>, effect: &str) -> TaintSpec {
         TaintSpec {
             key: key.into(),
             value: value.map(Into::into),
@@ -672,7 +461,7 @@ mod tests {
         }
     }
 
-    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pub(super) fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -681,7 +470,7 @@ mod tests {
 
     /// A node group as AWS describes one created from `spec`, but without an update policy
     /// (the emulator omits it; AWS then means its default).
-    fn described(spec: &Spec) -> Nodegroup {
+    pub(super) fn described(spec: &Spec) -> Nodegroup {
         Nodegroup::builder()
             .cluster_name(&spec.cluster_name)
             .nodegroup_name(&spec.name)
@@ -702,10 +491,9 @@ mod tests {
                 {"key": "dedicated", "value": "web", "effect": "NO_SCHEDULE"},
                 {"key": "spot", "effect": "PREFER_NO_SCHEDULE"}
             ],
-            "update_config": {"max_unavailable": 1}, "version": "1.31",
-            "tags": {"Pool": "web"}
+            "update_config": {"max_unavailable": 1}, "version": "1.31"
         }));
-        let spec = Spec::parse(&blueprint).unwrap();
+        let spec = parse(&blueprint).unwrap();
         let mut nodegroup = described(&spec);
         nodegroup.taints.as_mut().unwrap().reverse();
         nodegroup.node_role = Some(spec.node_role_arn.clone());
@@ -719,6 +507,7 @@ mod tests {
             ]
             .into(),
         );
+        // Tags are the typed layer's to report, from `tags`.
         let observed = observed_attrs(&nodegroup);
         let mut expected = blueprint.clone();
         // Not observed: replace-forcing lists AWS need not keep in order.
@@ -738,93 +527,6 @@ mod tests {
     }
 
     #[test]
-    fn labels_diff_into_add_or_update_and_remove() {
-        let current = labels(&[("role", "web"), ("tier", "front"), ("old", "x")]);
-        let desired = labels(&[("role", "api"), ("tier", "front"), ("new", "y")]);
-        let (add, remove) = label_changes(&current, &desired);
-        assert_eq!(add, labels(&[("new", "y"), ("role", "api")]));
-        assert_eq!(remove, vec!["old".to_string()]);
-    }
-
-    #[test]
-    fn taints_are_identified_by_key_and_effect() {
-        let current = [
-            taint("gpu", Some("true"), "NO_SCHEDULE"),
-            taint("spot", None, "PREFER_NO_SCHEDULE"),
-            taint("dedicated", Some("db"), "NO_EXECUTE"),
-        ];
-        let desired = [
-            taint("gpu", Some("false"), "NO_SCHEDULE"),
-            taint("spot", None, "NO_SCHEDULE"),
-            taint("dedicated", Some("db"), "NO_EXECUTE"),
-        ];
-        let (add, remove) = taint_changes(&current, &desired);
-        assert_eq!(
-            add,
-            vec![
-                taint("gpu", Some("false"), "NO_SCHEDULE"),
-                taint("spot", None, "NO_SCHEDULE")
-            ]
-        );
-        assert_eq!(remove, vec![taint("spot", None, "PREFER_NO_SCHEDULE")]);
-    }
-
-    #[test]
-    fn an_unchanged_node_group_needs_no_update_and_absent_policy_is_aws_default() {
-        let wanted = spec(json!({"labels": {"a": "b"}, "taints": [
-            {"key": "k", "value": "v", "effect": "NO_SCHEDULE"}
-        ]}));
-        let change = ConfigChange::between(&described(&wanted), &wanted);
-        assert!(change.is_empty(), "{change:?}");
-        assert_eq!(version_change(&described(&wanted), &wanted), None);
-    }
-
-    #[test]
-    fn scaling_labels_taints_and_policy_go_in_one_change() {
-        let before = spec(json!({"labels": {"a": "b"}}));
-        let after = spec(json!({
-            "scaling": {"min_size": 1, "max_size": 10, "desired_size": 4},
-            "labels": {"c": "d"},
-            "taints": [{"key": "k", "effect": "NO_EXECUTE"}],
-            "update_config": {"max_unavailable_percentage": 25},
-            "version": "1.32"
-        }));
-        let change = ConfigChange::between(&described(&before), &after);
-        assert_eq!(
-            change.scaling,
-            Some(Scaling {
-                min_size: 1,
-                max_size: 10,
-                desired_size: 4
-            })
-        );
-        assert_eq!(
-            change.update_config,
-            Some(UpdateConfig {
-                max_unavailable: None,
-                max_unavailable_percentage: Some(25)
-            })
-        );
-        let labels = change.labels().unwrap();
-        assert_eq!(labels.remove_labels(), ["a"]);
-        assert_eq!(labels.add_or_update_labels().unwrap()["c"], "d");
-        let taints = change.taints().unwrap();
-        assert_eq!(taints.add_or_update_taints()[0].key(), Some("k"));
-        assert!(taints.remove_taints().is_empty());
-        assert_eq!(version_change(&described(&before), &after), Some("1.32"));
-    }
-
-    #[test]
-    fn scaling_alone_leaves_the_other_payloads_out() {
-        let before = spec(json!({}));
-        let after = spec(json!({"scaling": {"min_size": 2, "max_size": 20, "desired_size": 5}}));
-        let change = ConfigChange::between(&described(&before), &after);
-        assert_eq!(change.scaling.map(|s| s.desired_size), Some(5));
-        assert!(change.labels().is_none() && change.taints().is_none());
-        assert_eq!(change.update_config, None);
-    }
-
-    #[test]
     fn invalid_specs_fail_before_any_call() {
         let cases = [
             json!({"capacity_type": "CHEAP"}),
@@ -835,8 +537,10 @@ mod tests {
             json!({"update_config": {}}),
         ];
         for case in cases {
-            assert!(Spec::parse(&attrs(case.clone())).is_err(), "{case}");
+            assert!(parse(&attrs(case.clone())).is_err(), "{case}");
         }
+        let ami = SCHEMA.attr("ami_type").unwrap().rule;
+        assert_eq!(ami, crate::kinds::Rule::OneOf(AMI_TYPES));
         let graviton = spec(json!({"capacity_type": "SPOT", "ami_type": "AL2023_ARM_64_STANDARD"}));
         assert_eq!(graviton.instance_types, ["t3.medium"]);
         assert_eq!(graviton.update_config, AWS_DEFAULT_UPDATE_CONFIG);
@@ -844,7 +548,7 @@ mod tests {
 
     #[test]
     fn ids_and_failures_name_the_node_group() {
-        let nodegroup = Nodegroup::builder()
+        let mut nodegroup = Nodegroup::builder()
             .cluster_name("prod")
             .nodegroup_name("workers")
             .nodegroup_arn("arn:aws:eks:us-east-1:1:nodegroup/prod/workers/u")
@@ -865,16 +569,12 @@ mod tests {
             live.outputs["arn"],
             "arn:aws:eks:us-east-1:1:nodegroup/prod/workers/u"
         );
-        let err = failed(
-            &nodegroup,
-            &NodegroupStatus::CreateFailed,
-            "eks:CreateNodegroup",
-        );
-        assert!(
-            err.message
-                .contains("CREATE_FAILED: AsgInstanceLaunchFailures: no capacity"),
-            "{}",
-            err.message
+        nodegroup.status = Some(NodegroupStatus::CreateFailed);
+        let seen = seen(&nodegroup);
+        assert!(ACTIVE.failed.contains(&seen.state.as_str()), "{seen:?}");
+        assert_eq!(
+            seen.reason.as_deref(),
+            Some("AsgInstanceLaunchFailures: no capacity")
         );
     }
 }
