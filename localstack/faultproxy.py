@@ -1,7 +1,7 @@
 """An HTTP proxy between the AWS SDK and the emulator that misbehaves the way AWS does.
 
-Every request is forwarded to --target unless a fault is drawn for it. Faults, each with its
-own rate (0..1), drawn independently per request:
+Every request is forwarded to --target unless its answer is scripted (--answer, --fail) or a
+fault is drawn for it. Faults, each with its own rate (0..1), drawn independently per request:
 
   --throttle R      answer with the service's throttling error (RequestLimitExceeded,
                     Throttling, ThrottlingException, TooManyRequestsException) without forwarding
@@ -11,6 +11,11 @@ own rate (0..1), drawn independently per request:
   --lost R          mutating calls only: forward (AWS does the work), then lose the answer
                     (503 or a dropped connection); the SDK retries a call that already worked
   --fail ACTION=CODE  always answer ACTION with the permanent error CODE (HTTP 400)
+  --answer 'ACTION=STATUS:BODY'  answer ACTION with HTTP STATUS and the JSON BODY (JSON text,
+                    or the name of a file holding it) without forwarding: calls the emulator
+                    lacks or answers differently from AWS ("GET /clusters/*/updates/*=200:
+                    {"update": {...}}" is DescribeUpdate). Given several times for one ACTION,
+                    the answers are given in turn, the last one to every later request
   --latency FILE    JSON {"ACTION": ms, "*": ms}: a fixed delay per action before forwarding
                     (AWS-like latencies for benchmarks). REST actions are METHOD ROUTE:
                     "POST /clusters" (CreateCluster), "POST /clusters/*/node-groups",
@@ -19,8 +24,9 @@ own rate (0..1), drawn independently per request:
                     run of N requests sees exactly N x RATE of them (for tests that must
                     see the faults happen)
 
-GET /__proxy/stats answers JSON counts: requests per action, faults per kind and action, and
-the milliseconds the emulator spent answering each action (forwarded calls, summed).
+GET /__proxy/stats answers JSON counts: requests per action, faults per kind and action
+(scripted answers as "answer ACTION"), and the milliseconds the emulator spent answering each
+action (forwarded calls, summed).
 Prints `listening http://HOST:PORT` once the socket accepts requests; with
 --until-stdin-closes it exits when its stdin reaches EOF (the test binary went away).
 """
@@ -52,6 +58,7 @@ class Faults:
         self.slow_ms = args.slow_ms
         self.fail = dict(item.split("=", 1) for item in args.fail)
         self.latency = json.load(open(args.latency)) if args.latency else {}
+        self.answers = scripted_answers(args.answer)
         self.random = random.Random(args.seed)
         self.spread = args.spread
         # Error diffusion: a fault falls due each time the accumulated rate passes 1; the
@@ -76,6 +83,15 @@ class Faults:
                 self.injected[f"{kind} {action}"] += 1
         return hit
 
+    def scripted(self, action):
+        """The (status, body) to answer `action` with instead of forwarding, if scripted."""
+        with self.lock:
+            queue = self.answers.get(action)
+            if not queue:
+                return None
+            self.injected[f"answer {action}"] += 1
+            return queue.pop(0) if len(queue) > 1 else queue[0]
+
     def count(self, action):
         with self.lock:
             self.requests[action] += 1
@@ -91,6 +107,20 @@ class Faults:
                 "faults": dict(self.injected),
                 "upstream_ms": dict(self.upstream_ms),
             }
+
+
+def scripted_answers(items):
+    """--answer ACTION=STATUS:BODY items -> {ACTION: [(status, body), ...]} in their order."""
+    answers = {}
+    for item in items:
+        action, answer = item.split("=", 1)
+        status, body = answer.split(":", 1)
+        if not body.lstrip().startswith(("{", "[")):
+            with open(body) as file:
+                body = file.read()
+        json.loads(body)  # a malformed answer fails at start, not in the middle of a test
+        answers.setdefault(action, []).append((int(status), body))
+    return answers
 
 
 def classify(method, path, headers, body):
@@ -186,6 +216,10 @@ def make_handler(target, faults):
             body = self.rfile.read(length) if length else b""
             protocol, action, mutating = classify(self.command, self.path, self.headers, body)
             faults.count(action)
+            scripted = faults.scripted(action)
+            if scripted:
+                self.answer(scripted[0], {"Content-Type": "application/json"}, scripted[1])
+                return
             if action in faults.fail:
                 self.answer(*permanent_error(protocol, faults.fail[action]))
                 return
@@ -259,6 +293,7 @@ def main():
         parser.add_argument(f"--{name}", type=float, default=0.0)
     parser.add_argument("--slow-ms", type=int, default=2000)
     parser.add_argument("--fail", action="append", default=[], metavar="ACTION=CODE")
+    parser.add_argument("--answer", action="append", default=[], metavar="ACTION=STATUS:BODY")
     parser.add_argument("--latency", metavar="FILE")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--spread", action="store_true")

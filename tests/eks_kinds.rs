@@ -9,6 +9,7 @@ mod common;
 use aws_sdk_eks::error::ProvideErrorMetadata;
 use aws_sdk_eks::types::{Cluster, Nodegroup};
 use common::emulator::sdk_config;
+use common::faultproxy::FaultProxy;
 use common::kinds::{attrs, output, tags_for, KindDriver};
 use innovate::kinds::{Live, StepCx, Tags};
 use serde_json::{json, Value};
@@ -16,6 +17,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 const BLUEPRINT: &str = "eks-kinds";
+
+/// DescribeUpdate as the fault proxy names it.
+const DESCRIBE_UPDATE: &str = "GET /clusters/*/updates/*";
 
 struct Harness {
     kinds: KindDriver,
@@ -44,6 +48,12 @@ impl Harness {
             kinds: KindDriver::new(config, BLUEPRINT),
             suffix: uuid::Uuid::new_v4().simple().to_string()[..8].to_string(),
         }
+    }
+
+    /// The kinds, their calls going through `proxy`.
+    async fn through(&self, proxy: &FaultProxy) -> KindDriver {
+        let config = sdk_config().await.to_builder();
+        KindDriver::new(config.endpoint_url(&proxy.endpoint).build(), BLUEPRINT)
     }
 
     fn name(&self, base: &str) -> String {
@@ -447,21 +457,35 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
     assert_eq!(sorted(described.tags()), tags("cni", &addon_spec));
     h.assert_no_drift("eks.addon", &addon.id, &addon_spec).await;
 
-    // Version, IRSA role, configuration and tags change in place, UPDATING then ACTIVE.
+    // Version, IRSA role, configuration and tags change in place; the update is followed
+    // by its id, InProgress then Successful. moto knows no DescribeUpdate: a proxy answers
+    // it as AWS would.
     let upgraded_spec = json!({
         "cluster_name": name, "name": "vpc-cni", "version": "v1.19.2-eksbuild.1",
         "service_account_role_arn": cni_role,
         "configuration_values": r#"{"env":{"ENABLE_PREFIX_DELEGATION":"true"}}"#,
         "tags": {"Component": "networking"}
     });
+    let update = |status: &str| json!({"update": {"id": "a1b2", "status": status, "type": "AddonUpdate", "errors": []}});
+    let proxy = FaultProxy::answering(&[
+        (DESCRIBE_UPDATE, 200, &update("InProgress")),
+        (DESCRIBE_UPDATE, 200, &update("Successful")),
+    ]);
     let (ucx, phases) = recording("cni");
     let upgraded = h
+        .through(&proxy)
+        .await
         .update_with("eks.addon", &ucx, &addon, &addon_spec, &upgraded_spec)
         .await;
     assert!(
-        waited_for(&phases, "ACTIVE"),
+        waited_for(&phases, "Successful"),
         "{:?}",
         phases.lock().unwrap()
+    );
+    assert_eq!(
+        proxy.requests(DESCRIBE_UPDATE),
+        2,
+        "polled until Successful"
     );
     assert_eq!(
         (&upgraded.id, &upgraded.outputs),
@@ -535,6 +559,69 @@ async fn unknown_resources_read_as_none_and_failures_name_the_call() {
     let err = created.unwrap_err();
     assert_eq!(err.call, "eks:CreateAddon");
     assert_eq!(err.code.as_deref(), Some("ResourceNotFoundException"));
+}
+
+/// An update that AWS reports Failed fails the step with AWS's errors, named after
+/// DescribeUpdate, the call that reported them. moto answers UpdateClusterConfig with the
+/// cluster and knows no DescribeUpdate, so a proxy gives both of AWS's answers: the update
+/// started (InProgress), then failed.
+#[tokio::test]
+async fn a_cluster_update_that_aws_reports_failed_fails_with_aws_errors() {
+    let h = Harness::new().await;
+    let role = h
+        .role(
+            "eks-failing",
+            "eks.amazonaws.com",
+            &["AmazonEKSClusterPolicy"],
+        )
+        .await;
+    let name = h.name("failing");
+    let spec = json!({"name": name, "role_arn": role, "subnet_ids": h.subnets().await});
+    let cluster = h.create("eks.cluster", "failing", &spec).await;
+
+    let update = |status: &str, errors: Value| {
+        json!({"update": {"id": "0f9e8d7c", "status": status, "type": "LoggingUpdate",
+            "params": [{"type": "ClusterLogging", "value": "api"}], "errors": errors}})
+    };
+    let denied = json!([{
+        "errorCode": "AccessDenied",
+        "errorMessage": "The cluster role may not create log groups",
+        "resourceIds": [name]
+    }]);
+    let proxy = FaultProxy::answering(&[
+        (
+            "POST /clusters/*/update-config",
+            200,
+            &update("InProgress", json!([])),
+        ),
+        (DESCRIBE_UPDATE, 200, &update("Failed", denied)),
+    ]);
+    let logged = json!({
+        "name": name, "role_arn": role, "subnet_ids": spec["subnet_ids"],
+        "enabled_log_types": ["api"]
+    });
+    let through = h.through(&proxy).await;
+    let updated = through
+        .kind("eks.cluster")
+        .update(
+            &StepCx::silent("failing"),
+            &cluster,
+            &attrs(&spec),
+            &attrs(&logged),
+            &tags("failing", &logged),
+        )
+        .await;
+    let err = updated.expect_err("a Failed update fails the step");
+    assert_eq!(err.call, "eks:DescribeUpdate");
+    assert_eq!(err.code.as_deref(), Some("Failed"));
+    assert!(
+        err.message
+            .contains("AccessDenied: The cluster role may not create log groups"),
+        "{err}"
+    );
+    assert_eq!(proxy.requests(DESCRIBE_UPDATE), 1, "{}", proxy.stats());
+    assert_eq!(proxy.requests("POST /clusters/*/update-config"), 1);
+    h.delete("eks.cluster", &cluster, &spec).await;
 }
 
 /// An add-on found after a lost CreateAddon answer is adopted with an update, and on AWS it is

@@ -1,5 +1,6 @@
 //! A fault-injecting HTTP proxy (`localstack/faultproxy.py`) in front of this test binary's
-//! emulator: throttling, 5xx, connection resets, slow and lost responses at given rates.
+//! emulator: throttling, 5xx, connection resets, slow and lost responses at given rates, and
+//! scripted answers (`--answer`) for calls the emulator lacks.
 //! Each proxy is its own process on a free loopback port and exits with its `FaultProxy`.
 
 use super::emulator;
@@ -45,6 +46,18 @@ impl FaultProxy {
             .filter(|(name, _)| name.split(' ').next() == Some(kind))
             .map(|(_, count)| count.as_u64().unwrap())
             .sum()
+    }
+
+    /// A proxy that answers each `(action, status, body)` itself, in turn for one action,
+    /// and forwards everything else: AWS's answers to calls the emulator lacks.
+    pub fn answering(answers: &[(&str, u16, &serde_json::Value)]) -> FaultProxy {
+        let flags: Vec<String> = answers
+            .iter()
+            .flat_map(|(action, status, body)| {
+                ["--answer".to_string(), format!("{action}={status}:{body}")]
+            })
+            .collect();
+        FaultProxy::start(&flags.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// How many requests of `action` reached the proxy.

@@ -1,14 +1,17 @@
-//! EKS: cluster, managed node group and add-on, one kind per file. What they share lives
-//! here (one-by-one reads, compound ids, IAM propagation retries, status checks) and in
-//! [`tags`].
+//! EKS: cluster, managed node group and add-on, one kind per file (or folder). What they
+//! share lives here (one-by-one reads, compound ids, IAM propagation retries, waits on a
+//! resource's status and on an update's id) and in [`tags`].
 
 mod addon;
 mod cluster;
 mod nodegroup;
 mod tags;
 
-use crate::aws::{retry_while, AwsContext, Backoff};
-use crate::kinds::{KindError, KindResult, Registry, StepCx};
+use crate::aws::common::missing;
+use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::kinds::{Attr, KindError, KindResult, Registry, Rule, Seen, StepCx, Typed, Waiter};
+use aws_sdk_eks::types::{ErrorDetail, Update, UpdateStatus};
+use aws_sdk_eks::Client;
 use futures::{StreamExt, TryStreamExt};
 use std::future::Future;
 use std::sync::Arc;
@@ -16,27 +19,55 @@ use std::time::Duration;
 
 /// Registers every EKS kind, all sharing `aws`'s one EKS client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(cluster::ClusterKind(aws.clone())));
-    registry.register(Arc::new(nodegroup::NodegroupKind(aws.clone())));
-    registry.register(Arc::new(addon::AddonKind(aws.clone())));
+    registry.register(Arc::new(Typed(cluster::ClusterKind(aws.clone()))));
+    registry.register(Arc::new(Typed(nodegroup::NodegroupKind(aws.clone()))));
+    registry.register(Arc::new(Typed(addon::AddonKind(aws.clone()))));
 }
 
-/// What EKS answers for a cluster, node group or add-on that does not exist.
+/// What EKS answers for a cluster, node group, add-on or update that does not exist.
 const NOT_FOUND: &str = "ResourceNotFoundException";
+
+/// What EKS answers a create whose name is taken: after a lost answer, the SDK's retry meets
+/// its own first attempt, found again by its natural id.
+const NAME_TAKEN: &[&str] = &["ResourceInUseException"];
 
 /// How many Describe* calls a read keeps in flight.
 const READ_CONCURRENCY: usize = 8;
 
-/// EKS has no batch Describe: one call per id, a few at a time, in the order of `ids`.
-async fn read_each<T, F, Fut>(ids: &[String], describe: F) -> KindResult<Vec<Option<T>>>
+/// EKS has no batch Describe: one call per id, a few at a time, in the order of `ids`,
+/// leaving out those that do not exist.
+async fn describe_each<T, F, Fut>(ids: &[String], describe: F) -> KindResult<Vec<T>>
 where
     F: Fn(String) -> Fut,
-    Fut: Future<Output = KindResult<Option<T>>>,
+    Fut: Future<Output = KindResult<T>>,
 {
-    futures::stream::iter(ids.iter().cloned().map(describe))
+    let looks = ids.iter().cloned().map(|id| {
+        let described = describe(id);
+        async move { found(described.await) }
+    });
+    let found: Vec<Option<T>> = futures::stream::iter(looks)
         .buffered(READ_CONCURRENCY)
         .try_collect()
-        .await
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// [`describe_each`] for resources named within a cluster ("CLUSTER:NAME" ids).
+async fn describe_each_in_cluster<T, F, Fut>(
+    kind: &str,
+    ids: &[String],
+    describe: F,
+) -> KindResult<Vec<T>>
+where
+    F: Fn(String, String) -> Fut,
+    Fut: Future<Output = KindResult<T>>,
+{
+    describe_each(ids, |id| {
+        let parts = split_id(kind, &id).map(|(cluster, name)| (cluster.into(), name.into()));
+        let described = parts.map(|(cluster, name)| describe(cluster, name));
+        async move { described?.await }
+    })
+    .await
 }
 
 /// A Describe* result with "does not exist" as `None`.
@@ -51,12 +82,6 @@ fn found<T>(result: KindResult<T>) -> KindResult<Option<T>> {
 /// names cannot contain a colon).
 fn compound_id(cluster: &str, name: &str) -> String {
     format!("{cluster}:{name}")
-}
-
-/// The compound id of a cluster's nodegroup or add-on as the blueprint names it.
-fn natural_compound_id(desired: &crate::kinds::Attrs) -> Option<String> {
-    let text = |name: &str| crate::aws::common::text_attr(desired, name);
-    Some(compound_id(&text("cluster_name")?, &text("name")?))
 }
 
 fn split_id<'a>(kind: &str, id: &'a str) -> KindResult<(&'a str, &'a str)> {
@@ -122,21 +147,41 @@ where
     })
 }
 
-/// A wait's bound: the blueprint's `timeouts` for this step, else the kind's default. Looks
-/// start half a second apart and stretch with the wait (`Backoff::pause_after`).
-fn wait_backoff(cx: &StepCx, default: Duration) -> Backoff {
+/// The pauses of every EKS wait, bounded by `bound` unless the blueprint's `timeouts` say
+/// otherwise: looks start half a second apart and stretch with the wait.
+const fn waiting(bound: Duration) -> Backoff {
     Backoff {
         first: Duration::from_millis(500),
         max_delay: Duration::from_secs(20),
-        bound: cx.timeout_or(default),
+        bound,
     }
 }
 
-/// "CODE: message; CODE: message" from a resource's health issues, for a failed status.
-fn describe_issues<'a>(
-    status: &str,
+/// Polls `describe` with `waiter`; AWS's "does not exist" is a resource not visible yet
+/// (or, waiting for a deletion, gone).
+async fn wait_for<T, F, Fut>(
+    cx: &StepCx,
+    waiter: &Waiter,
+    describe: F,
+    status: impl Fn(&T) -> Seen,
+) -> KindResult<Option<T>>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = KindResult<T>>,
+{
+    let look = || {
+        let described = describe();
+        async move { found(described.await) }
+    };
+    waiter.wait(cx, look, status).await
+}
+
+/// What one look at a cluster, node group or add-on saw: its status, and its health issues
+/// ("CODE: message; CODE: message") as AWS's reason should it be a failure.
+fn seen_with_issues<'a>(
+    status: Option<&str>,
     issues: impl IntoIterator<Item = (Option<&'a str>, Option<&'a str>)>,
-) -> String {
+) -> Seen {
     let issues: Vec<String> = issues
         .into_iter()
         .map(|(code, message)| match (code, message) {
@@ -144,148 +189,116 @@ fn describe_issues<'a>(
             (code, message) => code.or(message).unwrap_or("unspecified issue").to_string(),
         })
         .collect();
-    if issues.is_empty() {
-        format!("went to {status}; AWS reported no health issues")
-    } else {
-        format!("went to {status}: {}", issues.join("; "))
-    }
+    Seen::new(status.unwrap_or("in no status yet")).because(Some(issues.join("; ")))
 }
 
-/// Checks a value against the values an SDK enum knows, so a typo fails before any call.
-fn one_of(kind: &str, attr: &str, value: &str, allowed: &[&str]) -> KindResult<()> {
+/// Checks `value` of attribute `path` ("taints.effect") against the `one_of` rule `attrs`
+/// declare for it, so a typo fails before any call changes anything.
+fn one_of(kind: &str, attrs: &[Attr], path: &str, value: &str) -> KindResult<()> {
+    let name = path.rsplit('.').next().unwrap_or(path);
+    let rule = attrs.iter().find(|attr| attr.name == name).map(|a| a.rule);
+    let Some(Rule::OneOf(allowed)) = rule else {
+        return Ok(());
+    };
     if allowed.contains(&value) {
         return Ok(());
     }
-    let message = format!("{attr}: {value:?} is not one of {}", allowed.join(", "));
+    let message = format!("{path}: {value:?} is not one of {}", allowed.join(", "));
     Err(KindError::local(kind, message))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
+/// Whose update an update id is: DescribeUpdate names a node group's or an add-on's.
+#[derive(Debug, Clone, Copy)]
+enum UpdateOf<'a> {
+    Cluster,
+    Nodegroup(&'a str),
+    Addon(&'a str),
+}
 
-    const FAST: Backoff = Backoff {
-        first: Duration::from_millis(1),
-        max_delay: Duration::from_millis(2),
-        bound: Duration::from_millis(100),
+/// An update started by UpdateClusterConfig, UpdateClusterVersion, UpdateNodegroupConfig,
+/// UpdateNodegroupVersion or UpdateAddon, followed by its id: AWS's verdict on the update
+/// itself, with its errors, not merely a resource that is ACTIVE again.
+const UPDATE: Waiter = Waiter {
+    call: "eks:DescribeUpdate",
+    target: "Successful",
+    ready: &["Successful"],
+    failed: &["Failed", "Cancelled"],
+    until_gone: false,
+    backoff: waiting(Duration::from_secs(60 * 60)),
+};
+
+/// Waits until `started` (the update call's answer) is Successful, judging the answer
+/// itself first and then DescribeUpdate by its id. `bound` is the kind's default wait.
+async fn wait_for_update(
+    cx: &StepCx,
+    eks: &Client,
+    cluster: &str,
+    started: &Update,
+    of: UpdateOf<'_>,
+    bound: Duration,
+) -> KindResult<()> {
+    let id = started
+        .id()
+        .ok_or_else(|| missing(UPDATE.call, "update id"))?;
+    let waiter = Waiter {
+        backoff: waiting(bound),
+        ..UPDATE
     };
-
-    fn invalid(message: &str) -> KindError {
-        KindError::new(
-            "eks:CreateCluster",
-            Some("InvalidParameterException".into()),
-            message,
-        )
-    }
-
-    #[test]
-    fn compound_ids_split_back_into_cluster_and_name() {
-        let id = compound_id("prod", "workers");
-        assert_eq!(split_id("eks.nodegroup", &id).unwrap(), ("prod", "workers"));
-        for bad in ["prod", ":workers", "prod:", ""] {
-            assert!(split_id("eks.nodegroup", bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn only_role_propagation_messages_are_retryable() {
-        assert!(iam_not_ready(&invalid(
-            "Role with arn: arn:aws:iam::1:role/x, could not be assumed because it does not \
-             exist or the trusted entity is not correct"
-        )));
-        assert!(iam_not_ready(&invalid("The role cannot be assumed")));
-        assert!(!iam_not_ready(&invalid("Subnet subnet-1 does not exist")));
-        let other_code = KindError::new(
-            "eks:CreateCluster",
-            Some("AccessDeniedException".into()),
-            "could not be assumed",
-        );
-        assert!(!iam_not_ready(&other_code));
-    }
-
-    #[tokio::test]
-    async fn iam_propagation_is_retried_then_succeeds() {
-        let calls = AtomicU32::new(0);
-        let result = retry_iam_propagation(FAST, || async {
-            match calls.fetch_add(1, Ordering::SeqCst) {
-                0 | 1 => Err(invalid("Role could not be assumed")),
-                _ => Ok("created"),
+    let mut answer = Some(started.clone());
+    let look = || {
+        let first = answer.take();
+        async move {
+            match first {
+                Some(update) => Ok(Some(update)),
+                None => found(describe_update(eks, cluster, id, of).await),
             }
-        })
-        .await;
-        assert_eq!(result, Ok("created"));
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
-    }
+        }
+    };
+    waiter.wait(cx, look, update_seen).await?;
+    Ok(())
+}
 
-    #[tokio::test]
-    async fn iam_propagation_gives_up_with_aws_code_and_other_errors_fail_at_once() {
-        let result: KindResult<()> =
-            retry_iam_propagation(FAST, || async { Err(invalid("Role could not be assumed")) })
-                .await;
-        let err = result.unwrap_err();
-        assert_eq!(err.code.as_deref(), Some("InvalidParameterException"));
-        assert!(
-            err.message.contains("still failing after"),
-            "{}",
-            err.message
-        );
+async fn describe_update(
+    eks: &Client,
+    cluster: &str,
+    id: &str,
+    of: UpdateOf<'_>,
+) -> KindResult<Update> {
+    let mut request = eks.describe_update().name(cluster).update_id(id);
+    request = match of {
+        UpdateOf::Cluster => request,
+        UpdateOf::Nodegroup(name) => request.nodegroup_name(name),
+        UpdateOf::Addon(name) => request.addon_name(name),
+    };
+    let described = request.send().await;
+    let described = described.map_err(|e| sdk_error(UPDATE.call, e))?;
+    described
+        .update
+        .ok_or_else(|| missing(UPDATE.call, "update"))
+}
 
-        let calls = AtomicU32::new(0);
-        let result: KindResult<()> = retry_iam_propagation(FAST, || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(invalid("Subnet subnet-1 does not exist"))
-        })
-        .await;
-        assert_eq!(
-            result.unwrap_err().message,
-            "Subnet subnet-1 does not exist"
-        );
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-    }
+/// An update's status, with AWS's errors ("CODE: message; ...") as the reason it failed.
+fn update_seen(update: &Update) -> Seen {
+    let status = update
+        .status()
+        .map_or("in no status yet", UpdateStatus::as_str);
+    let errors: Vec<String> = update.errors().iter().map(error_text).collect();
+    let what = update.r#type().map_or("update", |t| t.as_str());
+    let id = update.id().unwrap_or("?");
+    let reason = match errors.is_empty() {
+        true => format!("{what} {id} is {status}; AWS reported no errors"),
+        false => format!("{what} {id}: {}", errors.join("; ")),
+    };
+    Seen::new(status).because(Some(reason))
+}
 
-    #[tokio::test]
-    async fn read_each_keeps_the_order_and_maps_not_found_to_none() {
-        let ids: Vec<String> = ["a", "gone", "c"].iter().map(|s| s.to_string()).collect();
-        let found_ids = read_each(&ids, |id| async move {
-            found(if id == "gone" {
-                Err(KindError::new(
-                    "eks:DescribeCluster",
-                    Some(NOT_FOUND.into()),
-                    "no",
-                ))
-            } else {
-                Ok(id)
-            })
-        })
-        .await
-        .unwrap();
-        assert_eq!(
-            found_ids,
-            vec![Some("a".to_string()), None, Some("c".to_string())]
-        );
-    }
-
-    #[test]
-    fn issues_are_listed_with_their_codes() {
-        let text = describe_issues(
-            "CREATE_FAILED",
-            [
-                (Some("AccessDenied"), Some("no permission")),
-                (None, Some("odd")),
-            ],
-        );
-        assert_eq!(
-            text,
-            "went to CREATE_FAILED: AccessDenied: no permission; odd"
-        );
-        assert!(describe_issues("FAILED", []).contains("no health issues"));
-    }
-
-    #[test]
-    fn one_of_names_the_allowed_values() {
-        assert!(one_of("eks.cluster", "t", "api", &["api", "audit"]).is_ok());
-        let err = one_of("eks.cluster", "enabled_log_types", "apy", &["api", "audit"]);
-        assert!(err.unwrap_err().message.contains("api, audit"));
+fn error_text(error: &ErrorDetail) -> String {
+    let code = error.error_code().map(|c| c.as_str());
+    match (code, error.error_message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (code, message) => code.or(message).unwrap_or("unspecified error").to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,9 +1,8 @@
-//! EKS tags: set by the Create call itself, then kept equal to the wanted set with
-//! TagResource / UntagResource on the resource's ARN (clusters, node groups and add-ons
-//! alike). DescribeCluster, DescribeNodegroup and DescribeAddon report the tags, so the
-//! current set comes from the Describe an update makes anyway.
+//! EKS tags: set by the Create call itself, then changed with TagResource / UntagResource on
+//! the resource's ARN (clusters, node groups and add-ons alike; the typed layer decides
+//! what to set and remove). DescribeCluster, DescribeNodegroup and DescribeAddon report the
+//! tags, so the current set comes from the Describe an update makes anyway.
 
-use crate::aws::common::{tag_changes, TagChanges};
 use crate::aws::sdk_error;
 use crate::kinds::{KindResult, Tags};
 use aws_sdk_eks::Client;
@@ -25,30 +24,25 @@ pub(super) fn to_map(tags: Option<&HashMap<String, String>>) -> Tags {
         .collect()
 }
 
-/// Makes the tags of resource `arn` exactly `desired`, given what it carries now.
-pub(super) async fn sync(
-    eks: &Client,
-    arn: &str,
-    current: &Tags,
-    desired: &Tags,
-) -> KindResult<()> {
-    let TagChanges { set, removed } = tag_changes(current, desired);
-    if !set.is_empty() {
-        eks.tag_resource()
-            .resource_arn(arn)
-            .set_tags(for_create(&set))
-            .send()
-            .await
-            .map_err(|e| sdk_error("eks:TagResource", e))?;
-    }
-    if !removed.is_empty() {
-        eks.untag_resource()
-            .resource_arn(arn)
-            .set_tag_keys(Some(removed))
-            .send()
-            .await
-            .map_err(|e| sdk_error("eks:UntagResource", e))?;
-    }
+/// Sets `tags` (new keys and new values) on resource `arn`.
+pub(super) async fn tag(eks: &Client, arn: &str, tags: &Tags) -> KindResult<()> {
+    eks.tag_resource()
+        .resource_arn(arn)
+        .set_tags(for_create(tags))
+        .send()
+        .await
+        .map_err(|e| sdk_error("eks:TagResource", e))?;
+    Ok(())
+}
+
+/// Removes the tag `keys` from resource `arn`.
+pub(super) async fn untag(eks: &Client, arn: &str, keys: &[String]) -> KindResult<()> {
+    eks.untag_resource()
+        .resource_arn(arn)
+        .set_tag_keys(Some(keys.to_vec()))
+        .send()
+        .await
+        .map_err(|e| sdk_error("eks:UntagResource", e))?;
     Ok(())
 }
 
