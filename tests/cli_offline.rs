@@ -585,3 +585,85 @@ fn every_unknown_target_is_named_in_one_error() {
     }
     assert!(!stderr.contains("--target ip[1]:"), "{stderr}");
 }
+
+/// What AWS enforces on values, checked by the real kinds' declarations before any call: an
+/// out-of-range port (in a nested rule), `allocated_storage: 0`, an unknown enum value with
+/// did-you-mean, a `count` over the bound, all in one run, each located.
+#[test]
+fn validate_rejects_values_aws_would_refuse_each_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        r#"blueprint: rules
+resources:
+  main: { kind: ec2.vpc, cidr_block: 10.0.0.0/16 }
+  web:
+    kind: ec2.security_group
+    vpc_id: ${main.id}
+    description: web
+    ingress:
+      - { protocol: tcp, from_port: 70000, to_port: 70000, cidr_blocks: [10.0.0.0/8] }
+  db:
+    kind: rds.db_instance
+    identifier: app
+    engine: postgres
+    instance_class: db.t4g.micro
+    allocated_storage: 0
+  workers:
+    kind: eks.nodegroup
+    cluster_name: c
+    name: workers
+    node_role_arn: ${main.id}
+    subnet_ids: [a, b]
+    instance_types: [t3.medium]
+    capacity_type: SPOTT
+    scaling: { min_size: 1, desired_size: 1, max_size: 2 }
+  many:
+    kind: ec2.vpc
+    count: 1001
+    cidr_block: 10.1.0.0/16
+"#,
+    );
+    let (code, stdout, stderr) = innovate(dir.path(), &["validate", &bp]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    for (message, at, hint) in [
+        (
+            "70000 is out of range",
+            "bp.yaml:9:",
+            "must be from -1 to 65535",
+        ),
+        (
+            "0 is out of range",
+            "bp.yaml:15:24",
+            "must be from 20 to 65536",
+        ),
+        (
+            "`SPOTT` is not one of the allowed values",
+            "bp.yaml:23:20",
+            "did you mean `SPOT`?",
+        ),
+        ("", "bp.yaml:27:12", "1000"),
+    ] {
+        let found = stderr
+            .split("\nerror")
+            .any(|error| error.contains(message) && error.contains(at) && error.contains(hint));
+        assert!(
+            found,
+            "no error `{message}` at {at} with `{hint}`:\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.trim_end().ends_with("5 errors in bp.yaml"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn validate_rejects_an_empty_blueprint_file_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(&dir, "# nothing here yet\n");
+    let (code, stdout, stderr) = innovate(dir.path(), &["validate", &bp]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stderr.contains("the blueprint is empty"), "{stderr}");
+    assert!(stderr.contains("bp.yaml:1:1"), "{stderr}");
+}
