@@ -60,15 +60,23 @@ pub trait AwsKind: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Sets `tags` (new keys and new values) on resource `id`.
-    async fn tag(&self, id: &str, tags: &Tags) -> KindResult<()> {
-        let _ = (id, tags);
+    /// The tags the resource carries now, for the tag sync after an update: by default what
+    /// the describe call reported ([`AwsKind::tags`]); kinds whose describe leaves tags out
+    /// ask AWS for them here. `None`: the kind's tags are not synced.
+    async fn current_tags(&self, current: &Self::Item) -> KindResult<Option<Tags>> {
+        Ok(self.tags(current))
+    }
+
+    /// Sets `tags` (new keys and new values) on resource `id`, described as `current`
+    /// (where its ARN is, for the services that tag by ARN).
+    async fn tag(&self, current: &Self::Item, id: &str, tags: &Tags) -> KindResult<()> {
+        let _ = (current, id, tags);
         Ok(())
     }
 
-    /// Removes the tag `keys` from resource `id`.
-    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
-        let _ = (id, keys);
+    /// Removes the tag `keys` from resource `id`, described as `current`.
+    async fn untag(&self, current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
+        let _ = (current, id, keys);
         Ok(())
     }
 
@@ -159,16 +167,16 @@ impl<K: AwsKind> Typed<K> {
         .await
     }
 
-    async fn sync_tags(&self, id: &str, current: Option<Tags>, desired: &Tags) -> KindResult<()> {
-        let Some(current) = current else {
+    async fn sync_tags(&self, item: &K::Item, id: &str, desired: &Tags) -> KindResult<()> {
+        let Some(carried) = self.0.current_tags(item).await? else {
             return Ok(());
         };
-        let TagChanges { set, removed } = tag_changes(&current, desired);
+        let TagChanges { set, removed } = tag_changes(&carried, desired);
         if !set.is_empty() {
-            self.0.tag(id, &set).await?;
+            self.0.tag(item, id, &set).await?;
         }
         if !removed.is_empty() {
-            self.0.untag(id, &removed).await?;
+            self.0.untag(item, id, &removed).await?;
         }
         Ok(())
     }
@@ -242,8 +250,7 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
         };
         self.0.update(cx, &change).await?;
         if self.0.schema().taggable {
-            self.sync_tags(&live.id, self.0.tags(&current), tags)
-                .await?;
+            self.sync_tags(&current, &live.id, tags).await?;
         }
         Ok(self.read_existing(&live.id).await?.1)
     }

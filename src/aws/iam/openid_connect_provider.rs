@@ -119,7 +119,7 @@ impl AwsKind for OpenIdConnectProviderKind {
         Some(tags::to_map(provider.found.tags()))
     }
 
-    async fn tag(&self, arn: &str, set: &Tags) -> KindResult<()> {
+    async fn tag(&self, _current: &Self::Item, arn: &str, set: &Tags) -> KindResult<()> {
         let call = "iam:TagOpenIDConnectProvider";
         let request = self.0.iam().await.tag_open_id_connect_provider();
         let request = request
@@ -129,7 +129,7 @@ impl AwsKind for OpenIdConnectProviderKind {
         Ok(())
     }
 
-    async fn untag(&self, arn: &str, keys: &[String]) -> KindResult<()> {
+    async fn untag(&self, _current: &Self::Item, arn: &str, keys: &[String]) -> KindResult<()> {
         let call = "iam:UntagOpenIDConnectProvider";
         let request = self.0.iam().await.untag_open_id_connect_provider();
         let request = request

@@ -102,16 +102,32 @@ impl AwsKind for DbParameterGroupKind {
         to_live(group)
     }
 
-    /// Parameters are reconciled against what the group holds; the tags are synced here,
-    /// since the describe call reports none for the layer to compare.
+    /// The describe call reports no tags: they are asked for by the group's ARN.
+    async fn current_tags(&self, group: &DbParameterGroup) -> KindResult<Option<Tags>> {
+        let rds = self.0.rds().await;
+        Ok(Some(tags::of(rds, group_arn(group)?).await?))
+    }
+
+    async fn tag(&self, group: &DbParameterGroup, _name: &str, set: &Tags) -> KindResult<()> {
+        tags::add(self.0.rds().await, group_arn(group)?, set).await
+    }
+
+    async fn untag(
+        &self,
+        group: &DbParameterGroup,
+        _name: &str,
+        keys: &[String],
+    ) -> KindResult<()> {
+        tags::remove(self.0.rds().await, group_arn(group)?, keys).await
+    }
+
+    /// Parameters are reconciled against what the group holds (the layer syncs the tags).
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         let rds = self.0.rds().await;
         let current = user_parameters(rds, change.id()).await?;
         let changes = parameter_changes(&current, &change.desired.parameters);
         apply(rds, change.id(), &changes).await?;
-        let arn = change.current.db_parameter_group_arn();
-        let arn = arn.ok_or_else(|| missing(Self::DESCRIBE, "DBParameterGroupArn"))?;
-        tags::sync(rds, arn, change.tags).await
+        Ok(())
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -269,6 +285,13 @@ async fn apply(rds: &Client, name: &str, changes: &ParameterChanges) -> KindResu
             .map_err(|e| sdk_error("rds:ResetDBParameterGroup", e))?;
     }
     Ok(())
+}
+
+/// The ARN a described group carries: what RDS tags by.
+fn group_arn(group: &DbParameterGroup) -> KindResult<&str> {
+    group
+        .db_parameter_group_arn()
+        .ok_or_else(|| missing("rds:DescribeDBParameterGroups", "DBParameterGroupArn"))
 }
 
 #[cfg(test)]

@@ -89,8 +89,21 @@ impl AwsKind for DbSubnetGroupKind {
         to_live(group)
     }
 
-    /// ModifyDBSubnetGroup replaces the subnet list; the tags are synced here, since the
-    /// describe call reports none for the layer to compare.
+    /// The describe call reports no tags: they are asked for by the group's ARN.
+    async fn current_tags(&self, group: &DbSubnetGroup) -> KindResult<Option<Tags>> {
+        let rds = self.0.rds().await;
+        Ok(Some(tags::of(rds, group_arn(group)?).await?))
+    }
+
+    async fn tag(&self, group: &DbSubnetGroup, _name: &str, set: &Tags) -> KindResult<()> {
+        tags::add(self.0.rds().await, group_arn(group)?, set).await
+    }
+
+    async fn untag(&self, group: &DbSubnetGroup, _name: &str, keys: &[String]) -> KindResult<()> {
+        tags::remove(self.0.rds().await, group_arn(group)?, keys).await
+    }
+
+    /// ModifyDBSubnetGroup replaces the subnet list (the layer syncs the tags).
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         let rds = self.0.rds().await;
         if change.changed("description") || change.changed("subnet_ids") {
@@ -102,9 +115,7 @@ impl AwsKind for DbSubnetGroupKind {
                 .await
                 .map_err(|e| sdk_error("rds:ModifyDBSubnetGroup", e))?;
         }
-        let arn = change.current.db_subnet_group_arn();
-        let arn = arn.ok_or_else(|| missing(Self::DESCRIBE, "DBSubnetGroupArn"))?;
-        tags::sync(rds, arn, change.tags).await
+        Ok(())
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -158,6 +169,13 @@ fn observed_attrs(group: &DbSubnetGroup) -> Attrs {
         "description",
         string_or_null(group.db_subnet_group_description()),
     )])
+}
+
+/// The ARN a described group carries: what RDS tags by.
+fn group_arn(group: &DbSubnetGroup) -> KindResult<&str> {
+    group
+        .db_subnet_group_arn()
+        .ok_or_else(|| missing("rds:DescribeDBSubnetGroups", "DBSubnetGroupArn"))
 }
 
 #[cfg(test)]

@@ -2,7 +2,6 @@
 //! RemoveTagsFromResource). Subnet and parameter groups' describe calls leave tags out, so
 //! their tags are asked for by ListTagsForResource.
 
-use crate::aws::common::tag_changes;
 use crate::aws::sdk_error;
 use crate::kinds::{identity_tags, KindResult, Live, Tags};
 use aws_sdk_rds::types::Tag;
@@ -32,7 +31,7 @@ pub(super) fn to_map(tags: &[Tag]) -> Tags {
 }
 
 /// The tags of the resource `arn`.
-async fn of(rds: &Client, arn: &str) -> KindResult<Tags> {
+pub(super) async fn of(rds: &Client, arn: &str) -> KindResult<Tags> {
     let listed = rds
         .list_tags_for_resource()
         .resource_name(arn)
@@ -70,19 +69,6 @@ pub(super) async fn remove(rds: &Client, arn: &str, keys: &[String]) -> KindResu
         .send()
         .await
         .map_err(|e| sdk_error("rds:RemoveTagsFromResource", e))?;
-    Ok(())
-}
-
-/// Makes the tags of the resource `arn` exactly `desired`, for a group whose describe call
-/// reports no tags (the typed layer syncs the tags of kinds whose describe reports them).
-pub(super) async fn sync(rds: &Client, arn: &str, desired: &Tags) -> KindResult<()> {
-    let changes = tag_changes(&of(rds, arn).await?, desired);
-    if !changes.set.is_empty() {
-        add(rds, arn, &changes.set).await?;
-    }
-    if !changes.removed.is_empty() {
-        remove(rds, arn, &changes.removed).await?;
-    }
     Ok(())
 }
 

@@ -100,11 +100,11 @@ impl AwsKind for SecurityGroupKind {
         Some(tags::to_map(group.tags()))
     }
 
-    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
+    async fn tag(&self, _current: &Self::Item, id: &str, set: &Tags) -> KindResult<()> {
         tags::tag(self.0.ec2().await, id, set).await
     }
 
-    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
         tags::untag(self.0.ec2().await, id, keys).await
     }
 

@@ -88,15 +88,6 @@ impl AddonKind {
         let (cluster, name) = split_id(SCHEMA.name, id)?;
         wait_for(cx, waiter, || describe(eks, cluster, name), seen).await
     }
-
-    async fn arn(&self, id: &str) -> KindResult<String> {
-        let (cluster, name) = split_id(SCHEMA.name, id)?;
-        let addon = describe(self.0.eks().await, cluster, name).await?;
-        let arn = addon
-            .addon_arn()
-            .ok_or_else(|| missing(DESCRIBE, "addonArn"))?;
-        Ok(arn.to_string())
-    }
 }
 
 #[async_trait]
@@ -162,12 +153,12 @@ impl AwsKind for AddonKind {
         wait_for_update(cx, eks, &spec.cluster_name, &started, addon, UPDATE_WAIT).await
     }
 
-    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.eks().await, &self.arn(id).await?, set).await
+    async fn tag(&self, current: &Self::Item, _id: &str, set: &Tags) -> KindResult<()> {
+        tags::tag(self.0.eks().await, arn_of(current)?, set).await
     }
 
-    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.eks().await, &self.arn(id).await?, keys).await
+    async fn untag(&self, current: &Self::Item, _id: &str, keys: &[String]) -> KindResult<()> {
+        tags::untag(self.0.eks().await, arn_of(current)?, keys).await
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -311,6 +302,12 @@ fn observed_attrs(addon: &Addon) -> Attrs {
             string_or_null(addon.service_account_role_arn()),
         ),
     ])
+}
+
+/// The ARN a described addon carries: what EKS tags by.
+fn arn_of(item: &Addon) -> KindResult<&str> {
+    item.addon_arn()
+        .ok_or_else(|| missing(DESCRIBE, "addonArn"))
 }
 
 #[cfg(test)]

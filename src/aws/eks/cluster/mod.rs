@@ -122,12 +122,6 @@ impl ClusterKind {
         let eks = self.0.eks().await;
         wait_for(cx, waiter, || describe(eks, name), seen).await
     }
-
-    async fn arn(&self, name: &str) -> KindResult<String> {
-        let cluster = describe(self.0.eks().await, name).await?;
-        let arn = cluster.arn().ok_or_else(|| missing(DESCRIBE, "arn"))?;
-        Ok(arn.to_string())
-    }
 }
 
 #[async_trait]
@@ -205,12 +199,12 @@ impl AwsKind for ClusterKind {
         Ok(())
     }
 
-    async fn tag(&self, name: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.eks().await, &self.arn(name).await?, set).await
+    async fn tag(&self, current: &Self::Item, _name: &str, set: &Tags) -> KindResult<()> {
+        tags::tag(self.0.eks().await, arn_of(current)?, set).await
     }
 
-    async fn untag(&self, name: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.eks().await, &self.arn(name).await?, keys).await
+    async fn untag(&self, current: &Self::Item, _name: &str, keys: &[String]) -> KindResult<()> {
+        tags::untag(self.0.eks().await, arn_of(current)?, keys).await
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -382,6 +376,11 @@ fn observed_attrs(cluster: &Cluster) -> Attrs {
         );
     }
     attrs
+}
+
+/// The ARN a described cluster carries: what EKS tags by.
+fn arn_of(item: &Cluster) -> KindResult<&str> {
+    item.arn().ok_or_else(|| missing(DESCRIBE, "arn"))
 }
 
 #[cfg(test)]

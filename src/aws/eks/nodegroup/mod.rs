@@ -202,15 +202,6 @@ impl NodegroupKind {
         let (cluster, name) = split_id(SCHEMA.name, id)?;
         wait_for(cx, waiter, || describe(eks, cluster, name), seen).await
     }
-
-    async fn arn(&self, id: &str) -> KindResult<String> {
-        let (cluster, name) = split_id(SCHEMA.name, id)?;
-        let nodegroup = describe(self.0.eks().await, cluster, name).await?;
-        let arn = nodegroup.nodegroup_arn();
-        Ok(arn
-            .ok_or_else(|| missing(DESCRIBE, "nodegroupArn"))?
-            .to_string())
-    }
 }
 
 #[async_trait]
@@ -279,12 +270,12 @@ impl AwsKind for NodegroupKind {
         Ok(())
     }
 
-    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.eks().await, &self.arn(id).await?, set).await
+    async fn tag(&self, current: &Self::Item, _id: &str, set: &Tags) -> KindResult<()> {
+        tags::tag(self.0.eks().await, arn_of(current)?, set).await
     }
 
-    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.eks().await, &self.arn(id).await?, keys).await
+    async fn untag(&self, current: &Self::Item, _id: &str, keys: &[String]) -> KindResult<()> {
+        tags::untag(self.0.eks().await, arn_of(current)?, keys).await
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -420,6 +411,12 @@ fn observed_attrs(nodegroup: &Nodegroup) -> Attrs {
         ("update_config", Value::Object(update_config)),
         ("version", string_or_null(nodegroup.version())),
     ])
+}
+
+/// The ARN a described nodegroup carries: what EKS tags by.
+fn arn_of(item: &Nodegroup) -> KindResult<&str> {
+    item.nodegroup_arn()
+        .ok_or_else(|| missing(DESCRIBE, "nodegroupArn"))
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ impl AwsKind for RoleKind {
         Some(tags::to_map(role.tags()))
     }
 
-    async fn tag(&self, name: &str, set: &Tags) -> KindResult<()> {
+    async fn tag(&self, _current: &Self::Item, name: &str, set: &Tags) -> KindResult<()> {
         let request = self.0.iam().await.tag_role().role_name(name);
         let request = request.set_tags(Some(tags::to_sdk("iam:TagRole", set)?));
         request
@@ -130,7 +130,7 @@ impl AwsKind for RoleKind {
         Ok(())
     }
 
-    async fn untag(&self, name: &str, keys: &[String]) -> KindResult<()> {
+    async fn untag(&self, _current: &Self::Item, name: &str, keys: &[String]) -> KindResult<()> {
         let request = self.0.iam().await.untag_role().role_name(name);
         let request = request.set_tag_keys(Some(keys.to_vec()));
         request

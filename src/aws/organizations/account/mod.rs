@@ -150,11 +150,11 @@ impl AwsKind for AccountKind {
         Some(current.tags.clone())
     }
 
-    async fn tag(&self, id: &str, tags: &Tags) -> KindResult<()> {
+    async fn tag(&self, _current: &Self::Item, id: &str, tags: &Tags) -> KindResult<()> {
         tag(self.0.organizations().await, id, tags).await
     }
 
-    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
         untag(self.0.organizations().await, id, keys).await
     }
 

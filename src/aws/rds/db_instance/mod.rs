@@ -18,7 +18,7 @@ use super::{lower, natural_id, tags};
 use crate::aws::common::missing;
 use crate::aws::{sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    gone, AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::{DbInstance, Filter};
@@ -170,14 +170,12 @@ impl AwsKind for DbInstanceKind {
         Some(tags::to_map(instance.tag_list()))
     }
 
-    async fn tag(&self, id: &str, set: &Tags) -> KindResult<()> {
-        let rds = self.0.rds().await;
-        tags::add(rds, &arn_of(rds, id).await?, set).await
+    async fn tag(&self, current: &DbInstance, _id: &str, set: &Tags) -> KindResult<()> {
+        tags::add(self.0.rds().await, arn_of(current)?, set).await
     }
 
-    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
-        let rds = self.0.rds().await;
-        tags::remove(rds, &arn_of(rds, id).await?, keys).await
+    async fn untag(&self, current: &DbInstance, _id: &str, keys: &[String]) -> KindResult<()> {
+        tags::remove(self.0.rds().await, arn_of(current)?, keys).await
     }
 
     async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -227,13 +225,10 @@ async fn describe_one(rds: &Client, id: &str) -> KindResult<Option<DbInstance>> 
 }
 
 /// The ARN tag calls name an instance by (the layer knows its identifier).
-async fn arn_of(rds: &Client, id: &str) -> KindResult<String> {
-    let instance = describe_one(rds, id).await?;
-    let instance = instance.ok_or_else(|| gone(DESCRIBE, &[NOT_FOUND], id))?;
+/// The ARN a described instance carries: what RDS tags by.
+fn arn_of(instance: &DbInstance) -> KindResult<&str> {
     let arn = instance.db_instance_arn();
-    Ok(arn
-        .ok_or_else(|| missing(DESCRIBE, "DBInstanceArn"))?
-        .to_string())
+    arn.ok_or_else(|| missing(DESCRIBE, "DBInstanceArn"))
 }
 
 /// Blueprint values and offline clients the unit tests of every part share.
