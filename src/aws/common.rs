@@ -2,19 +2,12 @@
 //! struct, and small helpers around AWS errors and outputs.
 
 pub use crate::kinds::{
-    carries_all, in_order, parse_spec, tag_changes, user_tags, value_or_default, TagChanges, TAGS,
+    carries_all, changed, in_order, parse_spec, tag_changes, user_tags, value_or_default,
+    TagChanges, TAGS,
 };
-use crate::kinds::{Attrs, KindError, KindResult, Live, Schema, Tags};
+use crate::kinds::{Attrs, KindError, KindResult, Live, Tags};
 use serde_json::Value;
 use std::cmp::Ordering;
-
-/// Whether an attribute differs between what state recorded and what the blueprint wants,
-/// counting an absent attribute as its default.
-pub fn changed(schema: &Schema, prior: &Attrs, desired: &Attrs, name: &str) -> bool {
-    schema
-        .attr(name)
-        .is_some_and(|attr| value_or_default(attr, prior) != value_or_default(attr, desired))
-}
 
 pub fn has_code(err: &KindError, codes: &[&str]) -> bool {
     err.has_code_in(codes)
@@ -109,7 +102,7 @@ pub fn cidr_order(a: &str, b: &str) -> Ordering {
 pub mod testing {
     use super::*;
     pub use crate::kinds::assert_spec_fits_schema;
-    use crate::kinds::{Price, Tier};
+    use crate::kinds::{Price, Schema, Tier};
     use serde_json::json;
 
     #[test]

@@ -25,7 +25,7 @@ pub use retry::{retry_while, Backoff};
 pub use schema::{Attr, AttrType, Rule, Schema};
 #[cfg(test)]
 pub use spec::assert_spec_fits_schema;
-pub use spec::{attr_name, parse_spec, value_or_default, TAGS};
+pub use spec::{attr_name, changed, parse_spec, value_or_default, TAGS};
 pub use tags::{carries_all, tag_changes, tag_map, user_tags, TagChanges};
 pub use typed::{gone, in_order, AwsKind, Change, Typed};
 pub use wait::{Seen, Waiter};

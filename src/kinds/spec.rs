@@ -89,6 +89,16 @@ pub fn value_or_default(attr: &Attr, attrs: &Attrs) -> Value {
     }
 }
 
+/// Whether attribute `name` differs between what state recorded and what the blueprint
+/// wants, counting an absent attribute as its default and comparing as the plan does
+/// ([`Attr::same`]: sets by their items, numbers by value).
+pub fn changed(schema: &Schema, prior: &Attrs, desired: &Attrs, name: &str) -> bool {
+    schema.attr(name).is_some_and(|attr| {
+        let before = value_or_default(attr, prior);
+        !attr.same(&before, &value_or_default(attr, desired))
+    })
+}
+
 /// Fails when a schema default does not deserialize into its field's Rust type, or the
 /// struct needs more than the required attributes: the one check [`spec!`](crate::spec)
 /// cannot make at compile time.

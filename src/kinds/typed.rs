@@ -123,10 +123,7 @@ impl<K: AwsKind + ?Sized> Change<'_, K> {
     /// Whether attribute `name` differs between state and the blueprint (an absent one
     /// counting as its default).
     pub fn changed(&self, name: &str) -> bool {
-        self.schema.attr(name).is_some_and(|attr| {
-            let prior = super::value_or_default(attr, self.prior_attrs);
-            !attr.same(&prior, &super::value_or_default(attr, self.desired_attrs))
-        })
+        super::changed(self.schema, self.prior_attrs, self.desired_attrs, name)
     }
 
     pub fn id(&self) -> &str {
