@@ -5,7 +5,7 @@ pub use crate::kinds::{
     carries_all, changed, in_order, parse_spec, tag_changes, user_tags, value_or_default,
     TagChanges, TAGS,
 };
-use crate::kinds::{Attrs, KindError, KindResult, Live, Tags};
+use crate::kinds::{Attrs, KindError, KindResult};
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -34,14 +34,6 @@ pub fn ignore_already_done(result: KindResult<()>, already_codes: &[&str]) -> Ki
     }
 }
 
-/// A text attribute of `desired` (the name that is a kind's natural id, say).
-pub fn text_attr(desired: &Attrs, name: &str) -> Option<String> {
-    desired
-        .get(name)
-        .and_then(serde_json::Value::as_str)
-        .map(str::to_string)
-}
-
 /// An identifier AWS should have returned but did not.
 pub fn missing(call: &str, field: &str) -> KindError {
     KindError::local(call, format!("the response has no {field}"))
@@ -53,15 +45,6 @@ pub fn outputs<'a>(pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -
         .into_iter()
         .filter_map(|(name, value)| Some((name.to_string(), Value::String(value?))))
         .collect()
-}
-
-/// `live` with the `tags` attribute it has once `tags` are set: for an update that synced
-/// the tags after describing the resource.
-pub fn with_tags(mut live: Live, tags: &Tags) -> Live {
-    if let Some(attrs) = live.attrs.as_mut() {
-        attrs.insert(TAGS.name.to_string(), user_tags(tags));
-    }
-    live
 }
 
 /// Observed blueprint attributes ([`Live::attrs`]) from `(name, value)` pairs. A `null`
