@@ -5,7 +5,7 @@ pub use crate::kinds::{
     carries_all, changed, in_order, parse_spec, tag_changes, user_tags, value_or_default,
     TagChanges, TAGS,
 };
-use crate::kinds::{Attrs, KindError, KindResult};
+use crate::kinds::{Attrs, KindError, KindResult, Tags};
 use serde_json::Value;
 use std::cmp::Ordering;
 
@@ -32,6 +32,23 @@ pub fn ignore_already_done(result: KindResult<()>, already_codes: &[&str]) -> Ki
         }
         other => other,
     }
+}
+
+/// A service's tag list for a Create* or Tag* call, each tag made by `build` (IAM's and
+/// Organizations' tag builders refuse a missing key or value); `None` when there is
+/// nothing to tag, so the call carries no empty list.
+pub fn sdk_tags<T, E: std::fmt::Display>(
+    call: &str,
+    tags: &Tags,
+    build: impl Fn(&str, &str) -> Result<T, E>,
+) -> KindResult<Option<Vec<T>>> {
+    if tags.is_empty() {
+        return Ok(None);
+    }
+    let built = tags.iter().map(|(key, value)| {
+        build(key, value).map_err(|e| KindError::local(call, format!("tag {key}: {e}")))
+    });
+    built.collect::<KindResult<_>>().map(Some)
 }
 
 /// An identifier AWS should have returned but did not.
@@ -80,11 +97,9 @@ pub fn cidr_order(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// Test helpers for kinds: keep each spec struct and its schema from drifting apart.
 #[cfg(test)]
-pub mod testing {
+mod tests {
     use super::*;
-    pub use crate::kinds::assert_spec_fits_schema;
     use crate::kinds::{Price, Schema, Tier};
     use serde_json::json;
 

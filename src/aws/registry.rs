@@ -21,3 +21,23 @@ pub fn registry(aws: Arc<AwsContext>) -> Registry {
     rds::register(&mut registry, &aws);
     registry
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind's spec struct reads what its schema allows: the one check `spec!` cannot
+    /// make at compile time, made here once for every registered kind.
+    #[test]
+    fn every_registered_spec_fits_its_schema() {
+        let aws = AwsContext::with_config(aws_config::SdkConfig::builder().build());
+        let kinds = registry(aws);
+        let names: Vec<&str> = kinds.names().collect();
+        assert_eq!(names.len(), 19, "registered kinds: {names:?}");
+        let misfits: Vec<String> = names
+            .iter()
+            .filter_map(|name| kinds.get(name)?.spec_fits_schema().err())
+            .collect();
+        assert!(misfits.is_empty(), "{misfits:#?}");
+    }
+}

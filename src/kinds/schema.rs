@@ -174,6 +174,32 @@ impl Attr {
     }
 }
 
+/// Whether `attrs` include the `tags` attribute (a const fn cannot compare `str`s).
+const fn has_tags(attrs: &[Attr]) -> bool {
+    let mut i = 0;
+    while i < attrs.len() {
+        if same_bytes(attrs[i].name.as_bytes(), super::TAGS.name.as_bytes()) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Everything the engine knows about a kind without calling AWS.
 #[derive(Debug)]
 pub struct Schema {
@@ -191,6 +217,33 @@ pub struct Schema {
 }
 
 impl Schema {
+    /// A kind's schema from its name, tier and attributes (a spec's `ATTRS`): no outputs
+    /// besides `id`, free of charge, taggable when the attributes include
+    /// [`TAGS`](super::TAGS).
+    pub const fn new(name: &'static str, tier: super::Tier, attrs: &'static [Attr]) -> Schema {
+        Schema {
+            name,
+            attrs,
+            outputs: &[],
+            taggable: has_tags(attrs),
+            tier,
+            price: super::Price::Free,
+        }
+    }
+
+    /// The computed attributes references may read besides `id`.
+    pub const fn outputs(self, outputs: &'static [&'static str]) -> Schema {
+        Schema { outputs, ..self }
+    }
+
+    /// Priced by `model` over the instance's attributes (`crate::cost::models`).
+    pub const fn priced(self, model: fn(&super::Attrs) -> super::Pricing) -> Schema {
+        Schema {
+            price: super::Price::Model(model),
+            ..self
+        }
+    }
+
     pub fn attr(&self, name: &str) -> Option<&'static Attr> {
         self.attrs.iter().find(|a| a.name == name)
     }

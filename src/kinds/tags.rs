@@ -1,8 +1,45 @@
 //! Tags as every service treats them: whose they are (the user's, innovate's, AWS's) and
 //! what turns the tags a resource carries into the wanted ones.
 
-use super::Tags;
+use super::{KindResult, Tags};
+use async_trait::async_trait;
 use serde_json::Value;
+
+/// A service's tag calls (EC2's CreateTags / DeleteTags, EKS's TagResource / UntagResource,
+/// ...), addressing a resource by the name they take: its id, or its ARN.
+#[async_trait]
+pub trait TagApi: Send + Sync {
+    /// Sets `tags` (new keys and new values) on `resource`.
+    async fn tag(&self, resource: &str, tags: &Tags) -> KindResult<()>;
+    /// Removes the tag `keys` from `resource`.
+    async fn untag(&self, resource: &str, keys: &[String]) -> KindResult<()>;
+}
+
+/// Where a tag sync reaches one resource: its service's tag calls and its name there.
+pub struct Tagging {
+    api: Box<dyn TagApi>,
+    resource: String,
+}
+
+impl Tagging {
+    pub fn new(api: impl TagApi + 'static, resource: &str) -> Tagging {
+        let (api, resource) = (Box::new(api), resource.to_string());
+        Tagging { api, resource }
+    }
+
+    /// Makes the resource's tags, `carried` now, exactly `desired`: one call for what to
+    /// set, one for what to remove (`aws:` tags are left alone), none when they agree.
+    pub async fn sync(&self, carried: &Tags, desired: &Tags) -> KindResult<()> {
+        let TagChanges { set, removed } = tag_changes(carried, desired);
+        if !set.is_empty() {
+            self.api.tag(&self.resource, &set).await?;
+        }
+        if !removed.is_empty() {
+            self.api.untag(&self.resource, &removed).await?;
+        }
+        Ok(())
+    }
+}
 
 /// A tag map from `(key, value)` pairs.
 pub fn tag_map(pairs: &[(&str, &str)]) -> Tags {

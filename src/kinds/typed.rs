@@ -4,7 +4,7 @@
 //! ordered batched reads, read-after-create through AWS's eventual consistency, listing by
 //! identity tags, tag sync, "already gone" on delete.
 
-use super::tags::{carries_all, tag_changes, user_tags, TagChanges};
+use super::tags::{carries_all, user_tags, Tagging};
 use super::{
     identity_tags, parse_spec, retry_while, Attrs, Backoff, KindError, KindResult, Live,
     ResourceKind, Schema, StepCx, Tags, TAGS,
@@ -21,7 +21,8 @@ pub trait AwsKind: Send + Sync + 'static {
     /// What the kind's describe call answers for one resource.
     type Item: Send + Sync;
 
-    fn schema(&self) -> &'static Schema;
+    /// The kind's attributes, outputs, tier and price.
+    const SCHEMA: &'static Schema;
 
     /// The describe call ("ec2:DescribeVpcs") and AWS's codes for an id that does not
     /// exist: a delete meeting one has nothing left to do, a read-after-create meeting one
@@ -67,17 +68,12 @@ pub trait AwsKind: Send + Sync + 'static {
         Ok(self.tags(current))
     }
 
-    /// Sets `tags` (new keys and new values) on resource `id`, described as `current`
-    /// (where its ARN is, for the services that tag by ARN).
-    async fn tag(&self, current: &Self::Item, id: &str, tags: &Tags) -> KindResult<()> {
-        let _ = (current, id, tags);
-        Ok(())
-    }
-
-    /// Removes the tag `keys` from resource `id`, described as `current`.
-    async fn untag(&self, current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        let _ = (current, id, keys);
-        Ok(())
+    /// Where the tag sync after an update reaches resource `id`, described as `current`:
+    /// the service's tag calls and the name they address it by (its id, or its ARN).
+    /// `None`: the kind's tags are not synced.
+    async fn tagging(&self, current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let _ = (current, id);
+        Ok(None)
     }
 
     /// Deletes the resource and waits until AWS has let go of it. An answer with one of
@@ -165,28 +161,29 @@ impl<K: AwsKind> Typed<K> {
     }
 
     async fn sync_tags(&self, item: &K::Item, id: &str, desired: &Tags) -> KindResult<()> {
-        let Some(carried) = self.0.current_tags(item).await? else {
+        let Some(tagging) = self.0.tagging(item, id).await? else {
             return Ok(());
         };
-        let TagChanges { set, removed } = tag_changes(&carried, desired);
-        if !set.is_empty() {
-            self.0.tag(item, id, &set).await?;
+        match self.0.current_tags(item).await? {
+            Some(carried) => tagging.sync(&carried, desired).await,
+            None => Ok(()),
         }
-        if !removed.is_empty() {
-            self.0.untag(item, id, &removed).await?;
-        }
-        Ok(())
     }
 }
 
 #[async_trait]
 impl<K: AwsKind> ResourceKind for Typed<K> {
     fn schema(&self) -> &'static Schema {
-        self.0.schema()
+        K::SCHEMA
+    }
+
+    #[cfg(test)]
+    fn spec_fits_schema(&self) -> Result<(), String> {
+        super::spec_fits_schema::<K::Spec>(K::SCHEMA)
     }
 
     async fn create(&self, cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
-        let spec: K::Spec = parse_spec(self.0.schema(), desired)?;
+        let spec: K::Spec = parse_spec(K::SCHEMA, desired)?;
         let id = self.0.create(cx, &spec, tags).await?;
         Ok(self.read_existing(&id).await?.1)
     }
@@ -200,7 +197,7 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
     }
 
     fn natural_id(&self, desired: &Attrs) -> Option<String> {
-        let spec: K::Spec = parse_spec(self.0.schema(), desired).ok()?;
+        let spec: K::Spec = parse_spec(K::SCHEMA, desired).ok()?;
         self.0.natural_id(&spec)
     }
 
@@ -234,7 +231,7 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
         desired: &Attrs,
         tags: &Tags,
     ) -> KindResult<Live> {
-        let spec: K::Spec = parse_spec(self.0.schema(), desired)?;
+        let spec: K::Spec = parse_spec(K::SCHEMA, desired)?;
         let (current, _) = self.read_existing(&live.id).await?;
         let change = Change::<K> {
             live,
@@ -243,10 +240,10 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
             prior_attrs: prior,
             desired_attrs: desired,
             tags,
-            schema: self.0.schema(),
+            schema: K::SCHEMA,
         };
         self.0.update(cx, &change).await?;
-        if self.0.schema().taggable {
+        if K::SCHEMA.taggable {
             self.sync_tags(&current, &live.id, tags).await?;
         }
         Ok(self.read_existing(&live.id).await?.1)

@@ -6,7 +6,9 @@ use super::{
     Lookup,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
-use crate::kinds::{AttrType, Attrs, AwsKind, KindResult, Live, Price, Schema, StepCx, Tags, Tier};
+use crate::kinds::{
+    AttrType, Attrs, AwsKind, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
+};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 use aws_sdk_ec2::Client;
@@ -22,14 +24,9 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "ec2.elastic_ip",
-    attrs: Spec::ATTRS,
-    outputs: &["public_ip"],
-    taggable: true,
-    tier: Tier::Network,
-    price: Price::Model(crate::cost::models::elastic_ip),
-};
+const SCHEMA: Schema = Schema::new("ec2.elastic_ip", Tier::Network, Spec::ATTRS)
+    .outputs(&["public_ip"])
+    .priced(crate::cost::models::elastic_ip);
 
 const NOT_FOUND: &str = "InvalidAllocationID.NotFound";
 const DESCRIBE: &str = "ec2:DescribeAddresses";
@@ -53,12 +50,9 @@ pub(super) struct ElasticIpKind(pub(super) Arc<AwsContext>);
 impl AwsKind for ElasticIpKind {
     type Spec = Spec;
     type Item = Address;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let allocated = self
@@ -97,12 +91,9 @@ impl AwsKind for ElasticIpKind {
         Some(tags::to_map(address.tags()))
     }
 
-    async fn tag(&self, _current: &Self::Item, id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.ec2().await, id, set).await
-    }
-
-    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.ec2().await, id, keys).await
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Ec2(self.0.ec2().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     /// Only the tags change in place, and the layer syncs those.
@@ -145,20 +136,9 @@ fn to_live(address: &Address) -> Option<Live> {
         "domain",
         string_or_null(address.domain().map(DomainType::as_str)),
     )]);
-    Some(Live {
-        attrs: Some(attrs),
-        id: address.allocation_id()?.to_string(),
+    Some(Live::observed(
+        address.allocation_id()?.to_string(),
         outputs,
-        identity: Tags::new(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
+        attrs,
+    ))
 }

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    gone, AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
+    gone, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway, InternetGatewayAttachment, ResourceType};
@@ -20,14 +20,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "ec2.internet_gateway",
-    attrs: Spec::ATTRS,
-    outputs: &["arn", "owner_id"],
-    taggable: true,
-    tier: Tier::Network,
-    price: Price::Free,
-};
+const SCHEMA: Schema =
+    Schema::new("ec2.internet_gateway", Tier::Network, Spec::ATTRS).outputs(&["arn", "owner_id"]);
 
 const NOT_FOUND: &str = "InvalidInternetGatewayID.NotFound";
 const DESCRIBE: &str = "ec2:DescribeInternetGateways";
@@ -38,12 +32,9 @@ pub(super) struct InternetGatewayKind(pub(super) Arc<AwsContext>);
 impl AwsKind for InternetGatewayKind {
     type Spec = Spec;
     type Item = InternetGateway;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
@@ -81,12 +72,9 @@ impl AwsKind for InternetGatewayKind {
         Some(tags::to_map(gateway.tags()))
     }
 
-    async fn tag(&self, _current: &Self::Item, id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.ec2().await, id, set).await
-    }
-
-    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.ec2().await, id, keys).await
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Ec2(self.0.ec2().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -200,20 +188,5 @@ fn to_live(aws: &AwsContext, gateway: &InternetGateway) -> Option<Live> {
         "vpc_id",
         string_or_null(attached_vpcs(gateway).first().map(String::as_str)),
     )]);
-    Some(Live {
-        id,
-        outputs,
-        attrs: Some(attrs),
-        identity: Tags::new(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
+    Some(Live::observed(id, outputs, attrs))
 }

@@ -5,8 +5,8 @@
 use super::{missing, observed, outputs, string_or_null, tag_filters, tags};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, KindError, KindResult, Live, Price, Schema, Seen, StepCx, Tags, Tier,
-    Waiter,
+    AttrType, Attrs, AwsKind, KindError, KindResult, Live, Schema, Seen, StepCx, Tagging, Tags,
+    Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -27,14 +27,9 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "ec2.nat_gateway",
-    attrs: Spec::ATTRS,
-    outputs: &["public_ip", "private_ip", "network_interface_id"],
-    taggable: true,
-    tier: Tier::Network,
-    price: Price::Model(crate::cost::models::nat_gateway),
-};
+const SCHEMA: Schema = Schema::new("ec2.nat_gateway", Tier::Network, Spec::ATTRS)
+    .outputs(&["public_ip", "private_ip", "network_interface_id"])
+    .priced(crate::cost::models::nat_gateway);
 
 const NOT_FOUND: [&str; 2] = ["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"];
 const DESCRIBE: &str = "ec2:DescribeNatGateways";
@@ -67,12 +62,9 @@ pub(super) struct NatGatewayKind(pub(super) Arc<AwsContext>);
 impl AwsKind for NatGatewayKind {
     type Spec = Spec;
     type Item = NatGateway;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &NOT_FOUND;
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         if spec.connectivity_type == "public" && spec.allocation_id.is_none() {
@@ -116,12 +108,9 @@ impl AwsKind for NatGatewayKind {
         Some(tags::to_map(gateway.tags()))
     }
 
-    async fn tag(&self, _current: &Self::Item, id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.ec2().await, id, set).await
-    }
-
-    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.ec2().await, id, keys).await
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Ec2(self.0.ec2().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     /// Only the tags change in place, and the layer syncs those.
@@ -223,22 +212,16 @@ fn to_live(gateway: &NatGateway) -> Option<Live> {
             string_or_null(gateway.connectivity_type().map(ConnectivityType::as_str)),
         ),
     ]);
-    Some(Live {
-        attrs: Some(attrs),
-        id: gateway.nat_gateway_id()?.to_string(),
+    Some(Live::observed(
+        gateway.nat_gateway_id()?.to_string(),
         outputs,
-        identity: Tags::new(),
-    })
+        attrs,
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
 
     #[tokio::test]
     async fn a_failed_gateway_reports_aws_reason() {

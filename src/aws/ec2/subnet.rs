@@ -6,8 +6,8 @@ use super::{
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, Seen, StepCx,
-    Tags, Tier, Waiter,
+    identity_tags, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx,
+    Tagging, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet};
@@ -24,14 +24,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "ec2.subnet",
-    attrs: Spec::ATTRS,
-    outputs: &["arn", "availability_zone_id"],
-    taggable: true,
-    tier: Tier::Network,
-    price: Price::Free,
-};
+const SCHEMA: Schema =
+    Schema::new("ec2.subnet", Tier::Network, Spec::ATTRS).outputs(&["arn", "availability_zone_id"]);
 
 const NOT_FOUND: &str = "InvalidSubnetID.NotFound";
 const DESCRIBE: &str = "ec2:DescribeSubnets";
@@ -43,12 +37,9 @@ pub(super) struct SubnetKind(pub(super) Arc<AwsContext>);
 impl AwsKind for SubnetKind {
     type Spec = Spec;
     type Item = Subnet;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
@@ -80,12 +71,9 @@ impl AwsKind for SubnetKind {
         Some(tags::to_map(subnet.tags()))
     }
 
-    async fn tag(&self, _current: &Self::Item, id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.ec2().await, id, set).await
-    }
-
-    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.ec2().await, id, keys).await
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Ec2(self.0.ec2().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -195,12 +183,11 @@ fn to_live(subnet: &Subnet) -> Option<Live> {
             subnet.availability_zone_id().map(str::to_string),
         ),
     ]);
-    Some(Live {
-        attrs: Some(observed_attrs(subnet)),
-        id: subnet.subnet_id()?.to_string(),
+    Some(Live::observed(
+        subnet.subnet_id()?.to_string(),
         outputs,
-        identity: Tags::new(),
-    })
+        observed_attrs(subnet),
+    ))
 }
 
 /// Every blueprint attribute of a subnet but its tags (the layer adds those), as
@@ -227,11 +214,6 @@ mod tests {
     use super::*;
     use crate::kinds::TAGS;
     use serde_json::json;
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
 
     #[test]
     fn observed_attrs_are_every_blueprint_attribute() {

@@ -2,7 +2,8 @@
 //! layer's tag sync on update.
 
 use crate::aws::sdk_error;
-use crate::kinds::{KindResult, Tags};
+use crate::kinds::{KindResult, TagApi, Tags};
+use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 
 /// `TagSpecifications` for a Create* call; none when there is nothing to tag, since AWS
@@ -36,27 +37,25 @@ pub(super) fn to_map(tags: &[Tag]) -> Tags {
         .collect()
 }
 
-/// Sets `tags` on resource `id` (the typed layer's tag half of a tag sync).
-pub(super) async fn tag(ec2: &aws_sdk_ec2::Client, id: &str, tags: &Tags) -> KindResult<()> {
-    ec2.create_tags()
-        .resources(id)
-        .set_tags(Some(to_sdk(tags)))
-        .send()
-        .await
-        .map_err(|e| sdk_error("ec2:CreateTags", e))?;
-    Ok(())
-}
+/// EC2's tag calls, which take the resource's id.
+pub(super) struct Ec2(pub(super) aws_sdk_ec2::Client);
 
-/// Removes the tag `keys` from resource `id`.
-pub(super) async fn untag(ec2: &aws_sdk_ec2::Client, id: &str, keys: &[String]) -> KindResult<()> {
-    let keys = keys.iter().map(|key| Tag::builder().key(key).build());
-    ec2.delete_tags()
-        .resources(id)
-        .set_tags(Some(keys.collect()))
-        .send()
-        .await
-        .map_err(|e| sdk_error("ec2:DeleteTags", e))?;
-    Ok(())
+#[async_trait]
+impl TagApi for Ec2 {
+    async fn tag(&self, id: &str, tags: &Tags) -> KindResult<()> {
+        let request = self.0.create_tags().resources(id);
+        let sent = request.set_tags(Some(to_sdk(tags))).send().await;
+        sent.map_err(|e| sdk_error("ec2:CreateTags", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: &[String]) -> KindResult<()> {
+        let keys = keys.iter().map(|key| Tag::builder().key(key).build());
+        let request = self.0.delete_tags().resources(id);
+        let sent = request.set_tags(Some(keys.collect())).send().await;
+        sent.map_err(|e| sdk_error("ec2:DeleteTags", e))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, Seen, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tagging, Tags, Tier,
     Waiter,
 };
 use async_trait::async_trait;
@@ -28,19 +28,12 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "ec2.vpc",
-    attrs: Spec::ATTRS,
-    outputs: &[
-        "arn",
-        "owner_id",
-        "default_security_group_id",
-        "main_route_table_id",
-    ],
-    taggable: true,
-    tier: Tier::Network,
-    price: Price::Free,
-};
+const SCHEMA: Schema = Schema::new("ec2.vpc", Tier::Network, Spec::ATTRS).outputs(&[
+    "arn",
+    "owner_id",
+    "default_security_group_id",
+    "main_route_table_id",
+]);
 
 const NOT_FOUND: &str = "InvalidVpcID.NotFound";
 const DESCRIBE: &str = "ec2:DescribeVpcs";
@@ -61,12 +54,9 @@ pub(super) struct VpcKind(pub(super) Arc<AwsContext>);
 impl AwsKind for VpcKind {
     type Spec = Spec;
     type Item = VpcItem;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
@@ -111,12 +101,9 @@ impl AwsKind for VpcKind {
         Some(tags::to_map(item.vpc.tags()))
     }
 
-    async fn tag(&self, _current: &Self::Item, id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.ec2().await, id, set).await
-    }
-
-    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.ec2().await, id, keys).await
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Ec2(self.0.ec2().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -270,12 +257,7 @@ fn to_live(aws: &AwsContext, item: &VpcItem) -> Option<Live> {
         ),
         ("main_route_table_id", item.main_route_table.clone()),
     ]);
-    Some(Live {
-        id,
-        outputs,
-        attrs: Some(observed_attrs(&item.vpc)),
-        identity: Tags::new(),
-    })
+    Some(Live::observed(id, outputs, observed_attrs(&item.vpc)))
 }
 
 /// The blueprint attributes DescribeVpcs reports (the layer adds the tags). The DNS flags
@@ -294,11 +276,6 @@ fn observed_attrs(vpc: &Vpc) -> Attrs {
 mod tests {
     use super::*;
     use serde_json::{json, Value};
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
 
     #[test]
     fn observed_attrs_are_the_blueprint_attributes_aws_reports() {

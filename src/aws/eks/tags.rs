@@ -4,7 +4,8 @@
 //! tags, so the current set comes from the Describe an update makes anyway.
 
 use crate::aws::sdk_error;
-use crate::kinds::{KindResult, Tags};
+use crate::kinds::{KindResult, TagApi, Tags};
+use async_trait::async_trait;
 use aws_sdk_eks::Client;
 use std::collections::HashMap;
 
@@ -24,26 +25,24 @@ pub(super) fn to_map(tags: Option<&HashMap<String, String>>) -> Tags {
         .collect()
 }
 
-/// Sets `tags` (new keys and new values) on resource `arn`.
-pub(super) async fn tag(eks: &Client, arn: &str, tags: &Tags) -> KindResult<()> {
-    eks.tag_resource()
-        .resource_arn(arn)
-        .set_tags(for_create(tags))
-        .send()
-        .await
-        .map_err(|e| sdk_error("eks:TagResource", e))?;
-    Ok(())
-}
+/// EKS's tag calls, which take the resource's ARN.
+pub(super) struct Eks(pub(super) Client);
 
-/// Removes the tag `keys` from resource `arn`.
-pub(super) async fn untag(eks: &Client, arn: &str, keys: &[String]) -> KindResult<()> {
-    eks.untag_resource()
-        .resource_arn(arn)
-        .set_tag_keys(Some(keys.to_vec()))
-        .send()
-        .await
-        .map_err(|e| sdk_error("eks:UntagResource", e))?;
-    Ok(())
+#[async_trait]
+impl TagApi for Eks {
+    async fn tag(&self, arn: &str, tags: &Tags) -> KindResult<()> {
+        let request = self.0.tag_resource().resource_arn(arn);
+        let sent = request.set_tags(for_create(tags)).send().await;
+        sent.map_err(|e| sdk_error("eks:TagResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, arn: &str, keys: &[String]) -> KindResult<()> {
+        let request = self.0.untag_resource().resource_arn(arn);
+        let sent = request.set_tag_keys(Some(keys.to_vec())).send().await;
+        sent.map_err(|e| sdk_error("eks:UntagResource", e))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::{get_each, tags, unless_gone, NOT_FOUND};
 use crate::aws::common::{missing, observed, outputs};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
@@ -28,14 +28,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "iam.openid_connect_provider",
-    attrs: Spec::ATTRS,
-    outputs: &["arn"],
-    taggable: true,
-    tier: Tier::Identity,
-    price: Price::Free,
-};
+const SCHEMA: Schema =
+    Schema::new("iam.openid_connect_provider", Tier::Identity, Spec::ATTRS).outputs(&["arn"]);
 
 /// A provider as GetOpenIDConnectProvider reports it, with the ARN it was asked for (the
 /// answer has none).
@@ -50,12 +44,9 @@ pub(super) struct OpenIdConnectProviderKind(pub(super) Arc<AwsContext>);
 impl AwsKind for OpenIdConnectProviderKind {
     type Spec = Spec;
     type Item = Provider;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = "iam:GetOpenIDConnectProvider";
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let thumbprints = (!spec.thumbprint_list.is_empty()).then(|| spec.thumbprint_list.clone());
@@ -107,36 +98,20 @@ impl AwsKind for OpenIdConnectProviderKind {
     }
 
     fn live(&self, provider: &Provider) -> Option<Live> {
-        Some(Live {
-            attrs: Some(observed_attrs(&provider.found)),
-            id: provider.arn.clone(),
-            outputs: outputs([("arn", Some(provider.arn.clone()))]),
-            identity: Tags::new(),
-        })
+        Some(Live::observed(
+            provider.arn.clone(),
+            outputs([("arn", Some(provider.arn.clone()))]),
+            observed_attrs(&provider.found),
+        ))
     }
 
     fn tags(&self, provider: &Provider) -> Option<Tags> {
         Some(tags::to_map(provider.found.tags()))
     }
 
-    async fn tag(&self, _current: &Self::Item, arn: &str, set: &Tags) -> KindResult<()> {
-        let call = "iam:TagOpenIDConnectProvider";
-        let request = self.0.iam().await.tag_open_id_connect_provider();
-        let request = request
-            .open_id_connect_provider_arn(arn)
-            .set_tags(Some(tags::to_sdk(call, set)?));
-        request.send().await.map_err(|e| sdk_error(call, e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, _current: &Self::Item, arn: &str, keys: &[String]) -> KindResult<()> {
-        let call = "iam:UntagOpenIDConnectProvider";
-        let request = self.0.iam().await.untag_open_id_connect_provider();
-        let request = request
-            .open_id_connect_provider_arn(arn)
-            .set_tag_keys(Some(keys.to_vec()));
-        request.send().await.map_err(|e| sdk_error(call, e))?;
-        Ok(())
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::OidcProviders(self.0.iam().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -232,11 +207,6 @@ mod tests {
 
     fn list(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     #[test]

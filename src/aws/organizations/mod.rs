@@ -11,17 +11,20 @@ mod account;
 mod organization;
 mod organizational_unit;
 mod policy;
+mod tags;
+
+use tags::{for_create, retag, tags_of, Organizations};
 
 /// Service control policies are written in the IAM policy language: IAM's comparison of
 /// documents by meaning applies as it is.
 use crate::aws::iam::policy as policy_document;
 
-use crate::aws::common::{carries_all, has_code, missing, tag_changes, TagChanges};
+use crate::aws::common::{carries_all, has_code, missing};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     identity_tags, KindError, KindResult, Registry, Rule, Schema, Tags, Typed, ADDRESS_TAG,
 };
-use aws_sdk_organizations::types::{Root, Tag};
+use aws_sdk_organizations::types::Root;
 use aws_sdk_organizations::Client;
 use futures::{StreamExt, TryStreamExt};
 use std::future::Future;
@@ -173,85 +176,6 @@ async fn parent_of(org: &Client, child_id: &str) -> KindResult<String> {
         .ok_or_else(|| KindError::local(call, format!("{child_id} has no parent")))
 }
 
-/// Organizations tags for a Create* or TagResource call.
-fn to_sdk(call: &str, tags: &Tags) -> KindResult<Vec<Tag>> {
-    tags.iter()
-        .map(|(key, value)| {
-            Tag::builder()
-                .key(key)
-                .value(value)
-                .build()
-                .map_err(|e| KindError::local(call, format!("tag {key}: {e}")))
-        })
-        .collect()
-}
-
-/// `None` when there is nothing to tag, so the call carries no empty list.
-fn for_create(call: &str, tags: &Tags) -> KindResult<Option<Vec<Tag>>> {
-    if tags.is_empty() {
-        return Ok(None);
-    }
-    to_sdk(call, tags).map(Some)
-}
-
-/// The tags of a root, OU, account or policy, by its id.
-async fn tags_of(org: &Client, id: &str) -> KindResult<Tags> {
-    let pages: Vec<_> = org
-        .list_tags_for_resource()
-        .resource_id(id)
-        .into_paginator()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| sdk_error("organizations:ListTagsForResource", e))?;
-    Ok(pages
-        .iter()
-        .flat_map(|page| page.tags())
-        .map(|tag| (tag.key().to_string(), tag.value().to_string()))
-        .collect())
-}
-
-/// TagResource: sets `tags` on a root, OU, account or policy.
-async fn tag(org: &Client, id: &str, tags: &Tags) -> KindResult<()> {
-    let call = "organizations:TagResource";
-    let tags = &to_sdk(call, tags)?;
-    changing(|| async move {
-        let request = org.tag_resource().resource_id(id);
-        let sent = request.set_tags(Some(tags.clone())).send().await;
-        sent.map(drop).map_err(|e| sdk_error(call, e))
-    })
-    .await
-}
-
-/// UntagResource: removes the tag `keys`.
-async fn untag(org: &Client, id: &str, keys: &[String]) -> KindResult<()> {
-    let call = "organizations:UntagResource";
-    changing(|| async move {
-        let request = org.untag_resource().resource_id(id);
-        let sent = request.set_tag_keys(Some(keys.to_vec())).send().await;
-        sent.map(drop).map_err(|e| sdk_error(call, e))
-    })
-    .await
-}
-
-/// Makes the tags of an adopted resource exactly `desired` (`aws:` tags are left alone):
-/// it gets today's tags, as an update would give it.
-async fn retag(org: &Client, id: &str, desired: &Tags) -> KindResult<()> {
-    sync_tags(org, id, &tags_of(org, id).await?, desired).await
-}
-
-/// [`retag`] for a resource whose `current` tags were just read.
-async fn sync_tags(org: &Client, id: &str, current: &Tags, desired: &Tags) -> KindResult<()> {
-    let TagChanges { set, removed } = tag_changes(current, desired);
-    if !set.is_empty() {
-        tag(org, id, &set).await?;
-    }
-    if !removed.is_empty() {
-        untag(org, id, &removed).await?;
-    }
-    Ok(())
-}
-
 /// Whether a resource found by its unique name (an OU under a parent, an account's email,
 /// a policy name) is the one this step created in an earlier, interrupted run: it carries
 /// every innovate tag of `wanted` (blueprint, env and address, and the owner tags: this
@@ -318,20 +242,6 @@ mod tests {
         assert_eq!(found::<()>(Err(err(NOT_IN_USE)), &gone), Ok(None));
         assert_eq!(found(Ok(3), &gone), Ok(Some(3)));
         assert!(found::<()>(Err(err("AccessDeniedException")), &gone).is_err());
-    }
-
-    #[test]
-    fn tags_convert_and_are_absent_when_empty() {
-        let wanted = tag_map(&[("a", "1"), ("b", "")]);
-        let sdk = to_sdk("organizations:TagResource", &wanted).unwrap();
-        let back: Tags = sdk
-            .iter()
-            .map(|t| (t.key().to_string(), t.value().to_string()))
-            .collect();
-        assert_eq!(back, wanted);
-        assert!(for_create("organizations:CreatePolicy", &Tags::new())
-            .unwrap()
-            .is_none());
     }
 
     #[test]

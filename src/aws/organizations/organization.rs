@@ -12,8 +12,7 @@ use super::{changing, check_one_of, explained, found, id_of, root, NOT_IN_USE};
 use crate::aws::common::{has_code, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, StepCx, Tags,
-    Tier,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{Organization, OrganizationFeatureSet, Root};
@@ -29,15 +28,9 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "organizations.organization",
-    attrs: Spec::ATTRS,
-    outputs: &["arn", "root_id", "master_account_id"],
-    // Roots, OUs, accounts and policies take tags; the organization itself does not.
-    taggable: false,
-    tier: Tier::Accounts,
-    price: Price::Free,
-};
+// Roots, OUs, accounts and policies take tags; the organization itself does not.
+const SCHEMA: Schema = Schema::new("organizations.organization", Tier::Accounts, Spec::ATTRS)
+    .outputs(&["arn", "root_id", "master_account_id"]);
 
 const DESCRIBE: &str = "organizations:DescribeOrganization";
 
@@ -59,13 +52,10 @@ pub(super) struct Found {
 impl AwsKind for OrganizationKind {
     type Spec = Spec;
     type Item = Found;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     // Until its root is readable, a new organization reads as not there yet.
     const NOT_FOUND: &'static [&'static str] = &[NOT_IN_USE];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, _tags: &Tags) -> KindResult<String> {
         check_one_of(&SCHEMA, "feature_set", &spec.feature_set)?;
@@ -177,9 +167,10 @@ fn to_live(found: &Found) -> Option<Live> {
     let organization = &found.organization;
     let root_id = id_of(&found.root).ok()?;
     let feature_set = organization.feature_set().map(|f| f.as_str());
-    Some(Live {
-        id: organization.id()?.to_string(),
-        outputs: outputs([
+    // An organization carries no tags: there is one per management account.
+    Some(Live::observed(
+        organization.id()?.to_string(),
+        outputs([
             ("arn", organization.arn().map(str::to_string)),
             ("root_id", Some(root_id.to_string())),
             (
@@ -187,10 +178,8 @@ fn to_live(found: &Found) -> Option<Live> {
                 organization.master_account_id().map(str::to_string),
             ),
         ]),
-        attrs: Some(observed([("feature_set", string_or_null(feature_set))])),
-        // An organization carries no tags: there is one per management account.
-        identity: Tags::new(),
-    })
+        observed([("feature_set", string_or_null(feature_set))]),
+    ))
 }
 
 #[cfg(test)]
@@ -198,11 +187,6 @@ mod tests {
     use super::*;
     use crate::aws::common::parse_spec;
     use serde_json::json;
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
 
     #[test]
     fn feature_set_defaults_to_all_and_is_checked() {

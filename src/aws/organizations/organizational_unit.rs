@@ -3,12 +3,12 @@
 
 use super::{
     address, changing, explained, for_create, found, id_of, is_ours, parent_of, read_each,
-    read_found, retag, root, tag, tags_of, untag, NOT_IN_USE, SETTLING,
+    read_found, retag, root, tags_of, Organizations, NOT_IN_USE, SETTLING,
 };
 use crate::aws::common::{missing, observed, outputs, string_or_null};
 use crate::aws::{retry_while, sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, StepCx, Tags,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tagging, Tags,
     Tier,
 };
 use async_trait::async_trait;
@@ -25,14 +25,12 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "organizations.organizational_unit",
-    attrs: Spec::ATTRS,
-    outputs: &["arn"],
-    taggable: true,
-    tier: Tier::Accounts,
-    price: Price::Free,
-};
+const SCHEMA: Schema = Schema::new(
+    "organizations.organizational_unit",
+    Tier::Accounts,
+    Spec::ATTRS,
+)
+.outputs(&["arn"]);
 
 const NOT_FOUND: &str = "OrganizationalUnitNotFoundException";
 const DESCRIBE: &str = "organizations:DescribeOrganizationalUnit";
@@ -53,12 +51,9 @@ pub(super) struct Current {
 impl AwsKind for OrganizationalUnitKind {
     type Spec = Spec;
     type Item = Current;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND, NOT_IN_USE];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let org = self.0.organizations().await;
@@ -123,12 +118,9 @@ impl AwsKind for OrganizationalUnitKind {
         Some(current.tags.clone())
     }
 
-    async fn tag(&self, _current: &Self::Item, id: &str, tags: &Tags) -> KindResult<()> {
-        tag(self.0.organizations().await, id, tags).await
-    }
-
-    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        untag(self.0.organizations().await, id, keys).await
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = Organizations(self.0.organizations().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     /// Compared with what AWS reports, not with state: drift gets corrected too.
@@ -231,15 +223,14 @@ async fn read_one(org: &Client, id: &str) -> KindResult<Option<Current>> {
 
 fn to_live(current: &Current) -> Option<Live> {
     let ou = &current.ou;
-    Some(Live {
-        id: ou.id()?.to_string(),
-        outputs: outputs([("arn", ou.arn().map(str::to_string))]),
-        attrs: Some(observed([
+    Some(Live::observed(
+        ou.id()?.to_string(),
+        outputs([("arn", ou.arn().map(str::to_string))]),
+        observed([
             ("name", string_or_null(ou.name())),
             ("parent_id", Value::String(current.parent_id.clone())),
-        ])),
-        identity: Tags::new(),
-    })
+        ]),
+    ))
 }
 
 #[cfg(test)]
@@ -247,11 +238,6 @@ mod tests {
     use super::*;
     use crate::kinds::{tag_map, user_tags};
     use serde_json::json;
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
 
     #[test]
     fn live_reports_name_parent_and_user_tags() {

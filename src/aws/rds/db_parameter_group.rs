@@ -9,7 +9,7 @@ use super::{delete_group, describe_named, lower, natural_id, tags};
 use crate::aws::common::{missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
@@ -28,14 +28,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "rds.db_parameter_group",
-    attrs: Spec::ATTRS,
-    outputs: &["arn"],
-    taggable: true,
-    tier: Tier::Database,
-    price: Price::Free,
-};
+const SCHEMA: Schema =
+    Schema::new("rds.db_parameter_group", Tier::Database, Spec::ATTRS).outputs(&["arn"]);
 
 const NOT_FOUND: &str = "DBParameterGroupNotFound";
 
@@ -51,12 +45,9 @@ pub(super) struct DbParameterGroupKind(pub(super) Arc<AwsContext>);
 impl AwsKind for DbParameterGroupKind {
     type Spec = Spec;
     type Item = DbParameterGroup;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = "rds:DescribeDBParameterGroups";
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let rds = self.0.rds().await;
@@ -108,17 +99,9 @@ impl AwsKind for DbParameterGroupKind {
         Ok(Some(tags::of(rds, group_arn(group)?).await?))
     }
 
-    async fn tag(&self, group: &DbParameterGroup, _name: &str, set: &Tags) -> KindResult<()> {
-        tags::add(self.0.rds().await, group_arn(group)?, set).await
-    }
-
-    async fn untag(
-        &self,
-        group: &DbParameterGroup,
-        _name: &str,
-        keys: &[String],
-    ) -> KindResult<()> {
-        tags::remove(self.0.rds().await, group_arn(group)?, keys).await
+    async fn tagging(&self, group: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Rds(self.0.rds().await.clone());
+        Ok(Some(Tagging::new(api, group_arn(group)?)))
     }
 
     /// Parameters are reconciled against what the group holds (the layer syncs the tags).
@@ -169,13 +152,14 @@ fn observed_attrs(group: &DbParameterGroup) -> Attrs {
 }
 
 fn to_live(group: &DbParameterGroup) -> Option<Live> {
-    Some(Live {
-        attrs: Some(observed_attrs(group)),
-        id: group.db_parameter_group_name()?.to_string(),
-        outputs: outputs([("arn", group.db_parameter_group_arn().map(str::to_string))]),
+    Some(
         // DescribeDBParameterGroups has no tags: `identity_of` asks for them.
-        identity: Tags::new(),
-    })
+        Live::observed(
+            group.db_parameter_group_name()?.to_string(),
+            outputs([("arn", group.db_parameter_group_arn().map(str::to_string))]),
+            observed_attrs(group),
+        ),
+    )
 }
 
 /// The group's parameters of `source` ("user": set by someone; `None`: all of them).
@@ -303,11 +287,6 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
-    }
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     #[test]

@@ -4,7 +4,7 @@ use super::{delete_group, describe_named, lower, natural_id, tags};
 use crate::aws::common::{missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup;
@@ -22,14 +22,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "rds.db_subnet_group",
-    attrs: Spec::ATTRS,
-    outputs: &["arn", "vpc_id"],
-    taggable: true,
-    tier: Tier::Database,
-    price: Price::Free,
-};
+const SCHEMA: Schema =
+    Schema::new("rds.db_subnet_group", Tier::Database, Spec::ATTRS).outputs(&["arn", "vpc_id"]);
 
 const NOT_FOUND: &str = "DBSubnetGroupNotFoundFault";
 
@@ -39,12 +33,9 @@ pub(super) struct DbSubnetGroupKind(pub(super) Arc<AwsContext>);
 impl AwsKind for DbSubnetGroupKind {
     type Spec = Spec;
     type Item = DbSubnetGroup;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = "rds:DescribeDBSubnetGroups";
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let created = self
@@ -95,12 +86,9 @@ impl AwsKind for DbSubnetGroupKind {
         Ok(Some(tags::of(rds, group_arn(group)?).await?))
     }
 
-    async fn tag(&self, group: &DbSubnetGroup, _name: &str, set: &Tags) -> KindResult<()> {
-        tags::add(self.0.rds().await, group_arn(group)?, set).await
-    }
-
-    async fn untag(&self, group: &DbSubnetGroup, _name: &str, keys: &[String]) -> KindResult<()> {
-        tags::remove(self.0.rds().await, group_arn(group)?, keys).await
+    async fn tagging(&self, group: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Rds(self.0.rds().await.clone());
+        Ok(Some(Tagging::new(api, group_arn(group)?)))
     }
 
     /// ModifyDBSubnetGroup replaces the subnet list (the layer syncs the tags).
@@ -147,16 +135,15 @@ async fn describe(rds: &Client, names: &[String]) -> KindResult<Vec<DbSubnetGrou
 }
 
 fn to_live(group: &DbSubnetGroup) -> Option<Live> {
-    Some(Live {
-        attrs: Some(observed_attrs(group)),
-        id: group.db_subnet_group_name()?.to_string(),
-        outputs: outputs([
+    // DescribeDBSubnetGroups has no tags: `identity_of` asks for them.
+    Some(Live::observed(
+        group.db_subnet_group_name()?.to_string(),
+        outputs([
             ("arn", group.db_subnet_group_arn().map(str::to_string)),
             ("vpc_id", group.vpc_id().map(str::to_string)),
         ]),
-        // DescribeDBSubnetGroups has no tags: `identity_of` asks for them.
-        identity: Tags::new(),
-    })
+        observed_attrs(group),
+    ))
 }
 
 /// The blueprint attributes DescribeDBSubnetGroups reports as the blueprint has them. Left
@@ -181,11 +168,6 @@ fn group_arn(group: &DbSubnetGroup) -> KindResult<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
 
     #[test]
     fn live_carries_the_name_arn_and_vpc() {

@@ -3,7 +3,8 @@
 //! their tags are asked for by ListTagsForResource.
 
 use crate::aws::sdk_error;
-use crate::kinds::{identity_tags, KindResult, Live, Tags};
+use crate::kinds::{identity_tags, KindResult, Live, TagApi, Tags};
+use async_trait::async_trait;
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
 
@@ -50,26 +51,25 @@ pub(super) async fn identity_of(rds: &Client, live: &Live) -> KindResult<Tags> {
     }
 }
 
-/// Sets `tags` (new keys and new values) on the resource `arn`.
-pub(super) async fn add(rds: &Client, arn: &str, tags: &Tags) -> KindResult<()> {
-    rds.add_tags_to_resource()
-        .resource_name(arn)
-        .set_tags(Some(to_sdk(tags)))
-        .send()
-        .await
-        .map_err(|e| sdk_error("rds:AddTagsToResource", e))?;
-    Ok(())
-}
+/// RDS's tag calls, which take the resource's ARN.
+pub(super) struct Rds(pub(super) Client);
 
-/// Removes the tag `keys` from the resource `arn`.
-pub(super) async fn remove(rds: &Client, arn: &str, keys: &[String]) -> KindResult<()> {
-    rds.remove_tags_from_resource()
-        .resource_name(arn)
-        .set_tag_keys(Some(keys.to_vec()))
-        .send()
-        .await
-        .map_err(|e| sdk_error("rds:RemoveTagsFromResource", e))?;
-    Ok(())
+#[async_trait]
+impl TagApi for Rds {
+    async fn tag(&self, arn: &str, tags: &Tags) -> KindResult<()> {
+        let request = self.0.add_tags_to_resource().resource_name(arn);
+        let sent = request.set_tags(Some(to_sdk(tags))).send().await;
+        sent.map_err(|e| sdk_error("rds:AddTagsToResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, arn: &str, keys: &[String]) -> KindResult<()> {
+        let request = self.0.remove_tags_from_resource();
+        let request = request.resource_name(arn).set_tag_keys(Some(keys.to_vec()));
+        let sent = request.send().await;
+        sent.map_err(|e| sdk_error("rds:RemoveTagsFromResource", e))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

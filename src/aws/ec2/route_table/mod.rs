@@ -8,7 +8,7 @@ mod routes;
 use super::{delete_retrying, missing, observed, outputs, string_or_null, tag_filters, tags};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RouteTable, RouteTableAssociation};
@@ -28,14 +28,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "ec2.route_table",
-    attrs: Spec::ATTRS,
-    outputs: &["arn", "owner_id"],
-    taggable: true,
-    tier: Tier::Network,
-    price: Price::Free,
-};
+const SCHEMA: Schema =
+    Schema::new("ec2.route_table", Tier::Network, Spec::ATTRS).outputs(&["arn", "owner_id"]);
 
 const NOT_FOUND: &str = "InvalidRouteTableID.NotFound";
 const DESCRIBE: &str = "ec2:DescribeRouteTables";
@@ -46,12 +40,9 @@ pub(super) struct RouteTableKind(pub(super) Arc<AwsContext>);
 impl AwsKind for RouteTableKind {
     type Spec = Spec;
     type Item = RouteTable;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let routes = desired_routes(&spec.routes)?;
@@ -82,12 +73,9 @@ impl AwsKind for RouteTableKind {
         Some(tags::to_map(table.tags()))
     }
 
-    async fn tag(&self, _current: &Self::Item, id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.ec2().await, id, set).await
-    }
-
-    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.ec2().await, id, keys).await
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Ec2(self.0.ec2().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -178,12 +166,7 @@ fn to_live(aws: &AwsContext, table: &RouteTable) -> Option<Live> {
         ),
         ("owner_id", owner.map(str::to_string)),
     ]);
-    Some(Live {
-        id,
-        outputs,
-        attrs: Some(observed_attrs(table)),
-        identity: Tags::new(),
-    })
+    Some(Live::observed(id, outputs, observed_attrs(table)))
 }
 
 /// The blueprint attributes of a table as AWS reports them (the layer adds the tags).
@@ -195,14 +178,4 @@ fn observed_attrs(table: &RouteTable) -> Attrs {
         ("vpc_id", string_or_null(table.vpc_id())),
         ("routes", observed_routes(&actual_routes(table.routes()))),
     ])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
 }

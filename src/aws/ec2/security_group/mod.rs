@@ -10,8 +10,8 @@ use super::{carries_all, delete_retrying, filter, has_code, missing, observed, o
 use super::{string_or_null, tag_filters, tags};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    gone, identity_tags, AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price,
-    Schema, StepCx, Tags, Tier, IDENTITY_TAGS,
+    gone, identity_tags, AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema,
+    StepCx, Tagging, Tags, Tier, IDENTITY_TAGS,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, SecurityGroup};
@@ -39,14 +39,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "ec2.security_group",
-    attrs: Spec::ATTRS,
-    outputs: &["arn", "owner_id"],
-    taggable: true,
-    tier: Tier::Network,
-    price: Price::Free,
-};
+const SCHEMA: Schema =
+    Schema::new("ec2.security_group", Tier::Network, Spec::ATTRS).outputs(&["arn", "owner_id"]);
 
 const NOT_FOUND: &str = "InvalidGroup.NotFound";
 const DESCRIBE: &str = "ec2:DescribeSecurityGroups";
@@ -57,12 +51,9 @@ pub(super) struct SecurityGroupKind(pub(super) Arc<AwsContext>);
 impl AwsKind for SecurityGroupKind {
     type Spec = Spec;
     type Item = SecurityGroup;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let rules = desired_rules(spec)?;
@@ -100,12 +91,9 @@ impl AwsKind for SecurityGroupKind {
         Some(tags::to_map(group.tags()))
     }
 
-    async fn tag(&self, _current: &Self::Item, id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.ec2().await, id, set).await
-    }
-
-    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.ec2().await, id, keys).await
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Ec2(self.0.ec2().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -240,12 +228,7 @@ fn to_live(aws: &AwsContext, group: &SecurityGroup) -> Option<Live> {
         ),
         ("owner_id", owner.map(str::to_string)),
     ]);
-    Some(Live {
-        id,
-        outputs,
-        attrs: Some(observed_attrs(group)),
-        identity: Tags::new(),
-    })
+    Some(Live::observed(id, outputs, observed_attrs(group)))
 }
 
 /// Every blueprint attribute of a group but its tags (the layer adds those), as
@@ -268,11 +251,6 @@ mod tests {
     use super::*;
     use crate::kinds::user_tags;
     use serde_json::{json, Value};
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
 
     #[test]
     fn observed_attrs_drop_identity_tags() {

@@ -9,7 +9,7 @@ use super::{
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, Seen, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tagging, Tags, Tier,
     Waiter,
 };
 use async_trait::async_trait;
@@ -33,14 +33,7 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "eks.addon",
-    attrs: Spec::ATTRS,
-    outputs: &["arn"],
-    taggable: true,
-    tier: Tier::Compute,
-    price: Price::Free,
-};
+const SCHEMA: Schema = Schema::new("eks.addon", Tier::Compute, Spec::ATTRS).outputs(&["arn"]);
 
 const DESCRIBE: &str = "eks:DescribeAddon";
 
@@ -94,12 +87,9 @@ impl AddonKind {
 impl AwsKind for AddonKind {
     type Spec = Spec;
     type Item = Addon;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         spec.check()?;
@@ -153,12 +143,9 @@ impl AwsKind for AddonKind {
         wait_for_update(cx, eks, &spec.cluster_name, &started, addon, UPDATE_WAIT).await
     }
 
-    async fn tag(&self, current: &Self::Item, _id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.eks().await, arn_of(current)?, set).await
-    }
-
-    async fn untag(&self, current: &Self::Item, _id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.eks().await, arn_of(current)?, keys).await
+    async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Eks(self.0.eks().await.clone());
+        Ok(Some(Tagging::new(api, arn_of(current)?)))
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -281,12 +268,11 @@ fn seen(addon: &Addon) -> Seen {
 }
 
 fn to_live(addon: &Addon) -> Option<Live> {
-    Some(Live {
-        attrs: Some(observed_attrs(addon)),
-        id: compound_id(addon.cluster_name()?, addon.addon_name()?),
-        outputs: outputs([("arn", addon.addon_arn().map(str::to_string))]),
-        identity: Tags::new(),
-    })
+    Some(Live::observed(
+        compound_id(addon.cluster_name()?, addon.addon_name()?),
+        outputs([("arn", addon.addon_arn().map(str::to_string))]),
+        observed_attrs(addon),
+    ))
 }
 
 /// The blueprint attributes DescribeAddon reports. Left out: `configuration_values` (JSON

@@ -3,11 +3,6 @@ use crate::aws::common::parse_spec;
 use aws_sdk_eks::types::{AddonHealth, AddonIssue, AddonIssueCode};
 use serde_json::json;
 
-#[test]
-fn spec_fits_schema() {
-    crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-}
-
 fn parse(extra: serde_json::Value) -> KindResult<Spec> {
     let mut attrs = json!({"cluster_name": "prod", "name": "vpc-cni"});
     let map = attrs.as_object_mut().unwrap();

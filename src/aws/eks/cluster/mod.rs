@@ -11,7 +11,7 @@ use super::{
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, Seen, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tagging, Tags, Tier,
     Waiter,
 };
 use async_trait::async_trait;
@@ -56,10 +56,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "eks.cluster",
-    attrs: Spec::ATTRS,
-    outputs: &[
+const SCHEMA: Schema = Schema::new("eks.cluster", Tier::Compute, Spec::ATTRS)
+    .outputs(&[
         "arn",
         "endpoint",
         "certificate_authority",
@@ -67,11 +65,8 @@ static SCHEMA: Schema = Schema {
         "oidc_provider",
         "cluster_security_group_id",
         "platform_version",
-    ],
-    taggable: true,
-    tier: Tier::Compute,
-    price: Price::Model(crate::cost::models::eks_cluster),
-};
+    ])
+    .priced(crate::cost::models::eks_cluster);
 
 const DESCRIBE: &str = "eks:DescribeCluster";
 
@@ -128,12 +123,9 @@ impl ClusterKind {
 impl AwsKind for ClusterKind {
     type Spec = Spec;
     type Item = Cluster;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         spec.check()?;
@@ -199,12 +191,9 @@ impl AwsKind for ClusterKind {
         Ok(())
     }
 
-    async fn tag(&self, current: &Self::Item, _name: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.eks().await, arn_of(current)?, set).await
-    }
-
-    async fn untag(&self, current: &Self::Item, _name: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.eks().await, arn_of(current)?, keys).await
+    async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Eks(self.0.eks().await.clone());
+        Ok(Some(Tagging::new(api, arn_of(current)?)))
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -327,12 +316,11 @@ fn to_live(cluster: &Cluster) -> Option<Live> {
             cluster.platform_version().map(str::to_string),
         ),
     ]);
-    Some(Live {
-        attrs: Some(observed_attrs(cluster)),
-        id: cluster.name()?.to_string(),
+    Some(Live::observed(
+        cluster.name()?.to_string(),
         outputs,
-        identity: Tags::new(),
-    })
+        observed_attrs(cluster),
+    ))
 }
 
 /// The blueprint attributes DescribeCluster reports. Left out: `subnet_ids` and

@@ -6,11 +6,6 @@ use aws_sdk_eks::types::{
 };
 use serde_json::json;
 
-#[test]
-fn spec_fits_schema() {
-    crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-}
-
 fn parse(extra: Value) -> KindResult<Spec> {
     let mut attrs = json!({
         "name": "prod", "role_arn": "arn:aws:iam::1:role/eks", "subnet_ids": ["subnet-1"]

@@ -13,7 +13,7 @@ use super::{
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, Seen, StepCx,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, StepCx, Tagging,
     Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
@@ -118,14 +118,9 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "eks.nodegroup",
-    attrs: Spec::ATTRS,
-    outputs: &["arn"],
-    taggable: true,
-    tier: Tier::Compute,
-    price: Price::Model(crate::cost::models::nodegroup),
-};
+const SCHEMA: Schema = Schema::new("eks.nodegroup", Tier::Compute, Spec::ATTRS)
+    .outputs(&["arn"])
+    .priced(crate::cost::models::nodegroup);
 
 const DESCRIBE: &str = "eks:DescribeNodegroup";
 
@@ -208,12 +203,9 @@ impl NodegroupKind {
 impl AwsKind for NodegroupKind {
     type Spec = Spec;
     type Item = Nodegroup;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         spec.check()?;
@@ -270,12 +262,9 @@ impl AwsKind for NodegroupKind {
         Ok(())
     }
 
-    async fn tag(&self, current: &Self::Item, _id: &str, set: &Tags) -> KindResult<()> {
-        tags::tag(self.0.eks().await, arn_of(current)?, set).await
-    }
-
-    async fn untag(&self, current: &Self::Item, _id: &str, keys: &[String]) -> KindResult<()> {
-        tags::untag(self.0.eks().await, arn_of(current)?, keys).await
+    async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Eks(self.0.eks().await.clone());
+        Ok(Some(Tagging::new(api, arn_of(current)?)))
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -349,12 +338,11 @@ fn seen(nodegroup: &Nodegroup) -> Seen {
 
 fn to_live(nodegroup: &Nodegroup) -> Option<Live> {
     let id = compound_id(nodegroup.cluster_name()?, nodegroup.nodegroup_name()?);
-    Some(Live {
-        attrs: Some(observed_attrs(nodegroup)),
+    Some(Live::observed(
         id,
-        outputs: outputs([("arn", nodegroup.nodegroup_arn().map(str::to_string))]),
-        identity: Tags::new(),
-    })
+        outputs([("arn", nodegroup.nodegroup_arn().map(str::to_string))]),
+        observed_attrs(nodegroup),
+    ))
 }
 
 /// The blueprint attributes DescribeNodegroup reports. Left out: `subnet_ids` and

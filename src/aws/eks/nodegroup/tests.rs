@@ -2,11 +2,6 @@ use super::*;
 use crate::aws::common::parse_spec;
 use aws_sdk_eks::types::{Issue, NodegroupHealth, NodegroupIssueCode};
 
-#[test]
-fn spec_fits_schema() {
-    crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-}
-
 fn parse(attrs: &Attrs) -> KindResult<Spec> {
     let spec: Spec = parse_spec(&SCHEMA, attrs)?;
     spec.check().map(|()| spec)

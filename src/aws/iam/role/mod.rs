@@ -9,7 +9,7 @@ use super::{get_each, policy, tags, unless_gone, NOT_FOUND};
 use crate::aws::common::{missing, observed, outputs, string_or_null};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, StepCx, Tags,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tagging, Tags,
     Tier,
 };
 use async_trait::async_trait;
@@ -37,14 +37,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "iam.role",
-    attrs: Spec::ATTRS,
-    outputs: &["arn", "unique_id"],
-    taggable: true,
-    tier: Tier::Identity,
-    price: Price::Free,
-};
+const SCHEMA: Schema =
+    Schema::new("iam.role", Tier::Identity, Spec::ATTRS).outputs(&["arn", "unique_id"]);
 
 /// The policy documents of a spec, parsed.
 struct Documents {
@@ -65,12 +59,9 @@ pub(super) struct RoleKind(pub(super) Arc<AwsContext>);
 impl AwsKind for RoleKind {
     type Spec = Spec;
     type Item = Role;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = "iam:GetRole";
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let docs = documents(spec)?;
@@ -120,24 +111,9 @@ impl AwsKind for RoleKind {
         Some(tags::to_map(role.tags()))
     }
 
-    async fn tag(&self, _current: &Self::Item, name: &str, set: &Tags) -> KindResult<()> {
-        let request = self.0.iam().await.tag_role().role_name(name);
-        let request = request.set_tags(Some(tags::to_sdk("iam:TagRole", set)?));
-        request
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:TagRole", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, _current: &Self::Item, name: &str, keys: &[String]) -> KindResult<()> {
-        let request = self.0.iam().await.untag_role().role_name(name);
-        let request = request.set_tag_keys(Some(keys.to_vec()));
-        request
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:UntagRole", e))?;
-        Ok(())
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Roles(self.0.iam().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     /// Reconciles against what IAM holds (not only against state), so a policy changed
@@ -181,15 +157,14 @@ impl AwsKind for RoleKind {
 }
 
 fn to_live(role: &Role) -> Live {
-    Live {
-        attrs: Some(observed_attrs(role)),
-        id: role.role_name().to_string(),
-        outputs: outputs([
+    Live::observed(
+        role.role_name().to_string(),
+        outputs([
             ("arn", Some(role.arn().to_string())),
             ("unique_id", Some(role.role_id().to_string())),
         ]),
-        identity: Tags::new(),
-    }
+        observed_attrs(role),
+    )
 }
 
 /// The blueprint attributes GetRole reports (the layer adds `tags`). Left out: the managed
@@ -305,11 +280,6 @@ mod tests {
     use serde_json::json;
 
     use crate::kinds::parse_spec;
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
 
     fn eks_trust() -> Value {
         json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",

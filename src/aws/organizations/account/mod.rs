@@ -10,14 +10,15 @@
 mod create;
 
 use super::{
-    changing, found, id_of, parent_of, read_found, root, tag, tags_of, untag, NOT_IN_USE, POLLING,
+    changing, found, id_of, parent_of, read_found, root, tags_of, Organizations, NOT_IN_USE,
+    POLLING,
 };
 use crate::aws::common::{
     carries_all, ignore_already_done, observed, outputs, string_or_null, value_or_default,
 };
 use crate::aws::{sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, Seen, StepCx,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, StepCx, Tagging,
     Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
@@ -47,14 +48,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "organizations.account",
-    attrs: Spec::ATTRS,
-    outputs: &["arn", "status"],
-    taggable: true,
-    tier: Tier::Accounts,
-    price: Price::Free,
-};
+const SCHEMA: Schema =
+    Schema::new("organizations.account", Tier::Accounts, Spec::ATTRS).outputs(&["arn", "status"]);
 
 const NOT_FOUND: &str = "AccountNotFoundException";
 const DESCRIBE: &str = "organizations:DescribeAccount";
@@ -92,12 +87,9 @@ pub(super) struct Current {
 impl AwsKind for AccountKind {
     type Spec = Spec;
     type Item = Current;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND, NOT_IN_USE];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         create::create(cx, self.0.organizations().await, spec, tags).await
@@ -150,12 +142,9 @@ impl AwsKind for AccountKind {
         Some(current.tags.clone())
     }
 
-    async fn tag(&self, _current: &Self::Item, id: &str, tags: &Tags) -> KindResult<()> {
-        tag(self.0.organizations().await, id, tags).await
-    }
-
-    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        untag(self.0.organizations().await, id, keys).await
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = Organizations(self.0.organizations().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     /// A new parent moves the account; close_on_deletion needs no call: state records it
@@ -282,19 +271,18 @@ fn is_closed(account: &Account) -> bool {
 
 fn to_live(current: &Current) -> Option<Live> {
     let account = &current.account;
-    Some(Live {
-        id: account.id()?.to_string(),
-        outputs: outputs([
+    Some(Live::observed(
+        account.id()?.to_string(),
+        outputs([
             ("arn", account.arn().map(str::to_string)),
             ("status", state_of(account).map(str::to_string)),
         ]),
-        attrs: Some(observed([
+        observed([
             ("account_name", string_or_null(account.name())),
             ("email", string_or_null(account.email())),
             ("parent_id", Value::String(current.parent_id.clone())),
-        ])),
-        identity: Tags::new(),
-    })
+        ]),
+    ))
 }
 
 #[cfg(test)]
@@ -302,11 +290,6 @@ mod tests {
     use super::*;
     use crate::kinds::{tag_map, user_tags};
     use serde_json::json;
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
-    }
 
     fn attrs(value: Value) -> Attrs {
         value.as_object().unwrap().clone()

@@ -12,13 +12,13 @@ mod targets;
 
 use super::policy_document::{document, from_aws, render, same};
 use super::{
-    address, changing, check_one_of, explained, for_create, found, is_ours, read_found, sync_tags,
-    tag, tags_of, untag, NOT_IN_USE, SETTLING,
+    address, changing, check_one_of, explained, for_create, found, is_ours, read_found, tags_of,
+    Organizations, NOT_IN_USE, SETTLING,
 };
 use crate::aws::common::{carries_all, missing, observed, outputs};
 use crate::aws::{retry_while, sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Price, Schema, StepCx, Tags,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tagging, Tags,
     Tier,
 };
 use async_trait::async_trait;
@@ -70,14 +70,8 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "organizations.policy",
-    attrs: Spec::ATTRS,
-    outputs: &["arn"],
-    taggable: true,
-    tier: Tier::Accounts,
-    price: Price::Free,
-};
+const SCHEMA: Schema =
+    Schema::new("organizations.policy", Tier::Accounts, Spec::ATTRS).outputs(&["arn"]);
 
 const NOT_FOUND: &str = "PolicyNotFoundException";
 const DESCRIBE: &str = "organizations:DescribePolicy";
@@ -104,12 +98,9 @@ impl Current {
 impl AwsKind for PolicyKind {
     type Spec = Spec;
     type Item = Current;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND, NOT_IN_USE];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let document = document_of(spec)?;
@@ -146,7 +137,9 @@ impl AwsKind for PolicyKind {
         })
         .await?;
         converge(cx, org, &id, spec, &document, &current).await?;
-        sync_tags(org, &id, &current.tags, tags).await?;
+        Tagging::new(Organizations(org.clone()), &id)
+            .sync(&current.tags, tags)
+            .await?;
         Ok(id)
     }
 
@@ -187,12 +180,9 @@ impl AwsKind for PolicyKind {
         Some(current.tags.clone())
     }
 
-    async fn tag(&self, _current: &Self::Item, id: &str, tags: &Tags) -> KindResult<()> {
-        tag(self.0.organizations().await, id, tags).await
-    }
-
-    async fn untag(&self, _current: &Self::Item, id: &str, keys: &[String]) -> KindResult<()> {
-        untag(self.0.organizations().await, id, keys).await
+    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
+        let api = Organizations(self.0.organizations().await.clone());
+        Ok(Some(Tagging::new(api, id)))
     }
 
     /// Compared with what AWS reports, not with state: drift gets corrected too.
@@ -367,10 +357,10 @@ fn to_live(current: &Current) -> Option<Live> {
     });
     let mut targets = current.targets.clone();
     targets.sort();
-    Some(Live {
-        id: summary.id()?.to_string(),
-        outputs: outputs([("arn", summary.arn().map(str::to_string))]),
-        attrs: Some(observed([
+    Some(Live::observed(
+        summary.id()?.to_string(),
+        outputs([("arn", summary.arn().map(str::to_string))]),
+        observed([
             ("name", text(summary.name())),
             ("description", text(summary.description())),
             ("type", text(summary.r#type().map(PolicyType::as_str))),
@@ -379,9 +369,8 @@ fn to_live(current: &Current) -> Option<Live> {
                 "target_ids",
                 targets.into_iter().map(Value::String).collect(),
             ),
-        ])),
-        identity: Tags::new(),
-    })
+        ]),
+    ))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use super::{lower, natural_id, tags};
 use crate::aws::common::missing;
 use crate::aws::{sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Price, Schema, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::{DbInstance, Filter};
@@ -98,20 +98,15 @@ crate::spec! {
     }
 }
 
-static SCHEMA: Schema = Schema {
-    name: "rds.db_instance",
-    attrs: Spec::ATTRS,
-    outputs: &[
+const SCHEMA: Schema = Schema::new("rds.db_instance", Tier::Database, Spec::ATTRS)
+    .outputs(&[
         "arn",
         "endpoint",
         "port",
         "resource_id",
         "master_user_secret_arn",
-    ],
-    taggable: true,
-    tier: Tier::Database,
-    price: Price::Model(crate::cost::models::db_instance),
-};
+    ])
+    .priced(crate::cost::models::db_instance);
 
 const DESCRIBE: &str = "rds:DescribeDBInstances";
 const NOT_FOUND: &str = "DBInstanceNotFound";
@@ -125,12 +120,9 @@ pub(super) struct DbInstanceKind(pub(super) Arc<AwsContext>);
 impl AwsKind for DbInstanceKind {
     type Spec = Spec;
     type Item = DbInstance;
+    const SCHEMA: &'static Schema = &SCHEMA;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
-
-    fn schema(&self) -> &'static Schema {
-        &SCHEMA
-    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let rds = self.0.rds().await;
@@ -170,12 +162,9 @@ impl AwsKind for DbInstanceKind {
         Some(tags::to_map(instance.tag_list()))
     }
 
-    async fn tag(&self, current: &DbInstance, _id: &str, set: &Tags) -> KindResult<()> {
-        tags::add(self.0.rds().await, arn_of(current)?, set).await
-    }
-
-    async fn untag(&self, current: &DbInstance, _id: &str, keys: &[String]) -> KindResult<()> {
-        tags::remove(self.0.rds().await, arn_of(current)?, keys).await
+    async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Rds(self.0.rds().await.clone());
+        Ok(Some(Tagging::new(api, arn_of(current)?)))
     }
 
     async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -257,11 +246,6 @@ mod testing {
             .region(aws_sdk_rds::config::Region::new("us-east-1"))
             .build();
         Client::from_conf(config)
-    }
-
-    #[test]
-    fn spec_fits_schema() {
-        crate::kinds::assert_spec_fits_schema::<Spec>(&SCHEMA);
     }
 
     #[test]

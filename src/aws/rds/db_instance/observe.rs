@@ -1,7 +1,7 @@
 //! What a read of a DB instance reports: its outputs and observed attributes.
 
 use crate::aws::common::{observed, outputs, string_or_null};
-use crate::kinds::{Attrs, Live, Tags};
+use crate::kinds::{Attrs, Live};
 use aws_sdk_rds::types::DbInstance;
 use serde_json::Value;
 
@@ -26,12 +26,11 @@ pub(super) fn to_live(instance: &DbInstance) -> Option<Live> {
     if let Some(port) = endpoint.and_then(|e| e.port()) {
         outputs.insert("port".into(), Value::from(port));
     }
-    Some(Live {
-        attrs: Some(observed_attrs(instance)),
-        id: instance.db_instance_identifier()?.to_string(),
+    Some(Live::observed(
+        instance.db_instance_identifier()?.to_string(),
         outputs,
-        identity: Tags::new(),
-    })
+        observed_attrs(instance),
+    ))
 }
 
 /// The blueprint attributes DescribeDBInstances reports as the blueprint has them (the
