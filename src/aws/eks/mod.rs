@@ -9,7 +9,10 @@ mod tags;
 
 use crate::aws::common::missing;
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
-use crate::kinds::{Attr, KindError, KindResult, Registry, Rule, Seen, StepCx, Typed, Waiter};
+use crate::kinds::{
+    Attr, KindError, KindResult, Registry, Rule, Seen, StepCx, Tagging, Typed, Waiter,
+};
+use async_trait::async_trait;
 use aws_sdk_eks::types::{ErrorDetail, Update, UpdateStatus};
 use aws_sdk_eks::Client;
 use futures::{StreamExt, TryStreamExt};
@@ -34,8 +37,30 @@ const NAME_TAKEN: &[&str] = &["ResourceInUseException"];
 /// How many Describe* calls a read keeps in flight.
 const READ_CONCURRENCY: usize = 8;
 
+/// What the EKS kinds' items (cluster, node group, add-on) share: how one is described by
+/// its innovate id, what a wait sees in it, and the ARN EKS tags it by.
+#[async_trait]
+trait EksItem: Sized + Send + Sync {
+    /// The Describe call, as errors name it.
+    const DESCRIBE: &'static str;
+
+    /// Describes the item `id` names: a cluster's name, or "CLUSTER:NAME" for what lives
+    /// in a cluster.
+    async fn describe(eks: &Client, id: &str) -> KindResult<Self>;
+
+    /// Its status and health issues, for a [`Waiter`].
+    fn seen(&self) -> Seen;
+
+    fn arn(&self) -> Option<&str>;
+}
+
 /// EKS has no batch Describe: one call per id, a few at a time, in the order of `ids`,
 /// leaving out those that do not exist.
+async fn describe_all<T: EksItem>(eks: &Client, ids: &[String]) -> KindResult<Vec<T>> {
+    describe_each(ids, |id| async move { T::describe(eks, &id).await }).await
+}
+
+/// [`describe_all`] through any one-id `describe` call.
 async fn describe_each<T, F, Fut>(ids: &[String], describe: F) -> KindResult<Vec<T>>
 where
     F: Fn(String) -> Fut,
@@ -52,22 +77,22 @@ where
     Ok(found.into_iter().flatten().collect())
 }
 
-/// [`describe_each`] for resources named within a cluster ("CLUSTER:NAME" ids).
-async fn describe_each_in_cluster<T, F, Fut>(
-    kind: &str,
-    ids: &[String],
-    describe: F,
-) -> KindResult<Vec<T>>
-where
-    F: Fn(String, String) -> Fut,
-    Fut: Future<Output = KindResult<T>>,
-{
-    describe_each(ids, |id| {
-        let parts = split_id(kind, &id).map(|(cluster, name)| (cluster.into(), name.into()));
-        let described = parts.map(|(cluster, name)| describe(cluster, name));
-        async move { described?.await }
-    })
-    .await
+/// Polls item `id` with `waiter`; AWS's "does not exist" is an item not visible yet (or,
+/// waiting for a deletion, gone).
+async fn wait_on<T: EksItem>(
+    cx: &StepCx,
+    eks: &Client,
+    waiter: &Waiter,
+    id: &str,
+) -> KindResult<Option<T>> {
+    let look = || async move { found(T::describe(eks, id).await) };
+    waiter.wait(cx, look, T::seen).await
+}
+
+/// Where the tag sync reaches `item`: EKS tags by ARN.
+fn by_arn<T: EksItem>(eks: &Client, item: &T) -> KindResult<Option<Tagging>> {
+    let arn = item.arn().ok_or_else(|| missing(T::DESCRIBE, "arn"))?;
+    Ok(Some(Tagging::new(tags::Eks(eks.clone()), arn)))
 }
 
 /// A Describe* result with "does not exist" as `None`.
@@ -155,25 +180,6 @@ const fn waiting(bound: Duration) -> Backoff {
         max_delay: Duration::from_secs(20),
         bound,
     }
-}
-
-/// Polls `describe` with `waiter`; AWS's "does not exist" is a resource not visible yet
-/// (or, waiting for a deletion, gone).
-async fn wait_for<T, F, Fut>(
-    cx: &StepCx,
-    waiter: &Waiter,
-    describe: F,
-    status: impl Fn(&T) -> Seen,
-) -> KindResult<Option<T>>
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = KindResult<T>>,
-{
-    let look = || {
-        let described = describe();
-        async move { found(described.await) }
-    };
-    waiter.wait(cx, look, status).await
 }
 
 /// What one look at a cluster, node group or add-on saw: its status, and its health issues

@@ -98,10 +98,7 @@ async fn describe_each_keeps_the_order_and_leaves_out_what_is_gone() {
     .await
     .unwrap();
     assert_eq!(found_ids, ["a", "c"]);
-    let not_compound = describe_each_in_cluster("eks.addon", &ids, |cluster, name| async move {
-        Ok(compound_id(&cluster, &name))
-    })
-    .await;
+    let not_compound = split_id("eks.addon", "gone");
     assert!(not_compound.unwrap_err().message.contains("CLUSTER:NAME"));
 }
 

@@ -3,8 +3,8 @@
 //! UpdateAddon, waited for by the update's id; creation and deletion are waited for too.
 
 use super::{
-    compound_id, describe_each_in_cluster, one_of, seen_with_issues, split_id, tags, wait_for,
-    wait_for_update, waiting, UpdateOf, NAME_TAKEN, NOT_FOUND,
+    by_arn, compound_id, describe_all, one_of, seen_with_issues, split_id, tags, wait_for_update,
+    wait_on, waiting, EksItem, UpdateOf, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
@@ -75,14 +75,6 @@ impl Spec {
 
 pub(super) struct AddonKind(pub(super) Arc<AwsContext>);
 
-impl AddonKind {
-    async fn wait(&self, cx: &StepCx, waiter: &Waiter, id: &str) -> KindResult<Option<Addon>> {
-        let eks = self.0.eks().await;
-        let (cluster, name) = split_id(SCHEMA.name, id)?;
-        wait_for(cx, waiter, || describe(eks, cluster, name), seen).await
-    }
-}
-
 #[async_trait]
 impl AwsKind for AddonKind {
     type Spec = Spec;
@@ -95,16 +87,12 @@ impl AwsKind for AddonKind {
         spec.check()?;
         create_addon(self.0.eks().await, spec, tags).await?;
         let id = compound_id(&spec.cluster_name, &spec.name);
-        self.wait(cx, &ACTIVE, &id).await?;
+        wait_on::<Addon>(cx, self.0.eks().await, &ACTIVE, &id).await?;
         Ok(id)
     }
 
     async fn describe(&self, ids: &[String]) -> KindResult<Vec<Addon>> {
-        let eks = self.0.eks().await;
-        describe_each_in_cluster(SCHEMA.name, ids, |cluster, name| async move {
-            describe(eks, &cluster, &name).await
-        })
-        .await
+        describe_all(self.0.eks().await, ids).await
     }
 
     // Not listable: listing by tag would take a ListAddons per cluster and a DescribeAddon
@@ -128,7 +116,7 @@ impl AwsKind for AddonKind {
         let current = match change.current.status() {
             Some(AddonStatus::Active) => change.current,
             _ => {
-                let found = self.wait(cx, &ACTIVE, change.id()).await?;
+                let found = wait_on::<Addon>(cx, self.0.eks().await, &ACTIVE, change.id()).await?;
                 waited = found.ok_or_else(|| missing(DESCRIBE, "addon"))?;
                 &waited
             }
@@ -144,8 +132,7 @@ impl AwsKind for AddonKind {
     }
 
     async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Eks(self.0.eks().await.clone());
-        Ok(Some(Tagging::new(api, arn_of(current)?)))
+        by_arn(self.0.eks().await, current)
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -157,7 +144,9 @@ impl AwsKind for AddonKind {
             .map(drop)
             .map_err(|e| sdk_error("eks:DeleteAddon", e));
         ignore_gone(deleted, &[NOT_FOUND])?;
-        self.wait(cx, &DELETED, &live.id).await.map(drop)
+        wait_on::<Addon>(cx, self.0.eks().await, &DELETED, &live.id)
+            .await
+            .map(drop)
     }
 
     fn natural_id(&self, spec: &Spec) -> Option<String> {
@@ -252,19 +241,29 @@ fn same_configuration(current: Option<&str>, desired: Option<&str>) -> bool {
     }
 }
 
-async fn describe(eks: &Client, cluster: &str, name: &str) -> KindResult<Addon> {
-    let request = eks.describe_addon().cluster_name(cluster).addon_name(name);
-    let described = request.send().await;
-    let described = described.map_err(|e| sdk_error(DESCRIBE, e))?;
-    described.addon.ok_or_else(|| missing(DESCRIBE, "addon"))
-}
+#[async_trait]
+impl EksItem for Addon {
+    const DESCRIBE: &'static str = DESCRIBE;
 
-fn seen(addon: &Addon) -> Seen {
-    let issues = addon.health().map(|h| h.issues()).unwrap_or(&[]);
-    let issues = issues
-        .iter()
-        .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
-    seen_with_issues(addon.status().map(AddonStatus::as_str), issues)
+    async fn describe(eks: &Client, id: &str) -> KindResult<Addon> {
+        let (cluster, name) = split_id(SCHEMA.name, id)?;
+        let request = eks.describe_addon().cluster_name(cluster).addon_name(name);
+        let described = request.send().await;
+        let described = described.map_err(|e| sdk_error(DESCRIBE, e))?;
+        described.addon.ok_or_else(|| missing(DESCRIBE, "addon"))
+    }
+
+    fn seen(&self) -> Seen {
+        let issues = self.health().map(|h| h.issues()).unwrap_or(&[]);
+        let issues = issues
+            .iter()
+            .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
+        seen_with_issues(self.status().map(AddonStatus::as_str), issues)
+    }
+
+    fn arn(&self) -> Option<&str> {
+        self.addon_arn()
+    }
 }
 
 fn to_live(addon: &Addon) -> Option<Live> {
@@ -288,12 +287,6 @@ fn observed_attrs(addon: &Addon) -> Attrs {
             string_or_null(addon.service_account_role_arn()),
         ),
     ])
-}
-
-/// The ARN a described addon carries: what EKS tags by.
-fn arn_of(item: &Addon) -> KindResult<&str> {
-    item.addon_arn()
-        .ok_or_else(|| missing(DESCRIBE, "addonArn"))
 }
 
 #[cfg(test)]

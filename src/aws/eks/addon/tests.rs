@@ -119,7 +119,7 @@ async fn a_degraded_add_on_is_still_creating_and_create_failed_reports_its_issue
         async move { Ok(next) }
     };
     let err = fast
-        .wait(&StepCx::silent("dns"), look, seen)
+        .wait(&StepCx::silent("dns"), look, Addon::seen)
         .await
         .unwrap_err();
     assert!(

@@ -5,8 +5,8 @@
 mod update;
 
 use super::{
-    describe_each, one_of, retry_iam_propagation, seen_with_issues, tags, wait_for,
-    wait_for_update, waiting, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
+    by_arn, describe_all, one_of, retry_iam_propagation, seen_with_issues, tags, wait_for_update,
+    wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
@@ -112,13 +112,6 @@ impl Spec {
 
 pub(super) struct ClusterKind(pub(super) Arc<AwsContext>);
 
-impl ClusterKind {
-    async fn wait(&self, cx: &StepCx, waiter: &Waiter, name: &str) -> KindResult<Option<Cluster>> {
-        let eks = self.0.eks().await;
-        wait_for(cx, waiter, || describe(eks, name), seen).await
-    }
-}
-
 #[async_trait]
 impl AwsKind for ClusterKind {
     type Spec = Spec;
@@ -130,13 +123,12 @@ impl AwsKind for ClusterKind {
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         spec.check()?;
         create_cluster(self.0.eks().await, spec, tags).await?;
-        self.wait(cx, &ACTIVE, &spec.name).await?;
+        wait_on::<Cluster>(cx, self.0.eks().await, &ACTIVE, &spec.name).await?;
         Ok(spec.name.clone())
     }
 
-    async fn describe(&self, names: &[String]) -> KindResult<Vec<Cluster>> {
-        let eks = self.0.eks().await;
-        describe_each(names, |name| async move { describe(eks, &name).await }).await
+    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Cluster>> {
+        describe_all(self.0.eks().await, ids).await
     }
 
     /// EKS lists cluster names only, so each cluster is described to see its tags: a call
@@ -171,7 +163,8 @@ impl AwsKind for ClusterKind {
         let current = match change.current.status() {
             Some(ClusterStatus::Active) => change.current,
             _ => {
-                let found = self.wait(cx, &READY_FOR_UPDATE, name).await?;
+                let found =
+                    wait_on::<Cluster>(cx, self.0.eks().await, &READY_FOR_UPDATE, name).await?;
                 waited = found.ok_or_else(|| missing(DESCRIBE, "cluster"))?;
                 &waited
             }
@@ -185,15 +178,16 @@ impl AwsKind for ClusterKind {
                     wait_for_update(cx, eks, name, &started, of, UPDATE_WAIT).await?
                 }
                 // No update to follow: the cluster's status is all there is to wait on.
-                None => drop(self.wait(cx, &READY_FOR_UPDATE, name).await?),
+                None => {
+                    drop(wait_on::<Cluster>(cx, self.0.eks().await, &READY_FOR_UPDATE, name).await?)
+                }
             }
         }
         Ok(())
     }
 
     async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Eks(self.0.eks().await.clone());
-        Ok(Some(Tagging::new(api, arn_of(current)?)))
+        by_arn(self.0.eks().await, current)
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -203,7 +197,9 @@ impl AwsKind for ClusterKind {
             .map(drop)
             .map_err(|e| sdk_error("eks:DeleteCluster", e));
         ignore_gone(deleted, &[NOT_FOUND])?;
-        self.wait(cx, &DELETED, &live.id).await.map(drop)
+        wait_on::<Cluster>(cx, self.0.eks().await, &DELETED, &live.id)
+            .await
+            .map(drop)
     }
 
     fn natural_id(&self, spec: &Spec) -> Option<String> {
@@ -266,20 +262,30 @@ fn encryption(key_arn: Option<&str>) -> Option<Vec<EncryptionConfig>> {
     Some(vec![config])
 }
 
-async fn describe(eks: &Client, name: &str) -> KindResult<Cluster> {
-    let described = eks.describe_cluster().name(name).send().await;
-    let described = described.map_err(|e| sdk_error(DESCRIBE, e))?;
-    described
-        .cluster
-        .ok_or_else(|| missing(DESCRIBE, "cluster"))
-}
+#[async_trait]
+impl EksItem for Cluster {
+    const DESCRIBE: &'static str = DESCRIBE;
 
-fn seen(cluster: &Cluster) -> Seen {
-    let issues = cluster.health().map(|h| h.issues()).unwrap_or(&[]);
-    let issues = issues
-        .iter()
-        .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
-    seen_with_issues(cluster.status().map(ClusterStatus::as_str), issues)
+    async fn describe(eks: &Client, id: &str) -> KindResult<Cluster> {
+        let name = id;
+        let described = eks.describe_cluster().name(name).send().await;
+        let described = described.map_err(|e| sdk_error(DESCRIBE, e))?;
+        described
+            .cluster
+            .ok_or_else(|| missing(DESCRIBE, "cluster"))
+    }
+
+    fn seen(&self) -> Seen {
+        let issues = self.health().map(|h| h.issues()).unwrap_or(&[]);
+        let issues = issues
+            .iter()
+            .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
+        seen_with_issues(self.status().map(ClusterStatus::as_str), issues)
+    }
+
+    fn arn(&self) -> Option<&str> {
+        self.arn()
+    }
 }
 
 fn oidc_provider(issuer: &str) -> String {
@@ -364,11 +370,6 @@ fn observed_attrs(cluster: &Cluster) -> Attrs {
         );
     }
     attrs
-}
-
-/// The ARN a described cluster carries: what EKS tags by.
-fn arn_of(item: &Cluster) -> KindResult<&str> {
-    item.arn().ok_or_else(|| missing(DESCRIBE, "arn"))
 }
 
 #[cfg(test)]

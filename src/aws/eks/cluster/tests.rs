@@ -115,7 +115,7 @@ fn outputs_include_the_oidc_issuer_and_a_failure_lists_issues() {
     assert_eq!(live.outputs["oidc_provider"], "oidc.eks/id/X");
     assert_eq!(live.outputs["certificate_authority"], "Q0E=");
     assert!(!live.outputs.contains_key("endpoint"));
-    let seen = seen(&cluster);
+    let seen = cluster.seen();
     assert_eq!(seen.state, "FAILED");
     assert!(ACTIVE.failed.contains(&seen.state.as_str()));
     assert_eq!(

@@ -6,8 +6,8 @@
 mod update;
 
 use super::{
-    compound_id, describe_each_in_cluster, one_of, retry_iam_propagation, seen_with_issues,
-    split_id, tags, wait_for, wait_for_update, waiting, UpdateOf, IAM_PROPAGATION, NAME_TAKEN,
+    by_arn, compound_id, describe_all, one_of, retry_iam_propagation, seen_with_issues, split_id,
+    tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN,
     NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
@@ -191,14 +191,6 @@ impl Spec {
 
 pub(super) struct NodegroupKind(pub(super) Arc<AwsContext>);
 
-impl NodegroupKind {
-    async fn wait(&self, cx: &StepCx, waiter: &Waiter, id: &str) -> KindResult<Option<Nodegroup>> {
-        let eks = self.0.eks().await;
-        let (cluster, name) = split_id(SCHEMA.name, id)?;
-        wait_for(cx, waiter, || describe(eks, cluster, name), seen).await
-    }
-}
-
 #[async_trait]
 impl AwsKind for NodegroupKind {
     type Spec = Spec;
@@ -211,16 +203,12 @@ impl AwsKind for NodegroupKind {
         spec.check()?;
         create_nodegroup(self.0.eks().await, spec, tags).await?;
         let id = compound_id(&spec.cluster_name, &spec.name);
-        self.wait(cx, &ACTIVE, &id).await?;
+        wait_on::<Nodegroup>(cx, self.0.eks().await, &ACTIVE, &id).await?;
         Ok(id)
     }
 
     async fn describe(&self, ids: &[String]) -> KindResult<Vec<Nodegroup>> {
-        let eks = self.0.eks().await;
-        describe_each_in_cluster(SCHEMA.name, ids, |cluster, name| async move {
-            describe(eks, &cluster, &name).await
-        })
-        .await
+        describe_all(self.0.eks().await, ids).await
     }
 
     // Not listable: listing by tag would take a ListNodegroups per cluster and a
@@ -241,7 +229,9 @@ impl AwsKind for NodegroupKind {
         let current = match change.current.status() {
             Some(NodegroupStatus::Active) => change.current,
             _ => {
-                let found = self.wait(cx, &READY_FOR_UPDATE, change.id()).await?;
+                let found =
+                    wait_on::<Nodegroup>(cx, self.0.eks().await, &READY_FOR_UPDATE, change.id())
+                        .await?;
                 waited = found.ok_or_else(|| missing(DESCRIBE, "nodegroup"))?;
                 &waited
             }
@@ -263,8 +253,7 @@ impl AwsKind for NodegroupKind {
     }
 
     async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Eks(self.0.eks().await.clone());
-        Ok(Some(Tagging::new(api, arn_of(current)?)))
+        by_arn(self.0.eks().await, current)
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -276,7 +265,9 @@ impl AwsKind for NodegroupKind {
             .map(drop)
             .map_err(|e| sdk_error("eks:DeleteNodegroup", e));
         ignore_gone(deleted, &[NOT_FOUND])?;
-        self.wait(cx, &DELETED, &live.id).await.map(drop)
+        wait_on::<Nodegroup>(cx, self.0.eks().await, &DELETED, &live.id)
+            .await
+            .map(drop)
     }
 
     fn natural_id(&self, spec: &Spec) -> Option<String> {
@@ -319,21 +310,31 @@ async fn create_nodegroup(eks: &Client, spec: &Spec, tags: &Tags) -> KindResult<
     Ok(())
 }
 
-async fn describe(eks: &Client, cluster: &str, name: &str) -> KindResult<Nodegroup> {
-    let request = eks.describe_nodegroup().cluster_name(cluster);
-    let described = request.nodegroup_name(name).send().await;
-    let described = described.map_err(|e| sdk_error(DESCRIBE, e))?;
-    described
-        .nodegroup
-        .ok_or_else(|| missing(DESCRIBE, "nodegroup"))
-}
+#[async_trait]
+impl EksItem for Nodegroup {
+    const DESCRIBE: &'static str = DESCRIBE;
 
-fn seen(nodegroup: &Nodegroup) -> Seen {
-    let issues = nodegroup.health().map(|h| h.issues()).unwrap_or(&[]);
-    let issues = issues
-        .iter()
-        .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
-    seen_with_issues(nodegroup.status().map(NodegroupStatus::as_str), issues)
+    async fn describe(eks: &Client, id: &str) -> KindResult<Nodegroup> {
+        let (cluster, name) = split_id(SCHEMA.name, id)?;
+        let request = eks.describe_nodegroup().cluster_name(cluster);
+        let described = request.nodegroup_name(name).send().await;
+        let described = described.map_err(|e| sdk_error(DESCRIBE, e))?;
+        described
+            .nodegroup
+            .ok_or_else(|| missing(DESCRIBE, "nodegroup"))
+    }
+
+    fn seen(&self) -> Seen {
+        let issues = self.health().map(|h| h.issues()).unwrap_or(&[]);
+        let issues = issues
+            .iter()
+            .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
+        seen_with_issues(self.status().map(NodegroupStatus::as_str), issues)
+    }
+
+    fn arn(&self) -> Option<&str> {
+        self.nodegroup_arn()
+    }
 }
 
 fn to_live(nodegroup: &Nodegroup) -> Option<Live> {
@@ -399,12 +400,6 @@ fn observed_attrs(nodegroup: &Nodegroup) -> Attrs {
         ("update_config", Value::Object(update_config)),
         ("version", string_or_null(nodegroup.version())),
     ])
-}
-
-/// The ARN a described nodegroup carries: what EKS tags by.
-fn arn_of(item: &Nodegroup) -> KindResult<&str> {
-    item.nodegroup_arn()
-        .ok_or_else(|| missing(DESCRIBE, "nodegroupArn"))
 }
 
 #[cfg(test)]

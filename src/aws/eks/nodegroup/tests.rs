@@ -139,7 +139,7 @@ fn ids_and_failures_name_the_node_group() {
         "arn:aws:eks:us-east-1:1:nodegroup/prod/workers/u"
     );
     nodegroup.status = Some(NodegroupStatus::CreateFailed);
-    let seen = seen(&nodegroup);
+    let seen = nodegroup.seen();
     assert!(ACTIVE.failed.contains(&seen.state.as_str()), "{seen:?}");
     assert_eq!(
         seen.reason.as_deref(),
