@@ -253,9 +253,22 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
         self.0.delete_refusal(prior)
     }
 
+    /// A "not found" answer ends the delete only when the resource itself is gone: IAM,
+    /// for one, answers NoSuchEntity about a policy detached a moment ago too, and taking
+    /// that for the role's own absence would make state forget a role that still exists.
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
         match self.0.delete(cx, live, prior).await {
-            Err(err) if err.has_code_in(K::NOT_FOUND) => Ok(()),
+            Err(err) if err.has_code_in(K::NOT_FOUND) => {
+                match self
+                    .0
+                    .describe(std::slice::from_ref(&live.id))
+                    .await?
+                    .is_empty()
+                {
+                    true => Ok(()),
+                    false => Err(err),
+                }
+            }
             other => other,
         }
     }
@@ -271,4 +284,70 @@ pub fn gone(call: &str, not_found: &[&str], id: &str) -> KindError {
 pub fn in_order(ids: &[String], found: Vec<Live>) -> Vec<Option<Live>> {
     let mut by_id: HashMap<String, Live> = found.into_iter().map(|l| (l.id.clone(), l)).collect();
     ids.iter().map(|id| by_id.remove(id)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kinds::Tier;
+
+    crate::spec! {
+        struct Spec {}
+    }
+
+    const SCHEMA: Schema = Schema::new("test.kind", Tier::Identity, Spec::ATTRS);
+
+    /// A kind whose delete answers "not found" and whose describe still finds the
+    /// resource when `still_there`.
+    struct NotFoundOnDelete {
+        still_there: bool,
+    }
+
+    #[async_trait]
+    impl AwsKind for NotFoundOnDelete {
+        type Spec = Spec;
+        type Item = String;
+        const SCHEMA: &'static Schema = &SCHEMA;
+        const DESCRIBE: &'static str = "test:Describe";
+        const NOT_FOUND: &'static [&'static str] = &["NoSuchEntity"];
+
+        async fn create(&self, _: &StepCx, _: &Spec, _: &Tags) -> KindResult<String> {
+            unreachable!("not created in these tests")
+        }
+
+        async fn describe(&self, ids: &[String]) -> KindResult<Vec<String>> {
+            Ok(if self.still_there {
+                ids.to_vec()
+            } else {
+                Vec::new()
+            })
+        }
+
+        fn live(&self, id: &String) -> Option<Live> {
+            Some(Live::observed(id.clone(), Attrs::new(), Attrs::new()))
+        }
+
+        async fn delete(&self, _: &StepCx, _: &Live, _: &Attrs) -> KindResult<()> {
+            let message = "The policy with name p cannot be found.";
+            Err(KindError::new(
+                "test:DetachPolicy",
+                Some("NoSuchEntity".into()),
+                message,
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn not_found_while_deleting_counts_as_deleted_only_when_the_resource_is_gone() {
+        let live = Live::observed("r".into(), Attrs::new(), Attrs::new());
+        let cx = StepCx::silent("test.kind.r");
+        let gone = Typed(NotFoundOnDelete { still_there: false });
+        assert_eq!(gone.delete(&cx, &live, &Attrs::new()).await, Ok(()));
+        let still_there = Typed(NotFoundOnDelete { still_there: true });
+        let err = still_there
+            .delete(&cx, &live, &Attrs::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.call, "test:DetachPolicy");
+    }
 }
