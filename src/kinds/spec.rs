@@ -20,7 +20,7 @@ pub const TAGS: Attr = Attr::optional("tags", AttrType::StringMap).default("{}")
 ///         map_public_ip_on_launch: bool = optional(AttrType::Bool).default("false"),
 ///     }
 /// }
-/// static SCHEMA: Schema = Schema { name: "ec2.subnet", attrs: Spec::ATTRS, .. };
+/// const SCHEMA: Schema = Schema::new("ec2.subnet", Tier::Network, Spec::ATTRS);
 /// ```
 ///
 /// Each field is `NAME: RUST_TYPE = CONSTRUCTOR(ATTR_TYPE) .BUILDER(..)*`, where the
