@@ -6,7 +6,7 @@
 mod policies;
 
 use super::{get_each, policy, tags, unless_gone, NOT_FOUND};
-use crate::aws::common::{missing, observed, outputs, string_or_null};
+use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tagging, Tags,
@@ -254,13 +254,13 @@ async fn delete_role(iam: &Client, name: &str) -> KindResult<()> {
         .try_collect()
         .await
         .map_err(|e| sdk_error("iam:ListInstanceProfilesForRole", e))?;
+    // A profile deleted meanwhile answers NoSuchEntity: the role is out of it already.
     for profile in profiles {
-        iam.remove_role_from_instance_profile()
-            .instance_profile_name(profile.instance_profile_name())
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:RemoveRoleFromInstanceProfile", e))?;
+        let request = iam.remove_role_from_instance_profile().role_name(name);
+        let request = request.instance_profile_name(profile.instance_profile_name());
+        let sent = request.send().await.map(drop);
+        let call = "iam:RemoveRoleFromInstanceProfile";
+        ignore_gone(sent.map_err(|e| sdk_error(call, e)), &[NOT_FOUND])?;
     }
     // IAM may still count a just-removed attachment for a moment.
     retry_while(&["DeleteConflict"], Backoff::CONSISTENCY, || async {

@@ -2,6 +2,8 @@
 //! reconciled against what IAM holds; documents compared by meaning ([`policy::same`]).
 
 use super::super::policy;
+use super::super::NOT_FOUND;
+use crate::aws::common::ignore_gone;
 use crate::aws::sdk_error;
 use crate::kinds::{KindError, KindResult};
 use aws_sdk_iam::Client;
@@ -59,13 +61,14 @@ pub(super) async fn sync_managed(
             .await
             .map_err(|e| sdk_error("iam:AttachRolePolicy", e))?;
     }
+    // A policy someone detached meanwhile answers NoSuchEntity: nothing left to detach.
     for arn in detach {
-        iam.detach_role_policy()
-            .role_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:DetachRolePolicy", e))?;
+        let request = iam.detach_role_policy().role_name(name).policy_arn(arn);
+        let sent = request.send().await.map(drop);
+        ignore_gone(
+            sent.map_err(|e| sdk_error("iam:DetachRolePolicy", e)),
+            &[NOT_FOUND],
+        )?;
     }
     Ok(())
 }
@@ -125,13 +128,12 @@ pub(super) async fn sync_inline(
 }
 
 async fn delete_inline(iam: &Client, name: &str, policy_name: &str) -> KindResult<()> {
-    iam.delete_role_policy()
-        .role_name(name)
-        .policy_name(policy_name)
-        .send()
-        .await
-        .map_err(|e| sdk_error("iam:DeleteRolePolicy", e))?;
-    Ok(())
+    let request = iam.delete_role_policy().role_name(name);
+    let sent = request.policy_name(policy_name).send().await.map(drop);
+    ignore_gone(
+        sent.map_err(|e| sdk_error("iam:DeleteRolePolicy", e)),
+        &[NOT_FOUND],
+    )
 }
 
 /// Detaches every managed policy and deletes every inline one: IAM refuses to delete a role
