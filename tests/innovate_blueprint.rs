@@ -12,7 +12,7 @@ mod common;
 use aws_sdk_ec2::types::{Filter, SecurityGroup};
 use aws_sdk_eks::types::{CapacityTypes, ClusterStatus, NodegroupStatus};
 use common::cli::{Run, Workspace};
-use common::emulator::sdk_config;
+use common::emulator::{innovate_estate_vars, sdk_config};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,30 +25,36 @@ struct Estate {
     ws: Workspace,
     bp: String,
     env: &'static str,
+    /// The `--var`s the blueprint requires: the environment's KMS key, in the emulator's
+    /// account.
+    vars: Vec<String>,
 }
 
 impl Estate {
-    fn new(env: &'static str) -> Estate {
+    fn new(expected: &Expected) -> Estate {
         let ws = Workspace::new();
         let bp = ws.path().join("innovate.yaml");
         std::fs::write(&bp, BLUEPRINT).expect("copy the blueprint");
         Estate {
             bp: bp.to_str().unwrap().to_string(),
             ws,
-            env,
+            env: expected.env,
+            vars: innovate_estate_vars(expected.kms_key_id),
         }
     }
 
-    /// `innovate COMMAND BLUEPRINT --env ENV ARGS...`
+    /// `innovate COMMAND BLUEPRINT --env ENV --var eks_secrets_kms_key_arn=... ARGS...`
     fn run(&self, command: &str, args: &[&str]) -> Run {
         let mut all = vec![command, self.bp.as_str(), "--env", self.env];
+        all.extend(self.vars.iter().map(String::as_str));
         all.extend_from_slice(args);
         self.ws.run(&all)
     }
 
     /// `innovate state list BLUEPRINT --env ENV`: one address per line.
     fn state_list(&self) -> String {
-        let args = ["state", "list", self.bp.as_str(), "--env", self.env];
+        let mut args = vec!["state", "list", self.bp.as_str(), "--env", self.env];
+        args.extend(self.vars.iter().map(String::as_str));
         self.ws.run(&args).expect(0).stdout()
     }
 
@@ -869,7 +875,7 @@ async fn assert_gone(aws: &Aws, estate: &Estate) {
 async fn dev_estate_applies_changes_and_destroys() {
     let _one = ONE_ESTATE_AT_A_TIME.lock().await;
     let aws = Aws::new().await;
-    let estate = Estate::new("dev");
+    let estate = Estate::new(&DEV);
     apply_and_change(
         &estate,
         &aws,
@@ -901,7 +907,7 @@ async fn dev_estate_applies_changes_and_destroys() {
 async fn prod_estate_applies_changes_and_destroys_only_once_unprotected() {
     let _one = ONE_ESTATE_AT_A_TIME.lock().await;
     let aws = Aws::new().await;
-    let estate = Estate::new("prod");
+    let estate = Estate::new(&PROD);
     apply_and_change(
         &estate,
         &aws,
