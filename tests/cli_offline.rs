@@ -721,3 +721,25 @@ fn validate_rejects_an_empty_blueprint_file_with_a_clear_message() {
     assert!(stderr.contains("the blueprint is empty"), "{stderr}");
     assert!(stderr.contains("bp.yaml:1:1"), "{stderr}");
 }
+
+/// Placeholders that pass `validate` but fail on AWS: `check` names each at its line, with
+/// a hint, and exits 2.
+#[test]
+fn check_flags_placeholder_accounts_reserved_domains_and_foreign_zones() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: placeholders\nregion: ap-northeast-1\nvariables:\n  trusted: \"123456789012\"\nresources:\n  net:\n    kind: ec2.subnet\n    vpc_id: vpc-1\n    cidr_block: 10.0.0.0/24\n    availability_zone: ap-northeast-1b\n  prod:\n    kind: organizations.account\n    account_name: prod\n    email: aws-prod@innovate.example\n    parent_id: r-abcd\n",
+    );
+    let (code, out, stderr) = innovate(dir.path(), &["check", &bp]);
+    assert_eq!(code, 2, "{out}{stderr}");
+    for expected in [
+        "high[INV011]: var.trusted (placeholder AWS account id): variable `trusted` holds the placeholder account 123456789012\n  --> bp.yaml:4:12\n",
+        "high[INV013]: net (availability zone the region does not have): ap-northeast-1 has no zone `ap-northeast-1b` (it offers ap-northeast-1a, ap-northeast-1c, ap-northeast-1d)\n  --> bp.yaml:10:5\n",
+        "high[INV012]: prod (e-mail or domain under a reserved domain): `email` uses `innovate.example`, under the reserved domain `.example`: no mail is ever delivered there\n  --> bp.yaml:14:5\n",
+        "= hint: use a domain you own",
+        "3 findings at or above low (3 high) in bp.yaml, env default.",
+    ] {
+        assert!(out.contains(expected), "{expected}\n--- in\n{out}");
+    }
+}
