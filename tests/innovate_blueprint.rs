@@ -2,10 +2,10 @@
 //! `innovate` binary against this test binary's emulator, every result checked through the
 //! real AWS SDK (EC2, EKS, IAM, RDS), not through innovate's own reads.
 //!
-//! dev and prod share the emulator and run one after the other: moto gives every EKS cluster
-//! of a server process the same OIDC issuer, so the two environments' IAM OIDC providers
-//! (distinct on AWS, where each cluster has its own issuer) would collide if both estates
-//! existed at once.
+//! dev and prod share the emulator. Every name carries `${env}`, so the two estates can live
+//! side by side in one account as the seeds' phase 1 has them (each EKS cluster has its own
+//! OIDC issuer, on AWS and in the emulator through localstack/extensions/eks_oidc.py); the
+//! tests still run one at a time, since each environment's names are fixed.
 
 mod common;
 
@@ -991,4 +991,72 @@ async fn prod_estate_applies_changes_and_destroys_only_once_unprotected() {
             .starts_with("innovate-prod-postgres-final-")),
         "prod keeps a final snapshot"
     );
+}
+
+/// The seeds' phase 1: dev and prod in one account at once. Each cluster has its own OIDC
+/// issuer, so each estate gets its own IAM OIDC provider; neither plan sees the other's
+/// resources as changes, and both destroy to nothing.
+#[tokio::test]
+async fn dev_and_prod_live_side_by_side_in_one_account() {
+    let _one = ONE_ESTATE_AT_A_TIME.lock().await;
+    let aws = Aws::new().await;
+    let dev = Estate::new(&DEV);
+    let mut prod = Estate::new(&PROD);
+    // Unprotected, so that the destroy at the end takes the database too.
+    prod.vars
+        .extend(["--var".to_string(), "deletion_protection=false".to_string()]);
+    dev.run("apply", &["--auto-approve"]).expect(0);
+    prod.run("apply", &["--auto-approve"]).expect(0);
+
+    let issuer = |cluster: aws_sdk_eks::types::Cluster| {
+        let oidc = cluster.identity().and_then(|i| i.oidc()).cloned();
+        oidc.and_then(|o| o.issuer().map(str::to_string))
+            .expect("an issuer")
+    };
+    let issuers = set([
+        issuer(aws.cluster("dev").await),
+        issuer(aws.cluster("prod").await),
+    ]);
+    assert_eq!(issuers.len(), 2, "each cluster its own issuer: {issuers:?}");
+    for issuer in &issuers {
+        let id = issuer.rsplit('/').next().unwrap();
+        assert!(
+            issuer.starts_with("https://oidc.eks.us-east-1.amazonaws.com/id/")
+                && id.len() == 32
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()),
+            "AWS's shape: {issuer}"
+        );
+    }
+    let providers = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(providers.open_id_connect_provider_list().len(), 2);
+
+    for estate in [&dev, &prod] {
+        let replan = estate.run("plan", &["--detailed-exitcode"]).expect(0);
+        assert!(
+            replan.stdout().contains("No changes."),
+            "{}",
+            replan.stdout()
+        );
+    }
+    let destroyed = dev.run("destroy", &["--auto-approve"]).expect(0);
+    assert!(
+        destroyed.stdout().contains("35 destroyed."),
+        "{}",
+        destroyed.stdout()
+    );
+    let destroyed = prod.run("destroy", &["--auto-approve"]).expect(0);
+    assert!(
+        destroyed.stdout().contains("40 destroyed."),
+        "{}",
+        destroyed.stdout()
+    );
+    assert_gone(&aws, &dev).await;
+    assert_gone(&aws, &prod).await;
 }
