@@ -22,22 +22,32 @@ cargo build --bin innovate
 innovate="$CARGO_TARGET_DIR/debug/innovate"
 state="$(mktemp -d)/demo-$env.json"   # a fresh emulator knows nothing of older state files
 
+# The shipped blueprints require what only the user knows (no placeholder defaults): on the
+# emulator, a KMS key ARN in the emulator's own account and a domain for the member accounts'
+# e-mails. Override with EKS_SECRETS_KMS_KEY_ARN / EMAIL_DOMAIN.
+account="$(localstack/.venv/bin/python -c 'import boto3, os; print(boto3.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1").get_caller_identity()["Account"])')"
+vars=()
+case "$(basename "$blueprint")" in
+  innovate.yaml) vars=(--var "eks_secrets_kms_key_arn=${EKS_SECRETS_KMS_KEY_ARN:-arn:aws:kms:us-east-1:$account:key/1f6c2a4e-8d3b-4e5a-9c7f-0b2d4e6a8c10}") ;;
+  innovate-org.yaml) vars=(--var "email_domain=${EMAIL_DOMAIN:-emulator.innovate-inc.com}") ;;
+esac
+
 step "innovate validate $blueprint --env $env"
-"$innovate" validate "$blueprint" --env "$env"
+"$innovate" validate "$blueprint" --env "$env" ${vars[@]+"${vars[@]}"}
 step "innovate check (security and reliability findings; exit 2 when there are some)"
-"$innovate" check "$blueprint" --env "$env" || [ $? -eq 2 ]
+"$innovate" check "$blueprint" --env "$env" ${vars[@]+"${vars[@]}"} || [ $? -eq 2 ]
 step "innovate cost"
-"$innovate" cost "$blueprint" --env "$env"
+"$innovate" cost "$blueprint" --env "$env" ${vars[@]+"${vars[@]}"}
 step "innovate plan"
-"$innovate" plan "$blueprint" --env "$env" --state "$state"
+"$innovate" plan "$blueprint" --env "$env" ${vars[@]+"${vars[@]}"} --state "$state"
 step "innovate apply"
-"$innovate" apply "$blueprint" --env "$env" --state "$state" --auto-approve
+"$innovate" apply "$blueprint" --env "$env" ${vars[@]+"${vars[@]}"} --state "$state" --auto-approve
 step "innovate plan --detailed-exitcode (expect: no changes, exit 0)"
-"$innovate" plan "$blueprint" --env "$env" --state "$state" --detailed-exitcode
+"$innovate" plan "$blueprint" --env "$env" ${vars[@]+"${vars[@]}"} --state "$state" --detailed-exitcode
 step "innovate drift (expect: none, exit 0)"
-"$innovate" drift "$blueprint" --env "$env" --state "$state"
+"$innovate" drift "$blueprint" --env "$env" ${vars[@]+"${vars[@]}"} --state "$state"
 step "innovate output"
-"$innovate" output "$blueprint" --env "$env" --state "$state"
+"$innovate" output "$blueprint" --env "$env" ${vars[@]+"${vars[@]}"} --state "$state"
 step "innovate destroy"
-"$innovate" destroy "$blueprint" --env "$env" --state "$state" --auto-approve
+"$innovate" destroy "$blueprint" --env "$env" ${vars[@]+"${vars[@]}"} --state "$state" --auto-approve
 step "done: checked, costed, planned, applied, re-planned with no changes, no drift, showed outputs, destroyed"

@@ -23,9 +23,15 @@ fault is drawn for it. Faults, each with its own rate (0..1), drawn independentl
   --spread          inject each fault at evenly spaced requests instead of at random, so a
                     run of N requests sees exactly N x RATE of them (for tests that must
                     see the faults happen)
+  --eventual N      AWS's eventual consistency with a window of N seconds (see eventual.py):
+                    fresh IAM roles / OIDC providers not yet usable by EKS and IAM, reads of
+                    fresh ids answering NotFound, DependencyViolation on deletes after a
+                    dependent went away, FinalizingOrganizationException after
+                    CreateOrganization, AccessDenied on AssumeRole into a new account
+  --eventual-only LIST  only these of them: iam,reads,deletes,org,assume
 
 GET /__proxy/stats answers JSON counts: requests per action, faults per kind and action
-(scripted answers as "answer ACTION"), and the milliseconds the emulator spent answering each
+(scripted answers as "answer ACTION", eventual consistency as "eventual_BEHAVIOUR ACTION"), and the milliseconds the emulator spent answering each
 action (forwarded calls, summed).
 Prints `listening http://HOST:PORT` once the socket accepts requests; with
 --until-stdin-closes it exits when its stdin reaches EOF (the test binary went away).
@@ -42,6 +48,8 @@ import time
 import urllib.parse
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from eventual import Eventual
 
 READ_PREFIXES = ("Describe", "Get", "List")
 
@@ -68,6 +76,7 @@ class Faults:
         self.requests = Counter()
         self.injected = Counter()
         self.upstream_ms = Counter()
+        self.eventual = Eventual(args.eventual, args.eventual_only) if args.eventual else None
 
     def draw(self, kind, action, mutating):
         if kind == "lost" and not mutating:
@@ -91,6 +100,17 @@ class Faults:
                 return None
             self.injected[f"answer {action}"] += 1
             return queue.pop(0) if len(queue) > 1 else queue[0]
+
+    def consistent_yet(self, protocol, action, path, body):
+        """AWS's answer while it is not yet consistent, counted, or None (forward it)."""
+        if not self.eventual:
+            return None
+        answer = self.eventual.intercept(protocol, action, path, body)
+        if answer:
+            with self.lock:
+                self.injected[f"eventual_{answer[0]} {action}"] += 1
+            return answer[1:]
+        return None
 
     def count(self, action):
         with self.lock:
@@ -223,6 +243,10 @@ def make_handler(target, faults):
             if action in faults.fail:
                 self.answer(*permanent_error(protocol, faults.fail[action]))
                 return
+            not_yet = faults.consistent_yet(protocol, action, self.path, body)
+            if not_yet:
+                self.answer(*not_yet)
+                return
             if faults.draw("reset", action, mutating):
                 self.drop()
                 return
@@ -238,6 +262,8 @@ def make_handler(target, faults):
             started = time.monotonic()
             status, headers, payload = self.forward(body)
             faults.upstream(action, time.monotonic() - started)
+            if faults.eventual:
+                faults.eventual.observe(protocol, action, self.path, status, payload)
             if faults.draw("lost", action, mutating):
                 if faults.random.random() < 0.5:
                     self.drop()
@@ -284,6 +310,13 @@ def make_handler(target, faults):
     return Handler
 
 
+class Server(ThreadingHTTPServer):
+    # Python's default listen backlog is 5: an apply at --parallelism 10 and more opens
+    # connections in bursts, and the kernel drops SYNs beyond the backlog (the SDK then
+    # waits a second to retry the connect): latency no AWS endpoint has.
+    request_queue_size = 1024
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--target", required=True, help="the emulator, e.g. http://127.0.0.1:4566")
@@ -297,11 +330,13 @@ def main():
     parser.add_argument("--latency", metavar="FILE")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--spread", action="store_true")
+    parser.add_argument("--eventual", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--eventual-only", default="", metavar="LIST")
     parser.add_argument("--until-stdin-closes", action="store_true")
     args = parser.parse_args()
 
     faults = Faults(args)
-    server = ThreadingHTTPServer((args.host, args.port), make_handler(args.target, faults))
+    server = Server((args.host, args.port), make_handler(args.target, faults))
     server.daemon_threads = True
     host, port = server.server_address[:2]
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -374,12 +374,66 @@ fn the_innovate_estate_passes_check_in_prod() {
             "plans/innovate.yaml",
             "--env",
             "prod",
+            "--var",
+            REAL_LOOKING_KMS_ARN,
             "--severity",
             "high",
         ],
     );
     assert_eq!(code, 0, "{out}{stderr}");
     assert!(out.starts_with("No findings at or above high"), "{out}");
+}
+
+/// A key ARN in an account that is not one of the documentation placeholders.
+const REAL_LOOKING_KMS_ARN: &str =
+    "eks_secrets_kms_key_arn=arn:aws:kms:us-east-1:210987654321:key/7b9e3d51-2c4a-4f6b-8e0d-5a1c3f7b9d24";
+
+/// The shipped blueprints default nothing that only the user can know: each such variable
+/// is required, and leaving it out says what it is and how to pass it.
+#[test]
+fn the_shipped_blueprints_require_the_values_only_the_user_knows() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (code, out, stderr) = innovate(root, &["validate", "plans/innovate.yaml", "--env", "dev"]);
+    assert_eq!(code, 1, "{out}{stderr}");
+    assert!(
+        stderr.starts_with("error: variable `eks_secrets_kms_key_arn` is required and has no value: the ARN of the environment's customer-managed KMS key for EKS Secrets"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("= hint: pass `--var eks_secrets_kms_key_arn=VALUE`, or set `eks_secrets_kms_key_arn` under `environments: dev:`"),
+        "{stderr}"
+    );
+    let (code, out, stderr) = innovate(root, &["validate", "plans/innovate-org.yaml"]);
+    assert_eq!(code, 1, "{out}{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: variable `email_domain` is required and has no value: a domain you own"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("= hint: pass `--var email_domain=VALUE`\n"),
+        "{stderr}"
+    );
+    for args in [
+        [
+            "plans/innovate.yaml",
+            "--env",
+            "prod",
+            "--var",
+            REAL_LOOKING_KMS_ARN,
+        ],
+        [
+            "plans/innovate-org.yaml",
+            "--env",
+            "default",
+            "--var",
+            "email_domain=innovate-inc.com",
+        ],
+    ] {
+        let (code, out, stderr) = innovate(root, &[&["validate"][..], &args].concat());
+        assert_eq!(code, 0, "{args:?}: {out}{stderr}");
+    }
 }
 
 #[test]
@@ -666,4 +720,26 @@ fn validate_rejects_an_empty_blueprint_file_with_a_clear_message() {
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stderr.contains("the blueprint is empty"), "{stderr}");
     assert!(stderr.contains("bp.yaml:1:1"), "{stderr}");
+}
+
+/// Placeholders that pass `validate` but fail on AWS: `check` names each at its line, with
+/// a hint, and exits 2.
+#[test]
+fn check_flags_placeholder_accounts_reserved_domains_and_foreign_zones() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: placeholders\nregion: ap-northeast-1\nvariables:\n  trusted: \"123456789012\"\nresources:\n  net:\n    kind: ec2.subnet\n    vpc_id: vpc-1\n    cidr_block: 10.0.0.0/24\n    availability_zone: ap-northeast-1b\n  prod:\n    kind: organizations.account\n    account_name: prod\n    email: aws-prod@innovate.example\n    parent_id: r-abcd\n",
+    );
+    let (code, out, stderr) = innovate(dir.path(), &["check", &bp]);
+    assert_eq!(code, 2, "{out}{stderr}");
+    for expected in [
+        "high[INV011]: var.trusted (placeholder AWS account id): variable `trusted` holds the placeholder account 123456789012\n  --> bp.yaml:4:12\n",
+        "high[INV013]: net (availability zone the region does not have): ap-northeast-1 has no zone `ap-northeast-1b` (it offers ap-northeast-1a, ap-northeast-1c, ap-northeast-1d)\n  --> bp.yaml:10:5\n",
+        "high[INV012]: prod (e-mail or domain under a reserved domain): `email` uses `innovate.example`, under the reserved domain `.example`: no mail is ever delivered there\n  --> bp.yaml:14:5\n",
+        "= hint: use a domain you own",
+        "3 findings at or above low (3 high) in bp.yaml, env default.",
+    ] {
+        assert!(out.contains(expected), "{expected}\n--- in\n{out}");
+    }
 }

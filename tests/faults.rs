@@ -7,6 +7,7 @@
 mod common;
 
 use common::cli::{Run, Workspace};
+use common::emulator::innovate_estate_vars;
 use common::faultproxy::FaultProxy;
 use std::sync::Mutex;
 
@@ -152,12 +153,23 @@ fn dev_estate(ws: &Workspace, prefix: &str) -> String {
 fn apply_check_and_destroy_dev(proxy: &FaultProxy, prefix: &str) {
     let ws = Workspace::new();
     let bp = dev_estate(&ws, prefix);
-    let dev = ["--env", "dev", "--auto-approve"];
-    let applied = through(&ws, proxy, &[&["apply", bp.as_str()][..], &dev].concat());
+    let vars = innovate_estate_vars("1f6c2a4e-8d3b-4e5a-9c7f-0b2d4e6a8c10");
+    let mut dev = vec!["--env", "dev"];
+    dev.extend(vars.iter().map(String::as_str));
+    let approved = [&dev[..], &["--auto-approve"]].concat();
+    let applied = through(
+        &ws,
+        proxy,
+        &[&["apply", bp.as_str()][..], &approved].concat(),
+    );
     assert_eq!(applied.code(), 0, "{}", applied.stderr());
-    let drift = ws.run(&["drift", &bp, "--env", "dev"]);
+    let drift = ws.run(&[&["drift", bp.as_str()][..], &dev].concat());
     assert_eq!(drift.code(), 0, "{}\n{}", drift.stdout(), drift.stderr());
-    let destroyed = through(&ws, proxy, &[&["destroy", bp.as_str()][..], &dev].concat());
+    let destroyed = through(
+        &ws,
+        proxy,
+        &[&["destroy", bp.as_str()][..], &approved].concat(),
+    );
     assert_eq!(destroyed.code(), 0, "{}", destroyed.stderr());
 }
 

@@ -2,17 +2,17 @@
 //! `innovate` binary against this test binary's emulator, every result checked through the
 //! real AWS SDK (EC2, EKS, IAM, RDS), not through innovate's own reads.
 //!
-//! dev and prod share the emulator and run one after the other: moto gives every EKS cluster
-//! of a server process the same OIDC issuer, so the two environments' IAM OIDC providers
-//! (distinct on AWS, where each cluster has its own issuer) would collide if both estates
-//! existed at once.
+//! dev and prod share the emulator. Every name carries `${env}`, so the two estates can live
+//! side by side in one account as the seeds' phase 1 has them (each EKS cluster has its own
+//! OIDC issuer, on AWS and in the emulator through localstack/extensions/eks_oidc.py); the
+//! tests still run one at a time, since each environment's names are fixed.
 
 mod common;
 
 use aws_sdk_ec2::types::{Filter, SecurityGroup};
 use aws_sdk_eks::types::{CapacityTypes, ClusterStatus, NodegroupStatus};
 use common::cli::{Run, Workspace};
-use common::emulator::sdk_config;
+use common::emulator::{innovate_estate_vars, sdk_config};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,30 +25,36 @@ struct Estate {
     ws: Workspace,
     bp: String,
     env: &'static str,
+    /// The `--var`s the blueprint requires: the environment's KMS key, in the emulator's
+    /// account.
+    vars: Vec<String>,
 }
 
 impl Estate {
-    fn new(env: &'static str) -> Estate {
+    fn new(expected: &Expected) -> Estate {
         let ws = Workspace::new();
         let bp = ws.path().join("innovate.yaml");
         std::fs::write(&bp, BLUEPRINT).expect("copy the blueprint");
         Estate {
             bp: bp.to_str().unwrap().to_string(),
             ws,
-            env,
+            env: expected.env,
+            vars: innovate_estate_vars(expected.kms_key_id),
         }
     }
 
-    /// `innovate COMMAND BLUEPRINT --env ENV ARGS...`
+    /// `innovate COMMAND BLUEPRINT --env ENV --var eks_secrets_kms_key_arn=... ARGS...`
     fn run(&self, command: &str, args: &[&str]) -> Run {
         let mut all = vec![command, self.bp.as_str(), "--env", self.env];
+        all.extend(self.vars.iter().map(String::as_str));
         all.extend_from_slice(args);
         self.ws.run(&all)
     }
 
     /// `innovate state list BLUEPRINT --env ENV`: one address per line.
     fn state_list(&self) -> String {
-        let args = ["state", "list", self.bp.as_str(), "--env", self.env];
+        let mut args = vec!["state", "list", self.bp.as_str(), "--env", self.env];
+        args.extend(self.vars.iter().map(String::as_str));
         self.ws.run(&args).expect(0).stdout()
     }
 
@@ -869,7 +875,7 @@ async fn assert_gone(aws: &Aws, estate: &Estate) {
 async fn dev_estate_applies_changes_and_destroys() {
     let _one = ONE_ESTATE_AT_A_TIME.lock().await;
     let aws = Aws::new().await;
-    let estate = Estate::new("dev");
+    let estate = Estate::new(&DEV);
     apply_and_change(
         &estate,
         &aws,
@@ -901,7 +907,7 @@ async fn dev_estate_applies_changes_and_destroys() {
 async fn prod_estate_applies_changes_and_destroys_only_once_unprotected() {
     let _one = ONE_ESTATE_AT_A_TIME.lock().await;
     let aws = Aws::new().await;
-    let estate = Estate::new("prod");
+    let estate = Estate::new(&PROD);
     apply_and_change(
         &estate,
         &aws,
@@ -985,4 +991,72 @@ async fn prod_estate_applies_changes_and_destroys_only_once_unprotected() {
             .starts_with("innovate-prod-postgres-final-")),
         "prod keeps a final snapshot"
     );
+}
+
+/// The seeds' phase 1: dev and prod in one account at once. Each cluster has its own OIDC
+/// issuer, so each estate gets its own IAM OIDC provider; neither plan sees the other's
+/// resources as changes, and both destroy to nothing.
+#[tokio::test]
+async fn dev_and_prod_live_side_by_side_in_one_account() {
+    let _one = ONE_ESTATE_AT_A_TIME.lock().await;
+    let aws = Aws::new().await;
+    let dev = Estate::new(&DEV);
+    let mut prod = Estate::new(&PROD);
+    // Unprotected, so that the destroy at the end takes the database too.
+    prod.vars
+        .extend(["--var".to_string(), "deletion_protection=false".to_string()]);
+    dev.run("apply", &["--auto-approve"]).expect(0);
+    prod.run("apply", &["--auto-approve"]).expect(0);
+
+    let issuer = |cluster: aws_sdk_eks::types::Cluster| {
+        let oidc = cluster.identity().and_then(|i| i.oidc()).cloned();
+        oidc.and_then(|o| o.issuer().map(str::to_string))
+            .expect("an issuer")
+    };
+    let issuers = set([
+        issuer(aws.cluster("dev").await),
+        issuer(aws.cluster("prod").await),
+    ]);
+    assert_eq!(issuers.len(), 2, "each cluster its own issuer: {issuers:?}");
+    for issuer in &issuers {
+        let id = issuer.rsplit('/').next().unwrap();
+        assert!(
+            issuer.starts_with("https://oidc.eks.us-east-1.amazonaws.com/id/")
+                && id.len() == 32
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()),
+            "AWS's shape: {issuer}"
+        );
+    }
+    let providers = aws
+        .iam
+        .list_open_id_connect_providers()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(providers.open_id_connect_provider_list().len(), 2);
+
+    for estate in [&dev, &prod] {
+        let replan = estate.run("plan", &["--detailed-exitcode"]).expect(0);
+        assert!(
+            replan.stdout().contains("No changes."),
+            "{}",
+            replan.stdout()
+        );
+    }
+    let destroyed = dev.run("destroy", &["--auto-approve"]).expect(0);
+    assert!(
+        destroyed.stdout().contains("35 destroyed."),
+        "{}",
+        destroyed.stdout()
+    );
+    let destroyed = prod.run("destroy", &["--auto-approve"]).expect(0);
+    assert!(
+        destroyed.stdout().contains("40 destroyed."),
+        "{}",
+        destroyed.stdout()
+    );
+    assert_gone(&aws, &dev).await;
+    assert_gone(&aws, &prod).await;
 }

@@ -36,11 +36,25 @@ pub struct Blueprint {
     pub account_role: String,
     pub instances: Vec<Instance>,
     pub outputs: Vec<(String, Tmpl)>,
+    /// Each variable's value for this environment and where it is written, for `check`
+    /// (a placeholder in a variable is a finding even where no resource uses it yet).
+    #[serde(skip)]
+    pub variables: Vec<Variable>,
     /// Address -> position in `instances`, built on the first [`Blueprint::instance`] call:
     /// the planner and the executor look up every instance, and a scan each time made a
     /// plan of 10,000 instances quadratic.
     #[serde(skip)]
     index: InstanceIndex,
+}
+
+/// One variable of the selected environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub name: String,
+    pub value: serde_json::Value,
+    /// Where the value is written: the default, the environment's override, or the
+    /// `variables:` declaration when it came from `--var`.
+    pub pos: Pos,
 }
 
 /// A lazily built address index over [`Blueprint::instances`]. Only a hint: a hit is checked

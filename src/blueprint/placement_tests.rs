@@ -146,7 +146,10 @@ fn the_org_blueprint_places_every_workload_in_its_own_account() {
     let bp = parse(
         "plans/innovate-org.yaml",
         text,
-        &LoadOptions::default(),
+        &LoadOptions {
+            env: None,
+            vars: vec![("email_domain".into(), "innovate-inc.com".into())],
+        },
         &registry(AwsContext::new(None)),
     )
     .unwrap_or_else(|e| panic!("{}", e.render()));

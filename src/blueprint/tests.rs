@@ -227,6 +227,57 @@ fn environments_and_variables_are_checked() {
     );
 }
 
+const REQUIRED: &str = r#"
+blueprint: req
+variables:
+  key_arn:
+    required: the ARN of your KMS key (--var key_arn=arn:aws:kms:REGION:ACCOUNT:key/ID)
+environments:
+  dev: {}
+  prod: { key_arn: "arn:aws:kms:us-east-1:210987654321:key/prod" }
+resources:
+  c:
+    kind: eks.cluster
+    name: c
+    role_arn: arn:aws:iam::210987654321:role/c
+    subnet_ids: [subnet-1]
+    encryption_kms_key_arn: ${var.key_arn}
+"#;
+
+#[test]
+fn a_required_variable_without_a_value_is_one_clear_error() {
+    let err = load_text(REQUIRED, Some("dev"), &[]).unwrap_err();
+    let found: Vec<_> = err
+        .diagnostics
+        .iter()
+        .map(|d| (d.pos.line, d.message.as_str(), d.hint.as_deref()))
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            4,
+            "variable `key_arn` is required and has no value: the ARN of your KMS key (--var key_arn=arn:aws:kms:REGION:ACCOUNT:key/ID)",
+            Some("pass `--var key_arn=VALUE`, or set `key_arn` under `environments: dev:`")
+        )]
+    );
+}
+
+#[test]
+fn a_required_variable_is_set_by_var_or_by_its_environment() {
+    let arn = |bp: &Blueprint| bp.instances[0].attr("encryption_kms_key_arn").cloned();
+    let dev = load_text(REQUIRED, Some("dev"), &[("key_arn", "arn:aws:kms:x")]).unwrap();
+    assert_eq!(arn(&dev), Some(Tmpl::Lit(json!("arn:aws:kms:x"))));
+    let prod = load_text(REQUIRED, Some("prod"), &[]).unwrap();
+    assert_eq!(
+        arn(&prod),
+        Some(Tmpl::Lit(json!(
+            "arn:aws:kms:us-east-1:210987654321:key/prod"
+        )))
+    );
+    let var = prod.variables.iter().find(|v| v.name == "key_arn").unwrap();
+    assert_eq!(var.pos.line, 8, "the value's own line: {var:?}");
+}
+
 #[test]
 fn count_must_be_known_before_apply() {
     let text = "blueprint: x\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.0.0.0/16 }\n  s: { kind: ec2.subnet, count: \"${main.id}\", vpc_id: \"${main.id}\", cidr_block: 10.0.0.0/24 }\n";

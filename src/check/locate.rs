@@ -32,6 +32,7 @@ impl Locator {
             Spot::Resource => return declared,
             Spot::Attr(name) => (*name, None),
             Spot::Item(name, i) => (*name, Some(*i)),
+            Spot::Named(name) => (name.as_str(), None),
         };
         let Some((key, value)) = decl
             .as_map()

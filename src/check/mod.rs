@@ -3,6 +3,7 @@
 //! fix hint; a resource can accept a finding with `check: { suppress: { ID: reason } }`.
 
 mod locate;
+mod realism;
 mod render;
 pub mod rules;
 
@@ -59,6 +60,8 @@ pub enum Spot {
     Attr(&'static str),
     /// One item of a list attribute (an ingress rule).
     Item(&'static str, usize),
+    /// An attribute found by walking the values (its name is only known at run time).
+    Named(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -157,6 +160,7 @@ pub fn check(blueprint: &Blueprint, registry: &Registry, source: &str) -> Report
             }
         }
     }
+    report.findings.extend(variable_findings(blueprint));
     report.findings.sort_by(|a, b| {
         b.rule
             .severity
@@ -164,6 +168,38 @@ pub fn check(blueprint: &Blueprint, registry: &Registry, source: &str) -> Report
             .then(a.pos.cmp(&b.pos))
     });
     report
+}
+
+/// Placeholder account ids in variable values (INV011), located at the value: a variable
+/// no resource uses yet is still a value someone will pass on. Variables take no
+/// suppressions; fix the value instead.
+fn variable_findings(blueprint: &Blueprint) -> Vec<Finding> {
+    let rule = rules::rule("INV011").expect("INV011 is a rule");
+    let mut findings = Vec::new();
+    for var in &blueprint.variables {
+        let mut ids: Vec<&str> = Vec::new();
+        for text in all_strings(&var.value) {
+            ids.extend(realism::placeholder_accounts(text));
+        }
+        ids.dedup();
+        findings.extend(ids.into_iter().map(|id| Finding {
+            rule,
+            address: format!("var.{}", var.name),
+            kind: "variable".into(),
+            message: format!("variable `{}` holds the placeholder account {id}", var.name),
+            pos: var.pos,
+        }));
+    }
+    findings
+}
+
+fn all_strings(value: &serde_json::Value) -> Vec<&str> {
+    match value {
+        serde_json::Value::String(text) => vec![text.as_str()],
+        serde_json::Value::Array(items) => items.iter().flat_map(all_strings).collect(),
+        serde_json::Value::Object(map) => map.values().flat_map(all_strings).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Which clusters have IRSA: an OIDC provider whose `url` reads the cluster's issuer.
@@ -180,6 +216,7 @@ fn context(blueprint: &Blueprint) -> Context {
         .collect();
     Context {
         prod: blueprint.env == "prod",
+        region: blueprint.region.clone(),
         clusters_with_oidc,
         any_oidc: !providers.is_empty(),
     }

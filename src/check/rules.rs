@@ -2,7 +2,7 @@
 //! resource instance's offline attributes (schema defaults filled in, references unknown);
 //! a value that is unknown offline never triggers a rule.
 
-use super::{Severity, Spot};
+use super::{realism, Severity, Spot};
 use crate::blueprint::template::contains_unknown;
 use crate::blueprint::Instance;
 use crate::kinds::Attrs;
@@ -32,6 +32,8 @@ pub struct Context {
     pub clusters_with_oidc: BTreeSet<String>,
     /// Whether the blueprint has any OIDC provider (for clusters referenced by name only).
     pub any_oidc: bool,
+    /// The blueprint's region, for the availability zones it has.
+    pub region: Option<String>,
 }
 
 /// One thing a rule found: a sentence, and where in the resource to point.
@@ -118,6 +120,27 @@ pub const RULES: &[Rule] = &[
         title: "node group of a cluster without IRSA",
         hint: "add an `iam.openid_connect_provider` with `url: ${CLUSTER.oidc_issuer}` so pods get their own IAM roles, not the node role",
         test: nodegroup_without_irsa,
+    },
+    Rule {
+        id: "INV011",
+        severity: Severity::High,
+        title: "placeholder AWS account id",
+        hint: "use the real 12-digit account id (pass it with --var); 123456789012, 000000000000 and 111111111111 are documentation placeholders no account has",
+        test: realism::placeholder_account,
+    },
+    Rule {
+        id: "INV012",
+        severity: Severity::High,
+        title: "e-mail or domain under a reserved domain",
+        hint: "use a domain you own: .example, .invalid, .test, .localhost and example.com/.net/.org never receive mail (an account's root user would be unreachable)",
+        test: realism::reserved_email_domain,
+    },
+    Rule {
+        id: "INV013",
+        severity: Severity::High,
+        title: "availability zone the region does not have",
+        hint: "use one of the region's zones (`aws ec2 describe-availability-zones --region REGION` lists the account's); a zone of another region never works",
+        test: realism::unknown_zone,
     },
 ];
 

@@ -154,3 +154,75 @@ fn human_output_reuses_the_located_error_rendering() {
         "      - { protocol: tcp, from_port: 22, to_port: 22, cidr_blocks: [\"0.0.0.0/0\"] }"
     );
 }
+
+const PLACEHOLDERS: &str = r#"blueprint: placeholders
+region: us-west-1
+variables:
+  admin_account: "111111111111"
+  unused_key: arn:aws:kms:us-west-1:000000000000:key/k
+  zones: [us-west-1b, us-east-1a]
+resources:
+  net:
+    kind: ec2.subnet
+    count: 2
+    vpc_id: vpc-1
+    cidr_block: "10.0.${count.index}.0/24"
+    availability_zone: ${var.zones[count.index]}
+  deployer:
+    kind: iam.role
+    name: deployer
+    assume_role_policy:
+      Version: "2012-10-17"
+      Statement: [{ Effect: Allow, Principal: { AWS: "arn:aws:iam::${var.admin_account}:root" }, Action: "sts:AssumeRole" }]
+    inline_policies:
+      kms: '{"Statement":[{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-west-1:123456789012:key/k"}]}'
+  prod:
+    kind: organizations.account
+    account_name: prod
+    email: aws-prod@innovate.example
+    parent_id: r-abcd
+  ip: { kind: ec2.elastic_ip, domain: vpc }
+"#;
+
+#[test]
+fn values_that_cannot_work_on_aws_are_found_where_they_are_written() {
+    let report = run(PLACEHOLDERS, "default");
+    let mut got: Vec<(&str, &str, usize, &str)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule.id,
+                f.address.as_str(),
+                f.pos.line,
+                f.message.as_str(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("INV011", "deployer", 17, "`assume_role_policy` names the placeholder account 111111111111"),
+            ("INV011", "deployer", 20, "`inline_policies` names the placeholder account 123456789012"),
+            ("INV011", "var.admin_account", 4, "variable `admin_account` holds the placeholder account 111111111111"),
+            ("INV011", "var.unused_key", 5, "variable `unused_key` holds the placeholder account 000000000000"),
+            ("INV012", "prod", 25, "`email` uses `innovate.example`, under the reserved domain `.example`: no mail is ever delivered there"),
+            ("INV013", "net[0]", 13, "us-west-1 has no zone `us-west-1b` (it offers us-west-1a, us-west-1c)"),
+            ("INV013", "net[1]", 13, "`us-east-1a` is a zone of us-east-1, not of the blueprint's region us-west-1"),
+        ]
+    );
+}
+
+#[test]
+fn real_looking_values_and_unknown_regions_pass() {
+    let text = PLACEHOLDERS
+        .replace("111111111111", "210987654321")
+        .replace("000000000000", "210987654321")
+        .replace("123456789012", "210987654321")
+        .replace("innovate.example", "innovate-inc.com")
+        .replace("region: us-west-1", "region: mx-central-1")
+        .replace("[us-west-1b, us-east-1a]", "[mx-central-1a, mx-central-1q]");
+    let report = run(&text, "default");
+    assert!(report.findings.is_empty(), "{:?}", found(&report));
+}

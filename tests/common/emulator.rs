@@ -93,3 +93,40 @@ pub fn child_env() -> Vec<(&'static str, String)> {
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
     ]
 }
+
+/// The emulator's own account id (STS GetCallerIdentity), asked once per test binary: values
+/// that name an account (a KMS key ARN) are built in it, never in a made-up one. Runs on its
+/// own thread so that sync and async tests can both call it.
+pub fn account_id() -> String {
+    static ID: OnceLock<String> = OnceLock::new();
+    let ask = || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let sts = aws_sdk_sts::Client::new(&sdk_config().await);
+            let me = sts
+                .get_caller_identity()
+                .send()
+                .await
+                .expect("sts:GetCallerIdentity");
+            me.account().expect("an account id").to_string()
+        })
+    };
+    ID.get_or_init(|| std::thread::spawn(ask).join().expect("account id"))
+        .clone()
+}
+
+/// A KMS key ARN in the emulator's account (us-east-1, where the tests' blueprints live).
+pub fn kms_key_arn(key_id: &str) -> String {
+    format!("arn:aws:kms:us-east-1:{}:key/{key_id}", account_id())
+}
+
+/// `--var` pairs plans/innovate.yaml requires, for the environment's key `key_id`.
+pub fn innovate_estate_vars(key_id: &str) -> Vec<String> {
+    vec![
+        "--var".into(),
+        format!("eks_secrets_kms_key_arn={}", kms_key_arn(key_id)),
+    ]
+}

@@ -46,6 +46,19 @@ pub fn expand(
     x.finish(blueprint)
 }
 
+fn variable_list(
+    vars: &std::collections::BTreeMap<String, serde_json::Value>,
+    at: &std::collections::BTreeMap<String, Pos>,
+) -> Vec<super::Variable> {
+    vars.iter()
+        .map(|(name, value)| super::Variable {
+            name: name.clone(),
+            value: value.clone(),
+            pos: at.get(name).copied().unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// An empty file (or only comments): one clear error instead of one per missing section.
 fn empty_blueprint(pos: Pos) -> Diagnostic {
     Diagnostic::new(
@@ -73,7 +86,7 @@ impl Expander<'_> {
         let name = self.blueprint_name(root);
         let region = self.optional_string(root, "region");
         let env = self.select_env(root, options);
-        let vars = self.variables(root, &env, region.as_deref().unwrap_or(""), options);
+        let (vars, var_pos) = self.variables(root, &env, region.as_deref().unwrap_or(""), options);
         let (state_path, state_s3) = self.state_section(root, &name, &env);
         let account_role = self.account_role(root);
 
@@ -103,6 +116,7 @@ impl Expander<'_> {
             account_role,
             instances,
             outputs,
+            variables: variable_list(&vars, &var_pos),
             index: Default::default(),
         }
     }

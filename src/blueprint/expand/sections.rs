@@ -9,6 +9,7 @@ use crate::blueprint::diagnostics::did_you_mean;
 use crate::blueprint::template::Tmpl;
 use crate::blueprint::yaml::{plain_scalar, Node, NodeValue};
 use crate::blueprint::LoadOptions;
+use crate::blueprint::Pos;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -80,14 +81,18 @@ impl Expander<'_> {
         env
     }
 
+    /// Every variable's value for `env` (default, then the environment's override, then
+    /// `--var`) and where that value is written (for `check` findings on variable values).
     pub(super) fn variables(
         &mut self,
         root: &Node,
         env: &str,
         region: &str,
         options: &LoadOptions,
-    ) -> BTreeMap<String, Value> {
+    ) -> (BTreeMap<String, Value>, BTreeMap<String, Pos>) {
         let mut vars = BTreeMap::new();
+        let mut at = BTreeMap::new();
+        let mut required = BTreeMap::new();
         let mut declared_at = root.pos;
         if let Some(node) = root.get("variables") {
             declared_at = key_pos(root, "variables").unwrap_or(node.pos);
@@ -98,6 +103,13 @@ impl Expander<'_> {
                         format!("variable name `{}` must be letters, digits and _", key.name),
                         None,
                     );
+                }
+                at.insert(key.name.clone(), value.pos);
+                if let Some(description) = required_description(value) {
+                    // A placeholder so references to it raise no second error.
+                    vars.insert(key.name.clone(), Value::Null);
+                    required.insert(key.name.clone(), (key.pos, description));
+                    continue;
                 }
                 vars.insert(key.name.clone(), self.literal(value, env, region));
             }
@@ -121,6 +133,8 @@ impl Expander<'_> {
                 }
                 let v = self.literal(value, env, region);
                 vars.insert(key.name.clone(), v);
+                at.insert(key.name.clone(), value.pos);
+                required.remove(&key.name);
             }
         }
         for (name, text) in &options.vars {
@@ -134,8 +148,26 @@ impl Expander<'_> {
                 continue;
             }
             vars.insert(name.clone(), scalar_to_json(plain_scalar(text), text));
+            required.remove(name);
         }
-        vars
+        for (name, (pos, description)) in required {
+            self.missing_required(name, pos, &description, env);
+        }
+        (vars, at)
+    }
+
+    /// A required variable nobody set: what it is for and how to pass it.
+    fn missing_required(&mut self, name: String, pos: Pos, description: &str, env: &str) {
+        let hint = if env == "default" {
+            format!("pass `--var {name}=VALUE`")
+        } else {
+            format!("pass `--var {name}=VALUE`, or set `{name}` under `environments: {env}:`")
+        };
+        self.error(
+            pos,
+            format!("variable `{name}` is required and has no value: {description}"),
+            Some(hint),
+        );
     }
 
     /// A value that may use `${env}` and `${region}` but no other expressions.
@@ -181,5 +213,21 @@ impl Expander<'_> {
             out.push((key.name.clone(), self.convert(value, None, &scope)));
         }
         out
+    }
+}
+
+/// `NAME: { required: "what it is, how to get it" }` declares a variable without a default:
+/// a value that only the user can know (a key ARN, a domain they own) must never default to
+/// a placeholder that fails on AWS. The description is shown when the value is missing.
+fn required_description(node: &Node) -> Option<String> {
+    match node.as_map()? {
+        [(
+            key,
+            Node {
+                value: NodeValue::Str(text),
+                ..
+            },
+        )] if key.name == "required" => Some(text.trim().to_string()),
+        _ => None,
     }
 }
