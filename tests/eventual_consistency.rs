@@ -5,10 +5,10 @@
 //! DependencyViolation while network interfaces are released, a new organization still
 //! finalizing, a new account's role not yet assumable).
 //!
-//! Where innovate handles a case today, the real binary applies (or destroys) through the
-//! proxy and succeeds, and the proxy's counts prove the answers really were given. The
-//! cases innovate does not handle yet are proven at the SDK level: the proxy gives AWS's
-//! answer, and stops giving it once the window closes.
+//! For every case the real binary applies (or destroys) through the proxy and succeeds, and
+//! the proxy's counts prove the answers really were given. Two SDK-level tests pin the
+//! proxy's own answers to AWS's codes and messages, and show they stop once the window
+//! closes.
 
 mod common;
 
@@ -264,7 +264,7 @@ fn trust(principal: Value) -> String {
     .to_string()
 }
 
-/// Not handled by innovate yet (iam.role): a trust policy naming a role or an OIDC provider
+/// The proxy as AWS (iam.role): a trust policy naming a role or an OIDC provider
 /// created seconds ago is refused with MalformedPolicyDocument "Invalid principal in policy"
 /// by CreateRole and UpdateAssumeRolePolicy, until the window closes.
 #[tokio::test]
@@ -327,61 +327,35 @@ async fn iam_refuses_fresh_principals_in_trust_policies_for_the_window() {
     );
 }
 
-/// Not handled by innovate yet (organizations.account, placement): CreateAccount right after
-/// CreateOrganization answers FinalizingOrganizationException, and AssumeRole into the new
-/// account answers AccessDenied, each for the window.
-#[tokio::test]
-async fn a_new_organization_and_a_new_account_are_not_ready_for_the_window() {
-    let proxy = FaultProxy::start(&["--eventual", "2", "--eventual-only", "org,assume"]);
-    let config = proxied_config(&proxy).await;
-    let org = aws_sdk_organizations::Client::new(&config);
-    org.create_organization().send().await.unwrap();
-    let create = || {
-        org.create_account()
-            .account_name("ec-member")
-            .email("aws-ec-member@innovate-inc.com")
-            .send()
-    };
-    let refused = create().await.unwrap_err();
-    assert_eq!(refused.code(), Some("FinalizingOrganizationException"));
-    assert!(
-        refused
-            .message()
-            .unwrap()
-            .starts_with("AWS Organizations could not finalize the creation of your organization."),
-        "{refused:?}"
-    );
-    let (_, created) = until_not(
-        "FinalizingOrganizationException",
-        Duration::from_secs(10),
-        create,
-    )
-    .await;
-    let request = created.unwrap().create_account_status.unwrap().id.unwrap();
-    let status = org
-        .describe_create_account_status()
-        .create_account_request_id(request)
-        .send()
-        .await
-        .unwrap();
-    let account = status
-        .create_account_status
-        .unwrap()
-        .account_id
-        .expect("SUCCEEDED at once on the emulator");
-
-    let sts = aws_sdk_sts::Client::new(&config);
-    let role = format!("arn:aws:iam::{account}:role/OrganizationAccountAccessRole");
-    let assume = || {
-        sts.assume_role()
-            .role_arn(&role)
-            .role_session_name("ec")
-            .send()
-    };
-    let denied = assume().await.unwrap_err();
-    assert_eq!(denied.code(), Some("AccessDenied"));
-    let (_, assumed) = until_not("AccessDenied", Duration::from_secs(10), assume).await;
-    assumed.expect("assumable once the window closed");
+/// CreateAccount right after CreateOrganization answers FinalizingOrganizationException,
+/// and AssumeRole into the new account answers AccessDenied, each for the window:
+/// innovate sends both again until AWS is ready, so an organization, its account and a VPC
+/// placed in that account apply in one run. (One organization per emulator: the only
+/// organization test of this binary.)
+#[test]
+fn a_new_organization_and_its_new_account_are_waited_for() {
+    let proxy = FaultProxy::start(&["--eventual", "3", "--eventual-only", "org,assume"]);
+    let ws = Workspace::new();
+    let name = unique("ec-org");
+    let bp = ws.write_blueprint(&format!(
+        r#"blueprint: {name}
+region: us-east-1
+resources:
+  org: {{ kind: organizations.organization, feature_set: ALL }}
+  member:
+    kind: organizations.account
+    account_name: {name}
+    email: aws-{name}@innovate-inc.com
+    parent_id: ${{org.root_id}}
+  network:
+    kind: ec2.vpc
+    cidr_block: "10.95.0.0/16"
+    account: ${{member.id}}
+"#
+    ));
+    let bp = bp.to_str().unwrap();
+    let applied = through(&ws, &proxy, &["apply", bp, "--auto-approve"]);
+    assert_eq!(applied.code(), 0, "{}", applied.stderr());
     assert!(
         eventual(&proxy, "org", "CreateAccount") >= 1,
         "{}",
@@ -392,9 +366,11 @@ async fn a_new_organization_and_a_new_account_are_not_ready_for_the_window() {
         "{}",
         proxy.stats()
     );
+    let plan = ws.run(&["plan", bp, "--detailed-exitcode"]);
+    assert_eq!(plan.code(), 0, "{}", plan.stdout());
 }
 
-/// Not handled by innovate yet (eks.addon): CreateAddon naming an IRSA role created seconds
+/// The proxy as AWS (eks.addon): CreateAddon naming an IRSA role created seconds
 /// ago answers InvalidParameterException "... does not exist" (what terraform-provider-aws's
 /// resourceAddonCreate retries). The proxy answers before the emulator sees the call.
 #[tokio::test]
@@ -423,4 +399,79 @@ async fn eks_refuses_an_addon_role_created_seconds_ago() {
         Some(format!("roleArn, {role}, does not exist").as_str())
     );
     assert_eq!(eventual(&proxy, "iam", "POST /clusters/*/addons"), 1);
+}
+
+/// A role whose trust policy names an OIDC provider and a role created seconds before:
+/// IAM answers MalformedPolicyDocument "Invalid principal in policy" for the window, and
+/// innovate sends CreateRole again until IAM accepts it.
+#[test]
+fn roles_trusting_fresh_principals_are_created_once_iam_knows_them() {
+    let proxy = FaultProxy::start(&["--eventual", "3", "--eventual-only", "iam"]);
+    let ws = Workspace::new();
+    let name = unique("ec-trust");
+    let bp = ws.write_blueprint(&format!(
+        r#"blueprint: {name}
+region: us-east-1
+resources:
+  oidc:
+    kind: iam.openid_connect_provider
+    url: https://oidc.eks.us-east-1.amazonaws.com/id/{name}
+  irsa:
+    kind: iam.role
+    name: {name}-irsa
+    assume_role_policy:
+      Version: "2012-10-17"
+      Statement: [{{ Effect: Allow, Principal: {{ Federated: "${{oidc.arn}}" }}, Action: "sts:AssumeRoleWithWebIdentity" }}]
+  chained:
+    kind: iam.role
+    name: {name}-chained
+    assume_role_policy:
+      Version: "2012-10-17"
+      Statement: [{{ Effect: Allow, Principal: {{ AWS: "${{irsa.arn}}" }}, Action: "sts:AssumeRole" }}]
+"#
+    ));
+    let bp = bp.to_str().unwrap();
+    let applied = through(&ws, &proxy, &["apply", bp, "--auto-approve"]);
+    assert_eq!(applied.code(), 0, "{}", applied.stderr());
+    assert!(
+        eventual(&proxy, "iam", "CreateRole") >= 2,
+        "{}",
+        proxy.stats()
+    );
+    assert_matches_aws(&ws, bp);
+    ws.run(&["destroy", bp, "--auto-approve"]).expect(0);
+}
+
+/// CreateAddon naming an IRSA role created seconds before answers InvalidParameterException
+/// "roleArn, ARN, does not exist" for the window; innovate sends it again (with the same
+/// client token) until EKS sees the role.
+#[test]
+fn an_addon_waits_for_its_fresh_irsa_role() {
+    let ws = Workspace::new();
+    let name = unique("ec-addon");
+    let mut blueprint = eks_blueprint(&name, 96);
+    blueprint.push_str(&format!(
+        r#"  cni_role:
+    kind: iam.role
+    name: {name}-cni
+    assume_role_policy:
+      Version: "2012-10-17"
+      Statement: [{{ Effect: Allow, Principal: {{ Service: pods.eks.amazonaws.com }}, Action: "sts:AssumeRole" }}]
+    depends_on: [nodes]
+  cni:
+    kind: eks.addon
+    cluster_name: ${{cluster.name}}
+    name: vpc-cni
+    service_account_role_arn: ${{cni_role.arn}}
+"#
+    ));
+    let bp = ws.write_blueprint(&blueprint);
+    let bp = bp.to_str().unwrap();
+    let proxy = FaultProxy::start(&["--eventual", "3", "--eventual-only", "iam"]);
+    let applied = through(&ws, &proxy, &["apply", bp, "--auto-approve"]);
+    assert_eq!(applied.code(), 0, "{}", applied.stderr());
+    let refused = eventual(&proxy, "iam", "POST /clusters/*/addons");
+    assert!(refused >= 1, "{}", proxy.stats());
+    assert_matches_aws(&ws, bp);
+    ws.run(&["destroy", bp, "--auto-approve"]).expect(0);
 }

@@ -1,9 +1,10 @@
 //! Reaching member accounts: credentials from sts:AssumeRole into
-//! `arn:aws:iam::<account>:role/<account_role>`, built on the caller's SDK configuration so
+//! `arn:PARTITION:iam::<account>:role/<account_role>` (a new account's role retried while
+//! STS still refuses it), built on the caller's SDK configuration so
 //! the region, retries and `AWS_ENDPOINT_URL` apply to member accounts as well.
 
 use super::errors::cause_chain;
-use super::{registry, sdk_error, AwsContext};
+use super::{registry, retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{AccountOpener, KindError, KindResult, Registry};
 use async_trait::async_trait;
 use aws_config::sts::AssumeRoleProvider;
@@ -12,6 +13,7 @@ use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sts::operation::assume_role::AssumeRoleError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// Session name seen in the member account's CloudTrail.
@@ -66,10 +68,21 @@ impl AccountOpener for AssumeRole {
     }
 }
 
-/// The role ARN innovate assumes in `account`.
-pub fn role_arn(account: &str, role: &str) -> String {
-    format!("arn:aws:iam::{account}:role/{role}")
+/// The role ARN innovate assumes in `account`, in the partition of `region` (aws, aws-cn,
+/// aws-us-gov).
+pub fn role_arn(region: Option<&str>, account: &str, role: &str) -> String {
+    let partition = super::partition(region.unwrap_or_default());
+    format!("arn:{partition}:iam::{account}:role/{role}")
 }
+
+/// How long innovate keeps asking for credentials in a member account: the role AWS
+/// Organizations makes in a new account is not assumable for a minute or two after
+/// CreateAccount reports SUCCEEDED, and STS answers AccessDenied meanwhile.
+const NEW_ACCOUNT: Backoff = Backoff {
+    first: Duration::from_secs(2),
+    max_delay: Duration::from_secs(15),
+    bound: Duration::from_secs(5 * 60),
+};
 
 impl AwsContext {
     /// A context acting in `account` through `role`, counting its calls with `base`'s.
@@ -82,8 +95,8 @@ impl AwsContext {
         account: &str,
         role: &str,
     ) -> KindResult<Arc<AwsContext>> {
-        let arn = role_arn(account, role);
         let config = base.config().await;
+        let arn = role_arn(config.region().map(|r| r.as_ref()), account, role);
         let provider = AssumeRoleProvider::builder(&arn)
             .configure(config)
             .session_name(SESSION_NAME)
@@ -91,10 +104,11 @@ impl AwsContext {
             .await;
         // Asked once now, so a role that cannot be assumed fails here, named, instead of
         // as a credentials error inside the first call made in the account.
-        provider
-            .provide_credentials()
-            .await
-            .map_err(|e| assume_role_error(&arn, &e))?;
+        retry_while(&["AccessDenied"], NEW_ACCOUNT, || async {
+            let asked = provider.provide_credentials().await;
+            asked.map(drop).map_err(|e| assume_role_error(&arn, &e))
+        })
+        .await?;
         let member = config
             .to_builder()
             .credentials_provider(SharedCredentialsProvider::new(provider))
@@ -131,8 +145,14 @@ mod tests {
     #[test]
     fn the_role_arn_names_account_and_role() {
         assert_eq!(
-            role_arn("222222222222", "OrganizationAccountAccessRole"),
+            role_arn(
+                Some("eu-west-1"),
+                "222222222222",
+                "OrganizationAccountAccessRole"
+            ),
             "arn:aws:iam::222222222222:role/OrganizationAccountAccessRole"
         );
+        let china = role_arn(Some("cn-north-1"), "222222222222", "Admin");
+        assert_eq!(china, "arn:aws-cn:iam::222222222222:role/Admin");
     }
 }

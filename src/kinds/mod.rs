@@ -21,7 +21,7 @@ pub use ownership::{
 };
 pub use placement::{AccountOpener, Accounts};
 pub use price::{Price, Pricing, Tier};
-pub use retry::{retry_while, Backoff};
+pub use retry::{retry_when, retry_while, Backoff};
 pub use schema::{Attr, AttrType, Rule, Schema};
 #[cfg(test)]
 pub use spec::spec_fits_schema;

@@ -72,6 +72,44 @@ where
     }
 }
 
+/// [`retry_while`] for "not yet" answers that AWS gives under a generic code, told apart by
+/// `not_yet` (EKS's InvalidParameterException for a role it cannot see yet, IAM's
+/// MalformedPolicyDocument for a principal created seconds ago). The last error comes back
+/// as AWS gave it.
+pub async fn retry_when<T, F, Fut>(
+    not_yet: impl Fn(&KindError) -> bool,
+    backoff: Backoff,
+    mut op: F,
+) -> KindResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = KindResult<T>>,
+{
+    // Matching errors travel under a private code through `retry_while`; the last one
+    // gets AWS's code back.
+    const NOT_YET: &str = "innovate:NotYet";
+    let aws_code = std::sync::Mutex::new(None);
+    let result = retry_while(&[NOT_YET], backoff, || {
+        let attempt = op();
+        let (not_yet, aws_code) = (&not_yet, &aws_code);
+        async move {
+            attempt.await.map_err(|mut err| {
+                if not_yet(&err) {
+                    *aws_code.lock().unwrap() = err.code.replace(NOT_YET.to_string());
+                }
+                err
+            })
+        }
+    })
+    .await;
+    result.map_err(|mut err| {
+        if err.code.as_deref() == Some(NOT_YET) {
+            err.code = aws_code.lock().unwrap().take();
+        }
+        err
+    })
+}
+
 fn is_retryable(err: &KindError, codes: &[&str]) -> bool {
     err.code
         .as_deref()

@@ -8,7 +8,8 @@ mod nodegroup;
 mod tags;
 
 use crate::aws::common::missing;
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{sdk_error, AwsContext, Backoff};
+use crate::kinds::retry_when;
 use crate::kinds::{
     Attr, KindError, KindResult, Registry, Rule, Seen, StepCx, Tagging, Typed, Waiter,
 };
@@ -128,48 +129,35 @@ const IAM_PROPAGATION: Backoff = Backoff {
 };
 
 /// What AWS says in those InvalidParameterExceptions ("Role with arn: ... could not be
-/// assumed because it does not exist or the trusted entity is not correct", ...).
-const IAM_NOT_READY: [&str; 5] = [
+/// assumed because it does not exist or the trusted entity is not correct", ...), the
+/// phrases terraform-provider-aws retries cluster, node group and add-on creates on.
+const IAM_NOT_READY: [&str; 6] = [
     "cannot be assumed",
     "could not be assumed",
     "Error in role params",
     "have the Amazon EKS Managed Policies",
     "not found in the trust relationships",
+    "IAM role's policy must include",
 ];
 
 fn iam_not_ready(err: &KindError) -> bool {
+    let message = err.message.as_str();
+    // "roleArn, arn:aws:iam::...:role/x, does not exist" (an add-on's IRSA role); a subnet
+    // or security group that does not exist is a real error, not propagation.
+    let role_missing = message.contains("does not exist")
+        && (message.contains("roleArn") || message.contains(":role/"));
     err.code.as_deref() == Some("InvalidParameterException")
-        && IAM_NOT_READY.iter().any(|text| err.message.contains(text))
+        && (role_missing || IAM_NOT_READY.iter().any(|text| message.contains(text)))
 }
 
 /// Runs a create call again while AWS reports a fresh role as not ready, up to
-/// `backoff.bound` ([`IAM_PROPAGATION`]). `retry_while` retries by error code and AWS uses its
-/// generic InvalidParameterException here, so matching errors travel under a private code and
-/// get AWS's back at the end.
-async fn retry_iam_propagation<T, F, Fut>(backoff: Backoff, mut op: F) -> KindResult<T>
+/// `backoff.bound` ([`IAM_PROPAGATION`]).
+async fn retry_iam_propagation<T, F, Fut>(backoff: Backoff, op: F) -> KindResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = KindResult<T>>,
 {
-    const RETRYABLE: &str = "innovate:IamNotReady";
-    let result = retry_while(&[RETRYABLE], backoff, || {
-        let attempt = op();
-        async move {
-            attempt.await.map_err(|mut err| {
-                if iam_not_ready(&err) {
-                    err.code = Some(RETRYABLE.to_string());
-                }
-                err
-            })
-        }
-    })
-    .await;
-    result.map_err(|mut err| {
-        if err.code.as_deref() == Some(RETRYABLE) {
-            err.code = Some("InvalidParameterException".to_string());
-        }
-        err
-    })
+    retry_when(iam_not_ready, backoff, op).await
 }
 
 /// The pauses of every EKS wait, bounded by `bound` unless the blueprint's `timeouts` say

@@ -48,18 +48,21 @@ const NOT_IN_USE: &str = "AWSOrganizationsNotInUseException";
 /// Organizations serialises changes: a request that touches what another request is
 /// changing (two OUs created under one parent, a move during a policy attachment ...) is
 /// refused with ConcurrentModificationException, and a policy change while the effective
-/// policies are recomputed with PolicyChangesInProgressException; both succeed when sent
-/// again.
-const BUSY_CODES: [&str; 2] = [
+/// policies are recomputed with PolicyChangesInProgressException; and for minutes after
+/// CreateOrganization, CreateAccount, CreateOrganizationalUnit and CreatePolicy answer
+/// FinalizingOrganizationException (terraform-provider-aws retries it on all three). All
+/// succeed when sent again.
+const BUSY_CODES: [&str; 3] = [
     "ConcurrentModificationException",
     "PolicyChangesInProgressException",
+    "FinalizingOrganizationException",
 ];
 
-/// How long a refused change is sent again.
+/// How long a refused change is sent again: long enough for a new organization to finalize.
 const BUSY: Backoff = Backoff {
     first: Duration::from_millis(500),
-    max_delay: Duration::from_secs(5),
-    bound: Duration::from_secs(2 * 60),
+    max_delay: Duration::from_secs(10),
+    bound: Duration::from_secs(4 * 60),
 };
 
 /// Read-after-write on Organizations: a just created account, OU or attachment is not

@@ -3,8 +3,9 @@
 //! UpdateAddon, waited for by the update's id; creation and deletion are waited for too.
 
 use super::{
-    by_arn, compound_id, describe_all, one_of, seen_with_issues, split_id, tags, wait_for_update,
-    wait_on, waiting, EksItem, UpdateOf, NAME_TAKEN, NOT_FOUND,
+    by_arn, compound_id, describe_all, one_of, retry_iam_propagation, seen_with_issues, split_id,
+    tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN,
+    NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
@@ -160,19 +161,25 @@ impl AwsKind for AddonKind {
 
 /// Creates the add-on under a fresh client token, so a retried call never makes a second one.
 async fn create_addon(eks: &Client, spec: &Spec, tags: &Tags) -> KindResult<()> {
-    eks.create_addon()
-        .cluster_name(&spec.cluster_name)
-        .addon_name(&spec.name)
-        .set_addon_version(spec.version.clone())
-        .set_service_account_role_arn(spec.service_account_role_arn.clone())
-        .resolve_conflicts(spec.resolve_conflicts())
-        .set_configuration_values(spec.configuration_values.clone())
-        .client_request_token(uuid::Uuid::new_v4().to_string())
-        .set_tags(tags::for_create(tags))
-        .send()
-        .await
-        .map_err(|e| sdk_error("eks:CreateAddon", e))?;
-    Ok(())
+    // One token for every attempt: the retries while a fresh IRSA role propagates are the
+    // same create, never a second add-on.
+    let token = uuid::Uuid::new_v4().to_string();
+    retry_iam_propagation(IAM_PROPAGATION, || async {
+        eks.create_addon()
+            .cluster_name(&spec.cluster_name)
+            .addon_name(&spec.name)
+            .set_addon_version(spec.version.clone())
+            .set_service_account_role_arn(spec.service_account_role_arn.clone())
+            .resolve_conflicts(spec.resolve_conflicts())
+            .set_configuration_values(spec.configuration_values.clone())
+            .client_request_token(&token)
+            .set_tags(tags::for_create(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("eks:CreateAddon", e))?;
+        Ok(())
+    })
+    .await
 }
 
 /// What one UpdateAddon changes. AWS takes an empty string as "remove" for the role and the

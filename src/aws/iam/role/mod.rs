@@ -8,6 +8,7 @@ mod policies;
 use super::{get_each, policy, tags, unless_gone, NOT_FOUND};
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::kinds::retry_when;
 use crate::kinds::{
     AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tagging, Tags,
     Tier,
@@ -66,18 +67,21 @@ impl AwsKind for RoleKind {
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let docs = documents(spec)?;
         let iam = self.0.iam().await;
-        let created = iam
-            .create_role()
-            .role_name(&spec.name)
-            .path(&spec.path)
-            .set_description(spec.description.clone())
-            .assume_role_policy_document(policy::render(&docs.trust))
-            .max_session_duration(spec.max_session_duration)
-            .set_permissions_boundary(spec.permissions_boundary.clone())
-            .set_tags(tags::at_creation("iam:CreateRole", tags)?)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:CreateRole", e))?;
+        let sdk_tags = tags::at_creation("iam:CreateRole", tags)?;
+        let created = retry_when(principal_not_ready, Backoff::CONSISTENCY, || async {
+            iam.create_role()
+                .role_name(&spec.name)
+                .path(&spec.path)
+                .set_description(spec.description.clone())
+                .assume_role_policy_document(policy::render(&docs.trust))
+                .max_session_duration(spec.max_session_duration)
+                .set_permissions_boundary(spec.permissions_boundary.clone())
+                .set_tags(sdk_tags.clone())
+                .send()
+                .await
+                .map_err(|e| sdk_error("iam:CreateRole", e))
+        })
+        .await?;
         let role = created
             .role()
             .ok_or_else(|| missing("iam:CreateRole", "Role"))?;
@@ -124,12 +128,13 @@ impl AwsKind for RoleKind {
         let iam = self.0.iam().await;
         let name = change.id();
         if trust_changed(role.assume_role_policy_document(), &docs.trust)? {
-            iam.update_assume_role_policy()
-                .role_name(name)
-                .policy_document(policy::render(&docs.trust))
-                .send()
-                .await
-                .map_err(|e| sdk_error("iam:UpdateAssumeRolePolicy", e))?;
+            let trust = policy::render(&docs.trust);
+            retry_when(principal_not_ready, Backoff::CONSISTENCY, || async {
+                let request = iam.update_assume_role_policy().role_name(name);
+                let sent = request.policy_document(&trust).send().await.map(drop);
+                sent.map_err(|e| sdk_error("iam:UpdateAssumeRolePolicy", e))
+            })
+            .await?;
         }
         if settings_changed(role, spec) {
             iam.update_role()
@@ -243,6 +248,15 @@ async fn set_boundary(
 
 /// IAM refuses to delete a role that still has policies or sits in an instance profile, so
 /// those go first.
+/// IAM refuses a trust policy naming a principal created seconds ago (the OIDC provider
+/// behind an IRSA role, a role another role trusts) with MalformedPolicyDocument "Invalid
+/// principal in policy" until the principal has propagated, as terraform-provider-aws's
+/// role create retries.
+fn principal_not_ready(err: &KindError) -> bool {
+    err.code.as_deref() == Some("MalformedPolicyDocument")
+        && err.message.contains("Invalid principal in policy")
+}
+
 async fn delete_role(iam: &Client, name: &str) -> KindResult<()> {
     policies::remove_all(iam, name).await?;
     let profiles: Vec<_> = iam
