@@ -33,7 +33,16 @@ fn only_role_propagation_messages_are_retryable() {
          exist or the trusted entity is not correct"
     )));
     assert!(iam_not_ready(&invalid("The role cannot be assumed")));
+    assert!(iam_not_ready(&invalid(
+        "roleArn, arn:aws:iam::1:role/cni, does not exist"
+    )));
+    assert!(iam_not_ready(&invalid(
+        "IAM role's policy must include the `ec2:DescribeSubnets` action"
+    )));
     assert!(!iam_not_ready(&invalid("Subnet subnet-1 does not exist")));
+    assert!(!iam_not_ready(&invalid(
+        "Security group sg-1 does not exist"
+    )));
     let other_code = KindError::new(
         "eks:CreateCluster",
         Some("AccessDeniedException".into()),
