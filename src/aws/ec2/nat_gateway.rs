@@ -48,11 +48,17 @@ const AVAILABLE: Waiter = Waiter {
         bound: Duration::from_secs(10 * 60),
     },
 };
+/// AWS takes minutes to release a gateway's interface and address; 30 minutes by default,
+/// as terraform-provider-aws allows, unless the blueprint's `timeouts` say otherwise.
 const DELETED: Waiter = Waiter {
     target: "deleted",
     ready: &[],
     failed: &[],
     until_gone: true,
+    backoff: Backoff {
+        bound: Duration::from_secs(30 * 60),
+        ..AVAILABLE.backoff
+    },
     ..AVAILABLE
 };
 
@@ -222,6 +228,18 @@ fn to_live(gateway: &NatGateway) -> Option<Live> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deletes_wait_thirty_minutes_unless_the_blueprint_says_otherwise() {
+        assert_eq!(DELETED.backoff.bound, Duration::from_secs(30 * 60));
+        let cx = StepCx::silent("ec2.nat_gateway.nat");
+        assert_eq!(cx.timeout_or(DELETED.backoff.bound), DELETED.backoff.bound);
+        let cx = cx.with_timeout(Some(Duration::from_secs(60)));
+        assert_eq!(
+            cx.timeout_or(DELETED.backoff.bound),
+            Duration::from_secs(60)
+        );
+    }
 
     #[tokio::test]
     async fn a_failed_gateway_reports_aws_reason() {

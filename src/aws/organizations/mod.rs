@@ -145,17 +145,16 @@ fn check_one_of(schema: &Schema, attr: &str, value: &str) -> KindResult<()> {
 
 /// The organization's root (there is one per organization).
 async fn root(org: &Client) -> KindResult<Root> {
-    let listed = org
-        .list_roots()
-        .send()
-        .await
-        .map_err(|e| sdk_error("organizations:ListRoots", e))?;
-    listed
-        .roots
-        .unwrap_or_default()
-        .into_iter()
-        .next()
-        .ok_or_else(|| KindError::local("organizations:ListRoots", "the organization has no root"))
+    let call = "organizations:ListRoots";
+    // Paginated: AWS may answer an empty page with a NextToken; the stream follows it.
+    let mut pages = org.list_roots().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let roots = page.map_err(|e| sdk_error(call, e))?.roots;
+        if let Some(root) = roots.unwrap_or_default().into_iter().next() {
+            return Ok(root);
+        }
+    }
+    Err(KindError::local(call, "the organization has no root"))
 }
 
 /// The id of a root AWS answered.
@@ -167,16 +166,16 @@ fn id_of(root: &Root) -> KindResult<&str> {
 /// The root or OU that an OU or account sits in.
 async fn parent_of(org: &Client, child_id: &str) -> KindResult<String> {
     let call = "organizations:ListParents";
-    let listed = org
-        .list_parents()
-        .child_id(child_id)
-        .send()
-        .await
-        .map_err(|e| sdk_error(call, e))?;
-    let parent = listed.parents().first().and_then(|p| p.id());
-    parent
-        .map(str::to_string)
-        .ok_or_else(|| KindError::local(call, format!("{child_id} has no parent")))
+    // Paginated like ListRoots: the first parent may come after an empty page.
+    let request = org.list_parents().child_id(child_id);
+    let mut pages = request.into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_error(call, e))?;
+        if let Some(id) = page.parents().first().and_then(|p| p.id()) {
+            return Ok(id.to_string());
+        }
+    }
+    Err(KindError::local(call, format!("{child_id} has no parent")))
 }
 
 /// Whether a resource found by its unique name (an OU under a parent, an account's email,

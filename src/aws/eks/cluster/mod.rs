@@ -10,6 +10,7 @@ use super::{
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
+use crate::kinds::{retry_when, KindError};
 use crate::kinds::{
     AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tagging, Tags, Tier,
     Waiter,
@@ -192,10 +193,16 @@ impl AwsKind for ClusterKind {
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let eks = self.0.eks().await;
-        let deleted = eks.delete_cluster().name(&live.id).send().await;
-        let deleted = deleted
-            .map(drop)
-            .map_err(|e| sdk_error("eks:DeleteCluster", e));
+        // AWS refuses the delete while an update is in progress (ResourceInUseException
+        // "... in progress"), and takes it once the update is done.
+        let backoff = waiting(cx.timeout_or(DELETE_WAIT));
+        let deleted = retry_when(update_in_progress, backoff, || async {
+            let deleted = eks.delete_cluster().name(&live.id).send().await;
+            deleted
+                .map(drop)
+                .map_err(|e| sdk_error("eks:DeleteCluster", e))
+        })
+        .await;
         ignore_gone(deleted, &[NOT_FOUND])?;
         wait_on::<Cluster>(cx, self.0.eks().await, &DELETED, &live.id)
             .await
@@ -370,6 +377,11 @@ fn observed_attrs(cluster: &Cluster) -> Attrs {
         );
     }
     attrs
+}
+
+/// DeleteCluster's answer while an update of the cluster is still running.
+fn update_in_progress(err: &KindError) -> bool {
+    err.code.as_deref() == Some("ResourceInUseException") && err.message.contains("in progress")
 }
 
 #[cfg(test)]

@@ -123,3 +123,21 @@ fn outputs_include_the_oidc_issuer_and_a_failure_lists_issues() {
         Some("AccessDenied: role lacks permission")
     );
 }
+
+#[test]
+fn a_delete_waits_out_an_update_in_progress_only() {
+    let err =
+        |code: &str, message: &str| KindError::new("eks:DeleteCluster", Some(code.into()), message);
+    assert!(update_in_progress(&err(
+        "ResourceInUseException",
+        "Cannot delete because cluster prod currently has an update in progress"
+    )));
+    assert!(!update_in_progress(&err(
+        "ResourceInUseException",
+        "Cluster has nodegroups attached"
+    )));
+    assert!(!update_in_progress(&err(
+        "InvalidParameterException",
+        "in progress"
+    )));
+}

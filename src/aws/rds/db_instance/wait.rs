@@ -29,11 +29,16 @@ const STUCK: [&str; 8] = [
     "storage-full",
 ];
 
+/// Statuses in which an instance serves and takes changes. `storage-optimization` follows
+/// every storage change and can last hours; the instance is usable all along (as
+/// terraform-provider-aws's instance waiters count it).
+const READY: [&str; 2] = ["available", "storage-optimization"];
+
 /// A new (or adopted, still creating) instance.
 pub(super) const AVAILABLE: Waiter = Waiter {
     call: DESCRIBE,
     target: "available",
-    ready: &["available"],
+    ready: &READY,
     failed: &STUCK,
     until_gone: false,
     backoff: LOOKS,
@@ -80,8 +85,8 @@ pub(super) async fn gone(cx: &StepCx, rds: &Client, id: &str) -> KindResult<()> 
 /// pending modifications is not there yet.
 fn seen(instance: &DbInstance, require_applied: bool) -> Seen {
     let status = instance.db_instance_status().unwrap_or("not reported");
-    if status == "available" && require_applied && has_pending_changes(instance) {
-        return Seen::new("available with changes pending");
+    if READY.contains(&status) && require_applied && has_pending_changes(instance) {
+        return Seen::new(format!("{status} with changes pending"));
     }
     let id = instance.db_instance_identifier().unwrap_or_default();
     let reason = format!("DB instance {id} is {status} and will not become available by itself");
@@ -126,6 +131,15 @@ mod tests {
         assert!(!APPLIED.failed.contains(&"storage-full"));
         assert_eq!(APPLIED.failed.len(), AVAILABLE.failed.len() - 1);
         assert!(GONE.until_gone && GONE.failed.is_empty());
+    }
+
+    #[test]
+    fn storage_optimization_counts_as_available() {
+        for waiter in [AVAILABLE, APPLIED] {
+            assert!(waiter.ready.contains(&"storage-optimization"));
+        }
+        let pending = seen(&with_status("storage-optimization"), true).state;
+        assert_eq!(pending, "storage-optimization with changes pending");
     }
 
     #[test]
