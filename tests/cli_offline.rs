@@ -521,7 +521,7 @@ fn completions_cover_every_subcommand_and_help_shows_examples() {
     let (code, help, _) = innovate(dir.path(), &["plan", "--help"]);
     assert_eq!(code, 0);
     assert!(
-        help.contains("Examples:\n  innovate plan plans/innovate.yaml --env prod\n"),
+        help.contains("Examples:\n  innovate plan plans/innovate.yaml --env prod --var eks_secrets_kms_key_arn=$KEY_ARN\n"),
         "{help}"
     );
 }
