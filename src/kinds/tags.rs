@@ -13,6 +13,13 @@ pub trait TagApi: Send + Sync {
     async fn tag(&self, resource: &str, tags: &Tags) -> KindResult<()>;
     /// Removes the tag `keys` from `resource`.
     async fn untag(&self, resource: &str, keys: &[String]) -> KindResult<()>;
+
+    /// The tags `resource` carries, for services whose describe calls leave them out
+    /// (RDS subnet and parameter groups); the others report tags with the resource.
+    async fn list(&self, resource: &str) -> KindResult<Tags> {
+        let message = format!("{resource}: tags come with the describe call, not a list call");
+        Err(super::KindError::local("tags", message))
+    }
 }
 
 /// Where a tag sync reaches one resource: its service's tag calls and its name there.
@@ -25,6 +32,15 @@ impl Tagging {
     pub fn new(api: impl TagApi + 'static, resource: &str) -> Tagging {
         let (api, resource) = (Box::new(api), resource.to_string());
         Tagging { api, resource }
+    }
+
+    /// The tags the resource carries: `described` when its describe call reported them,
+    /// else asked for with the service's list call.
+    pub async fn carried(&self, described: Option<Tags>) -> KindResult<Tags> {
+        match described {
+            Some(tags) => Ok(tags),
+            None => self.api.list(&self.resource).await,
+        }
     }
 
     /// Makes the resource's tags, `carried` now, exactly `desired`: one call for what to

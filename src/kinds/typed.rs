@@ -61,16 +61,10 @@ pub trait AwsKind: Send + Sync + 'static {
         Ok(())
     }
 
-    /// The tags the resource carries now, for the tag sync after an update: by default what
-    /// the describe call reported ([`AwsKind::tags`]); kinds whose describe leaves tags out
-    /// ask AWS for them here. `None`: the kind's tags are not synced.
-    async fn current_tags(&self, current: &Self::Item) -> KindResult<Option<Tags>> {
-        Ok(self.tags(current))
-    }
-
     /// Where the tag sync after an update reaches resource `id`, described as `current`:
     /// the service's tag calls and the name they address it by (its id, or its ARN).
-    /// `None`: the kind's tags are not synced.
+    /// `None`: the kind's tags are not synced. Where [`AwsKind::tags`] says nothing, the
+    /// sync asks the service's [`TagApi::list`](super::TagApi::list).
     async fn tagging(&self, current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
         let _ = (current, id);
         Ok(None)
@@ -164,10 +158,8 @@ impl<K: AwsKind> Typed<K> {
         let Some(tagging) = self.0.tagging(item, id).await? else {
             return Ok(());
         };
-        match self.0.current_tags(item).await? {
-            Some(carried) => tagging.sync(&carried, desired).await,
-            None => Ok(()),
-        }
+        let carried = tagging.carried(self.0.tags(item)).await?;
+        tagging.sync(&carried, desired).await
     }
 }
 

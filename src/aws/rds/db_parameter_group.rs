@@ -93,12 +93,6 @@ impl AwsKind for DbParameterGroupKind {
         to_live(group)
     }
 
-    /// The describe call reports no tags: they are asked for by the group's ARN.
-    async fn current_tags(&self, group: &DbParameterGroup) -> KindResult<Option<Tags>> {
-        let rds = self.0.rds().await;
-        Ok(Some(tags::of(rds, group_arn(group)?).await?))
-    }
-
     async fn tagging(&self, group: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
         let api = tags::Rds(self.0.rds().await.clone());
         Ok(Some(Tagging::new(api, group_arn(group)?)))

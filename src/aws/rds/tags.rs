@@ -70,6 +70,10 @@ impl TagApi for Rds {
         sent.map_err(|e| sdk_error("rds:RemoveTagsFromResource", e))?;
         Ok(())
     }
+
+    async fn list(&self, arn: &str) -> KindResult<Tags> {
+        of(&self.0, arn).await
+    }
 }
 
 #[cfg(test)]
