@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{ErrorDetail, Update, UpdateStatus};
 use aws_sdk_eks::Client;
 use futures::{StreamExt, TryStreamExt};
+use std::borrow::Cow;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +52,9 @@ trait EksItem: Sized + Send + Sync {
 
     /// Its status and health issues, for a [`Waiter`].
     fn seen(&self) -> Seen;
+
+    /// ACTIVE: it takes changes.
+    fn is_active(&self) -> bool;
 
     fn arn(&self) -> Option<&str>;
 }
@@ -88,6 +92,25 @@ async fn wait_on<T: EksItem>(
 ) -> KindResult<Option<T>> {
     let look = || async move { found(T::describe(eks, id).await) };
     waiter.wait(cx, look, T::seen).await
+}
+
+/// The item an update starts from: `current` when it is ACTIVE, else the item once `waiter`
+/// saw it ready. One adopted mid-create (or changed elsewhere) is CREATING / UPDATING, and
+/// AWS refuses changes until it is ACTIVE.
+async fn ready_for_update<'a, T: EksItem + Clone>(
+    cx: &StepCx,
+    eks: &Client,
+    waiter: &Waiter,
+    current: &'a T,
+    id: &str,
+) -> KindResult<Cow<'a, T>> {
+    if current.is_active() {
+        return Ok(Cow::Borrowed(current));
+    }
+    let found = wait_on::<T>(cx, eks, waiter, id).await?;
+    found
+        .map(Cow::Owned)
+        .ok_or_else(|| missing(T::DESCRIBE, id))
 }
 
 /// Where the tag sync reaches `item`: EKS tags by ARN.

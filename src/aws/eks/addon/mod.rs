@@ -3,9 +3,9 @@
 //! UpdateAddon, waited for by the update's id; creation and deletion are waited for too.
 
 use super::{
-    by_arn, compound_id, describe_all, one_of, retry_iam_propagation, seen_with_issues, split_id,
-    tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN,
-    NOT_FOUND,
+    by_arn, compound_id, describe_all, one_of, ready_for_update, retry_iam_propagation,
+    seen_with_issues, split_id, tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf,
+    IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
@@ -110,23 +110,14 @@ impl AwsKind for AddonKind {
     async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         let spec = change.desired;
         spec.check()?;
-        // One adopted mid-create (or changed elsewhere) is CREATING / UPDATING, and AWS
-        // refuses changes until it is ACTIVE. Compare with what AWS reports then, not with
-        // state: drift gets corrected too.
-        let waited;
-        let current = match change.current.status() {
-            Some(AddonStatus::Active) => change.current,
-            _ => {
-                let found = wait_on::<Addon>(cx, self.0.eks().await, &ACTIVE, change.id()).await?;
-                waited = found.ok_or_else(|| missing(DESCRIBE, "addon"))?;
-                &waited
-            }
-        };
+        // Compared with what AWS reports, not with state: drift gets corrected too.
+        let eks = self.0.eks().await;
+        let current = ready_for_update(cx, eks, &ACTIVE, change.current, change.id()).await?;
+        let current = current.as_ref();
         let update = AddonUpdate::between(current, spec);
         if update.is_empty() {
             return Ok(());
         }
-        let eks = self.0.eks().await;
         let started = update.send(eks, spec).await?;
         let addon = UpdateOf::Addon(&spec.name);
         wait_for_update(cx, eks, &spec.cluster_name, &started, addon, UPDATE_WAIT).await
@@ -266,6 +257,10 @@ impl EksItem for Addon {
             .iter()
             .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
         seen_with_issues(self.status().map(AddonStatus::as_str), issues)
+    }
+
+    fn is_active(&self) -> bool {
+        self.status() == Some(&AddonStatus::Active)
     }
 
     fn arn(&self) -> Option<&str> {

@@ -5,8 +5,8 @@
 mod update;
 
 use super::{
-    by_arn, describe_all, one_of, retry_iam_propagation, seen_with_issues, tags, wait_for_update,
-    wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
+    by_arn, describe_all, one_of, ready_for_update, retry_iam_propagation, seen_with_issues, tags,
+    wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
@@ -160,18 +160,10 @@ impl AwsKind for ClusterKind {
     async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         change.desired.check()?;
         let name = change.id();
-        let waited;
-        let current = match change.current.status() {
-            Some(ClusterStatus::Active) => change.current,
-            _ => {
-                let found =
-                    wait_on::<Cluster>(cx, self.0.eks().await, &READY_FOR_UPDATE, name).await?;
-                waited = found.ok_or_else(|| missing(DESCRIBE, "cluster"))?;
-                &waited
-            }
-        };
-        // Compared with what AWS reports, not with state: drift gets corrected too.
         let eks = self.0.eks().await;
+        let current = ready_for_update(cx, eks, &READY_FOR_UPDATE, change.current, name).await?;
+        let current = current.as_ref();
+        // Compared with what AWS reports, not with state: drift gets corrected too.
         for step in update::steps(current, change.desired)? {
             match update::apply(eks, name, &step).await? {
                 Some(started) => {
@@ -288,6 +280,10 @@ impl EksItem for Cluster {
             .iter()
             .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
         seen_with_issues(self.status().map(ClusterStatus::as_str), issues)
+    }
+
+    fn is_active(&self) -> bool {
+        self.status() == Some(&ClusterStatus::Active)
     }
 
     fn arn(&self) -> Option<&str> {

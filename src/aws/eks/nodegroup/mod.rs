@@ -6,9 +6,9 @@
 mod update;
 
 use super::{
-    by_arn, compound_id, describe_all, one_of, retry_iam_propagation, seen_with_issues, split_id,
-    tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN,
-    NOT_FOUND,
+    by_arn, compound_id, describe_all, one_of, ready_for_update, retry_iam_propagation,
+    seen_with_issues, split_id, tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf,
+    IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
@@ -225,19 +225,11 @@ impl AwsKind for NodegroupKind {
     async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         let spec = change.desired;
         spec.check()?;
-        let waited;
-        let current = match change.current.status() {
-            Some(NodegroupStatus::Active) => change.current,
-            _ => {
-                let found =
-                    wait_on::<Nodegroup>(cx, self.0.eks().await, &READY_FOR_UPDATE, change.id())
-                        .await?;
-                waited = found.ok_or_else(|| missing(DESCRIBE, "nodegroup"))?;
-                &waited
-            }
-        };
-        // Compared with what AWS reports, not with state: drift gets corrected too.
         let eks = self.0.eks().await;
+        let current =
+            ready_for_update(cx, eks, &READY_FOR_UPDATE, change.current, change.id()).await?;
+        let current = current.as_ref();
+        // Compared with what AWS reports, not with state: drift gets corrected too.
         let (cluster, name) = (spec.cluster_name.as_str(), spec.name.as_str());
         let of = UpdateOf::Nodegroup(name);
         let config = ConfigChange::between(current, spec);
@@ -330,6 +322,10 @@ impl EksItem for Nodegroup {
             .iter()
             .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
         seen_with_issues(self.status().map(NodegroupStatus::as_str), issues)
+    }
+
+    fn is_active(&self) -> bool {
+        self.status() == Some(&NodegroupStatus::Active)
     }
 
     fn arn(&self) -> Option<&str> {
