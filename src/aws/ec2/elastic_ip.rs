@@ -115,7 +115,7 @@ impl AwsKind for ElasticIpKind {
 
 /// DescribeAddresses is not paginated: one call answers for every id.
 async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<Address>> {
-    describe_existing(ids, &[NOT_FOUND], |lookup| async move {
+    describe_existing(ids, &[NOT_FOUND], |lookup, ids| async move {
         let request = match lookup {
             Lookup::Ids => ec2
                 .describe_addresses()

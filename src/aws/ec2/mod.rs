@@ -22,7 +22,7 @@ macro_rules! describe_ids {
     ($ec2:expr, $ids:expr, $op:ident . $by_ids:ident, $filters:ident($id_filter:literal),
      $not_found:expr, $call:expr) => {{
         let (ec2, ids) = ($ec2, $ids);
-        $crate::aws::ec2::describe_existing(ids, $not_found, |lookup| async move {
+        $crate::aws::ec2::describe_existing(ids, $not_found, |lookup, ids| async move {
             let request = match lookup {
                 $crate::aws::ec2::Lookup::Ids => ec2.$op().$by_ids(Some(ids.to_vec())),
                 $crate::aws::ec2::Lookup::Filter => ec2
@@ -97,24 +97,31 @@ enum Lookup {
     Filter,
 }
 
-/// Describes `ids` by id, and when AWS refuses because one of them is gone (`not_found`),
-/// once more by filter, which returns the ones that still exist.
-async fn describe_existing<T, F, Fut>(
-    ids: &[String],
+/// How many ids one Describe* call carries: EC2 takes at most 200 values in a filter (and
+/// answers FilterLimitExceeded beyond), so id lists go out in chunks of that size.
+const IDS_PER_CALL: usize = 200;
+
+/// Describes `ids` by id, [`IDS_PER_CALL`] at a time, and when AWS refuses a chunk because
+/// one of its ids is gone (`not_found`), that chunk once more by filter, which returns the
+/// ones that still exist.
+async fn describe_existing<'a, T, F, Fut>(
+    ids: &'a [String],
     not_found: &[&str],
     mut describe: F,
 ) -> KindResult<Vec<T>>
 where
-    F: FnMut(Lookup) -> Fut,
+    F: FnMut(Lookup, &'a [String]) -> Fut,
     Fut: Future<Output = KindResult<Vec<T>>>,
 {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut found = Vec::new();
+    for chunk in ids.chunks(IDS_PER_CALL) {
+        let described = match describe(Lookup::Ids, chunk).await {
+            Err(err) if has_code(&err, not_found) => describe(Lookup::Filter, chunk).await,
+            result => result,
+        };
+        found.extend(described?);
     }
-    match describe(Lookup::Ids).await {
-        Err(err) if has_code(&err, not_found) => describe(Lookup::Filter).await,
-        result => result,
-    }
+    Ok(found)
 }
 
 /// The wait of a kind whose fresh resources are `pending` for a moment before they are
@@ -227,7 +234,7 @@ mod tests {
     async fn describe_existing_falls_back_to_the_filter_on_not_found() {
         let ids = ["vpc-1".to_string(), "vpc-2".to_string()];
         let mut lookups = Vec::new();
-        let found = describe_existing(&ids, &["InvalidVpcID.NotFound"], |lookup| {
+        let found = describe_existing(&ids, &["InvalidVpcID.NotFound"], |lookup, _| {
             lookups.push(lookup);
             async move {
                 match lookup {
@@ -244,6 +251,20 @@ mod tests {
         .unwrap();
         assert_eq!(found, vec!["vpc-1"]);
         assert_eq!(lookups, vec![Lookup::Ids, Lookup::Filter]);
+    }
+
+    #[tokio::test]
+    async fn describe_existing_sends_ids_in_chunks_within_the_filter_limit() {
+        let ids: Vec<String> = (0..450).map(|i| format!("subnet-{i}")).collect();
+        let mut sizes = Vec::new();
+        let found = describe_existing(&ids, &["InvalidSubnetID.NotFound"], |_, chunk| {
+            sizes.push(chunk.len());
+            async move { Ok(chunk.to_vec()) }
+        })
+        .await
+        .unwrap();
+        assert_eq!(sizes, [200, 200, 50]);
+        assert_eq!(found, ids);
     }
 
     #[test]
