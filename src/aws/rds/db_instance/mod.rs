@@ -189,24 +189,23 @@ fn busy_backoff(bound: Duration) -> Backoff {
     }
 }
 
-/// All of `ids` in one paged call; the filter leaves out ids that no longer exist rather
-/// than failing the call.
+/// How many ids one DescribeDBInstances filter carries. AWS documents no limit for RDS
+/// filter values; EC2's is 200, so RDS gets a conservative 100.
+const IDS_PER_CALL: usize = 100;
+
+/// `ids` in one paged call per [`IDS_PER_CALL`]; the filter leaves out ids that no longer
+/// exist rather than failing the call.
 async fn describe(rds: &Client, ids: &[String]) -> KindResult<Vec<DbInstance>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    let mut found = Vec::new();
+    for chunk in ids.chunks(IDS_PER_CALL) {
+        let filter = Filter::builder().name("db-instance-id");
+        let filter = filter.set_values(Some(chunk.to_vec())).build();
+        let pages = rds.describe_db_instances().filters(filter).into_paginator();
+        let listed = pages.items().send().try_collect().await;
+        let listed: Vec<DbInstance> = listed.map_err(|e| sdk_error(DESCRIBE, e))?;
+        found.extend(listed);
     }
-    let filter = Filter::builder()
-        .name("db-instance-id")
-        .set_values(Some(ids.to_vec()))
-        .build();
-    rds.describe_db_instances()
-        .filters(filter)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| sdk_error(DESCRIBE, e))
+    Ok(found)
 }
 
 async fn describe_one(rds: &Client, id: &str) -> KindResult<Option<DbInstance>> {
