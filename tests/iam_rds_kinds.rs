@@ -922,6 +922,31 @@ async fn db_instance_with_managed_password_is_protected_updated_and_snapshotted_
     assert_eq!(described.multi_az(), Some(true), "untouched");
     h.assert_no_drift("rds.db_instance", &id, &longer).await;
 
+    // A new subnet group moves the instance in place (ModifyDBInstance), no replace.
+    assert!(
+        !h.kind("rds.db_instance")
+            .schema()
+            .attr("db_subnet_group_name")
+            .unwrap()
+            .force_new
+    );
+    let other_spec = json!({"name": unique("db-subnets-b"), "subnet_ids": subnets});
+    let other = h
+        .create("rds.db_subnet_group", "db_subnets_b", &other_spec)
+        .await;
+    let mut moved = longer.clone();
+    moved["db_subnet_group_name"] = json!(other.id);
+    let updated = h
+        .update("rds.db_instance", "db", &live, &longer, &moved)
+        .await;
+    assert_eq!(updated.id, live.id);
+    let described = instance(&h.rds, &id).await.unwrap();
+    let group_now = described
+        .db_subnet_group()
+        .and_then(|g| g.db_subnet_group_name());
+    assert_eq!(group_now, Some(other.id.as_str()));
+    let longer = moved;
+
     // Protected: delete refuses with what to do, and the instance stays.
     let refused = h.try_delete("rds.db_instance", &live, &longer).await;
     let err = refused.expect_err("deletion protection must refuse the delete");

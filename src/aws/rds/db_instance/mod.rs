@@ -82,7 +82,7 @@ crate::spec! {
         publicly_accessible: bool = optional(AttrType::Bool).default("false"),
         vpc_security_group_ids: Option<Vec<String>> =
             optional(AttrType::List(&AttrType::String)).unordered(),
-        db_subnet_group_name: Option<String> = optional(AttrType::String).force_new(),
+        db_subnet_group_name: Option<String> = optional(AttrType::String),
         db_parameter_group_name: Option<String> = optional(AttrType::String),
         performance_insights_enabled: bool = optional(AttrType::Bool).default("false"),
         db_name: Option<String> = optional(AttrType::String).force_new(),

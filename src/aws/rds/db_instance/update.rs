@@ -12,7 +12,7 @@ use aws_sdk_rds::operation::modify_db_instance::builders::ModifyDBInstanceFluent
 use aws_sdk_rds::Client;
 
 /// Attributes ModifyDBInstance changes in place, named as in the schema.
-const UPDATABLE: [&str; 17] = [
+const UPDATABLE: [&str; 18] = [
     "engine_version",
     "instance_class",
     "allocated_storage",
@@ -28,6 +28,9 @@ const UPDATABLE: [&str; 17] = [
     "publicly_accessible",
     "vpc_security_group_ids",
     "db_parameter_group_name",
+    // Moves the instance to the group's subnets, even into another VPC, as ModifyDBInstance
+    // allows.
+    "db_subnet_group_name",
     "performance_insights_enabled",
     "manage_master_user_password",
 ];
@@ -153,6 +156,9 @@ fn modify_request(
             "db_parameter_group_name" => {
                 request.set_db_parameter_group_name(spec.db_parameter_group_name.clone())
             }
+            "db_subnet_group_name" => {
+                request.set_db_subnet_group_name(spec.db_subnet_group_name.clone())
+            }
             "performance_insights_enabled" => {
                 request.enable_performance_insights(spec.performance_insights_enabled)
             }
@@ -195,7 +201,8 @@ mod tests {
             "instance_class": "db.m7g.large", "allocated_storage": 100,
             "max_allocated_storage": 500, "iops": 3000, "preferred_backup_window": "03:00-04:00",
             "preferred_maintenance_window": "sun:05:00-sun:06:00",
-            "vpc_security_group_ids": ["sg-1"], "db_parameter_group_name": "pg"
+            "vpc_security_group_ids": ["sg-1"], "db_parameter_group_name": "pg",
+            "db_subnet_group_name": "data"
         }));
         let empty = rds.modify_db_instance().db_instance_identifier("db");
         for field in UPDATABLE {
