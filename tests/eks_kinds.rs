@@ -311,6 +311,24 @@ async fn cluster_nodegroup_and_addon_are_created_updated_and_deleted() {
     assert_eq!(sorted(described.tags()), tags("cluster", &logged_spec));
     h.assert_no_drift("eks.cluster", &name, &logged_spec).await;
 
+    // Subnets and security groups change in place too (UpdateClusterConfig), endpoint
+    // access staying as it was.
+    let mut moved_spec = logged_spec.clone();
+    moved_spec["subnet_ids"] = json!([subnets[1]]);
+    let moved = h
+        .update_with("eks.cluster", &cx, &cluster, &logged_spec, &moved_spec)
+        .await;
+    assert_eq!(moved.id, cluster.id);
+    let described = h.cluster(&name).await;
+    let vpc = described.resources_vpc_config().unwrap();
+    assert_eq!(vpc.subnet_ids(), [subnets[1].as_str()]);
+    assert!(
+        vpc.endpoint_private_access(),
+        "endpoint access is untouched"
+    );
+    h.assert_no_drift("eks.cluster", &name, &moved_spec).await;
+    let logged_spec = moved_spec;
+
     // Node group: SPOT Graviton, scaling 2/20/3, labels and taints.
     let nodes_spec = json!({
         "cluster_name": name, "name": "arm-spot", "node_role_arn": node_role,

@@ -37,12 +37,9 @@ crate::spec! {
         name: String = required(AttrType::String).force_new(),
         version: Option<String> = optional(AttrType::String),
         role_arn: String = required(AttrType::String).force_new(),
-        subnet_ids: Vec<String> = required(AttrType::List(&AttrType::String))
-            .unordered()
-            .force_new(),
+        subnet_ids: Vec<String> = required(AttrType::List(&AttrType::String)).unordered(),
         security_group_ids: Vec<String> = optional(AttrType::List(&AttrType::String))
             .default("[]")
-            .force_new()
             .unordered(),
         endpoint_public_access: bool = optional(AttrType::Bool).default("true"),
         endpoint_private_access: bool = optional(AttrType::Bool).default("false"),
@@ -332,10 +329,9 @@ fn to_live(cluster: &Cluster) -> Option<Live> {
     ))
 }
 
-/// The blueprint attributes DescribeCluster reports. Left out: `subnet_ids` and
-/// `security_group_ids` (replace-forcing lists whose order AWS need not keep: a false
-/// difference would plan a new cluster); `public_access_cidrs` while the public endpoint is
-/// off (they are then never sent, and AWS reports its own).
+/// The blueprint attributes DescribeCluster reports (subnets and security groups compare as
+/// sets). Left out: `public_access_cidrs` while the public endpoint is off (they are then
+/// never sent, and AWS reports its own).
 fn observed_attrs(cluster: &Cluster) -> Attrs {
     let vpc = cluster.resources_vpc_config();
     let public = vpc.map(|v| v.endpoint_public_access());
@@ -343,6 +339,17 @@ fn observed_attrs(cluster: &Cluster) -> Attrs {
         ("name", string_or_null(cluster.name())),
         ("version", string_or_null(cluster.version())),
         ("role_arn", string_or_null(cluster.role_arn())),
+        (
+            "subnet_ids",
+            Value::from(vpc.map(|v| v.subnet_ids().to_vec()).unwrap_or_default()),
+        ),
+        (
+            "security_group_ids",
+            Value::from(
+                vpc.map(|v| v.security_group_ids().to_vec())
+                    .unwrap_or_default(),
+            ),
+        ),
         (
             "endpoint_public_access",
             public.map_or(Value::Null, Value::Bool),

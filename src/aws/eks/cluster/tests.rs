@@ -33,6 +33,7 @@ pub(super) fn current(version: &str, enabled_logs: &[&str]) -> Cluster {
         .endpoint_public_access(true)
         .endpoint_private_access(false)
         .public_access_cidrs("0.0.0.0/0")
+        .subnet_ids("subnet-1")
         .build();
     let disabled: Vec<&str> = LOG_TYPES
         .iter()
@@ -57,6 +58,7 @@ fn observed_attrs_of_a_default_cluster_equal_its_blueprint_with_defaults() {
     cluster.role_arn = Some("arn:aws:iam::1:role/eks".into());
     let blueprint = json!({
         "name": "prod", "version": "1.31", "role_arn": "arn:aws:iam::1:role/eks",
+        "subnet_ids": ["subnet-1"], "security_group_ids": [],
         "endpoint_public_access": true, "endpoint_private_access": false,
         "public_access_cidrs": ["0.0.0.0/0"], "enabled_log_types": [],
         "encryption_kms_key_arn": null

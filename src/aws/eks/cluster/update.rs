@@ -1,5 +1,5 @@
-//! What an in-place update of a cluster sends: logging, endpoint access and the Kubernetes
-//! version, each its own call.
+//! What an in-place update of a cluster sends: logging, endpoint access, its subnets and
+//! security groups, and the Kubernetes version, each its own call.
 
 use super::{public_cidrs, Spec};
 use crate::aws::common::missing;
@@ -22,6 +22,12 @@ pub(super) enum Step {
         private: bool,
         public_cidrs: Option<Vec<String>>,
     },
+    /// The cluster's network interfaces move to other subnets or get other security groups
+    /// (a VpcConfigUpdate, as terraform-provider-aws sends it apart from endpoint access).
+    Network {
+        subnet_ids: Vec<String>,
+        security_group_ids: Vec<String>,
+    },
     Version(String),
 }
 
@@ -30,6 +36,7 @@ pub(super) fn steps(current: &Cluster, spec: &Spec) -> KindResult<Vec<Step>> {
     let mut steps = Vec::new();
     steps.extend(logging_step(current, spec));
     steps.extend(endpoint_step(current, spec));
+    steps.extend(network_step(current, spec));
     if let (Some(from), Some(to)) = (current.version(), spec.version.as_deref()) {
         let versions = upgrade_path(from, to)?;
         steps.extend(versions.into_iter().map(Step::Version));
@@ -100,6 +107,19 @@ fn endpoint_step(current: &Cluster, spec: &Spec) -> Option<Step> {
     })
 }
 
+fn network_step(current: &Cluster, spec: &Spec) -> Option<Step> {
+    let vpc = current.resources_vpc_config();
+    let sorted = |ids: &[String]| ids.iter().cloned().collect::<BTreeSet<_>>();
+    let subnets_now = sorted(vpc.map(|v| v.subnet_ids()).unwrap_or(&[]));
+    let groups_now = sorted(vpc.map(|v| v.security_group_ids()).unwrap_or(&[]));
+    let differs =
+        subnets_now != sorted(&spec.subnet_ids) || groups_now != sorted(&spec.security_group_ids);
+    differs.then(|| Step::Network {
+        subnet_ids: spec.subnet_ids.clone(),
+        security_group_ids: spec.security_group_ids.clone(),
+    })
+}
+
 /// "1.29" -> (1, 29).
 fn minor_version(version: &str) -> Option<(u32, u32)> {
     let (major, minor) = version.split_once('.')?;
@@ -147,6 +167,16 @@ pub(super) async fn apply(eks: &Client, name: &str, step: &Step) -> KindResult<O
                 .build();
             config.resources_vpc_config(access)
         }
+        Step::Network {
+            subnet_ids,
+            security_group_ids,
+        } => {
+            let network = VpcConfigRequest::builder()
+                .set_subnet_ids(Some(subnet_ids.clone()))
+                .set_security_group_ids(Some(security_group_ids.clone()))
+                .build();
+            config.resources_vpc_config(network)
+        }
         Step::Version(version) => {
             let call = "eks:UpdateClusterVersion";
             let request = eks.update_cluster_version().name(name).version(version);
@@ -162,6 +192,7 @@ pub(super) async fn apply(eks: &Client, name: &str, step: &Step) -> KindResult<O
 #[cfg(test)]
 mod tests {
     use super::super::tests::{current, spec};
+    use super::super::SCHEMA;
     use super::*;
     use serde_json::json;
 
@@ -234,6 +265,23 @@ mod tests {
                 public_cidrs: None
             }]
         );
+    }
+
+    #[test]
+    fn new_subnets_or_security_groups_are_one_network_call() {
+        let same = spec(json!({"subnet_ids": ["subnet-1"]}));
+        assert_eq!(steps(&current("1.31", &[]), &same).unwrap(), vec![]);
+        let wanted =
+            spec(json!({"subnet_ids": ["subnet-2", "subnet-1"], "security_group_ids": ["sg-1"]}));
+        assert_eq!(
+            steps(&current("1.31", &[]), &wanted).unwrap(),
+            vec![Step::Network {
+                subnet_ids: vec!["subnet-2".into(), "subnet-1".into()],
+                security_group_ids: vec!["sg-1".into()],
+            }]
+        );
+        assert!(!SCHEMA.attr("subnet_ids").unwrap().force_new);
+        assert!(!SCHEMA.attr("security_group_ids").unwrap().force_new);
     }
 
     #[test]
