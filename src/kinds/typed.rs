@@ -251,14 +251,11 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
         match self.0.delete(cx, live, prior).await {
             Err(err) if err.has_code_in(K::NOT_FOUND) => {
-                match self
-                    .0
-                    .describe(std::slice::from_ref(&live.id))
-                    .await?
-                    .is_empty()
-                {
-                    true => Ok(()),
-                    false => Err(err),
+                let still_there = self.0.describe(std::slice::from_ref(&live.id)).await?;
+                if still_there.is_empty() {
+                    Ok(())
+                } else {
+                    Err(err)
                 }
             }
             other => other,

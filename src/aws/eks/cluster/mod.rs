@@ -168,9 +168,7 @@ impl AwsKind for ClusterKind {
                     wait_for_update(cx, eks, name, &started, of, UPDATE_WAIT).await?
                 }
                 // No update to follow: the cluster's status is all there is to wait on.
-                None => {
-                    drop(wait_on::<Cluster>(cx, self.0.eks().await, &READY_FOR_UPDATE, name).await?)
-                }
+                None => drop(wait_on::<Cluster>(cx, eks, &READY_FOR_UPDATE, name).await?),
             }
         }
         Ok(())
@@ -262,8 +260,7 @@ fn encryption(key_arn: Option<&str>) -> Option<Vec<EncryptionConfig>> {
 impl EksItem for Cluster {
     const DESCRIBE: &'static str = DESCRIBE;
 
-    async fn describe(eks: &Client, id: &str) -> KindResult<Cluster> {
-        let name = id;
+    async fn describe(eks: &Client, name: &str) -> KindResult<Cluster> {
         let described = eks.describe_cluster().name(name).send().await;
         let described = described.map_err(|e| sdk_error(DESCRIBE, e))?;
         described
