@@ -27,7 +27,7 @@ pub use schema::{Attr, AttrType, Rule, Schema};
 pub use spec::spec_fits_schema;
 pub use spec::{attr_name, changed, parse_spec, value_or_default, TAGS};
 pub use tags::{carries_all, tag_changes, tag_map, user_tags, TagApi, TagChanges, Tagging};
-pub use typed::{gone, in_order, AwsKind, Change, Typed};
+pub use typed::{gone, in_order, AwsItem, AwsKind, Change, ClientOf, Typed};
 pub use wait::{Seen, Waiter};
 
 use async_trait::async_trait;

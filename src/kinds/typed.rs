@@ -13,16 +13,13 @@ use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 
-/// One AWS resource kind, stated in its own types. Wrap it in [`Typed`] to register it.
+/// What a kind's describe call answers, and the calls every kind of its service makes on
+/// it: describe by ids, list by tags, the item's tags and where they are synced. A service
+/// states these once for all its kinds (EC2 with one `ec2_item!` line an item).
 #[async_trait]
-pub trait AwsKind: Send + Sync + 'static {
-    /// What the blueprint says about one instance (declared with [`spec!`](crate::spec)).
-    type Spec: DeserializeOwned + Send + Sync;
-    /// What the kind's describe call answers for one resource.
-    type Item: Send + Sync;
-
-    /// The kind's attributes, outputs, tier and price.
-    const SCHEMA: &'static Schema;
+pub trait AwsItem: Sized + Send + Sync + 'static {
+    /// What the calls go through: the service's client, or the context holding it.
+    type Client: Send + Sync;
 
     /// The describe call ("ec2:DescribeVpcs") and AWS's codes for an id that does not
     /// exist: a delete meeting one has nothing left to do, a read-after-create meeting one
@@ -30,29 +27,55 @@ pub trait AwsKind: Send + Sync + 'static {
     const DESCRIBE: &'static str;
     const NOT_FOUND: &'static [&'static str];
 
+    /// Describes `ids` in as few calls as the API allows, leaving out those that are gone.
+    async fn describe(client: &Self::Client, ids: &[String]) -> KindResult<Vec<Self>>;
+
+    /// Every resource that may carry `tags`, when AWS can list them (filtered by tag where
+    /// it can; the layer checks every tag on what comes back). `None`: not listable.
+    async fn list(client: &Self::Client, tags: &Tags) -> KindResult<Option<Vec<Self>>> {
+        let _ = (client, tags);
+        Ok(None)
+    }
+
+    /// The tags the item carries, when the describe call reports them.
+    fn tags(&self) -> Option<Tags> {
+        None
+    }
+
+    /// Where the tag sync after an update reaches the item, resource `id`: the service's
+    /// tag calls and the name they address it by (its id, or its ARN). `None`: its tags
+    /// are not synced. Where [`AwsItem::tags`] says nothing, the sync asks the service's
+    /// [`TagApi::list`](super::TagApi::list).
+    async fn tagging(&self, client: &Self::Client, id: &str) -> KindResult<Option<Tagging>> {
+        let _ = (client, id);
+        Ok(None)
+    }
+}
+
+/// The client kind `K`'s item calls go through.
+pub type ClientOf<K> = <<K as AwsKind>::Item as AwsItem>::Client;
+
+/// One AWS resource kind, stated in its own types. Wrap it in [`Typed`] to register it.
+#[async_trait]
+pub trait AwsKind: Send + Sync + 'static {
+    /// What the blueprint says about one instance (declared with [`spec!`](crate::spec)).
+    type Spec: DeserializeOwned + Send + Sync;
+    /// What the kind's describe call answers for one resource.
+    type Item: AwsItem;
+
+    /// The kind's attributes, outputs, tier and price.
+    const SCHEMA: &'static Schema;
+
+    /// What the item's calls go through.
+    fn client(&self) -> &ClientOf<Self>;
+
     /// Creates the resource tagged with `tags` where the API allows it, waits until it is
     /// usable, and returns its id.
     async fn create(&self, cx: &StepCx, spec: &Self::Spec, tags: &Tags) -> KindResult<String>;
 
-    /// Describes `ids` in as few calls as the API allows, leaving out those that are gone.
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Self::Item>>;
-
-    /// Every resource that may carry `tags`, when AWS can list them (filtered by tag where
-    /// it can; the layer checks every tag on what comes back). `None`: not listable.
-    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<Self::Item>>> {
-        let _ = tags;
-        Ok(None)
-    }
-
     /// The item as innovate sees it: id, outputs and observed attributes. The layer adds
-    /// the `tags` attribute and [`Live::identity`] from [`AwsKind::tags`].
+    /// the `tags` attribute and [`Live::identity`] from [`AwsItem::tags`].
     fn live(&self, item: &Self::Item) -> Option<Live>;
-
-    /// The tags the item carries, when the describe call reports them.
-    fn tags(&self, item: &Self::Item) -> Option<Tags> {
-        let _ = item;
-        None
-    }
 
     /// Changes what [`Change::changed`] says in place; the layer syncs the tags after it.
     /// Kinds whose every attribute forces a replace keep the default: only tags change.
@@ -61,17 +84,8 @@ pub trait AwsKind: Send + Sync + 'static {
         Ok(())
     }
 
-    /// Where the tag sync after an update reaches resource `id`, described as `current`:
-    /// the service's tag calls and the name they address it by (its id, or its ARN).
-    /// `None`: the kind's tags are not synced. Where [`AwsKind::tags`] says nothing, the
-    /// sync asks the service's [`TagApi::list`](super::TagApi::list).
-    async fn tagging(&self, current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let _ = (current, id);
-        Ok(None)
-    }
-
     /// Deletes the resource and waits until AWS has let go of it. An answer with one of
-    /// [`AwsKind::NOT_FOUND`] counts as deleted.
+    /// [`AwsItem::NOT_FOUND`] counts as deleted.
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()>;
 
     /// See [`ResourceKind::natural_id`].
@@ -127,7 +141,7 @@ pub struct Typed<K>(pub K);
 impl<K: AwsKind> Typed<K> {
     fn to_live(&self, item: &K::Item) -> Option<Live> {
         let mut live = self.0.live(item)?;
-        if let Some(tags) = self.0.tags(item) {
+        if let Some(tags) = item.tags() {
             if let Some(attrs) = live.attrs.as_mut() {
                 attrs.insert(TAGS.name.to_string(), user_tags(&tags));
             }
@@ -137,7 +151,7 @@ impl<K: AwsKind> Typed<K> {
     }
 
     async fn read(&self, ids: &[String]) -> KindResult<Vec<(K::Item, Live)>> {
-        let items = self.0.describe(ids).await?;
+        let items = K::Item::describe(self.0.client(), ids).await?;
         Ok(items
             .into_iter()
             .filter_map(|item| self.to_live(&item).map(|live| (item, live)))
@@ -147,18 +161,19 @@ impl<K: AwsKind> Typed<K> {
     /// The resource `id` and its item, waiting (bounded) while a fresh one is not visible.
     async fn read_existing(&self, id: &str) -> KindResult<(K::Item, Live)> {
         let ids = [id.to_string()];
-        retry_while(K::NOT_FOUND, Backoff::CONSISTENCY, || async {
+        let (call, not_found) = (K::Item::DESCRIBE, K::Item::NOT_FOUND);
+        retry_while(not_found, Backoff::CONSISTENCY, || async {
             let found = self.read(&ids).await?.pop();
-            found.ok_or_else(|| gone(K::DESCRIBE, K::NOT_FOUND, id))
+            found.ok_or_else(|| gone(call, not_found, id))
         })
         .await
     }
 
     async fn sync_tags(&self, item: &K::Item, id: &str, desired: &Tags) -> KindResult<()> {
-        let Some(tagging) = self.0.tagging(item, id).await? else {
+        let Some(tagging) = item.tagging(self.0.client(), id).await? else {
             return Ok(());
         };
-        let carried = tagging.carried(self.0.tags(item)).await?;
+        let carried = tagging.carried(item.tags()).await?;
         tagging.sync(&carried, desired).await
     }
 }
@@ -198,7 +213,7 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
     }
 
     async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
-        let Some(items) = self.0.list(tags).await? else {
+        let Some(items) = K::Item::list(self.0.client(), tags).await? else {
             return Ok(None);
         };
         let mut found = Vec::new();
@@ -250,8 +265,8 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
     /// that for the role's own absence would make state forget a role that still exists.
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
         match self.0.delete(cx, live, prior).await {
-            Err(err) if err.has_code_in(K::NOT_FOUND) => {
-                let still_there = self.0.describe(std::slice::from_ref(&live.id)).await?;
+            Err(err) if err.has_code_in(K::Item::NOT_FOUND) => {
+                let still_there = self.read(std::slice::from_ref(&live.id)).await?;
                 if still_there.is_empty() {
                     Ok(())
                 } else {
@@ -292,28 +307,38 @@ mod tests {
         still_there: bool,
     }
 
+    /// The fake's item: a resource id.
+    struct Item(String);
+
+    #[async_trait]
+    impl AwsItem for Item {
+        /// Whether the resource is still there.
+        type Client = bool;
+        const DESCRIBE: &'static str = "test:Describe";
+        const NOT_FOUND: &'static [&'static str] = &["NoSuchEntity"];
+
+        async fn describe(still_there: &bool, ids: &[String]) -> KindResult<Vec<Item>> {
+            let found = ids.iter().filter(|_| *still_there);
+            Ok(found.cloned().map(Item).collect())
+        }
+    }
+
     #[async_trait]
     impl AwsKind for NotFoundOnDelete {
         type Spec = Spec;
-        type Item = String;
+        type Item = Item;
         const SCHEMA: &'static Schema = &SCHEMA;
-        const DESCRIBE: &'static str = "test:Describe";
-        const NOT_FOUND: &'static [&'static str] = &["NoSuchEntity"];
+
+        fn client(&self) -> &bool {
+            &self.still_there
+        }
 
         async fn create(&self, _: &StepCx, _: &Spec, _: &Tags) -> KindResult<String> {
             unreachable!("not created in these tests")
         }
 
-        async fn describe(&self, ids: &[String]) -> KindResult<Vec<String>> {
-            Ok(if self.still_there {
-                ids.to_vec()
-            } else {
-                Vec::new()
-            })
-        }
-
-        fn live(&self, id: &String) -> Option<Live> {
-            Some(Live::observed(id.clone(), Attrs::new(), Attrs::new()))
+        fn live(&self, item: &Item) -> Option<Live> {
+            Some(Live::observed(item.0.clone(), Attrs::new(), Attrs::new()))
         }
 
         async fn delete(&self, _: &StepCx, _: &Live, _: &Attrs) -> KindResult<()> {

@@ -2,12 +2,12 @@
 //! change in place.
 
 use super::{
-    describe_existing, filter, missing, observed, outputs, string_or_null, tag_filters, tags,
-    Lookup,
+    describe_existing, filter, missing, observed, outputs, string_or_null, tag_filters,
+    tagging_by_id, tags, Lookup,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
+    AttrType, Attrs, AwsItem, AwsKind, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
@@ -44,6 +44,33 @@ const RELEASE_BACKOFF: Backoff = Backoff {
     bound: Duration::from_secs(5 * 60),
 };
 
+#[async_trait]
+impl AwsItem for Address {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    async fn describe(aws: &AwsContext, ids: &[String]) -> KindResult<Vec<Address>> {
+        describe(aws.ec2().await, ids).await
+    }
+
+    /// DescribeAddresses is not paginated: one call answers for every address.
+    async fn list(aws: &AwsContext, tags: &Tags) -> KindResult<Option<Vec<Address>>> {
+        let request = aws.ec2().await.describe_addresses();
+        let request = request.set_filters(Some(tag_filters(tags)));
+        let described = request.send().await.map_err(|e| sdk_error(DESCRIBE, e))?;
+        Ok(Some(described.addresses.unwrap_or_default()))
+    }
+
+    fn tags(&self) -> Option<Tags> {
+        Some(tags::to_map(Address::tags(self)))
+    }
+
+    async fn tagging(&self, aws: &AwsContext, id: &str) -> KindResult<Option<Tagging>> {
+        Ok(Some(tagging_by_id(aws, id).await))
+    }
+}
+
 pub(super) struct ElasticIpKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -51,8 +78,10 @@ impl AwsKind for ElasticIpKind {
     type Spec = Spec;
     type Item = Address;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let allocated = self
@@ -71,29 +100,8 @@ impl AwsKind for ElasticIpKind {
             .to_string())
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Address>> {
-        describe(self.0.ec2().await, ids).await
-    }
-
-    /// DescribeAddresses is not paginated: one call answers for every address.
-    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<Address>>> {
-        let request = self.0.ec2().await.describe_addresses();
-        let request = request.set_filters(Some(tag_filters(tags)));
-        let described = request.send().await.map_err(|e| sdk_error(DESCRIBE, e))?;
-        Ok(Some(described.addresses.unwrap_or_default()))
-    }
-
     fn live(&self, address: &Address) -> Option<Live> {
         to_live(address)
-    }
-
-    fn tags(&self, address: &Address) -> Option<Tags> {
-        Some(tags::to_map(address.tags()))
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Ec2(self.0.ec2().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     /// Only the tags change in place, and the layer syncs those.

@@ -2,12 +2,12 @@
 //! another VPC is done in place (detach, attach).
 
 use super::{
-    delete_retrying, ignore_gone, missing, observed, outputs, string_or_null, tag_filters, tags,
+    delete_retrying, ignore_gone, missing, observed, outputs, string_or_null, tags,
     unless_already_ours,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    gone, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
+    gone, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway, InternetGatewayAttachment, ResourceType};
@@ -26,6 +26,9 @@ const SCHEMA: Schema =
 const NOT_FOUND: &str = "InvalidInternetGatewayID.NotFound";
 const DESCRIBE: &str = "ec2:DescribeInternetGateways";
 
+ec2_item!(InternetGateway, DESCRIBE, &[NOT_FOUND], described by describe,
+    listed by describe_internet_gateways.filters);
+
 pub(super) struct InternetGatewayKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -33,8 +36,10 @@ impl AwsKind for InternetGatewayKind {
     type Spec = Spec;
     type Item = InternetGateway;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
@@ -54,27 +59,8 @@ impl AwsKind for InternetGatewayKind {
         Ok(id.to_string())
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<InternetGateway>> {
-        describe(self.0.ec2().await, ids).await
-    }
-
-    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<InternetGateway>>> {
-        let request = self.0.ec2().await.describe_internet_gateways();
-        let request = request.set_filters(Some(tag_filters(tags)));
-        Ok(Some(all_pages!(request, DESCRIBE)?))
-    }
-
     fn live(&self, gateway: &InternetGateway) -> Option<Live> {
         to_live(&self.0, gateway)
-    }
-
-    fn tags(&self, gateway: &InternetGateway) -> Option<Tags> {
-        Some(tags::to_map(gateway.tags()))
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Ec2(self.0.ec2().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {

@@ -35,6 +35,52 @@ macro_rules! describe_ids {
     }};
 }
 
+/// The [`AwsItem`](crate::kinds::AwsItem) of EC2 item `$item`: described by the module's
+/// `$describe(ec2, ids)`, listed through the paginated `$op` with one `$filter` per tag
+/// (keeping what `$keep` accepts, where given), its tags from the Describe* answer, synced
+/// through EC2's tag calls by id.
+macro_rules! ec2_item {
+    ($item:ty, $call:expr, $not_found:expr, described by $describe:ident,
+     listed by $op:ident . $filter:ident $(if $keep:expr)?) => {
+        #[async_trait::async_trait]
+        impl $crate::kinds::AwsItem for $item {
+            type Client = $crate::aws::AwsContext;
+            const DESCRIBE: &'static str = $call;
+            const NOT_FOUND: &'static [&'static str] = $not_found;
+
+            async fn describe(
+                aws: &Self::Client,
+                ids: &[String],
+            ) -> $crate::kinds::KindResult<Vec<Self>> {
+                $describe(aws.ec2().await, ids).await
+            }
+
+            async fn list(
+                aws: &Self::Client,
+                tags: &$crate::kinds::Tags,
+            ) -> $crate::kinds::KindResult<Option<Vec<Self>>> {
+                let filters = $crate::aws::ec2::tag_filters(tags).into_iter();
+                let request = filters.fold(aws.ec2().await.$op(), |r, f| r.$filter(f));
+                let listed: Vec<Self> = all_pages!(request, $call)?;
+                $(let listed = listed.into_iter().filter($keep).collect();)?
+                Ok(Some(listed))
+            }
+
+            fn tags(&self) -> Option<$crate::kinds::Tags> {
+                Some($crate::aws::ec2::tags::to_map(<$item>::tags(self)))
+            }
+
+            async fn tagging(
+                &self,
+                aws: &Self::Client,
+                id: &str,
+            ) -> $crate::kinds::KindResult<Option<$crate::kinds::Tagging>> {
+                Ok(Some($crate::aws::ec2::tagging_by_id(aws, id).await))
+            }
+        }
+    };
+}
+
 mod elastic_ip;
 mod internet_gateway;
 mod nat_gateway;
@@ -47,7 +93,7 @@ mod vpc;
 pub(crate) use crate::aws::common::*;
 use crate::aws::AwsContext;
 use crate::aws::{retry_while, Backoff};
-use crate::kinds::{KindResult, Registry, Tags, Typed, Waiter};
+use crate::kinds::{KindResult, Registry, Tagging, Tags, Typed, Waiter};
 use aws_sdk_ec2::types::Filter;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -86,6 +132,11 @@ fn tag_filters(tags: &Tags) -> Vec<Filter> {
         .filter(|(_, value)| !value.contains(['*', '?', '[', ']']))
         .map(|(key, value)| filter(&format!("tag:{key}"), [value.as_str()]))
         .collect()
+}
+
+/// EC2 tags a resource by its id.
+async fn tagging_by_id(aws: &AwsContext, id: &str) -> Tagging {
+    Tagging::new(tags::Ec2(aws.ec2().await.clone()), id)
 }
 
 /// How a Describe* call selects resources.

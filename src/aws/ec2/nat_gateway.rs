@@ -2,11 +2,10 @@
 //! AWS takes minutes to make one available and to delete one; both are waited for. Only
 //! its tags change in place.
 
-use super::{missing, observed, outputs, string_or_null, tag_filters, tags};
+use super::{missing, observed, outputs, string_or_null, tags};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, KindError, KindResult, Live, Schema, Seen, StepCx, Tagging, Tags,
-    Tier, Waiter,
+    AttrType, Attrs, AwsKind, KindError, KindResult, Live, Schema, Seen, StepCx, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -62,6 +61,10 @@ const DELETED: Waiter = Waiter {
     ..AVAILABLE
 };
 
+// Gateways on their way out are not listed (nor, being gone, read: see `to_live`).
+ec2_item!(NatGateway, DESCRIBE, &NOT_FOUND, described by describe_all,
+    listed by describe_nat_gateways.filter if |g| !is_gone(g) && !deleting(g));
+
 pub(super) struct NatGatewayKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -69,8 +72,10 @@ impl AwsKind for NatGatewayKind {
     type Spec = Spec;
     type Item = NatGateway;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &NOT_FOUND;
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         if spec.connectivity_type == "public" && spec.allocation_id.is_none() {
@@ -91,32 +96,8 @@ impl AwsKind for NatGatewayKind {
         &["Resource.AlreadyAssociated"]
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<NatGateway>> {
-        let gateways = describe_all(self.0.ec2().await, ids).await?;
-        Ok(gateways.into_iter().filter(|g| !is_gone(g)).collect())
-    }
-
-    /// Gateways on their way out are not listed.
-    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<NatGateway>>> {
-        let request = self.0.ec2().await.describe_nat_gateways();
-        let request = request.set_filter(Some(tag_filters(tags)));
-        let gateways: Vec<NatGateway> = all_pages!(request, DESCRIBE)?;
-        let deleting = |g: &NatGateway| g.state() == Some(&NatGatewayState::Deleting);
-        let listed = gateways.into_iter().filter(|g| !is_gone(g) && !deleting(g));
-        Ok(Some(listed.collect()))
-    }
-
     fn live(&self, gateway: &NatGateway) -> Option<Live> {
         to_live(gateway)
-    }
-
-    fn tags(&self, gateway: &NatGateway) -> Option<Tags> {
-        Some(tags::to_map(gateway.tags()))
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Ec2(self.0.ec2().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     /// Only the tags change in place, and the layer syncs those.
@@ -191,7 +172,16 @@ fn seen(gateway: &NatGateway) -> Seen {
     seen.with_code(gateway.failure_code())
 }
 
+/// Being deleted: on its way to [`is_gone`].
+fn deleting(gateway: &NatGateway) -> bool {
+    gateway.state() == Some(&NatGatewayState::Deleting)
+}
+
+/// `None` for a gateway that [`is_gone`]: AWS still lists it, but it is no longer there.
 fn to_live(gateway: &NatGateway) -> Option<Live> {
+    if is_gone(gateway) {
+        return None;
+    }
     let addresses = gateway.nat_gateway_addresses();
     let primary = addresses
         .iter()

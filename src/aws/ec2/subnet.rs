@@ -2,12 +2,12 @@
 
 use super::{
     available, carries_all, delete_retrying, filter, has_code, missing, observed, outputs,
-    string_or_null, tag_filters, tags,
+    string_or_null, tags,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx,
-    Tagging, Tags, Tier, Waiter,
+    identity_tags, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tags,
+    Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet};
@@ -31,6 +31,9 @@ const NOT_FOUND: &str = "InvalidSubnetID.NotFound";
 const DESCRIBE: &str = "ec2:DescribeSubnets";
 const AVAILABLE: Waiter = available(DESCRIBE);
 
+ec2_item!(Subnet, DESCRIBE, &[NOT_FOUND], described by describe,
+    listed by describe_subnets.filters);
+
 pub(super) struct SubnetKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -38,8 +41,10 @@ impl AwsKind for SubnetKind {
     type Spec = Spec;
     type Item = Subnet;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
@@ -53,27 +58,8 @@ impl AwsKind for SubnetKind {
         Ok(id)
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Subnet>> {
-        describe(self.0.ec2().await, ids).await
-    }
-
-    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<Subnet>>> {
-        let request = self.0.ec2().await.describe_subnets();
-        let request = request.set_filters(Some(tag_filters(tags)));
-        Ok(Some(all_pages!(request, DESCRIBE)?))
-    }
-
     fn live(&self, subnet: &Subnet) -> Option<Live> {
         to_live(subnet)
-    }
-
-    fn tags(&self, subnet: &Subnet) -> Option<Tags> {
-        Some(tags::to_map(subnet.tags()))
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Ec2(self.0.ec2().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {

@@ -3,12 +3,12 @@
 
 use super::{
     available, delete_retrying, filter, missing, observed, outputs, string_or_null, tag_filters,
-    tags,
+    tagging_by_id, tags,
 };
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tagging, Tags, Tier,
-    Waiter,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tagging,
+    Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tenancy, Vpc};
@@ -48,6 +48,33 @@ pub(super) struct VpcItem {
     main_route_table: Option<String>,
 }
 
+#[async_trait]
+impl AwsItem for VpcItem {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    async fn describe(aws: &AwsContext, ids: &[String]) -> KindResult<Vec<VpcItem>> {
+        let ec2 = aws.ec2().await;
+        with_outputs(ec2, describe(ec2, ids).await?).await
+    }
+
+    async fn list(aws: &AwsContext, tags: &Tags) -> KindResult<Option<Vec<VpcItem>>> {
+        let ec2 = aws.ec2().await;
+        let request = ec2.describe_vpcs().set_filters(Some(tag_filters(tags)));
+        let vpcs = all_pages!(request, DESCRIBE)?;
+        Ok(Some(with_outputs(ec2, vpcs).await?))
+    }
+
+    fn tags(&self) -> Option<Tags> {
+        Some(tags::to_map(self.vpc.tags()))
+    }
+
+    async fn tagging(&self, aws: &AwsContext, id: &str) -> KindResult<Option<Tagging>> {
+        Ok(Some(tagging_by_id(aws, id).await))
+    }
+}
+
 pub(super) struct VpcKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -55,8 +82,10 @@ impl AwsKind for VpcKind {
     type Spec = Spec;
     type Item = VpcItem;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
@@ -81,29 +110,8 @@ impl AwsKind for VpcKind {
         Ok(id.to_string())
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<VpcItem>> {
-        let ec2 = self.0.ec2().await;
-        with_outputs(ec2, describe(ec2, ids).await?).await
-    }
-
-    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<VpcItem>>> {
-        let ec2 = self.0.ec2().await;
-        let request = ec2.describe_vpcs().set_filters(Some(tag_filters(tags)));
-        let vpcs = all_pages!(request, DESCRIBE)?;
-        Ok(Some(with_outputs(ec2, vpcs).await?))
-    }
-
     fn live(&self, item: &VpcItem) -> Option<Live> {
         to_live(&self.0, item)
-    }
-
-    fn tags(&self, item: &VpcItem) -> Option<Tags> {
-        Some(tags::to_map(item.vpc.tags()))
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Ec2(self.0.ec2().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {

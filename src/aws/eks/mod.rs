@@ -9,7 +9,7 @@ mod tags;
 
 use crate::aws::common::missing;
 use crate::aws::{sdk_error, AwsContext, Backoff};
-use crate::kinds::retry_when;
+use crate::kinds::{retry_when, AwsItem, Tags};
 use crate::kinds::{
     Attr, KindError, KindResult, Registry, Rule, Seen, StepCx, Tagging, Typed, Waiter,
 };
@@ -18,6 +18,7 @@ use aws_sdk_eks::types::{ErrorDetail, Update, UpdateStatus};
 use aws_sdk_eks::Client;
 use futures::{StreamExt, TryStreamExt};
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,15 +41,22 @@ const NAME_TAKEN: &[&str] = &["ResourceInUseException"];
 const READ_CONCURRENCY: usize = 8;
 
 /// What the EKS kinds' items (cluster, node group, add-on) share: how one is described by
-/// its innovate id, what a wait sees in it, and the ARN EKS tags it by.
+/// its innovate id, what a wait sees in it, its tags and the ARN EKS tags it by. Each is an
+/// [`AwsItem`] through it.
 #[async_trait]
-trait EksItem: Sized + Send + Sync {
+trait EksItem: Sized + Send + Sync + 'static {
     /// The Describe call, as errors name it.
     const DESCRIBE: &'static str;
 
     /// Describes the item `id` names: a cluster's name, or "CLUSTER:NAME" for what lives
     /// in a cluster.
     async fn describe(eks: &Client, id: &str) -> KindResult<Self>;
+
+    /// Every item of the account, where EKS can list them. `None`: not listable.
+    async fn list(eks: &Client) -> KindResult<Option<Vec<Self>>> {
+        let _ = eks;
+        Ok(None)
+    }
 
     /// Its status and health issues, for a [`Waiter`].
     fn seen(&self) -> Seen;
@@ -57,12 +65,45 @@ trait EksItem: Sized + Send + Sync {
     fn is_active(&self) -> bool;
 
     fn arn(&self) -> Option<&str>;
+
+    fn eks_tags(&self) -> Option<&HashMap<String, String>>;
+}
+
+#[async_trait]
+impl<T: EksItem> AwsItem for T {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = <T as EksItem>::DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    async fn describe(aws: &AwsContext, ids: &[String]) -> KindResult<Vec<T>> {
+        describe_all(aws.eks().await, ids).await
+    }
+
+    async fn list(aws: &AwsContext, _tags: &Tags) -> KindResult<Option<Vec<T>>> {
+        <T as EksItem>::list(aws.eks().await).await
+    }
+
+    fn tags(&self) -> Option<Tags> {
+        Some(tags::to_map(self.eks_tags()))
+    }
+
+    /// EKS tags by ARN.
+    async fn tagging(&self, aws: &AwsContext, _id: &str) -> KindResult<Option<Tagging>> {
+        let arn = self
+            .arn()
+            .ok_or_else(|| missing(<T as EksItem>::DESCRIBE, "arn"))?;
+        Ok(Some(Tagging::new(tags::Eks(aws.eks().await.clone()), arn)))
+    }
 }
 
 /// EKS has no batch Describe: one call per id, a few at a time, in the order of `ids`,
 /// leaving out those that do not exist.
 async fn describe_all<T: EksItem>(eks: &Client, ids: &[String]) -> KindResult<Vec<T>> {
-    describe_each(ids, |id| async move { T::describe(eks, &id).await }).await
+    describe_each(
+        ids,
+        |id| async move { <T as EksItem>::describe(eks, &id).await },
+    )
+    .await
 }
 
 /// [`describe_all`] through any one-id `describe` call.
@@ -90,7 +131,7 @@ async fn wait_on<T: EksItem>(
     waiter: &Waiter,
     id: &str,
 ) -> KindResult<Option<T>> {
-    let look = || async move { found(T::describe(eks, id).await) };
+    let look = || async move { found(<T as EksItem>::describe(eks, id).await) };
     waiter.wait(cx, look, T::seen).await
 }
 
@@ -110,13 +151,7 @@ async fn ready_for_update<'a, T: EksItem + Clone>(
     let found = wait_on::<T>(cx, eks, waiter, id).await?;
     found
         .map(Cow::Owned)
-        .ok_or_else(|| missing(T::DESCRIBE, id))
-}
-
-/// Where the tag sync reaches `item`: EKS tags by ARN.
-fn by_arn<T: EksItem>(eks: &Client, item: &T) -> KindResult<Option<Tagging>> {
-    let arn = item.arn().ok_or_else(|| missing(T::DESCRIBE, "arn"))?;
-    Ok(Some(Tagging::new(tags::Eks(eks.clone()), arn)))
+        .ok_or_else(|| missing(<T as EksItem>::DESCRIBE, id))
 }
 
 /// A Describe* result with "does not exist" as `None`.

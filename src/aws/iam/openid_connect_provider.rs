@@ -8,7 +8,8 @@ use super::{get_each, tags, unless_gone, NOT_FOUND};
 use crate::aws::common::{missing, observed, outputs};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
@@ -38,6 +39,43 @@ pub(super) struct Provider {
     found: GetOpenIdConnectProviderOutput,
 }
 
+#[async_trait]
+impl AwsItem for Provider {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = "iam:GetOpenIDConnectProvider";
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    async fn describe(aws: &AwsContext, arns: &[String]) -> KindResult<Vec<Provider>> {
+        get_providers(aws.iam().await, arns).await
+    }
+
+    /// IAM lists providers by ARN only (ListOpenIDConnectProviders has no tags), so each is
+    /// read for its tags. An account holds a handful (one per cluster): a few calls.
+    async fn list(aws: &AwsContext, _tags: &Tags) -> KindResult<Option<Vec<Provider>>> {
+        let iam = aws.iam().await;
+        let listed = iam
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))?;
+        let arns: Vec<String> = listed
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn().map(str::to_string))
+            .collect();
+        Ok(Some(get_providers(iam, &arns).await?))
+    }
+
+    fn tags(&self) -> Option<Tags> {
+        Some(tags::to_map(self.found.tags()))
+    }
+
+    async fn tagging(&self, aws: &AwsContext, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::OidcProviders(aws.iam().await.clone());
+        Ok(Some(Tagging::new(api, id)))
+    }
+}
+
 pub(super) struct OpenIdConnectProviderKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -45,8 +83,10 @@ impl AwsKind for OpenIdConnectProviderKind {
     type Spec = Spec;
     type Item = Provider;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = "iam:GetOpenIDConnectProvider";
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let thumbprints = (!spec.thumbprint_list.is_empty()).then(|| spec.thumbprint_list.clone());
@@ -76,42 +116,12 @@ impl AwsKind for OpenIdConnectProviderKind {
         &["EntityAlreadyExists"]
     }
 
-    async fn describe(&self, arns: &[String]) -> KindResult<Vec<Provider>> {
-        get_providers(self.0.iam().await, arns).await
-    }
-
-    /// IAM lists providers by ARN only (ListOpenIDConnectProviders has no tags), so each is
-    /// read for its tags. An account holds a handful (one per cluster): a few calls.
-    async fn list(&self, _tags: &Tags) -> KindResult<Option<Vec<Provider>>> {
-        let iam = self.0.iam().await;
-        let listed = iam
-            .list_open_id_connect_providers()
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))?;
-        let arns: Vec<String> = listed
-            .open_id_connect_provider_list()
-            .iter()
-            .filter_map(|p| p.arn().map(str::to_string))
-            .collect();
-        Ok(Some(get_providers(iam, &arns).await?))
-    }
-
     fn live(&self, provider: &Provider) -> Option<Live> {
         Some(Live::observed(
             provider.arn.clone(),
             outputs([("arn", Some(provider.arn.clone()))]),
             observed_attrs(&provider.found),
         ))
-    }
-
-    fn tags(&self, provider: &Provider) -> Option<Tags> {
-        Some(tags::to_map(provider.found.tags()))
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::OidcProviders(self.0.iam().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {

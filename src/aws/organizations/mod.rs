@@ -13,7 +13,7 @@ mod organizational_unit;
 mod policy;
 mod tags;
 
-use tags::{for_create, retag, tags_of, Organizations};
+use tags::{for_create, retag, tagging_by_id, tags_of, Organizations};
 
 /// Service control policies are written in the IAM policy language: IAM's comparison of
 /// documents by meaning applies as it is.

@@ -12,7 +12,8 @@ use super::{changing, check_one_of, explained, found, id_of, root, NOT_IN_USE};
 use crate::aws::common::{has_code, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{Organization, OrganizationFeatureSet, Root};
@@ -40,6 +41,29 @@ const ALREADY: [&str; 2] = [
     "AWSOrganizationsInUseException",
 ];
 
+#[async_trait]
+impl AwsItem for Found {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_IN_USE];
+
+    /// One organization per caller: one DescribeOrganization (and ListRoots) answers for
+    /// every id, and only the one it names is found.
+    async fn describe(aws: &AwsContext, ids: &[String]) -> KindResult<Vec<Found>> {
+        let org = aws.organizations().await;
+        let Some(organization) = found(describe(org).await, &[])? else {
+            return Ok(Vec::new());
+        };
+        if !ids.iter().any(|id| organization.id() == Some(id.as_str())) {
+            return Ok(Vec::new());
+        }
+        let Some(root) = found(root(org).await, &[])? else {
+            return Ok(Vec::new());
+        };
+        Ok(vec![Found { organization, root }])
+    }
+}
+
 pub(super) struct OrganizationKind(pub(super) Arc<AwsContext>);
 
 /// The organization with its root: the root appears with it, a moment later.
@@ -53,9 +77,11 @@ impl AwsKind for OrganizationKind {
     type Spec = Spec;
     type Item = Found;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
     // Until its root is readable, a new organization reads as not there yet.
-    const NOT_FOUND: &'static [&'static str] = &[NOT_IN_USE];
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, _tags: &Tags) -> KindResult<String> {
         check_one_of(&SCHEMA, "feature_set", &spec.feature_set)?;
@@ -76,22 +102,6 @@ impl AwsKind for OrganizationKind {
         };
         let id = organization.id().ok_or_else(|| missing(call, "Id"))?;
         Ok(id.to_string())
-    }
-
-    /// One organization per caller: one DescribeOrganization (and ListRoots) answers for
-    /// every id, and only the one it names is found.
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Found>> {
-        let org = self.0.organizations().await;
-        let Some(organization) = found(describe(org).await, &[])? else {
-            return Ok(Vec::new());
-        };
-        if !ids.iter().any(|id| organization.id() == Some(id.as_str())) {
-            return Ok(Vec::new());
-        }
-        let Some(root) = found(root(org).await, &[])? else {
-            return Ok(Vec::new());
-        };
-        Ok(vec![Found { organization, root }])
     }
 
     fn live(&self, found: &Found) -> Option<Live> {

@@ -3,13 +3,13 @@
 
 use super::{
     address, changing, explained, for_create, found, id_of, is_ours, parent_of, read_each,
-    read_found, retag, root, tags_of, Organizations, NOT_IN_USE, SETTLING,
+    read_found, retag, root, tagging_by_id, tags_of, NOT_IN_USE, SETTLING,
 };
 use crate::aws::common::{missing, observed, outputs, string_or_null};
 use crate::aws::{retry_while, sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tagging, Tags,
-    Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx,
+    Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::OrganizationalUnit;
@@ -38,6 +38,53 @@ const DUPLICATE: &str = "DuplicateOrganizationalUnitException";
 /// DeleteOrganizationalUnit while accounts or OUs are still inside.
 const NOT_EMPTY: &str = "OrganizationalUnitNotEmptyException";
 
+#[async_trait]
+impl AwsItem for Current {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND, NOT_IN_USE];
+
+    async fn describe(aws: &AwsContext, ids: &[String]) -> KindResult<Vec<Current>> {
+        let org = aws.organizations().await;
+        let read = |id: String| async move { read_one(org, &id).await };
+        read_found(ids.iter().cloned(), read).await
+    }
+
+    /// Every OU of the organization: a walk down from the root, one
+    /// ListOrganizationalUnitsForParent per OU, then one ListTagsForResource per OU.
+    async fn list(aws: &AwsContext, _tags: &Tags) -> KindResult<Option<Vec<Current>>> {
+        let org = aws.organizations().await;
+        let Some(root) = found(root(org).await, &[])? else {
+            return Ok(Some(Vec::new()));
+        };
+        let mut parents = vec![id_of(&root)?.to_string()];
+        let mut all = Vec::new();
+        while let Some(parent_id) = parents.pop() {
+            for ou in children(org, &parent_id).await? {
+                parents.extend(ou.id().map(str::to_string));
+                all.push((ou, parent_id.clone()));
+            }
+        }
+        let tagged = read_each(all, |(ou, parent_id)| async move {
+            let tags = tags_of(org, ou.id().unwrap_or_default()).await?;
+            Ok(Current {
+                ou,
+                parent_id,
+                tags,
+            })
+        });
+        Ok(Some(tagged.await?))
+    }
+
+    fn tags(&self) -> Option<Tags> {
+        Some(self.tags.clone())
+    }
+
+    async fn tagging(&self, aws: &AwsContext, id: &str) -> KindResult<Option<Tagging>> {
+        Ok(Some(tagging_by_id(aws, id).await))
+    }
+}
+
 pub(super) struct OrganizationalUnitKind(pub(super) Arc<AwsContext>);
 
 /// An OU as AWS reports it, with what takes more calls to learn.
@@ -52,8 +99,10 @@ impl AwsKind for OrganizationalUnitKind {
     type Spec = Spec;
     type Item = Current;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND, NOT_IN_USE];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let org = self.0.organizations().await;
@@ -78,49 +127,8 @@ impl AwsKind for OrganizationalUnitKind {
         }
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Current>> {
-        let org = self.0.organizations().await;
-        let read = |id: String| async move { read_one(org, &id).await };
-        read_found(ids.iter().cloned(), read).await
-    }
-
-    /// Every OU of the organization: a walk down from the root, one
-    /// ListOrganizationalUnitsForParent per OU, then one ListTagsForResource per OU.
-    async fn list(&self, _tags: &Tags) -> KindResult<Option<Vec<Current>>> {
-        let org = self.0.organizations().await;
-        let Some(root) = found(root(org).await, &[])? else {
-            return Ok(Some(Vec::new()));
-        };
-        let mut parents = vec![id_of(&root)?.to_string()];
-        let mut all = Vec::new();
-        while let Some(parent_id) = parents.pop() {
-            for ou in children(org, &parent_id).await? {
-                parents.extend(ou.id().map(str::to_string));
-                all.push((ou, parent_id.clone()));
-            }
-        }
-        let tagged = read_each(all, |(ou, parent_id)| async move {
-            let tags = tags_of(org, ou.id().unwrap_or_default()).await?;
-            Ok(Current {
-                ou,
-                parent_id,
-                tags,
-            })
-        });
-        Ok(Some(tagged.await?))
-    }
-
     fn live(&self, current: &Current) -> Option<Live> {
         to_live(current)
-    }
-
-    fn tags(&self, current: &Current) -> Option<Tags> {
-        Some(current.tags.clone())
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = Organizations(self.0.organizations().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     /// Compared with what AWS reports, not with state: drift gets corrected too.
@@ -250,7 +258,6 @@ mod tests {
             parent_id: "r-ab12".into(),
             tags: tag_map(&[("team", "platform"), ("innovate:address", "workloads")]),
         };
-        let kind = OrganizationalUnitKind(crate::aws::AwsContext::new(None));
         let live = to_live(&current).unwrap();
         assert_eq!(live.id, "ou-ab12-cdef3456");
         assert!(live.outputs["arn"]
@@ -262,7 +269,7 @@ mod tests {
             json!({"name": "workloads", "parent_id": "r-ab12"})
         );
         // The layer reports the user's tags (and innovate's as identity) from these.
-        let carried = kind.tags(&current).expect("OUs report their tags");
+        let carried = AwsItem::tags(&current).expect("OUs report their tags");
         assert_eq!(user_tags(&carried), json!({"team": "platform"}));
     }
 }

@@ -3,7 +3,7 @@
 
 use super::changing;
 use crate::aws::common::sdk_tags;
-use crate::aws::sdk_error;
+use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{KindResult, TagApi, Tagging, Tags};
 use async_trait::async_trait;
 use aws_sdk_organizations::types::Tag;
@@ -15,6 +15,11 @@ pub(super) fn for_create(call: &str, tags: &Tags) -> KindResult<Option<Vec<Tag>>
     sdk_tags(call, tags, |key, value| {
         Tag::builder().key(key).value(value).build()
     })
+}
+
+/// Organizations tags a resource by its id.
+pub(super) async fn tagging_by_id(aws: &AwsContext, id: &str) -> Tagging {
+    Tagging::new(Organizations(aws.organizations().await.clone()), id)
 }
 
 /// The tags of a root, OU, account or policy, by its id.

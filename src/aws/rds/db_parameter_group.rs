@@ -9,7 +9,8 @@ use super::{delete_group, describe_named, lower, natural_id, tags};
 use crate::aws::common::{missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
@@ -39,6 +40,21 @@ const PARAMETERS_PER_CALL: usize = 20;
 /// Parameter name -> its ApplyType ("static" or "dynamic").
 type ApplyTypes = HashMap<String, String>;
 
+#[async_trait]
+impl AwsItem for DbParameterGroup {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = "rds:DescribeDBParameterGroups";
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    async fn describe(aws: &AwsContext, names: &[String]) -> KindResult<Vec<DbParameterGroup>> {
+        describe(aws.rds().await, &lower(names)).await
+    }
+
+    async fn tagging(&self, aws: &AwsContext, _id: &str) -> KindResult<Option<Tagging>> {
+        Ok(Some(tags::by_arn(aws, group_arn(self)?).await))
+    }
+}
+
 pub(super) struct DbParameterGroupKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -46,8 +62,10 @@ impl AwsKind for DbParameterGroupKind {
     type Spec = Spec;
     type Item = DbParameterGroup;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = "rds:DescribeDBParameterGroups";
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let rds = self.0.rds().await;
@@ -78,10 +96,6 @@ impl AwsKind for DbParameterGroupKind {
         &["DBParameterGroupAlreadyExists"]
     }
 
-    async fn describe(&self, names: &[String]) -> KindResult<Vec<DbParameterGroup>> {
-        describe(self.0.rds().await, &lower(names)).await
-    }
-
     // DescribeDBParameterGroups reports no tags: listing by tag would take a
     // ListTagsForResource per group, so groups are not listed.
 
@@ -91,11 +105,6 @@ impl AwsKind for DbParameterGroupKind {
 
     fn live(&self, group: &DbParameterGroup) -> Option<Live> {
         to_live(group)
-    }
-
-    async fn tagging(&self, group: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Rds(self.0.rds().await.clone());
-        Ok(Some(Tagging::new(api, group_arn(group)?)))
     }
 
     /// Parameters are reconciled against what the group holds (the layer syncs the tags).

@@ -4,7 +4,8 @@ use super::{delete_group, describe_named, lower, natural_id, tags};
 use crate::aws::common::{missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup;
@@ -27,6 +28,21 @@ const SCHEMA: Schema =
 
 const NOT_FOUND: &str = "DBSubnetGroupNotFoundFault";
 
+#[async_trait]
+impl AwsItem for DbSubnetGroup {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = "rds:DescribeDBSubnetGroups";
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    async fn describe(aws: &AwsContext, names: &[String]) -> KindResult<Vec<DbSubnetGroup>> {
+        describe(aws.rds().await, &lower(names)).await
+    }
+
+    async fn tagging(&self, aws: &AwsContext, _id: &str) -> KindResult<Option<Tagging>> {
+        Ok(Some(tags::by_arn(aws, group_arn(self)?).await))
+    }
+}
+
 pub(super) struct DbSubnetGroupKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -34,8 +50,10 @@ impl AwsKind for DbSubnetGroupKind {
     type Spec = Spec;
     type Item = DbSubnetGroup;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = "rds:DescribeDBSubnetGroups";
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let created = self
@@ -65,10 +83,6 @@ impl AwsKind for DbSubnetGroupKind {
         &["DBSubnetGroupAlreadyExists"]
     }
 
-    async fn describe(&self, names: &[String]) -> KindResult<Vec<DbSubnetGroup>> {
-        describe(self.0.rds().await, &lower(names)).await
-    }
-
     // DescribeDBSubnetGroups reports no tags: listing by tag would take a
     // ListTagsForResource per group, so groups are not listed.
 
@@ -78,11 +92,6 @@ impl AwsKind for DbSubnetGroupKind {
 
     fn live(&self, group: &DbSubnetGroup) -> Option<Live> {
         to_live(group)
-    }
-
-    async fn tagging(&self, group: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Rds(self.0.rds().await.clone());
-        Ok(Some(Tagging::new(api, group_arn(group)?)))
     }
 
     /// ModifyDBSubnetGroup replaces the subnet list (the layer syncs the tags).

@@ -2,8 +2,8 @@
 //! RemoveTagsFromResource). Subnet and parameter groups' describe calls leave tags out, so
 //! their tags are asked for by ListTagsForResource.
 
-use crate::aws::sdk_error;
-use crate::kinds::{identity_tags, KindResult, Live, TagApi, Tags};
+use crate::aws::{sdk_error, AwsContext};
+use crate::kinds::{identity_tags, KindResult, Live, TagApi, Tagging, Tags};
 use async_trait::async_trait;
 use aws_sdk_rds::types::Tag;
 use aws_sdk_rds::Client;
@@ -53,6 +53,11 @@ pub(super) async fn identity_of(rds: &Client, live: &Live) -> KindResult<Tags> {
 
 /// RDS's tag calls, which take the resource's ARN.
 pub(super) struct Rds(pub(super) Client);
+
+/// RDS tags a resource by its ARN.
+pub(super) async fn by_arn(aws: &AwsContext, arn: &str) -> Tagging {
+    Tagging::new(Rds(aws.rds().await.clone()), arn)
+}
 
 #[async_trait]
 impl TagApi for Rds {

@@ -5,10 +5,10 @@
 mod associations;
 mod routes;
 
-use super::{delete_retrying, missing, observed, outputs, string_or_null, tag_filters, tags};
+use super::{delete_retrying, missing, observed, outputs, string_or_null, tags};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RouteTable, RouteTableAssociation};
@@ -34,6 +34,9 @@ const SCHEMA: Schema =
 const NOT_FOUND: &str = "InvalidRouteTableID.NotFound";
 const DESCRIBE: &str = "ec2:DescribeRouteTables";
 
+ec2_item!(RouteTable, DESCRIBE, &[NOT_FOUND], described by describe,
+    listed by describe_route_tables.filters);
+
 pub(super) struct RouteTableKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -41,8 +44,10 @@ impl AwsKind for RouteTableKind {
     type Spec = Spec;
     type Item = RouteTable;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let routes = desired_routes(&spec.routes)?;
@@ -55,27 +60,8 @@ impl AwsKind for RouteTableKind {
         Ok(id.to_string())
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<RouteTable>> {
-        describe(self.0.ec2().await, ids).await
-    }
-
-    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<RouteTable>>> {
-        let request = self.0.ec2().await.describe_route_tables();
-        let request = request.set_filters(Some(tag_filters(tags)));
-        Ok(Some(all_pages!(request, DESCRIBE)?))
-    }
-
     fn live(&self, table: &RouteTable) -> Option<Live> {
         to_live(&self.0, table)
-    }
-
-    fn tags(&self, table: &RouteTable) -> Option<Tags> {
-        Some(tags::to_map(table.tags()))
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Ec2(self.0.ec2().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {

@@ -7,11 +7,11 @@ mod apply;
 mod rules;
 
 use super::{carries_all, delete_retrying, filter, has_code, missing, observed, outputs};
-use super::{string_or_null, tag_filters, tags};
+use super::{string_or_null, tags};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     gone, identity_tags, AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema,
-    StepCx, Tagging, Tags, Tier, IDENTITY_TAGS,
+    StepCx, Tags, Tier, IDENTITY_TAGS,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, SecurityGroup};
@@ -45,6 +45,9 @@ const SCHEMA: Schema =
 const NOT_FOUND: &str = "InvalidGroup.NotFound";
 const DESCRIBE: &str = "ec2:DescribeSecurityGroups";
 
+ec2_item!(SecurityGroup, DESCRIBE, &[NOT_FOUND], described by describe,
+    listed by describe_security_groups.filters);
+
 pub(super) struct SecurityGroupKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -52,8 +55,10 @@ impl AwsKind for SecurityGroupKind {
     type Spec = Spec;
     type Item = SecurityGroup;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let rules = desired_rules(spec)?;
@@ -73,27 +78,8 @@ impl AwsKind for SecurityGroupKind {
         Ok(id)
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<SecurityGroup>> {
-        describe(self.0.ec2().await, ids).await
-    }
-
-    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<SecurityGroup>>> {
-        let request = self.0.ec2().await.describe_security_groups();
-        let request = request.set_filters(Some(tag_filters(tags)));
-        Ok(Some(all_pages!(request, DESCRIBE)?))
-    }
-
     fn live(&self, group: &SecurityGroup) -> Option<Live> {
         to_live(&self.0, group)
-    }
-
-    fn tags(&self, group: &SecurityGroup) -> Option<Tags> {
-        Some(tags::to_map(group.tags()))
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Ec2(self.0.ec2().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -272,8 +258,7 @@ mod tests {
                 "ingress": [], "egress": []})
         );
         // The layer adds the `tags` attribute from what `tags` reports: the user's only.
-        let kind = SecurityGroupKind(AwsContext::new(None));
-        let carried = kind.tags(&group).unwrap();
+        let carried = crate::kinds::AwsItem::tags(&group).unwrap();
         assert_eq!(carried.len(), 1);
         assert_eq!(user_tags(&carried), json!({}));
     }

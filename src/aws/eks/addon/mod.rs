@@ -3,19 +3,18 @@
 //! UpdateAddon, waited for by the update's id; creation and deletion are waited for too.
 
 use super::{
-    by_arn, compound_id, describe_all, one_of, ready_for_update, retry_iam_propagation,
-    seen_with_issues, split_id, tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf,
-    IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
+    compound_id, one_of, ready_for_update, retry_iam_propagation, seen_with_issues, split_id, tags,
+    wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tagging, Tags, Tier,
-    Waiter,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts, Update};
 use aws_sdk_eks::Client;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,8 +80,10 @@ impl AwsKind for AddonKind {
     type Spec = Spec;
     type Item = Addon;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         spec.check()?;
@@ -92,19 +93,11 @@ impl AwsKind for AddonKind {
         Ok(id)
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Addon>> {
-        describe_all(self.0.eks().await, ids).await
-    }
-
     // Not listable: listing by tag would take a ListAddons per cluster and a DescribeAddon
     // per add-on (only Describe reports tags), a call per resource.
 
     fn live(&self, addon: &Addon) -> Option<Live> {
         to_live(addon)
-    }
-
-    fn tags(&self, addon: &Addon) -> Option<Tags> {
-        Some(tags::to_map(addon.tags()))
     }
 
     async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -121,10 +114,6 @@ impl AwsKind for AddonKind {
         let started = update.send(eks, spec).await?;
         let addon = UpdateOf::Addon(&spec.name);
         wait_for_update(cx, eks, &spec.cluster_name, &started, addon, UPDATE_WAIT).await
-    }
-
-    async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
-        by_arn(self.0.eks().await, current)
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -265,6 +254,10 @@ impl EksItem for Addon {
 
     fn arn(&self) -> Option<&str> {
         self.addon_arn()
+    }
+
+    fn eks_tags(&self) -> Option<&HashMap<String, String>> {
+        self.tags()
     }
 }
 

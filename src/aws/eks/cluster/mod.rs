@@ -5,20 +5,20 @@
 mod update;
 
 use super::{
-    by_arn, describe_all, one_of, ready_for_update, retry_iam_propagation, seen_with_issues, tags,
+    describe_all, one_of, ready_for_update, retry_iam_propagation, seen_with_issues, tags,
     wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{retry_when, KindError};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tagging, Tags, Tier,
-    Waiter,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Cluster, ClusterStatus, EncryptionConfig, Provider, VpcConfigRequest};
 use aws_sdk_eks::Client;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use update::{enabled_log_types, initial_logging};
@@ -115,8 +115,10 @@ impl AwsKind for ClusterKind {
     type Spec = Spec;
     type Item = Cluster;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         spec.check()?;
@@ -125,33 +127,8 @@ impl AwsKind for ClusterKind {
         Ok(spec.name.clone())
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Cluster>> {
-        describe_all(self.0.eks().await, ids).await
-    }
-
-    /// EKS lists cluster names only, so each cluster is described to see its tags: a call
-    /// per cluster, a few at a time. Accounts have few clusters, and finding a cluster a
-    /// crashed apply left behind is worth those calls.
-    async fn list(&self, _tags: &Tags) -> KindResult<Option<Vec<Cluster>>> {
-        let eks = self.0.eks().await;
-        let names: Vec<String> = eks
-            .list_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("eks:ListClusters", e))?;
-        // A cluster deleted since the listing is simply not listed.
-        Ok(Some(self.describe(&names).await?))
-    }
-
     fn live(&self, cluster: &Cluster) -> Option<Live> {
         to_live(cluster)
-    }
-
-    fn tags(&self, cluster: &Cluster) -> Option<Tags> {
-        Some(tags::to_map(cluster.tags()))
     }
 
     async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -172,10 +149,6 @@ impl AwsKind for ClusterKind {
             }
         }
         Ok(())
-    }
-
-    async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
-        by_arn(self.0.eks().await, current)
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -282,6 +255,26 @@ impl EksItem for Cluster {
 
     fn arn(&self) -> Option<&str> {
         self.arn()
+    }
+
+    fn eks_tags(&self) -> Option<&HashMap<String, String>> {
+        self.tags()
+    }
+
+    /// EKS lists cluster names only, so each cluster is described to see its tags: a call
+    /// per cluster, a few at a time. Accounts have few clusters, and finding a cluster a
+    /// crashed apply left behind is worth those calls.
+    async fn list(eks: &Client) -> KindResult<Option<Vec<Cluster>>> {
+        let names: Vec<String> = eks
+            .list_clusters()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("eks:ListClusters", e))?;
+        // A cluster deleted since the listing is simply not listed.
+        Ok(Some(describe_all(eks, &names).await?))
     }
 }
 

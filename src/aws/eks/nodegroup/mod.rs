@@ -6,21 +6,21 @@
 mod update;
 
 use super::{
-    by_arn, compound_id, describe_all, one_of, ready_for_update, retry_iam_propagation,
-    seen_with_issues, split_id, tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf,
-    IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
+    compound_id, one_of, ready_for_update, retry_iam_propagation, seen_with_issues, split_id, tags,
+    wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, StepCx, Tagging,
-    Tags, Tier, Waiter,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, StepCx, Tags,
+    Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{AmiTypes, CapacityTypes, Nodegroup, NodegroupStatus};
 use aws_sdk_eks::Client;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use update::{
@@ -196,8 +196,10 @@ impl AwsKind for NodegroupKind {
     type Spec = Spec;
     type Item = Nodegroup;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         spec.check()?;
@@ -207,19 +209,11 @@ impl AwsKind for NodegroupKind {
         Ok(id)
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Nodegroup>> {
-        describe_all(self.0.eks().await, ids).await
-    }
-
     // Not listable: listing by tag would take a ListNodegroups per cluster and a
     // DescribeNodegroup per node group (only Describe reports tags), a call per resource.
 
     fn live(&self, nodegroup: &Nodegroup) -> Option<Live> {
         to_live(nodegroup)
-    }
-
-    fn tags(&self, nodegroup: &Nodegroup) -> Option<Tags> {
-        Some(tags::to_map(nodegroup.tags()))
     }
 
     async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
@@ -242,10 +236,6 @@ impl AwsKind for NodegroupKind {
             wait_for_update(cx, eks, cluster, &started, of, UPDATE_WAIT).await?;
         }
         Ok(())
-    }
-
-    async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
-        by_arn(self.0.eks().await, current)
     }
 
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -330,6 +320,10 @@ impl EksItem for Nodegroup {
 
     fn arn(&self) -> Option<&str> {
         self.nodegroup_arn()
+    }
+
+    fn eks_tags(&self) -> Option<&HashMap<String, String>> {
+        self.tags()
     }
 }
 

@@ -10,8 +10,8 @@ use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::retry_when;
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tagging, Tags,
-    Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx,
+    Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
@@ -54,6 +54,27 @@ fn documents(spec: &Spec) -> KindResult<Documents> {
     Ok(Documents { trust, inline })
 }
 
+#[async_trait]
+impl AwsItem for Role {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = "iam:GetRole";
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    async fn describe(aws: &AwsContext, names: &[String]) -> KindResult<Vec<Role>> {
+        let iam = aws.iam().await;
+        get_each(names.iter().map(|name| get_role(iam, name)).collect()).await
+    }
+
+    fn tags(&self) -> Option<Tags> {
+        Some(tags::to_map(Role::tags(self)))
+    }
+
+    async fn tagging(&self, aws: &AwsContext, id: &str) -> KindResult<Option<Tagging>> {
+        let api = tags::Roles(aws.iam().await.clone());
+        Ok(Some(Tagging::new(api, id)))
+    }
+}
+
 pub(super) struct RoleKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -61,8 +82,10 @@ impl AwsKind for RoleKind {
     type Spec = Spec;
     type Item = Role;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = "iam:GetRole";
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let docs = documents(spec)?;
@@ -99,25 +122,11 @@ impl AwsKind for RoleKind {
         &["EntityAlreadyExists"]
     }
 
-    async fn describe(&self, names: &[String]) -> KindResult<Vec<Role>> {
-        let iam = self.0.iam().await;
-        get_each(names.iter().map(|name| get_role(iam, name)).collect()).await
-    }
-
     // IAM has no call that lists roles with their tags (ListRoles leaves tags out): listing
     // by tag would take a GetRole per role in the account, so roles are not listed.
 
     fn live(&self, role: &Role) -> Option<Live> {
         Some(to_live(role))
-    }
-
-    fn tags(&self, role: &Role) -> Option<Tags> {
-        Some(tags::to_map(role.tags()))
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Roles(self.0.iam().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     /// Reconciles against what IAM holds (not only against state), so a policy changed
@@ -349,10 +358,9 @@ mod tests {
             json!({"name": "r", "path": "/", "description": null, "max_session_duration": 3600,
                 "permissions_boundary": null})
         );
-        let kind = RoleKind(AwsContext::new(None));
         let carried = crate::kinds::tag_map(&[("Team", "platform"), ("innovate:env", "prod")]);
         assert_eq!(
-            kind.tags(&described),
+            AwsItem::tags(&described),
             Some(carried),
             "the layer splits them"
         );

@@ -10,7 +10,7 @@
 mod create;
 
 use super::{
-    changing, found, id_of, parent_of, read_found, root, tags_of, Organizations, NOT_IN_USE,
+    changing, found, id_of, parent_of, read_found, root, tagging_by_id, tags_of, NOT_IN_USE,
     POLLING,
 };
 use crate::aws::common::{
@@ -18,8 +18,8 @@ use crate::aws::common::{
 };
 use crate::aws::{sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, StepCx, Tagging,
-    Tags, Tier, Waiter,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, StepCx,
+    Tagging, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
@@ -74,32 +74,17 @@ const CLOSING: Waiter = Waiter {
     },
 };
 
-pub(super) struct AccountKind(pub(super) Arc<AwsContext>);
-
-/// An account as AWS reports it, with what takes more calls to learn.
-pub(super) struct Current {
-    account: Account,
-    parent_id: String,
-    tags: Tags,
-}
-
 #[async_trait]
-impl AwsKind for AccountKind {
-    type Spec = Spec;
-    type Item = Current;
-    const SCHEMA: &'static Schema = &SCHEMA;
+impl AwsItem for Current {
+    type Client = AwsContext;
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND, NOT_IN_USE];
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        create::create(cx, self.0.organizations().await, spec, tags).await
-    }
 
     /// One DescribeAccount for one id, one ListAccounts (20 accounts a page) for more; then
     /// ListParents and ListTagsForResource for each account found, a few at a time. A
     /// closed account (or one being closed) reads as gone.
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Current>> {
-        let org = self.0.organizations().await;
+    async fn describe(aws: &AwsContext, ids: &[String]) -> KindResult<Vec<Current>> {
+        let org = aws.organizations().await;
         let accounts = match ids {
             [id] => describe(org, id).await?.into_iter().collect(),
             _ => found(list_accounts(org).await, &[])?.unwrap_or_default(),
@@ -112,8 +97,8 @@ impl AwsKind for AccountKind {
 
     /// Every active account of the organization carrying all of `tags`: one ListAccounts,
     /// one ListTagsForResource per account, one ListParents per match.
-    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<Current>>> {
-        let org = self.0.organizations().await;
+    async fn list(aws: &AwsContext, tags: &Tags) -> KindResult<Option<Vec<Current>>> {
+        let org = aws.organizations().await;
         let Some(all) = found(list_accounts(org).await, &[])? else {
             return Ok(Some(Vec::new()));
         };
@@ -134,17 +119,40 @@ impl AwsKind for AccountKind {
         Ok(Some(tagged.await?))
     }
 
+    fn tags(&self) -> Option<Tags> {
+        Some(self.tags.clone())
+    }
+
+    async fn tagging(&self, aws: &AwsContext, id: &str) -> KindResult<Option<Tagging>> {
+        Ok(Some(tagging_by_id(aws, id).await))
+    }
+}
+
+pub(super) struct AccountKind(pub(super) Arc<AwsContext>);
+
+/// An account as AWS reports it, with what takes more calls to learn.
+pub(super) struct Current {
+    account: Account,
+    parent_id: String,
+    tags: Tags,
+}
+
+#[async_trait]
+impl AwsKind for AccountKind {
+    type Spec = Spec;
+    type Item = Current;
+    const SCHEMA: &'static Schema = &SCHEMA;
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
+
+    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        create::create(cx, self.0.organizations().await, spec, tags).await
+    }
+
     fn live(&self, current: &Current) -> Option<Live> {
         to_live(current)
-    }
-
-    fn tags(&self, current: &Current) -> Option<Tags> {
-        Some(current.tags.clone())
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = Organizations(self.0.organizations().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     /// A new parent moves the account; close_on_deletion needs no call: state records it
@@ -168,7 +176,8 @@ impl AwsKind for AccountKind {
     /// closing.
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
         let org = self.0.organizations().await;
-        let Some(current) = self.describe(std::slice::from_ref(&live.id)).await?.pop() else {
+        let ids = std::slice::from_ref(&live.id);
+        let Some(current) = Current::describe(&self.0, ids).await?.pop() else {
             return Ok(());
         };
         if !close_on_deletion(prior) {
@@ -350,8 +359,7 @@ mod tests {
             json!({"account_name": "innovate-prod", "email": "prod@innovate.example",
                    "parent_id": "ou-ab12-cdef3456"})
         );
-        let kind = AccountKind(AwsContext::new(None));
-        let carried = kind.tags(&current).expect("accounts report their tags");
+        let carried = AwsItem::tags(&current).expect("accounts report their tags");
         assert_eq!(user_tags(&carried), json!({"cost-center": "42"}));
     }
 }

@@ -12,14 +12,14 @@ mod targets;
 
 use super::policy_document::{document, from_aws, render, same};
 use super::{
-    address, changing, check_one_of, explained, for_create, found, is_ours, read_found, tags_of,
-    Organizations, NOT_IN_USE, SETTLING,
+    address, changing, check_one_of, explained, for_create, found, is_ours, read_found,
+    tagging_by_id, tags_of, Organizations, NOT_IN_USE, SETTLING,
 };
 use crate::aws::common::{carries_all, missing, observed, outputs};
 use crate::aws::{retry_while, sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tagging, Tags,
-    Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx,
+    Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{Policy, PolicySummary, PolicyType};
@@ -79,6 +79,50 @@ const DUPLICATE: &str = "DuplicatePolicyException";
 /// DeletePolicy while still attached (detachments take a moment to count everywhere).
 const IN_USE: &str = "PolicyInUseException";
 
+#[async_trait]
+impl AwsItem for Current {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND, NOT_IN_USE];
+
+    async fn describe(aws: &AwsContext, ids: &[String]) -> KindResult<Vec<Current>> {
+        let org = aws.organizations().await;
+        let read = |id: String| async move { read_one(org, &id).await };
+        read_found(ids.iter().cloned(), read).await
+    }
+
+    /// Every customer-managed policy, of every type, carrying all of `tags`: one
+    /// ListPolicies per type, one ListTagsForResource per policy, a full read per match.
+    async fn list(aws: &AwsContext, tags: &Tags) -> KindResult<Option<Vec<Current>>> {
+        let org = aws.organizations().await;
+        let mut summaries = Vec::new();
+        for policy_type in POLICY_TYPES.iter().map(|t| PolicyType::from(*t)) {
+            // A type this partition (or organization) does not offer is refused as input.
+            let listed = list_policies(org, &policy_type).await;
+            summaries.extend(found(listed, &["InvalidInputException"])?.unwrap_or_default());
+        }
+        let ours = summaries.into_iter().filter(|s| !s.aws_managed());
+        let tagged = read_found(ours, |summary| async move {
+            let id = summary.id().unwrap_or_default();
+            let gone = [NOT_FOUND, "TargetNotFoundException"];
+            let carried = found(tags_of(org, id).await, &gone)?;
+            if !carried.is_some_and(|carried| carries_all(&carried, tags)) {
+                return Ok(None);
+            }
+            read_one(org, id).await
+        });
+        Ok(Some(tagged.await?))
+    }
+
+    fn tags(&self) -> Option<Tags> {
+        Some(self.tags.clone())
+    }
+
+    async fn tagging(&self, aws: &AwsContext, id: &str) -> KindResult<Option<Tagging>> {
+        Ok(Some(tagging_by_id(aws, id).await))
+    }
+}
+
 pub(super) struct PolicyKind(pub(super) Arc<AwsContext>);
 
 /// A policy as AWS reports it, with its targets and tags.
@@ -99,8 +143,10 @@ impl AwsKind for PolicyKind {
     type Spec = Spec;
     type Item = Current;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND, NOT_IN_USE];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let document = document_of(spec)?;
@@ -143,46 +189,8 @@ impl AwsKind for PolicyKind {
         Ok(id)
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<Current>> {
-        let org = self.0.organizations().await;
-        let read = |id: String| async move { read_one(org, &id).await };
-        read_found(ids.iter().cloned(), read).await
-    }
-
-    /// Every customer-managed policy, of every type, carrying all of `tags`: one
-    /// ListPolicies per type, one ListTagsForResource per policy, a full read per match.
-    async fn list(&self, tags: &Tags) -> KindResult<Option<Vec<Current>>> {
-        let org = self.0.organizations().await;
-        let mut summaries = Vec::new();
-        for policy_type in POLICY_TYPES.iter().map(|t| PolicyType::from(*t)) {
-            // A type this partition (or organization) does not offer is refused as input.
-            let listed = list_policies(org, &policy_type).await;
-            summaries.extend(found(listed, &["InvalidInputException"])?.unwrap_or_default());
-        }
-        let ours = summaries.into_iter().filter(|s| !s.aws_managed());
-        let tagged = read_found(ours, |summary| async move {
-            let id = summary.id().unwrap_or_default();
-            let gone = [NOT_FOUND, "TargetNotFoundException"];
-            let carried = found(tags_of(org, id).await, &gone)?;
-            if !carried.is_some_and(|carried| carries_all(&carried, tags)) {
-                return Ok(None);
-            }
-            read_one(org, id).await
-        });
-        Ok(Some(tagged.await?))
-    }
-
     fn live(&self, current: &Current) -> Option<Live> {
         to_live(current)
-    }
-
-    fn tags(&self, current: &Current) -> Option<Tags> {
-        Some(current.tags.clone())
-    }
-
-    async fn tagging(&self, _current: &Self::Item, id: &str) -> KindResult<Option<Tagging>> {
-        let api = Organizations(self.0.organizations().await.clone());
-        Ok(Some(Tagging::new(api, id)))
     }
 
     /// Compared with what AWS reports, not with state: drift gets corrected too.

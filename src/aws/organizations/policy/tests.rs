@@ -154,8 +154,7 @@ fn live_reports_the_document_sorted_targets_and_user_tags() {
     assert_eq!(attrs["target_ids"], json!(["ou-a", "ou-b"]));
     assert_eq!(attrs["description"], "");
     assert_eq!(attrs["type"], "SERVICE_CONTROL_POLICY");
-    let kind = PolicyKind(AwsContext::new(None));
-    let carried = kind.tags(&now).expect("policies report their tags");
+    let carried = AwsItem::tags(&now).expect("policies report their tags");
     assert_eq!(
         crate::kinds::user_tags(&carried),
         json!({"owner": "security"})

@@ -18,7 +18,8 @@ use super::{lower, natural_id, tags};
 use crate::aws::common::missing;
 use crate::aws::{sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::{DbInstance, Filter};
@@ -114,6 +115,33 @@ const NOT_FOUND: &str = "DBInstanceNotFound";
 const BUSY: &str = "InvalidDBInstanceState";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
+#[async_trait]
+impl AwsItem for DbInstance {
+    type Client = AwsContext;
+    const DESCRIBE: &'static str = DESCRIBE;
+    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    async fn describe(aws: &AwsContext, ids: &[String]) -> KindResult<Vec<DbInstance>> {
+        describe(aws.rds().await, &lower(ids)).await
+    }
+
+    /// DescribeDBInstances has no tag filter but reports each instance's tags: every
+    /// instance of the account is listed, a page at a time, and the layer checks the tags.
+    async fn list(aws: &AwsContext, _tags: &Tags) -> KindResult<Option<Vec<DbInstance>>> {
+        let pages = aws.rds().await.describe_db_instances().into_paginator();
+        let listed = pages.items().send().try_collect().await;
+        Ok(Some(listed.map_err(|e| sdk_error(DESCRIBE, e))?))
+    }
+
+    fn tags(&self) -> Option<Tags> {
+        Some(tags::to_map(self.tag_list()))
+    }
+
+    async fn tagging(&self, aws: &AwsContext, _id: &str) -> KindResult<Option<Tagging>> {
+        Ok(Some(tags::by_arn(aws, arn_of(self)?).await))
+    }
+}
+
 pub(super) struct DbInstanceKind(pub(super) Arc<AwsContext>);
 
 #[async_trait]
@@ -121,8 +149,10 @@ impl AwsKind for DbInstanceKind {
     type Spec = Spec;
     type Item = DbInstance;
     const SCHEMA: &'static Schema = &SCHEMA;
-    const DESCRIBE: &'static str = DESCRIBE;
-    const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
+
+    fn client(&self) -> &AwsContext {
+        &self.0
+    }
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let rds = self.0.rds().await;
@@ -142,29 +172,8 @@ impl AwsKind for DbInstanceKind {
         &["DBInstanceAlreadyExists"]
     }
 
-    async fn describe(&self, ids: &[String]) -> KindResult<Vec<DbInstance>> {
-        describe(self.0.rds().await, &lower(ids)).await
-    }
-
-    /// DescribeDBInstances has no tag filter but reports each instance's tags: every
-    /// instance of the account is listed, a page at a time, and the layer checks the tags.
-    async fn list(&self, _tags: &Tags) -> KindResult<Option<Vec<DbInstance>>> {
-        let pages = self.0.rds().await.describe_db_instances().into_paginator();
-        let listed = pages.items().send().try_collect().await;
-        Ok(Some(listed.map_err(|e| sdk_error(DESCRIBE, e))?))
-    }
-
     fn live(&self, instance: &DbInstance) -> Option<Live> {
         observe::to_live(instance)
-    }
-
-    fn tags(&self, instance: &DbInstance) -> Option<Tags> {
-        Some(tags::to_map(instance.tag_list()))
-    }
-
-    async fn tagging(&self, current: &Self::Item, _id: &str) -> KindResult<Option<Tagging>> {
-        let api = tags::Rds(self.0.rds().await.clone());
-        Ok(Some(Tagging::new(api, arn_of(current)?)))
     }
 
     async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {

@@ -136,10 +136,10 @@ fn observed_attrs(instance: &DbInstance) -> Attrs {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{tags, DbInstanceKind, SCHEMA};
+    use super::super::{tags, SCHEMA};
     use super::*;
-    use crate::aws::AwsContext;
-    use crate::kinds::AwsKind;
+
+    use crate::kinds::AwsItem;
     use aws_sdk_rds::types::PendingModifiedValues;
     use serde_json::json;
 
@@ -176,8 +176,7 @@ mod tests {
         assert_eq!(attrs["allocated_storage"], json!(20));
         assert_eq!(attrs["manage_master_user_password"], json!(true));
         assert!(!attrs.contains_key("tags"), "the layer adds them");
-        let kind = DbInstanceKind(AwsContext::new(None));
-        let carried = kind.tags(&primary).unwrap();
+        let carried = AwsItem::tags(&primary).unwrap();
         assert_eq!(tags::to_map(primary.tag_list()), carried);
         assert_eq!(carried.len(), 2, "the user's and innovate's");
         for name in attrs.keys() {
