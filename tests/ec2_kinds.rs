@@ -167,6 +167,31 @@ async fn vpc_dns_attributes_are_set_at_creation_when_not_default() {
     h.delete("ec2.vpc", &vpc, &both).await;
 }
 
+/// ModifyVpcTenancy goes one way only, dedicated to default; the plan replaces the VPC for
+/// the other (`ec2.vpc`'s `dedicated_to_default`, tested with the schema).
+#[tokio::test]
+async fn vpc_tenancy_goes_from_dedicated_to_default_in_place() {
+    let h = Harness::new().await;
+    let dedicated = json!({"cidr_block": "10.12.0.0/16", "instance_tenancy": "dedicated"});
+    let vpc = h.create("ec2.vpc", "tenancy", &dedicated).await;
+    assert_eq!(tenancy(&h.ec2, &vpc.id).await, "dedicated");
+
+    let default = json!({"cidr_block": "10.12.0.0/16", "instance_tenancy": "default"});
+    let updated = h
+        .update("ec2.vpc", "tenancy", &vpc, &dedicated, &default)
+        .await;
+    assert_eq!(updated.id, vpc.id, "the same VPC, changed in place");
+    assert_eq!(tenancy(&h.ec2, &vpc.id).await, "default");
+    h.assert_no_drift("ec2.vpc", &vpc.id, &default).await;
+    h.delete("ec2.vpc", &vpc, &default).await;
+}
+
+async fn tenancy(ec2: &Client, vpc: &str) -> String {
+    let described = ec2.describe_vpcs().vpc_ids(vpc).send().await.unwrap();
+    let tenancy = described.vpcs()[0].instance_tenancy().expect("a tenancy");
+    tenancy.as_str().to_string()
+}
+
 async fn dns_attribute(ec2: &Client, vpc: &str, name: &str) -> bool {
     let attribute = aws_sdk_ec2::types::VpcAttributeName::from(name);
     let answer = ec2

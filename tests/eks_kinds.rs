@@ -579,10 +579,49 @@ async fn unknown_resources_read_as_none_and_failures_name_the_call() {
     assert_eq!(err.code.as_deref(), Some("ResourceNotFoundException"));
 }
 
+/// A key added to a cluster created without one encrypts it in place: AssociateEncryptionConfig,
+/// followed by its update id through DescribeUpdate (the emulator's `eks_encryption.py`
+/// reports it InProgress, then Successful), as terraform-provider-aws does.
+#[tokio::test]
+async fn encryption_is_added_to_a_cluster_in_place() {
+    let h = Harness::new().await;
+    let role = h
+        .role(
+            "eks-encrypt",
+            "eks.amazonaws.com",
+            &["AmazonEKSClusterPolicy"],
+        )
+        .await;
+    let name = h.name("encrypt");
+    let plain = json!({"name": name, "role_arn": role, "subnet_ids": h.subnets().await});
+    let cluster = h.create("eks.cluster", "encrypt", &plain).await;
+    assert!(h.cluster(&name).await.encryption_config().is_empty());
+
+    let key = common::emulator::kms_key_arn("0b5c8e4e-7f1a-4c39-9f0e-encrypt00001");
+    let mut encrypted = plain.clone();
+    encrypted["encryption_kms_key_arn"] = json!(key);
+    let updated = h
+        .update("eks.cluster", "encrypt", &cluster, &plain, &encrypted)
+        .await;
+    assert_eq!(
+        updated.id, cluster.id,
+        "the same cluster, encrypted in place"
+    );
+    let configs = h.cluster(&name).await.encryption_config().to_vec();
+    let keys: Vec<_> = configs
+        .iter()
+        .filter_map(|c| c.provider()?.key_arn())
+        .collect();
+    assert_eq!(keys, [key.as_str()]);
+    h.assert_no_drift("eks.cluster", &cluster.id, &encrypted)
+        .await;
+    h.delete("eks.cluster", &cluster, &encrypted).await;
+}
+
 /// An update that AWS reports Failed fails the step with AWS's errors, named after
 /// DescribeUpdate, the call that reported them. moto answers UpdateClusterConfig with the
-/// cluster and knows no DescribeUpdate, so a proxy gives both of AWS's answers: the update
-/// started (InProgress), then failed.
+/// cluster and starts no update, so a proxy gives both of AWS's answers: the update started
+/// (InProgress), then failed.
 #[tokio::test]
 async fn a_cluster_update_that_aws_reports_failed_fails_with_aws_errors() {
     let h = Harness::new().await;

@@ -44,6 +44,10 @@ fn plural(one: &str) -> String {
     }
 }
 
+/// Whether AWS changes a `force_new` attribute from the first value to the second in place
+/// (`None`: not set).
+pub type InPlace = fn(Option<&Value>, Option<&Value>) -> bool;
+
 /// One attribute of a kind, named after the AWS API field in snake_case.
 #[derive(Debug, Clone, Copy)]
 pub struct Attr {
@@ -52,6 +56,10 @@ pub struct Attr {
     pub required: bool,
     /// Changing it cannot be done in place: the resource is replaced.
     pub force_new: bool,
+    /// For a `force_new` attribute, the changes AWS does make in place after all (a VPC's
+    /// tenancy from dedicated to default, encryption added to an EKS cluster), given the
+    /// value before and after.
+    pub in_place_when: Option<InPlace>,
     /// Never written to state or printed (passwords, keys).
     pub sensitive: bool,
     /// JSON text of the value AWS uses when the blueprint says nothing; planned back to it
@@ -91,6 +99,7 @@ impl Attr {
             ty,
             required: false,
             force_new: false,
+            in_place_when: None,
             sensitive: false,
             default: None,
             unordered: false,
@@ -110,6 +119,27 @@ impl Attr {
             force_new: true,
             ..self
         }
+    }
+
+    /// Replaced when it changes, except for the changes `in_place` accepts, given the value
+    /// before and after (`None`: not set).
+    pub const fn force_new_unless(
+        self,
+        in_place: fn(Option<&Value>, Option<&Value>) -> bool,
+    ) -> Attr {
+        Attr {
+            force_new: true,
+            in_place_when: Some(in_place),
+            ..self
+        }
+    }
+
+    /// Whether changing the value from `before` to `after` replaces the resource.
+    pub fn replaces(&self, before: Option<&Value>, after: Option<&Value>) -> bool {
+        self.force_new
+            && !self
+                .in_place_when
+                .is_some_and(|in_place| in_place(before, after))
     }
 
     /// The value must be one of `values` (an AWS enum).

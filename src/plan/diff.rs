@@ -228,7 +228,7 @@ fn changes(schema: &Schema, current: &Attrs, desired: &Attrs) -> Vec<Change> {
                 attr: attr.name.into(),
                 before: before.cloned(),
                 after: after.cloned(),
-                forces_replacement: attr.force_new,
+                forces_replacement: attr.replaces(before, after),
                 sensitive: attr.sensitive,
             })
         })

@@ -95,6 +95,29 @@ fn distinguishes_noop_update_replace_and_delete() {
     );
 }
 
+/// A VPC's tenancy goes from dedicated to default in place; to dedicated, only by a new VPC.
+#[test]
+fn an_attribute_replaces_only_for_the_changes_aws_cannot_make_in_place() {
+    let mut state = applied_state();
+    let vpc = state.resources.get_mut(&Address::single("main")).unwrap();
+    vpc.attrs
+        .insert("instance_tenancy".into(), json!("dedicated"));
+    let plan = plan_against(&state, &[]);
+    let main = plan.step(&Address::single("main")).unwrap();
+    assert_eq!(main.action, Action::Update);
+    assert!(main.changes.iter().any(|c| c.attr == "instance_tenancy"));
+    assert!(main.replace_reasons().is_empty());
+
+    let dedicated = BLUEPRINT.replace(
+        "cidr_block: 10.0.0.0/16,",
+        "cidr_block: 10.0.0.0/16, instance_tenancy: dedicated,",
+    );
+    let plan = Planner::new(&dedicated).plan(&applied_state(), &PlanOptions::default());
+    let main = plan.step(&Address::single("main")).unwrap();
+    assert_eq!(main.action, Action::Replace);
+    assert_eq!(main.replace_reasons(), ["instance_tenancy"]);
+}
+
 #[test]
 fn renders_like_terraform_users_expect() {
     let text = render_human(&plan_against(&applied_state(), &[]), false);

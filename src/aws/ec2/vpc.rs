@@ -11,8 +11,9 @@ use crate::kinds::{
     Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tenancy, Vpc};
+use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tenancy, Vpc, VpcTenancy};
 use aws_sdk_ec2::Client;
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ crate::spec! {
         enable_dns_hostnames: bool = optional(AttrType::Bool).default("false"),
         instance_tenancy: String = optional(AttrType::String)
             .default("\"default\"")
-            .force_new()
+            .force_new_unless(dedicated_to_default)
             .one_of(&["default", "dedicated"]),
     }
 }
@@ -115,10 +116,20 @@ impl AwsKind for VpcKind {
     }
 
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+        let ec2 = self.0.ec2().await;
+        if change.changed("instance_tenancy") {
+            // The plan replaces the VPC for every other change (`dedicated_to_default`).
+            let request = ec2.modify_vpc_tenancy().vpc_id(change.id());
+            let request = request.instance_tenancy(VpcTenancy::Default);
+            request
+                .send()
+                .await
+                .map_err(|e| sdk_error("ec2:ModifyVpcTenancy", e))?;
+        }
         let wanted = |name, value: bool| change.changed(name).then_some(value);
         let support = wanted("enable_dns_support", change.desired.enable_dns_support);
         let hostnames = wanted("enable_dns_hostnames", change.desired.enable_dns_hostnames);
-        set_dns(self.0.ec2().await, change.id(), support, hostnames).await
+        set_dns(ec2, change.id(), support, hostnames).await
     }
 
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
@@ -145,6 +156,15 @@ async fn describe(ec2: &Client, ids: &[String]) -> KindResult<Vec<Vpc>> {
         &[NOT_FOUND],
         DESCRIBE
     )
+}
+
+/// ModifyVpcTenancy takes a VPC from dedicated to default tenancy, and only that way;
+/// every other change of `instance_tenancy` replaces the VPC.
+fn dedicated_to_default(before: Option<&Value>, after: Option<&Value>) -> bool {
+    let is = |value: Option<&Value>, tenancy: &str| {
+        value.and_then(Value::as_str).unwrap_or("default") == tenancy
+    };
+    is(before, "dedicated") && is(after, "default")
 }
 
 fn state(vpc: &Vpc) -> Seen {
@@ -284,6 +304,18 @@ fn observed_attrs(vpc: &Vpc) -> Attrs {
 mod tests {
     use super::*;
     use serde_json::{json, Value};
+
+    #[test]
+    fn only_dedicated_to_default_tenancy_changes_in_place() {
+        let tenancy = SCHEMA.attr("instance_tenancy").unwrap();
+        let (dedicated, default) = (json!("dedicated"), json!("default"));
+        assert!(!tenancy.replaces(Some(&dedicated), Some(&default)));
+        assert!(tenancy.replaces(Some(&default), Some(&dedicated)));
+        assert!(
+            tenancy.replaces(None, Some(&dedicated)),
+            "absent is default"
+        );
+    }
 
     #[test]
     fn observed_attrs_are_the_blueprint_attributes_aws_reports() {

@@ -50,7 +50,8 @@ crate::spec! {
             .default("[]")
             .unordered()
             .one_of(LOG_TYPES),
-        encryption_kms_key_arn: Option<String> = optional(AttrType::String).force_new(),
+        encryption_kms_key_arn: Option<String> = optional(AttrType::String)
+            .force_new_unless(encryption_added),
     }
 }
 
@@ -214,6 +215,13 @@ fn vpc_config(spec: &Spec) -> VpcConfigRequest {
 fn public_cidrs(spec: &Spec) -> Option<Vec<String>> {
     spec.endpoint_public_access
         .then(|| spec.public_access_cidrs.clone())
+}
+
+/// AssociateEncryptionConfig encrypts the secrets of a cluster created without a key; a
+/// key, once set, can be neither changed nor removed, so those changes replace the cluster.
+fn encryption_added(before: Option<&Value>, after: Option<&Value>) -> bool {
+    let key = |value: Option<&Value>| value.filter(|v| !v.is_null()).is_some();
+    !key(before) && key(after)
 }
 
 /// Kubernetes secrets encrypted with the customer's KMS key. The SDK marks `resources`

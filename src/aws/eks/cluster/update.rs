@@ -1,7 +1,7 @@
 //! What an in-place update of a cluster sends: logging, endpoint access, its subnets and
 //! security groups, and the Kubernetes version, each its own call.
 
-use super::{public_cidrs, Spec};
+use super::{encryption, public_cidrs, Spec};
 use crate::aws::common::missing;
 use crate::aws::sdk_error;
 use crate::kinds::{KindError, KindResult};
@@ -29,6 +29,9 @@ pub(super) enum Step {
         security_group_ids: Vec<String>,
     },
     Version(String),
+    /// Envelope encryption of the cluster's secrets with this KMS key, for a cluster that
+    /// has none (AssociateEncryptionConfig).
+    Encryption(String),
 }
 
 /// The calls that turn `current` into `spec`, in the order to make them.
@@ -37,6 +40,7 @@ pub(super) fn steps(current: &Cluster, spec: &Spec) -> KindResult<Vec<Step>> {
     steps.extend(logging_step(current, spec));
     steps.extend(endpoint_step(current, spec));
     steps.extend(network_step(current, spec));
+    steps.extend(encryption_step(current, spec));
     if let (Some(from), Some(to)) = (current.version(), spec.version.as_deref()) {
         let versions = upgrade_path(from, to)?;
         steps.extend(versions.into_iter().map(Step::Version));
@@ -120,6 +124,15 @@ fn network_step(current: &Cluster, spec: &Spec) -> Option<Step> {
     })
 }
 
+/// Only for a cluster without encryption: the plan replaces one whose key changes.
+fn encryption_step(current: &Cluster, spec: &Spec) -> Option<Step> {
+    let key = spec.encryption_kms_key_arn.as_ref()?;
+    current
+        .encryption_config()
+        .is_empty()
+        .then(|| Step::Encryption(key.clone()))
+}
+
 /// "1.29" -> (1, 29).
 fn minor_version(version: &str) -> Option<(u32, u32)> {
     let (major, minor) = version.split_once('.')?;
@@ -176,6 +189,14 @@ pub(super) async fn apply(eks: &Client, name: &str, step: &Step) -> KindResult<O
                 .set_security_group_ids(Some(security_group_ids.clone()))
                 .build();
             config.resources_vpc_config(network)
+        }
+        Step::Encryption(key_arn) => {
+            let call = "eks:AssociateEncryptionConfig";
+            let request = eks.associate_encryption_config().cluster_name(name);
+            let request = request.set_encryption_config(encryption(Some(key_arn)));
+            let sent = request.client_request_token(token).send().await;
+            let sent = sent.map_err(|e| sdk_error(call, e))?;
+            return sent.update.map(Some).ok_or_else(|| missing(call, "update"));
         }
         Step::Version(version) => {
             let call = "eks:UpdateClusterVersion";
@@ -282,6 +303,39 @@ mod tests {
         );
         assert!(!SCHEMA.attr("subnet_ids").unwrap().force_new);
         assert!(!SCHEMA.attr("security_group_ids").unwrap().force_new);
+    }
+
+    #[test]
+    fn encryption_is_added_in_place_and_a_changed_or_removed_key_replaces() {
+        let key = "arn:aws:kms:eu-west-1:111122223333:key/k";
+        let encrypted = spec(json!({"subnet_ids": ["subnet-1"], "encryption_kms_key_arn": key}));
+        let plain = current("1.31", &[]);
+        assert_eq!(
+            steps(&plain, &encrypted).unwrap(),
+            vec![Step::Encryption(key.into())]
+        );
+        let mut already = current("1.31", &[]);
+        already.encryption_config = encryption(Some(key));
+        assert_eq!(steps(&already, &encrypted).unwrap(), vec![]);
+
+        let attr = SCHEMA.attr("encryption_kms_key_arn").unwrap();
+        let (none, other) = (
+            json!(null),
+            json!("arn:aws:kms:eu-west-1:111122223333:key/o"),
+        );
+        assert!(!attr.replaces(None, Some(&json!(key))), "added in place");
+        assert!(
+            !attr.replaces(Some(&none), Some(&json!(key))),
+            "added in place"
+        );
+        assert!(
+            attr.replaces(Some(&json!(key)), Some(&other)),
+            "a new key replaces"
+        );
+        assert!(
+            attr.replaces(Some(&json!(key)), None),
+            "removing it replaces"
+        );
     }
 
     #[test]
