@@ -110,12 +110,27 @@ fn log_path(script: &str) -> PathBuf {
         .ok()
         .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "tests".into());
+    let this_run = format!("{test_binary}-{}-", std::process::id());
+    if RUNS.load(Ordering::SeqCst) == 0 {
+        forget_earlier_runs(&dir, &format!("{test_binary}-"), &this_run);
+    }
     let run = RUNS.fetch_add(1, Ordering::SeqCst);
     let stem = script.trim_end_matches(".py");
-    dir.join(format!(
-        "{test_binary}-{}-{stem}-{run}.log",
-        std::process::id()
-    ))
+    dir.join(format!("{this_run}{stem}-{run}.log"))
+}
+
+/// Removes the logs an earlier run of this test binary left (`prefix`, not `this_run`): the
+/// folder keeps the latest run of each binary, not all of them.
+fn forget_earlier_runs(dir: &Path, prefix: &str, this_run: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(prefix) && !name.starts_with(this_run) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Stops a script that did not start and fails with why, naming the script and showing the
