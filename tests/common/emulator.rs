@@ -49,6 +49,11 @@ const START_TIMEOUT: Duration = Duration::from_secs(120);
 /// test's panic message; a script that exits or stays silent for [`START_TIMEOUT`] fails the
 /// test with the tail of that log instead of hanging it.
 pub fn spawn_listening(script: &str, args: &[&str]) -> (Child, String) {
+    spawn_listening_within(script, args, START_TIMEOUT)
+}
+
+/// [`spawn_listening`] with its own start timeout.
+pub fn spawn_listening_within(script: &str, args: &[&str], timeout: Duration) -> (Child, String) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let python = root.join("localstack/.venv/bin/python");
     assert!(
@@ -74,7 +79,7 @@ pub fn spawn_listening(script: &str, args: &[&str]) -> (Child, String) {
         let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
         let _ = sender.send(read);
     });
-    let line = match first_line.recv_timeout(START_TIMEOUT) {
+    let line = match first_line.recv_timeout(timeout) {
         Ok(Ok(line)) => line,
         Ok(Err(e)) => start_failed(
             &mut child,
@@ -86,7 +91,7 @@ pub fn spawn_listening(script: &str, args: &[&str]) -> (Child, String) {
             &mut child,
             script,
             &log,
-            &format!("no `listening` line within {START_TIMEOUT:?}"),
+            &format!("no `listening` line within {timeout:?}"),
         ),
     };
     let Some(endpoint) = line.strip_prefix("listening ") else {
