@@ -1,14 +1,12 @@
 //! Commands that never call AWS: validate's located errors, graph output, exit codes.
+//! Every command runs fenced off from AWS (`common::offline`).
 
-use std::process::Command;
+mod common;
 
+/// Runs innovate in `dir`, fenced off from AWS (`common::offline`): these commands must not
+/// need credentials or an endpoint, and one that calls AWS anyway can never reach an account.
 fn innovate(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_innovate"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        // Offline commands must not need credentials or an endpoint.
-        .env_remove("AWS_ENDPOINT_URL")
+    let out = common::offline::command(dir, args)
         .output()
         .expect("run innovate");
     let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
@@ -742,4 +740,28 @@ fn check_flags_placeholder_accounts_reserved_domains_and_foreign_zones() {
     ] {
         assert!(out.contains(expected), "{expected}\n--- in\n{out}");
     }
+}
+
+/// The fence itself: a command that does call AWS (drift lists what carries the estate's
+/// tags) fails at the closed loopback endpoint with the made-up credentials, at once,
+/// instead of reaching whatever account the machine's own credentials name.
+#[test]
+fn a_call_that_slips_through_fails_at_the_closed_endpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: fenced\nresources:\n  main: { kind: ec2.vpc, cidr_block: 10.0.0.0/16 }\n",
+    );
+    let started = std::time::Instant::now();
+    let (code, stdout, stderr) = innovate(dir.path(), &["drift", &bp]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "one attempt, no retries: took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains("ec2:DescribeVpcs failed") && stderr.contains("Connection refused"),
+        "the call went to the closed endpoint and was refused: {stderr}"
+    );
 }

@@ -198,3 +198,64 @@ fn the_dev_estate_applies_through_lost_responses_with_one_resource_per_address()
     apply_check_and_destroy_dev(&proxy, "flost");
     assert!(proxy.injected("lost") >= 5, "{}", proxy.stats());
 }
+
+/// The helpers' own guard: a script that exits instead of listening fails the test at once,
+/// naming the script and showing what it wrote to stderr (kept in a log file), instead of
+/// hanging on a line that never comes.
+#[test]
+fn a_script_that_does_not_start_fails_with_its_stderr() {
+    let failed = std::panic::catch_unwind(|| {
+        common::emulator::spawn_listening("faultproxy.py", &["--no-such-flag"])
+    });
+    let message = match failed {
+        Ok((mut child, endpoint)) => {
+            let _ = child.kill();
+            panic!("a proxy with an unknown flag started at {endpoint}")
+        }
+        Err(panic) => panic.downcast_ref::<String>().cloned().unwrap_or_default(),
+    };
+    assert!(
+        message.contains("localstack/faultproxy.py did not start: it exited before listening"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the following arguments are required: --target"),
+        "the stderr tail is shown: {message}"
+    );
+    assert!(message.contains("emulator-logs/"), "{message}");
+}
+
+/// The start timeout: a script that is still silent when it runs out (here the emulator,
+/// given 1 ms to import moto) is stopped and the test fails naming the script and the
+/// timeout, instead of waiting for ever.
+#[test]
+fn a_script_silent_past_its_start_timeout_is_stopped_and_named() {
+    let started = std::time::Instant::now();
+    let failed = std::panic::catch_unwind(|| {
+        common::emulator::spawn_listening_within(
+            "serve.py",
+            &["--port", "0"],
+            std::time::Duration::from_millis(1),
+        )
+    });
+    let message = match failed {
+        Ok((mut child, endpoint)) => {
+            let _ = child.kill();
+            panic!("the emulator listened at {endpoint} within 1 ms")
+        }
+        Err(panic) => panic.downcast_ref::<String>().cloned().unwrap_or_default(),
+    };
+    assert!(
+        message.contains("localstack/serve.py did not start: no `listening` line within 1ms"),
+        "{message}"
+    );
+    assert!(
+        message.contains("the last lines of its stderr"),
+        "{message}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "it did not wait for the emulator: {:?}",
+        started.elapsed()
+    );
+}

@@ -7,12 +7,19 @@ shapes and error codes, so innovate talks to it through the unchanged SDK.
 - rds:ResetDBParameterGroup: missing. Reset parameters go back to the engine default, which
   for moto means they are no longer user-set; an unknown group answers DBParameterGroupNotFound.
 - rds:ModifyDBSubnetGroup: moto drops the group from its registry; AWS keeps it.
+- rds DBInstance DbiResourceId: moto gives every instance the same one; AWS gives each
+  instance its own ("db-" and 26 upper-case letters and digits), also one that reuses the
+  identifier of a deleted instance, which is how a replacement is told from the original.
 """
+
+import random
+import string
+
 
 from moto.core.responses import ActionResult, EmptyResult
 from moto.iam.responses import IamResponse
 from moto.rds.exceptions import DBParameterGroupNotFoundError, DBSubnetGroupNotFoundError
-from moto.rds.models import RDSBackend
+from moto.rds.models import DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 
 
@@ -73,7 +80,19 @@ def _modify_db_subnet_group(self, subnet_name, description, subnets):
     return group
 
 
+def _unique_resource_ids():
+    original = DBInstance.__init__
+    alphabet = string.ascii_uppercase + string.digits
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.dbi_resource_id = "db-" + "".join(random.choices(alphabet, k=26))
+
+    DBInstance.__init__ = __init__
+
+
 def install():
+    _unique_resource_ids()
     IamResponse.add_client_id_to_open_id_connect_provider = _add_client_id_action
     IamResponse.remove_client_id_from_open_id_connect_provider = _remove_client_id_action
     RDSResponse.reset_db_parameter_group = _reset_db_parameter_group_action

@@ -6,4 +6,5 @@ pub mod cli;
 pub mod emulator;
 pub mod faultproxy;
 pub mod kinds;
+pub mod offline;
 pub mod rewriting_proxy;
