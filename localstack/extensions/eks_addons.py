@@ -292,40 +292,44 @@ class AddonsResponse(EKSResponse):
         infos = [addon_info(n, cluster_version) for n in names]
         return ActionResult({"addons": infos})
 
-    # Tags: add-on ARNs are served here, every other ARN by moto as before.
+    # Tags: add-on and node group ARNs are served here (moto tags clusters only), every
+    # other ARN by moto as before.
 
-    def _tagged_addon(self) -> Addon | None:
+    def _tagged(self) -> Addon | Any | None:
         arn = self._extract_arn_from_path()
         for cluster in self.eks_backend.clusters.values():
             for addon in addons_of(cluster).values():
                 if addon.addon_arn == arn:
                     return addon
+            for nodegroup in cluster.nodegroups.values():
+                if nodegroup.arn == arn:
+                    return nodegroup
         return None
 
     def tag_resource(self) -> ActionResult:
         with _lock:
-            addon = self._tagged_addon()
-            if addon is None:
+            tagged = self._tagged()
+            if tagged is None:
                 return super().tag_resource()
-            addon.tags.update(self._get_param("tags") or {})
+            tagged.tags.update(self._get_param("tags") or {})
             return EmptyResult()
 
     def untag_resource(self) -> ActionResult:
         with _lock:
-            addon = self._tagged_addon()
-            if addon is None:
+            tagged = self._tagged()
+            if tagged is None:
                 return super().untag_resource()
             # tagKeys is a repeated query parameter: tagKeys=a&tagKeys=b
             for key in self.querystring.get("tagKeys", []):
-                addon.tags.pop(key, None)
+                tagged.tags.pop(key, None)
             return EmptyResult()
 
     def list_tags_for_resource(self) -> ActionResult:
         with _lock:
-            addon = self._tagged_addon()
-            if addon is None:
+            tagged = self._tagged()
+            if tagged is None:
                 return super().list_tags_for_resource()
-            return ActionResult({"tags": addon.tags})
+            return ActionResult({"tags": tagged.tags})
 
 
 def update_record(params: list[dict[str, str]]) -> dict[str, Any]:

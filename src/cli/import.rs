@@ -55,9 +55,7 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
             instance.kind, args.id
         ))
     })?;
-    let schema = kind.schema();
-    let mut attrs = live.attrs.clone().unwrap_or_default();
-    attrs.retain(|name, _| schema.attr(name).is_some_and(|a| !a.sensitive));
+    let attrs = imported_attrs(instance, kind.schema(), &state, &live);
     let identity = kind
         .identity_of(&live)
         .await
@@ -94,6 +92,34 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
     })
     .await
+}
+
+/// What state records for the imported resource, as an apply would have: the attributes
+/// the blueprint sets (with schema defaults), each as AWS reports it, or as the blueprint
+/// says where the kind's read leaves it out (write-only or not read back). Left out, such an
+/// attribute would plan as a change, and a `force_new` one as a replacement of the resource
+/// just imported. What the blueprint does not set is AWS's business, as in refresh; a
+/// reference not yet resolvable from state stays unrecorded.
+fn imported_attrs(
+    instance: &crate::blueprint::Instance,
+    schema: &crate::kinds::Schema,
+    state: &crate::state::State,
+    live: &crate::kinds::Live,
+) -> crate::kinds::Attrs {
+    let lookup = |a: &Address, attr: &str| {
+        state
+            .read(a, attr)
+            .unwrap_or_else(|| serde_json::Value::String(crate::blueprint::UNKNOWN.into()))
+    };
+    let mut attrs = crate::plan::desired_attrs(instance, schema, &lookup);
+    attrs.retain(|_, value| !crate::blueprint::template::contains_unknown(value));
+    attrs.retain(|name, _| schema.attr(name).is_some_and(|a| !a.sensitive));
+    for (name, reported) in live.attrs.iter().flatten() {
+        if let Some(recorded) = attrs.get_mut(name) {
+            *recorded = reported.clone();
+        }
+    }
+    attrs
 }
 
 /// The account `instance` lives in, which must be known: an account it references has to
