@@ -167,7 +167,11 @@ async fn an_organization_with_ous_an_account_and_a_guardrail_policy() {
 
 async fn organization(h: &Harness) -> (Live, Value) {
     let spec = json!({"feature_set": "ALL"});
+    // ListRoots may answer an empty first page with a NextToken. Every first page is empty
+    // here, so the root is found only by following the token.
+    h.faults.empty_roots.store(u32::MAX, Ordering::SeqCst);
     let org = h.create("organizations.organization", "org", &spec).await;
+    assert!(h.faults.empty_roots.swap(0, Ordering::SeqCst) < u32::MAX);
     let described = h.org.describe_organization().send().await.unwrap();
     let described = described.organization().unwrap();
     assert_eq!(described.id(), Some(org.id.as_str()));
@@ -324,6 +328,9 @@ async fn account(h: &Harness, ous: &Ous) -> (Live, Value) {
     // OU is refused once because the organization is busy.
     h.faults.pending_creations.store(1, Ordering::SeqCst);
     h.faults.busy_moves.store(1, Ordering::SeqCst);
+    // ListParents may answer an empty first page with a NextToken. Every first page is
+    // empty here, so the account's parent is found only by following the token.
+    h.faults.empty_parents.store(u32::MAX, Ordering::SeqCst);
     let spec = json!({"account_name": "innovate-prod", "email": "aws-prod@innovate.example",
         "parent_id": prod, "tags": {"cost-center": "42"}});
     let account = h.create(kind, "prod_account", &spec).await;
@@ -346,6 +353,7 @@ async fn account(h: &Harness, ous: &Ous) -> (Live, Value) {
     );
     assert_eq!(h.faults.pending_creations.load(Ordering::SeqCst), 0);
     assert_eq!(h.faults.busy_moves.load(Ordering::SeqCst), 0);
+    assert!(h.faults.empty_parents.swap(0, Ordering::SeqCst) < u32::MAX);
 
     let after = h.account_ids().await;
     assert_eq!(
@@ -752,6 +760,10 @@ mod proxy {
     pub struct Faults {
         pub pending_creations: AtomicU32,
         pub busy_moves: AtomicU32,
+        /// ListRoots and ListParents first pages answered empty with a NextToken, as AWS
+        /// may answer a paginated list.
+        pub empty_roots: AtomicU32,
+        pub empty_parents: AtomicU32,
         calls: Mutex<HashMap<String, u32>>,
     }
 
@@ -777,6 +789,17 @@ mod proxy {
             if operation == "MoveAccount" && take(&faults.busy_moves) {
                 return busy();
             }
+            let first_page = !String::from_utf8_lossy(&request.body).contains("NextToken");
+            let list = match operation.as_str() {
+                "ListRoots" => Some(("Roots", &faults.empty_roots)),
+                "ListParents" => Some(("Parents", &faults.empty_parents)),
+                _ => None,
+            };
+            if let Some((items, empty)) = list.filter(|_| first_page) {
+                if take(empty) {
+                    return empty_page(items);
+                }
+            }
             let mut answer = forward();
             if operation == "DescribeCreateAccountStatus"
                 && answer.body.contains("SUCCEEDED")
@@ -786,6 +809,16 @@ mod proxy {
             }
             answer
         })
+    }
+
+    /// A page with nothing on it and a token for the next: the emulator ignores the token
+    /// and answers everything on the second page.
+    fn empty_page(items: &str) -> Response {
+        Response {
+            status: "HTTP/1.1 200 OK".into(),
+            content_type: "application/x-amz-json-1.1".into(),
+            body: format!(r#"{{"{items}": [], "NextToken": "page-2"}}"#),
+        }
     }
 
     /// What Organizations answers while another request changes the same thing.
