@@ -65,6 +65,8 @@ resources:
     instance_class: db.t4g.micro
     allocated_storage: 20
     db_subnet_group_name: ${{db_subnets.name}}
+    vpc_security_group_ids: ["${{web.id}}"]
+    preferred_maintenance_window: "Sun:05:00-Sun:06:00"
     backup_retention_period: 7
     skip_final_snapshot: true
 "#
@@ -315,6 +317,74 @@ async fn db_backup_retention_changed_outside_innovate_is_set_back() {
         .await
         .unwrap();
     assert_eq!(found.db_instances()[0].backup_retention_period(), Some(7));
+}
+
+/// RDS reports the security groups in its own order and the maintenance window in lower
+/// case: neither is drift, but another group or window set outside innovate is, and apply
+/// puts both back.
+#[tokio::test]
+async fn db_security_groups_and_maintenance_window_changed_outside_innovate_are_set_back() {
+    let estate = Estate::applied("r");
+    let config = sdk_config().await;
+    let (rds, ec2) = (
+        aws_sdk_rds::Client::new(&config),
+        aws_sdk_ec2::Client::new(&config),
+    );
+    let db = |found: aws_sdk_rds::operation::describe_db_instances::DescribeDbInstancesOutput| {
+        found.db_instances()[0].clone()
+    };
+    let describe = || {
+        rds.describe_db_instances()
+            .db_instance_identifier(&estate.name)
+            .send()
+    };
+    let before = db(describe().await.unwrap());
+    let vpc = before.db_subnet_group().and_then(|g| g.vpc_id()).unwrap();
+    let defaults = ec2
+        .describe_security_groups()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc)
+                .build(),
+        )
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values("default")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let default_group = defaults.security_groups()[0].group_id().unwrap();
+    rds.modify_db_instance()
+        .db_instance_identifier(&estate.name)
+        .vpc_security_group_ids(default_group)
+        .preferred_maintenance_window("mon:03:00-mon:04:00")
+        .apply_immediately(true)
+        .send()
+        .await
+        .unwrap();
+    estate.expect_drift("db", Some("vpc_security_group_ids"));
+    let after = db(describe().await.unwrap());
+    let groups: Vec<_> = after
+        .vpc_security_groups()
+        .iter()
+        .filter_map(|g| g.vpc_security_group_id())
+        .collect();
+    let wanted: Vec<_> = before
+        .vpc_security_groups()
+        .iter()
+        .filter_map(|g| g.vpc_security_group_id())
+        .collect();
+    assert_eq!(groups, wanted, "the blueprint's group is back");
+    assert_ne!(groups, [default_group]);
+    let window = after.preferred_maintenance_window().unwrap();
+    assert!(
+        window.eq_ignore_ascii_case("sun:05:00-sun:06:00"),
+        "{window}"
+    );
 }
 
 #[tokio::test]

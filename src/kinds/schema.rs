@@ -65,6 +65,9 @@ pub struct Attr {
     /// JSON text of the value AWS uses when the blueprint says nothing; planned back to it
     /// when an attribute is removed from the blueprint.
     pub default: Option<&'static str>,
+    /// AWS keeps the value in its own case (RDS lower-cases names and windows), so two
+    /// spellings that differ only in case are the same value.
+    pub ignore_case: bool,
     /// A set: AWS keeps no order among its items (rules, subnet ids, CIDR lists), so two
     /// values with the same items in another order are the same value.
     pub unordered: bool,
@@ -102,6 +105,7 @@ impl Attr {
             in_place_when: None,
             sensitive: false,
             default: None,
+            ignore_case: false,
             unordered: false,
             rule: Rule::None,
         }
@@ -175,10 +179,21 @@ impl Attr {
 
     /// Whether `a` and `b` are the same value of this attribute (see [`Attr::unordered`]).
     pub fn same(&self, a: &Value, b: &Value) -> bool {
+        if let (true, Value::String(a), Value::String(b)) = (self.ignore_case, a, b) {
+            return a.eq_ignore_ascii_case(b);
+        }
         if self.unordered {
             super::same_set_value(a, b)
         } else {
             super::same_value(a, b)
+        }
+    }
+
+    /// Compared without regard to case: see [`Attr::ignore_case`].
+    pub const fn ignore_case(self) -> Attr {
+        Attr {
+            ignore_case: true,
+            ..self
         }
     }
 

@@ -77,13 +77,13 @@ crate::spec! {
         /// Days; 0 turns automated backups off.
         backup_retention_period: i32 = optional(AttrType::Int).default("7").range(0, 35),
         preferred_backup_window: Option<String> = optional(AttrType::String),
-        preferred_maintenance_window: Option<String> = optional(AttrType::String),
+        preferred_maintenance_window: Option<String> = optional(AttrType::String).ignore_case(),
         deletion_protection: bool = optional(AttrType::Bool).default("false"),
         copy_tags_to_snapshot: bool = optional(AttrType::Bool).default("true"),
         publicly_accessible: bool = optional(AttrType::Bool).default("false"),
         vpc_security_group_ids: Option<Vec<String>> =
             optional(AttrType::List(&AttrType::String)).unordered(),
-        db_subnet_group_name: Option<String> = optional(AttrType::String),
+        db_subnet_group_name: Option<String> = optional(AttrType::String).ignore_case(),
         db_parameter_group_name: Option<String> = optional(AttrType::String),
         performance_insights_enabled: bool = optional(AttrType::Bool).default("false"),
         db_name: Option<String> = optional(AttrType::String).force_new(),

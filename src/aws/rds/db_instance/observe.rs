@@ -38,12 +38,15 @@ pub(super) fn to_live(instance: &DbInstance) -> Option<Live> {
 /// modification still pending (one not applied immediately) counted as made: it is what
 /// the last apply asked for.
 ///
-/// Left out: what RDS rewrites or changes by itself (`identifier` and
-/// `db_subnet_group_name` in lower case, `kms_key_id` as an ARN, the maintenance window in
-/// lower case, `engine_version` after automatic minor upgrades, `allocated_storage` while
-/// storage autoscaling may grow it); replace-forcing values a read replica takes from its
-/// source (`db_name`, `master_username`, `replicate_source_db` as id or ARN); lists whose
-/// order the blueprint chooses (`vpc_security_group_ids`); and what only a call holds
+/// The subnet group and the maintenance window come back in lower case (their attributes
+/// compare without case) and the security groups in AWS's order (compared as a set).
+///
+/// Left out: what RDS rewrites or changes by itself (`identifier` in lower case, a
+/// force-new attribute a new instance is not worth for a case change; `kms_key_id` as an
+/// ARN; `engine_version` after automatic minor upgrades, which cannot be undone;
+/// `allocated_storage` while storage autoscaling may grow it, which cannot shrink);
+/// replace-forcing values a read replica takes from its source (`db_name`,
+/// `master_username`, `replicate_source_db` as id or ARN); and what only a call holds
 /// (`apply_immediately`, `allow_major_version_upgrade`, the final snapshot settings). A
 /// replica's backups and its password belong to its source, so they are left out for one.
 fn observed_attrs(instance: &DbInstance) -> Attrs {
@@ -72,6 +75,28 @@ fn observed_attrs(instance: &DbInstance) -> Attrs {
             ),
         ),
         ("iops", int(instance.iops(), pending.and_then(|p| p.iops()))),
+        (
+            "db_subnet_group_name",
+            string_or_null(
+                pending.and_then(|p| p.db_subnet_group_name()).or(instance
+                    .db_subnet_group()
+                    .and_then(|g| g.db_subnet_group_name())),
+            ),
+        ),
+        (
+            "preferred_maintenance_window",
+            string_or_null(instance.preferred_maintenance_window()),
+        ),
+        (
+            "vpc_security_group_ids",
+            Value::from(
+                instance
+                    .vpc_security_groups()
+                    .iter()
+                    .filter_map(|g| g.vpc_security_group_id())
+                    .collect::<Vec<_>>(),
+            ),
+        ),
         (
             "db_parameter_group_name",
             string_or_null(
@@ -204,6 +229,18 @@ mod tests {
             "autoscaling grows it"
         );
         assert_eq!(attrs["max_allocated_storage"], json!(100));
+    }
+
+    #[test]
+    fn rds_case_and_order_are_not_differences() {
+        let attr = |name| SCHEMA.attr(name).unwrap();
+        let window = attr("preferred_maintenance_window");
+        assert!(window.same(&json!("Sun:05:00-Sun:06:00"), &json!("sun:05:00-sun:06:00")));
+        assert!(!window.same(&json!("sun:05:00-sun:06:00"), &json!("mon:03:00-mon:04:00")));
+        let group = attr("db_subnet_group_name");
+        assert!(group.same(&json!("Prod-DB"), &json!("prod-db")));
+        let groups = attr("vpc_security_group_ids");
+        assert!(groups.same(&json!(["sg-1", "sg-2"]), &json!(["sg-2", "sg-1"])));
     }
 
     #[test]
