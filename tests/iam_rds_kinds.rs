@@ -317,6 +317,63 @@ async fn role_with_trust_managed_and_inline_policies_is_created_updated_and_dele
     h.delete("iam.role", &live, &same_meaning).await;
 }
 
+/// Someone else detaches a managed policy, or deletes an inline one, while innovate cleans
+/// the role up for its delete: IAM answers NoSuchEntity about that policy though the role
+/// still exists. innovate takes the item as done and goes on, as terraform-provider-aws
+/// does, and deletes the role. A proxy lets each call do its work and then answers
+/// NoSuchEntity, as IAM does to the caller who came second.
+#[tokio::test]
+async fn a_role_delete_goes_on_past_policies_someone_else_removed() {
+    use common::rewriting_proxy::{self, Response};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let h = Harness::new().await;
+    let name = unique("raced");
+    let desired = json!({
+        "name": name,
+        "assume_role_policy": trust("eks.amazonaws.com"),
+        "managed_policy_arns": [EKS_CLUSTER_POLICY],
+        "inline_policies": {"logs": logs_policy("logs:CreateLogGroup")},
+    });
+    let live = h.create("iam.role", "raced_role", &desired).await;
+
+    let raced = Arc::new(AtomicU32::new(0));
+    let counted = raced.clone();
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        let answer = forward();
+        let action = request.form_action();
+        let removes = matches!(action.as_str(), "DetachRolePolicy" | "DeleteRolePolicy");
+        if !(removes && answer.status.contains(" 200 ")) {
+            return answer;
+        }
+        counted.fetch_add(1, Ordering::SeqCst);
+        let body = "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error>\
+            <Type>Sender</Type><Code>NoSuchEntity</Code>\
+            <Message>The policy was not found.</Message></Error>\
+            <RequestId>raced</RequestId></ErrorResponse>";
+        Response::client_error("text/xml", body)
+    });
+    let proxied = sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url(endpoint)
+        .build();
+    let through = KindDriver::new(proxied, BLUEPRINT);
+    through.delete("iam.role", &live, &desired).await;
+
+    assert_eq!(
+        raced.load(Ordering::SeqCst),
+        2,
+        "each policy answered NoSuchEntity"
+    );
+    let err = h.iam.get_role().role_name(&name).send().await.unwrap_err();
+    assert_eq!(
+        aws_sdk_iam::error::ProvideErrorMetadata::code(&err),
+        Some("NoSuchEntity"),
+        "the role itself is deleted"
+    );
+}
+
 #[tokio::test]
 async fn role_with_a_path_and_permissions_boundary() {
     let h = Harness::new().await;
