@@ -618,6 +618,62 @@ async fn encryption_is_added_to_a_cluster_in_place() {
     h.delete("eks.cluster", &cluster, &encrypted).await;
 }
 
+/// DeleteCluster is refused while an update is in progress (ResourceInUseException "...
+/// currently has an update in progress"); innovate sends it again until the update is done,
+/// as terraform-provider-aws does. A proxy refuses the first two DeleteCluster calls so.
+#[tokio::test]
+async fn a_cluster_delete_waits_out_an_update_in_progress() {
+    use common::rewriting_proxy::{self, take, Response};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let h = Harness::new().await;
+    let role = h
+        .role("eks-busy", "eks.amazonaws.com", &["AmazonEKSClusterPolicy"])
+        .await;
+    let name = h.name("busy");
+    let spec = json!({"name": name, "role_arn": role, "subnet_ids": h.subnets().await});
+    let cluster = h.create("eks.cluster", "busy", &spec).await;
+
+    let busy = Arc::new(AtomicU32::new(2));
+    let left = busy.clone();
+    let in_progress = format!(
+        r#"{{"message":"Cannot delete because cluster {name} currently has an update in progress"}}"#
+    );
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        let deletes = request.head.starts_with("DELETE /clusters/");
+        if deletes && !request.head.contains("/node-groups") && take(&left) {
+            return Response {
+                status: "HTTP/1.1 409 Conflict".into(),
+                content_type: "application/json".into(),
+                error_type: Some("ResourceInUseException".into()),
+                body: in_progress.clone(),
+            };
+        }
+        forward()
+    });
+    let proxied = sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url(endpoint)
+        .build();
+    let through = KindDriver::new(proxied, BLUEPRINT);
+    through.delete("eks.cluster", &cluster, &spec).await;
+
+    assert_eq!(
+        busy.load(Ordering::SeqCst),
+        0,
+        "refused twice, then sent again"
+    );
+    let gone = h
+        .eks
+        .describe_cluster()
+        .name(&name)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Some("ResourceNotFoundException"));
+}
+
 /// An update that AWS reports Failed fails the step with AWS's errors, named after
 /// DescribeUpdate, the call that reported them. moto answers UpdateClusterConfig with the
 /// cluster and starts no update, so a proxy gives both of AWS's answers: the update started

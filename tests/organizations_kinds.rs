@@ -817,6 +817,7 @@ mod proxy {
         Response {
             status: "HTTP/1.1 200 OK".into(),
             content_type: "application/x-amz-json-1.1".into(),
+            error_type: None,
             body: format!(r#"{{"{items}": [], "NextToken": "page-2"}}"#),
         }
     }

@@ -38,6 +38,8 @@ pub struct Response {
     /// The status line, e.g. `HTTP/1.1 200 OK`.
     pub status: String,
     pub content_type: String,
+    /// REST JSON services (EKS) name the error here, in `x-amzn-ErrorType`.
+    pub error_type: Option<String>,
     pub body: String,
 }
 
@@ -47,6 +49,7 @@ impl Response {
         Response {
             status: "HTTP/1.1 400 Bad Request".into(),
             content_type: content_type.into(),
+            error_type: None,
             body: body.into(),
         }
     }
@@ -143,13 +146,19 @@ fn forward(upstream: &str, request: &Request) -> Response {
         content_type: header(&response_head, "content-type")
             .unwrap_or("text/xml")
             .to_string(),
+        error_type: header(&response_head, "x-amzn-errortype").map(str::to_string),
         body: String::from_utf8_lossy(&response[split + 4..]).to_string(),
     }
 }
 
 fn respond(answer: &Response) -> Vec<u8> {
+    let error_type = answer
+        .error_type
+        .as_ref()
+        .map(|t| format!("x-amzn-ErrorType: {t}\r\n"))
+        .unwrap_or_default();
     format!(
-        "{}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        "{}\r\nContent-Type: {}\r\n{error_type}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
         answer.status,
         answer.content_type,
         answer.body.len(),
