@@ -579,6 +579,43 @@ async fn unknown_resources_read_as_none_and_failures_name_the_call() {
     assert_eq!(err.code.as_deref(), Some("ResourceNotFoundException"));
 }
 
+/// Some EKS calls about a cluster that does not exist answer ClientException "No cluster
+/// found for name: ..." instead of ResourceNotFoundException: a read takes it as gone, and
+/// the delete of a node group whose cluster went outside innovate is done. A proxy answers
+/// every call about the cluster so.
+#[tokio::test]
+async fn no_cluster_found_as_a_client_exception_reads_as_gone() {
+    use common::rewriting_proxy::{self, Response};
+
+    let h = Harness::new().await;
+    let cluster = h.name("vanished");
+    let message = format!(r#"{{"message":"No cluster found for name: {cluster}."}}"#);
+    let path = format!("/clusters/{cluster}/");
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        if !request.head.contains(&path) {
+            return forward();
+        }
+        Response {
+            status: "HTTP/1.1 400 Bad Request".into(),
+            content_type: "application/json".into(),
+            error_type: Some("ClientException".into()),
+            body: message.clone(),
+        }
+    });
+    let proxied = sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url(endpoint)
+        .build();
+    let through = KindDriver::new(proxied, BLUEPRINT);
+    let id = format!("{cluster}:workers");
+    assert_eq!(through.read("eks.nodegroup", &[&id]).await, vec![None]);
+    assert_eq!(through.read("eks.addon", &[&id]).await, vec![None]);
+    let live = Live::observed(id.clone(), Default::default(), Default::default());
+    let prior = json!({"cluster_name": cluster, "name": "workers"});
+    through.delete("eks.nodegroup", &live, &prior).await;
+}
+
 /// A key added to a cluster created without one encrypts it in place: AssociateEncryptionConfig,
 /// followed by its update id through DescribeUpdate (the emulator's `eks_encryption.py`
 /// reports it InProgress, then Successful), as terraform-provider-aws does.

@@ -156,9 +156,25 @@ async fn ready_for_update<'a, T: EksItem + Clone>(
 
 /// A Describe* result with "does not exist" as `None`.
 fn found<T>(result: KindResult<T>) -> KindResult<Option<T>> {
-    match result {
+    match result.map_err(not_found_as_such) {
         Err(err) if err.code.as_deref() == Some(NOT_FOUND) => Ok(None),
         other => other.map(Some),
+    }
+}
+
+/// EKS answers some calls about a cluster that does not exist with ClientException "No
+/// cluster found for name: ..." rather than ResourceNotFoundException (terraform-provider-aws
+/// checks for both); such an answer is given [`NOT_FOUND`]'s code, so every "not found" path
+/// reads it as gone.
+fn not_found_as_such(err: KindError) -> KindError {
+    let no_cluster = err.code.as_deref() == Some("ClientException")
+        && err.message.contains("No cluster found for name");
+    match no_cluster {
+        true => KindError {
+            code: Some(NOT_FOUND.into()),
+            ..err
+        },
+        false => err,
     }
 }
 

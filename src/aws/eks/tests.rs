@@ -208,3 +208,20 @@ async fn an_update_answered_successful_needs_no_describe_and_a_failed_one_fails_
     assert_eq!(err.code.as_deref(), Some("Failed"));
     assert_eq!(err.message, "LoggingUpdate u-1: AccessDenied: denied");
 }
+
+#[test]
+fn no_cluster_found_reads_as_not_found_and_other_client_errors_do_not() {
+    let err = |code: &str, message: &str| {
+        KindError::new("eks:DescribeNodegroup", Some(code.into()), message)
+    };
+    let gone = err("ClientException", "No cluster found for name: prod.");
+    assert_eq!(found::<()>(Err(gone)), Ok(None));
+    let other = err("ClientException", "Nodegroup name is invalid");
+    assert_eq!(found::<()>(Err(other.clone())), Err(other));
+    let named = not_found_as_such(err("ClientException", "No cluster found for name: prod."));
+    assert_eq!(named.code.as_deref(), Some(NOT_FOUND));
+    assert_eq!(
+        named.message, "No cluster found for name: prod.",
+        "AWS's message kept"
+    );
+}

@@ -5,8 +5,9 @@
 mod update;
 
 use super::{
-    describe_all, one_of, ready_for_update, retry_iam_propagation, seen_with_issues, tags,
-    wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
+    describe_all, not_found_as_such, one_of, ready_for_update, retry_iam_propagation,
+    seen_with_issues, tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION,
+    NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
@@ -164,7 +165,7 @@ impl AwsKind for ClusterKind {
                 .map_err(|e| sdk_error("eks:DeleteCluster", e))
         })
         .await;
-        ignore_gone(deleted, &[NOT_FOUND])?;
+        ignore_gone(deleted.map_err(not_found_as_such), &[NOT_FOUND])?;
         wait_on::<Cluster>(cx, self.0.eks().await, &DELETED, &live.id)
             .await
             .map(drop)

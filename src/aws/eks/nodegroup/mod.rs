@@ -6,8 +6,9 @@
 mod update;
 
 use super::{
-    compound_id, one_of, ready_for_update, retry_iam_propagation, seen_with_issues, split_id, tags,
-    wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
+    compound_id, not_found_as_such, one_of, ready_for_update, retry_iam_propagation,
+    seen_with_issues, split_id, tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf,
+    IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{sdk_error, AwsContext};
@@ -245,7 +246,7 @@ impl AwsKind for NodegroupKind {
         let deleted = request.nodegroup_name(name).send().await;
         let deleted = deleted
             .map(drop)
-            .map_err(|e| sdk_error("eks:DeleteNodegroup", e));
+            .map_err(|e| not_found_as_such(sdk_error("eks:DeleteNodegroup", e)));
         ignore_gone(deleted, &[NOT_FOUND])?;
         wait_on::<Nodegroup>(cx, self.0.eks().await, &DELETED, &live.id)
             .await
