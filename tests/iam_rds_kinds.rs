@@ -374,6 +374,60 @@ async fn a_role_delete_goes_on_past_policies_someone_else_removed() {
     );
 }
 
+/// IAM refuses AttachRolePolicy and DetachRolePolicy for a moment while another request
+/// changes the same role (ConcurrentModification); innovate sends each again. A proxy
+/// refuses the first of each, without passing it on.
+#[tokio::test]
+async fn policy_changes_refused_for_a_concurrent_modification_are_sent_again() {
+    use common::rewriting_proxy::{self, take, Response};
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let h = Harness::new().await;
+    let name = unique("busy");
+    let first = json!({"name": name, "assume_role_policy": trust("eks.amazonaws.com")});
+    let role_live = h.create("iam.role", "busy_role", &first).await;
+
+    let (attach, detach) = (Arc::new(AtomicU32::new(1)), Arc::new(AtomicU32::new(1)));
+    let (attach_left, detach_left) = (attach.clone(), detach.clone());
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        let refused = match request.form_action().as_str() {
+            "AttachRolePolicy" => take(&attach_left),
+            "DetachRolePolicy" => take(&detach_left),
+            _ => false,
+        };
+        if !refused {
+            return forward();
+        }
+        let body = "<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><Error>\
+            <Type>Sender</Type><Code>ConcurrentModification</Code>\
+            <Message>The request was rejected because multiple requests to change this \
+            object were submitted simultaneously. Wait a few minutes and submit your request \
+            again.</Message></Error><RequestId>busy</RequestId></ErrorResponse>";
+        Response::client_error("text/xml", body)
+    });
+    let proxied = sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url(endpoint)
+        .build();
+    let through = KindDriver::new(proxied, BLUEPRINT);
+
+    let with_policy = json!({"name": name, "assume_role_policy": trust("eks.amazonaws.com"),
+        "managed_policy_arns": [EKS_CLUSTER_POLICY]});
+    let role_live = through
+        .update("iam.role", "busy_role", &role_live, &first, &with_policy)
+        .await;
+    assert_eq!(attach.load(Ordering::SeqCst), 0, "refused once");
+    assert_eq!(attached(&h.iam, &name).await, [EKS_CLUSTER_POLICY]);
+
+    through
+        .update("iam.role", "busy_role", &role_live, &with_policy, &first)
+        .await;
+    assert_eq!(detach.load(Ordering::SeqCst), 0, "refused once");
+    assert!(attached(&h.iam, &name).await.is_empty());
+    h.delete("iam.role", &role_live, &first).await;
+}
+
 #[tokio::test]
 async fn role_with_a_path_and_permissions_boundary() {
     let h = Harness::new().await;

@@ -4,7 +4,7 @@
 use super::super::policy;
 use super::super::NOT_FOUND;
 use crate::aws::common::ignore_gone;
-use crate::aws::sdk_error;
+use crate::aws::{retry_while, sdk_error, Backoff};
 use crate::kinds::{KindError, KindResult};
 use aws_sdk_iam::Client;
 use serde_json::Value;
@@ -46,6 +46,9 @@ pub(super) async fn attached_policies(iam: &Client, name: &str) -> KindResult<Ve
         .collect())
 }
 
+/// What IAM answers while another request changes the same role.
+const CONCURRENT: &str = "ConcurrentModification";
+
 pub(super) async fn sync_managed(
     iam: &Client,
     name: &str,
@@ -53,22 +56,27 @@ pub(super) async fn sync_managed(
     desired: &[String],
 ) -> KindResult<()> {
     let (attach, detach) = set_diff(current, desired);
+    // IAM refuses a change to a role that another request is changing
+    // (ConcurrentModification) for a moment: sent again, as terraform-provider-aws does.
     for arn in attach {
-        iam.attach_role_policy()
-            .role_name(name)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:AttachRolePolicy", e))?;
+        let arn = arn.as_str();
+        retry_while(&[CONCURRENT], Backoff::CONSISTENCY, || async move {
+            let request = iam.attach_role_policy().role_name(name).policy_arn(arn);
+            let sent = request.send().await.map(drop);
+            sent.map_err(|e| sdk_error("iam:AttachRolePolicy", e))
+        })
+        .await?;
     }
     // A policy someone detached meanwhile answers NoSuchEntity: nothing left to detach.
     for arn in detach {
-        let request = iam.detach_role_policy().role_name(name).policy_arn(arn);
-        let sent = request.send().await.map(drop);
-        ignore_gone(
-            sent.map_err(|e| sdk_error("iam:DetachRolePolicy", e)),
-            &[NOT_FOUND],
-        )?;
+        let arn = arn.as_str();
+        let detached = retry_while(&[CONCURRENT], Backoff::CONSISTENCY, || async move {
+            let request = iam.detach_role_policy().role_name(name).policy_arn(arn);
+            let sent = request.send().await.map(drop);
+            sent.map_err(|e| sdk_error("iam:DetachRolePolicy", e))
+        })
+        .await;
+        ignore_gone(detached, &[NOT_FOUND])?;
     }
     Ok(())
 }
