@@ -710,6 +710,28 @@ resources:
     );
 }
 
+/// EC2-Classic is retired: a `standard` Elastic IP, which AWS no longer offers, is refused
+/// before any call.
+#[test]
+fn validate_rejects_an_ec2_classic_elastic_ip() {
+    let dir = tempfile::tempdir().unwrap();
+    let bp = write(
+        &dir,
+        "blueprint: classic\nresources:\n  ip: { kind: ec2.elastic_ip, domain: standard }\n",
+    );
+    let (code, stdout, stderr) = innovate(dir.path(), &["validate", &bp]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("`standard` is not one of the allowed values")
+            && stderr.contains("bp.yaml:3:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("vpc"),
+        "the allowed value is named: {stderr}"
+    );
+}
+
 #[test]
 fn validate_rejects_an_empty_blueprint_file_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();

@@ -17,10 +17,11 @@ use std::time::Duration;
 
 crate::spec! {
     pub(super) struct Spec with tags {
+        // EC2-Classic is retired: AWS offers VPC addresses only.
         domain: String = optional(AttrType::String)
             .default("\"vpc\"")
             .force_new()
-            .one_of(&["vpc", "standard"]),
+            .one_of(&["vpc"]),
     }
 }
 
