@@ -711,6 +711,68 @@ async fn a_cluster_delete_waits_out_an_update_in_progress() {
     assert_eq!(gone.code(), Some("ResourceNotFoundException"));
 }
 
+/// EKS may answer NotFound for a cluster it is still deleting: the delete ends only after
+/// three NotFound answers in a row. A proxy shows the cluster DELETING again right after the
+/// first NotFound, so the wait must start over and see three more.
+#[tokio::test]
+async fn a_cluster_delete_waits_for_notfound_three_times_in_a_row() {
+    use common::rewriting_proxy::{self, Response};
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+    let h = Harness::new().await;
+    let role = h
+        .role(
+            "eks-dying",
+            "eks.amazonaws.com",
+            &["AmazonEKSClusterPolicy"],
+        )
+        .await;
+    let name = h.name("dying");
+    let spec = json!({"name": name, "role_arn": role, "subnet_ids": h.subnets().await});
+    let cluster = h.create("eks.cluster", "dying", &spec).await;
+
+    let (deleted, looks) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU32::new(0)),
+    );
+    let (deleted_seen, looks_seen) = (deleted.clone(), looks.clone());
+    let path = format!("/clusters/{name} ");
+    let dying = format!(r#"{{"cluster": {{"name": "{name}", "status": "DELETING"}}}}"#);
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        let about_it = request.head.contains(&path);
+        if about_it && request.head.starts_with("DELETE ") {
+            deleted_seen.store(true, Ordering::SeqCst);
+        }
+        let describes = about_it && request.head.starts_with("GET ");
+        if describes && deleted_seen.load(Ordering::SeqCst) {
+            // The second look after the delete: visible again, still deleting.
+            if looks_seen.fetch_add(1, Ordering::SeqCst) == 1 {
+                return Response {
+                    status: "HTTP/1.1 200 OK".into(),
+                    content_type: "application/json".into(),
+                    error_type: None,
+                    body: dying.clone(),
+                };
+            }
+        }
+        forward()
+    });
+    let proxied = sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url(endpoint)
+        .build();
+    let through = KindDriver::new(proxied, BLUEPRINT);
+    through.delete("eks.cluster", &cluster, &spec).await;
+
+    assert!(deleted.load(Ordering::SeqCst));
+    assert_eq!(
+        looks.load(Ordering::SeqCst),
+        5,
+        "NotFound, DELETING, then NotFound three times in a row"
+    );
+}
+
 /// An update that AWS reports Failed fails the step with AWS's errors, named after
 /// DescribeUpdate, the call that reported them. moto answers UpdateClusterConfig with the
 /// cluster and starts no update, so a proxy gives both of AWS's answers: the update started

@@ -5,7 +5,7 @@
 mod update;
 
 use super::{
-    describe_all, not_found_as_such, one_of, ready_for_update, retry_iam_propagation,
+    describe_all, found, not_found_as_such, one_of, ready_for_update, retry_iam_propagation,
     seen_with_issues, tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION,
     NAME_TAKEN, NOT_FOUND,
 };
@@ -166,9 +166,7 @@ impl AwsKind for ClusterKind {
         })
         .await;
         ignore_gone(deleted.map_err(not_found_as_such), &[NOT_FOUND])?;
-        wait_on::<Cluster>(cx, self.0.eks().await, &DELETED, &live.id)
-            .await
-            .map(drop)
+        wait_until_gone(cx, eks, &live.id).await
     }
 
     fn natural_id(&self, spec: &Spec) -> Option<String> {
@@ -178,6 +176,34 @@ impl AwsKind for ClusterKind {
     fn conflict_codes(&self) -> &'static [&'static str] {
         NAME_TAKEN
     }
+}
+
+/// How many NotFound answers in a row count as gone: EKS may answer NotFound for a cluster
+/// it is still deleting, whose name stays taken a while longer (terraform-provider-aws's
+/// `waitClusterDeleted`: `ContinuousTargetOccurence: 3`). A replace recreating the name
+/// too early would meet ResourceInUseException, and could take the dying cluster for its
+/// own lost create.
+const GONE_ANSWERS: u32 = 3;
+
+/// Waits until DescribeCluster has answered NotFound [`GONE_ANSWERS`] times in a row, the
+/// looks spaced like the wait's own polls (a tenth of the time waited so far).
+async fn wait_until_gone(cx: &StepCx, eks: &Client, name: &str) -> KindResult<()> {
+    let started = tokio::time::Instant::now();
+    let mut gone_answers = 0;
+    while gone_answers < GONE_ANSWERS {
+        if gone_answers == 0 {
+            wait_on::<Cluster>(cx, eks, &DELETED, name).await?;
+        } else {
+            tokio::time::sleep(DELETED.backoff.pause_after(started.elapsed())).await;
+            let looked = found(<Cluster as EksItem>::describe(eks, name).await)?;
+            if looked.is_some() {
+                gone_answers = 0;
+                continue;
+            }
+        }
+        gone_answers += 1;
+    }
+    Ok(())
 }
 
 /// Creates the cluster under a fresh client token, so a retried call never makes a second
