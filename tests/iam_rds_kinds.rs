@@ -428,6 +428,57 @@ async fn policy_changes_refused_for_a_concurrent_modification_are_sent_again() {
     h.delete("iam.role", &role_live, &first).await;
 }
 
+/// Right after CreateRole, GetRole may give the role's unique id as its ARN; the create
+/// waits until IAM gives the real ARN, so dependents never read the unique id. A proxy
+/// rewrites the first GetRole answer so.
+#[tokio::test]
+async fn a_fresh_role_is_read_with_its_arn_not_its_unique_id() {
+    use common::rewriting_proxy;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    let h = Harness::new().await;
+    let name = unique("fresh");
+    let rewritten = Arc::new(AtomicU32::new(0));
+    let counted = rewritten.clone();
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        let mut answer = forward();
+        let first_read = request.form_action() == "GetRole" && counted.load(Ordering::SeqCst) == 0;
+        let between = |text: &str, open: &str, close: &str| {
+            let start = text.find(open)? + open.len();
+            Some(text[start..start + text[start..].find(close)?].to_string())
+        };
+        if first_read {
+            let body = answer.body.clone();
+            if let (Some(arn), Some(id)) = (
+                between(&body, "<Arn>", "</Arn>"),
+                between(&body, "<RoleId>", "</RoleId>"),
+            ) {
+                answer.body =
+                    body.replace(&format!("<Arn>{arn}</Arn>"), &format!("<Arn>{id}</Arn>"));
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        answer
+    });
+    let proxied = sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url(endpoint)
+        .build();
+    let through = KindDriver::new(proxied, BLUEPRINT);
+    let desired = json!({"name": name, "assume_role_policy": trust("eks.amazonaws.com")});
+    let live = through.create("iam.role", "fresh_role", &desired).await;
+
+    assert_eq!(
+        rewritten.load(Ordering::SeqCst),
+        1,
+        "one answer gave the unique id"
+    );
+    assert_eq!(output(&live, "arn"), role(&h.iam, &name).await.arn());
+    assert!(output(&live, "arn").starts_with("arn:"));
+    h.delete("iam.role", &live, &desired).await;
+}
+
 #[tokio::test]
 async fn role_with_a_path_and_permissions_boundary() {
     let h = Harness::new().await;

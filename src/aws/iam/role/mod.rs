@@ -9,6 +9,7 @@ use super::{get_each, policy, tags, unless_gone, NOT_FOUND};
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::retry_when;
+use crate::kinds::wait::{until, Status};
 use crate::kinds::{
     AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx,
     Tagging, Tags, Tier,
@@ -87,7 +88,7 @@ impl AwsKind for RoleKind {
         &self.0
     }
 
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let docs = documents(spec)?;
         let iam = self.0.iam().await;
         let sdk_tags = tags::at_creation("iam:CreateRole", tags)?;
@@ -111,6 +112,7 @@ impl AwsKind for RoleKind {
         let name = role.role_name();
         sync_managed(iam, name, &[], &spec.managed_policy_arns).await?;
         sync_inline(iam, name, &BTreeMap::new(), &docs.inline).await?;
+        wait_for_arn(cx, iam, name).await?;
         Ok(name.to_string())
     }
 
@@ -204,6 +206,27 @@ fn observed_attrs(role: &Role) -> Attrs {
 }
 
 /// The role, or `None` when IAM does not know it.
+/// Right after CreateRole, GetRole may give the role's unique id (`AROA...`) as its ARN for
+/// a moment; dependents take the `arn` output from the read that follows the create, so the
+/// create waits until IAM gives the real one (terraform-provider-aws's
+/// `waitRoleARNIsNotUniqueID`).
+async fn wait_for_arn(cx: &StepCx, iam: &Client, name: &str) -> KindResult<()> {
+    until(
+        cx,
+        "iam:GetRole",
+        "its ARN",
+        Backoff::CONSISTENCY,
+        || async {
+            Ok(match get_role(iam, name).await? {
+                Some(role) if role.arn().starts_with("arn:") => Status::Ready(()),
+                Some(_) => Status::Pending("known by its unique id only".into()),
+                None => Status::Pending("not visible yet".into()),
+            })
+        },
+    )
+    .await
+}
+
 async fn get_role(iam: &Client, name: &str) -> KindResult<Option<Role>> {
     let answer = iam.get_role().role_name(name).send().await;
     let answer = unless_gone(answer.map_err(|e| sdk_error("iam:GetRole", e)))?;
