@@ -661,6 +661,60 @@ async fn security_group_rules_are_reconciled_in_place() {
     h.delete("ec2.vpc", &vpc, &vpc_spec).await;
 }
 
+/// DeleteSecurityGroup answers InvalidGroup.InUse while a network interface or another
+/// group's rule still uses the group (on AWS, an EKS or load balancer interface released
+/// minutes later); innovate sends it again. A proxy refuses the first two deletes so.
+#[tokio::test]
+async fn a_security_group_still_in_use_is_deleted_once_released() {
+    use common::rewriting_proxy::{self, take, Response};
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+
+    let h = Harness::new().await;
+    let vpc = h
+        .create(
+            "ec2.vpc",
+            "in_use_vpc",
+            &json!({"cidr_block": "10.13.0.0/16"}),
+        )
+        .await;
+    let spec = json!({"vpc_id": vpc.id, "group_name": "in-use", "description": "in use"});
+    let group = h.create("ec2.security_group", "in_use", &spec).await;
+
+    let refusals = Arc::new(AtomicU32::new(2));
+    let left = refusals.clone();
+    let message = format!(
+        "There are active network interfaces using security group {}",
+        group.id
+    );
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        if request.form_action() != "DeleteSecurityGroup" || !take(&left) {
+            return forward();
+        }
+        let body = format!(
+            "<Response><Errors><Error><Code>InvalidGroup.InUse</Code><Message>{message}</Message>\
+             </Error></Errors><RequestID>in-use</RequestID></Response>"
+        );
+        Response::client_error("text/xml", &body)
+    });
+    let proxied = sdk_config()
+        .await
+        .to_builder()
+        .endpoint_url(endpoint)
+        .build();
+    let through = KindDriver::new(proxied, BLUEPRINT);
+    through.delete("ec2.security_group", &group, &spec).await;
+
+    assert_eq!(
+        refusals.load(Ordering::SeqCst),
+        0,
+        "refused twice, then sent again"
+    );
+    assert_eq!(h.read("ec2.security_group", &[&group.id]).await, vec![None]);
+    h.delete("ec2.vpc", &vpc, &json!({"cidr_block": "10.13.0.0/16"}))
+        .await;
+}
+
 async fn describe_group(ec2: &Client, id: &str) -> aws_sdk_ec2::types::SecurityGroup {
     let described = ec2
         .describe_security_groups()

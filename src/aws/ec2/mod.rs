@@ -247,15 +247,20 @@ where
     }
 }
 
+/// What AWS answers a delete while something still depends on the resource: network
+/// interfaces or mapped addresses being released (DependencyViolation), a security group
+/// still used by an interface or another group's rule (InvalidGroup.InUse).
+const STILL_IN_USE: &[&str] = &["DependencyViolation", "InvalidGroup.InUse"];
+
 /// Runs a Delete* call, retrying while AWS still releases what depends on the resource
-/// (network interfaces, mapped addresses); a resource already gone counts as deleted.
+/// ([`STILL_IN_USE`]); a resource already gone counts as deleted.
 async fn delete_retrying<F, Fut>(not_found: &[&str], delete: F) -> KindResult<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = KindResult<()>>,
 {
     ignore_gone(
-        retry_while(&["DependencyViolation"], Backoff::DEPENDENCIES, delete).await,
+        retry_while(STILL_IN_USE, Backoff::DEPENDENCIES, delete).await,
         not_found,
     )
 }
