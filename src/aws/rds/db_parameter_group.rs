@@ -37,6 +37,21 @@ const NOT_FOUND: &str = "DBParameterGroupNotFound";
 /// ModifyDBParameterGroup and ResetDBParameterGroup take at most 20 parameters a call.
 const PARAMETERS_PER_CALL: usize = 20;
 
+/// Parameters RDS refuses to change one without the other: each group goes in one call
+/// (terraform-provider-aws's `parameterChunksForModify`, after CloudFormation's RDS handlers).
+const CHANGED_TOGETHER: &[&[&str]] = &[
+    &["collation_server", "character_set_server"],
+    &["gtid-mode", "enforce_gtid_consistency"],
+    &["password_encryption", "rds.accepted_password_auth_method"],
+    &["ssl_max_protocol_version", "ssl_min_protocol_version"],
+    &["rds.change_data_capture_streaming", "binlog_format"],
+    &[
+        "aurora_enhanced_binlog",
+        "binlog_backup",
+        "binlog_replication_globaldb",
+    ],
+];
+
 /// Parameter name -> its ApplyType ("static" or "dynamic").
 type ApplyTypes = HashMap<String, String>;
 
@@ -251,9 +266,9 @@ async fn apply(rds: &Client, name: &str, changes: &ParameterChanges) -> KindResu
         return Ok(());
     }
     let types = apply_types(rds, name).await?;
-    for chunk in changes.set.chunks(PARAMETERS_PER_CALL) {
+    for chunk in modify_calls(&changes.set) {
         let batch = chunk
-            .iter()
+            .into_iter()
             .map(|(param, value)| parameter(param, Some(value), &types));
         rds.modify_db_parameter_group()
             .db_parameter_group_name(name)
@@ -274,6 +289,26 @@ async fn apply(rds: &Client, name: &str, changes: &ParameterChanges) -> KindResu
     Ok(())
 }
 
+/// `set` split into ModifyDBParameterGroup calls of at most [`PARAMETERS_PER_CALL`]: each
+/// group of [`CHANGED_TOGETHER`] first, in a call of its own, then the rest.
+fn modify_calls(set: &[(String, String)]) -> Vec<Vec<&(String, String)>> {
+    let group_of = |name: &str| CHANGED_TOGETHER.iter().position(|g| g.contains(&name));
+    let mut groups: Vec<Vec<&(String, String)>> = vec![Vec::new(); CHANGED_TOGETHER.len()];
+    let mut rest = Vec::new();
+    for change in set {
+        match group_of(&change.0) {
+            Some(group) => groups[group].push(change),
+            None => rest.push(change),
+        }
+    }
+    let chunked = rest.chunks(PARAMETERS_PER_CALL).map(<[_]>::to_vec);
+    groups
+        .into_iter()
+        .filter(|g| !g.is_empty())
+        .chain(chunked)
+        .collect()
+}
+
 /// The ARN a described group carries: what RDS tags by.
 fn group_arn(group: &DbParameterGroup) -> KindResult<&str> {
     group
@@ -284,6 +319,29 @@ fn group_arn(group: &DbParameterGroup) -> KindResult<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameters_changed_together_share_a_call_and_no_call_exceeds_twenty() {
+        // 19 ordinary parameters sorting before the pair, so that in name order the pair
+        // would straddle the 20th place.
+        let mut set: Vec<(String, String)> = (0..19)
+            .map(|i| (format!("a_param_{i:02}"), "1".to_string()))
+            .collect();
+        set.push(("ssl_max_protocol_version".into(), "TLSv1.3".into()));
+        set.push(("ssl_min_protocol_version".into(), "TLSv1.2".into()));
+        set.push(("work_mem".into(), "4096".into()));
+        let calls = modify_calls(&set);
+        let names = |call: &Vec<&(String, String)>| -> Vec<String> {
+            call.iter().map(|(name, _)| name.clone()).collect()
+        };
+        assert_eq!(
+            names(&calls[0]),
+            ["ssl_max_protocol_version", "ssl_min_protocol_version"]
+        );
+        assert!(calls.iter().all(|call| call.len() <= PARAMETERS_PER_CALL));
+        let sent: usize = calls.iter().map(Vec::len).sum();
+        assert_eq!(sent, set.len(), "every parameter sent once");
+    }
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
