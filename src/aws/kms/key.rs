@@ -176,6 +176,11 @@ impl AwsKind for KeyKind {
         let (spec, key, id) = (change.desired, change.current, change.id());
         let wanted = Wanted::of(spec)?;
         let kms = self.0.kms().await;
+        // A disabled key refuses some changes (rotation): enable first, disable last.
+        let enabling = !key.meta.enabled() && spec.is_enabled;
+        if enabling {
+            set_enabled(kms, id, true).await?;
+        }
         if key.meta.description().unwrap_or_default() != spec.description {
             let request = kms.update_key_description().key_id(id);
             let sent = request.description(&spec.description).send().await;
@@ -188,8 +193,8 @@ impl AwsKind for KeyKind {
             let period = spec.rotation_period_in_days;
             set_rotation(kms, id, spec.enable_key_rotation, period).await?;
         }
-        if key.meta.enabled() != spec.is_enabled {
-            set_enabled(kms, id, spec.is_enabled).await?;
+        if key.meta.enabled() && !spec.is_enabled {
+            set_enabled(kms, id, false).await?;
         }
         settled(cx, kms, id, &wanted).await
     }
