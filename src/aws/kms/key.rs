@@ -459,22 +459,25 @@ fn to_live(key: &Key) -> Live {
 /// the key reads as gone) and the rotation period where KMS does not report one.
 fn observed_attrs(key: &Key) -> Attrs {
     let meta = &key.meta;
-    let text = |value: Option<&str>| value.map_or(Value::Null, Value::from);
     // The document as KMS holds it; text that is not JSON is reported as it is.
     let policy = key.policy.as_deref().map_or(Value::Null, |text| {
         policy::from_aws(text).unwrap_or_else(|_| Value::String(text.to_string()))
     });
     let mut attrs = observed([
         ("description", meta.description().unwrap_or_default().into()),
-        (
-            "key_usage",
-            text(meta.key_usage().map(KeyUsageType::as_str)),
-        ),
-        ("key_spec", text(meta.key_spec().map(KeySpec::as_str))),
         ("policy", policy),
         ("is_enabled", meta.enabled().into()),
         ("multi_region", meta.multi_region().unwrap_or(false).into()),
     ]);
+    // AWS always reports usage and spec; where an answer lacks one (moto, for a key
+    // created without it), it is not taken for a change.
+    let usage = meta.key_usage().map(KeyUsageType::as_str);
+    let spec = meta.key_spec().map(KeySpec::as_str);
+    for (name, value) in [("key_usage", usage), ("key_spec", spec)] {
+        if let Some(value) = value {
+            attrs.insert(name.into(), value.into());
+        }
+    }
     if let Some((enabled, period)) = key.rotation {
         attrs.insert("enable_key_rotation".into(), enabled.into());
         if let Some(days) = period.filter(|_| enabled) {
