@@ -327,7 +327,9 @@ fn rotation_differs(key: &Key, spec: &Spec) -> bool {
 
 async fn put_policy(kms: &Client, id: &str, document: &Value) -> KindResult<()> {
     let text = policy::render(document);
-    retry_when(principal_not_ready, Backoff::CONSISTENCY, || async {
+    // A key created a moment ago may not be visible to PutKeyPolicy yet either.
+    let not_yet = |err: &KindError| principal_not_ready(err) || err.has_code_in(&[NOT_FOUND]);
+    retry_when(not_yet, Backoff::CONSISTENCY, || async {
         let request = kms.put_key_policy().key_id(id).policy_name(POLICY_NAME);
         let sent = request.policy(&text).send().await.map(drop);
         sent.map_err(|e| sdk_error("kms:PutKeyPolicy", e))
@@ -335,9 +337,11 @@ async fn put_policy(kms: &Client, id: &str, document: &Value) -> KindResult<()> 
     .await
 }
 
-/// A key created a moment ago may answer NotFoundException to these calls.
+/// A key created a moment ago may answer NotFoundException to these calls; one enabled a
+/// moment ago, DisabledException to a rotation change (terraform-provider-aws retries both).
 async fn set_rotation(kms: &Client, id: &str, on: bool, days: i32) -> KindResult<()> {
-    retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async move {
+    let not_yet = [NOT_FOUND, "DisabledException"];
+    retry_while(&not_yet, Backoff::CONSISTENCY, || async move {
         let sent = if on {
             let request = kms.enable_key_rotation().key_id(id);
             let sent = request.rotation_period_in_days(days).send().await;
