@@ -15,9 +15,10 @@ use common::rewriting_proxy::{self, take, Request, Response};
 use innovate::kinds::{identity_tags, Live};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 const BLUEPRINT: &str = "kms-kinds";
+const INVALID_STATE: &str = "KMSInvalidStateException";
 
 struct Harness {
     kinds: KindDriver,
@@ -62,17 +63,10 @@ impl Harness {
     }
 }
 
-/// `word` made unique to this run.
+/// `word` made unique to this run: each test binary has its own emulator, so the process
+/// id keeps two runs on one machine apart and the word keeps tests apart.
 fn unique(word: &str) -> String {
-    static SUFFIX: OnceLock<String> = OnceLock::new();
-    let suffix = SUFFIX.get_or_init(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        format!("{:x}{:x}", std::process::id(), nanos % 0x10000)
-    });
-    format!("{word}-{suffix}")
+    format!("{word}-{}", std::process::id())
 }
 
 /// A key policy letting the emulator's account administer the key, with `sid`.
@@ -91,6 +85,25 @@ fn refusal(code: &str, message: &str) -> Response {
 /// The KMS operation of a request (`X-Amz-Target: TrentService.CreateKey`).
 fn operation(request: &Request) -> String {
     request.json_target()
+}
+
+/// A proxy refusing the first `times` calls of `op` with AWS's `code` and `message`, and
+/// the count of refusals still due.
+fn refusing(
+    op: &'static str,
+    times: u32,
+    code: &'static str,
+    message: String,
+) -> (String, Arc<AtomicU32>) {
+    let due = Arc::new(AtomicU32::new(times));
+    let left = due.clone();
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        if operation(request) == op && take(&left) {
+            return refusal(code, &message);
+        }
+        forward()
+    });
+    (endpoint, due)
 }
 
 /// A driver whose calls go through `endpoint`.
@@ -285,15 +298,9 @@ async fn a_policy_equal_in_another_key_order_needs_no_call() {
 /// MalformedPolicyDocumentException; innovate sends it again, and one key comes of it.
 #[tokio::test]
 async fn a_policy_naming_a_fresh_principal_is_sent_again_until_kms_accepts_it() {
-    let refused = Arc::new(AtomicU32::new(2));
-    let left = refused.clone();
-    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
-        if operation(request) == "CreateKey" && take(&left) {
-            let message = "Policy contains a statement with one or more invalid principals.";
-            return refusal("MalformedPolicyDocumentException", message);
-        }
-        forward()
-    });
+    let invalid = "Policy contains a statement with one or more invalid principals.";
+    let malformed = "MalformedPolicyDocumentException";
+    let (endpoint, refused) = refusing("CreateKey", 2, malformed, invalid.into());
     let driver = through(endpoint).await;
     let spec = json!({"description": unique("fresh-principal"), "policy": admin_policy("p")});
     let key = driver.create("kms.key", "fresh_principal", &spec).await;
@@ -312,25 +319,15 @@ async fn a_policy_naming_a_fresh_principal_is_sent_again_until_kms_accepts_it() 
     assert_eq!(listed.len(), 1, "one key: {listed:?}");
 
     // A document KMS refuses for another reason is not retried.
-    let broken = Arc::new(AtomicU32::new(1));
-    let left = broken.clone();
-    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
-        if operation(request) == "CreateKey" && take(&left) {
-            let message =
-                "The new key policy will not allow you to update the key policy in the future.";
-            return refusal("MalformedPolicyDocumentException", message);
-        }
-        forward()
-    });
+    let locked_out =
+        "The new key policy will not allow you to update the key policy in the future.";
+    let (endpoint, _) = refusing("CreateKey", 1, malformed, locked_out.into());
     let failed = through(endpoint)
         .await
         .try_create("kms.key", "locked_out", &spec)
         .await;
     let err = failed.unwrap_err();
-    assert_eq!(
-        err.code.as_deref(),
-        Some("MalformedPolicyDocumentException")
-    );
+    assert_eq!(err.code.as_deref(), Some(malformed));
     assert!(err.message.contains("will not allow you"), "{err}");
     driver.delete("kms.key", &key, &spec).await;
 }
@@ -339,17 +336,8 @@ async fn a_policy_naming_a_fresh_principal_is_sent_again_until_kms_accepts_it() 
 /// create waits for it.
 #[tokio::test]
 async fn a_new_key_not_visible_yet_is_waited_for() {
-    let hidden = Arc::new(AtomicU32::new(2));
-    let left = hidden.clone();
-    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
-        if operation(request) == "DescribeKey" && take(&left) {
-            return refusal(
-                "NotFoundException",
-                "Key 'arn:aws:kms:us-east-1:000000000000:key/x' does not exist",
-            );
-        }
-        forward()
-    });
+    let missing = "Key 'arn:aws:kms:us-east-1:000000000000:key/x' does not exist".to_string();
+    let (endpoint, hidden) = refusing("DescribeKey", 2, "NotFoundException", missing);
     let driver = through(endpoint).await;
     let spec = json!({"description": unique("not-visible")});
     let key = driver.create("kms.key", "not_visible", &spec).await;
@@ -421,39 +409,20 @@ async fn deleting_a_key_already_pending_deletion_is_done() {
         .key_id(&key.id)
         .pending_window_in_days(7);
     request.send().await.unwrap();
-    let arn = output(&key, "arn").to_string();
-    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
-        if operation(request) == "ScheduleKeyDeletion" {
-            return refusal(
-                "KMSInvalidStateException",
-                &format!("{arn} is pending deletion."),
-            );
-        }
-        forward()
-    });
+    let pending = format!("{} is pending deletion.", output(&key, "arn"));
+    let (endpoint, _) = refusing("ScheduleKeyDeletion", u32::MAX, INVALID_STATE, pending);
     through(endpoint).await.delete("kms.key", &key, &spec).await;
     assert_eq!(h.key_state(&key.id).await, KeyState::PendingDeletion);
 
     // Any other invalid state is an error.
     let other = h.create("kms.key", "disabled", &spec).await;
-    let arn = output(&other, "arn").to_string();
-    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
-        if operation(request) == "ScheduleKeyDeletion" {
-            return refusal(
-                "KMSInvalidStateException",
-                &format!("{arn} is pending import."),
-            );
-        }
-        forward()
-    });
+    let importing = format!("{} is pending import.", output(&other, "arn"));
+    let (endpoint, _) = refusing("ScheduleKeyDeletion", u32::MAX, INVALID_STATE, importing);
     let failed = through(endpoint)
         .await
         .try_delete("kms.key", &other, &spec)
         .await;
-    assert_eq!(
-        failed.unwrap_err().code.as_deref(),
-        Some("KMSInvalidStateException")
-    );
+    assert_eq!(failed.unwrap_err().code.as_deref(), Some(INVALID_STATE));
     h.delete("kms.key", &other, &spec).await;
 }
 

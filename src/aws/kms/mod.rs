@@ -1,16 +1,18 @@
 //! KMS resource kinds, one per file: customer-managed keys and their aliases. [`tags`]
 //! converts and syncs key tags. KMS has no batch describe: keys are read one DescribeKey
-//! each, a few at once; aliases come from one ListAliases listing for any number of names.
+//! each, eight at once (IAM's `get_each`); aliases come from one ListAliases listing for
+//! any number of names.
 
 mod alias;
 mod key;
 mod tags;
 
 use crate::aws::AwsContext;
-use crate::kinds::{KindResult, Registry, Typed};
-use futures::stream::{self, StreamExt, TryStreamExt};
-use std::future::Future;
+use crate::kinds::{Registry, Typed};
 use std::sync::Arc;
+
+/// Reads one key a call, a few at once: IAM's reader, since neither service has a batch read.
+use crate::aws::iam::get_each as each_found;
 
 /// Registers the KMS kinds, sharing `aws`'s one KMS client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
@@ -20,20 +22,3 @@ pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
 
 /// KMS's code for a key or alias it does not know.
 const NOT_FOUND: &str = "NotFoundException";
-
-/// Keys read at once: each read is four calls, and KMS's shared request quota is per
-/// account (DescribeKey and the other read calls share it).
-const READ_CONCURRENCY: usize = 8;
-
-/// Runs `reads` (one key each) a few at once and keeps the keys still there. The futures
-/// are built by the caller, so the stream stays `Send` for async_trait.
-async fn each_found<T, Read>(reads: Vec<Read>) -> KindResult<Vec<T>>
-where
-    Read: Future<Output = KindResult<Option<T>>>,
-{
-    let found: Vec<Option<T>> = stream::iter(reads)
-        .buffer_unordered(READ_CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(found.into_iter().flatten().collect())
-}
