@@ -220,6 +220,52 @@ async fn keys_are_read_in_order_and_listed_by_identity_tags() {
     h.delete("kms.key", &second, &json!({})).await;
 }
 
+/// A key whose policy keeps this caller from reading its tags answers ListResourceTags
+/// with AccessDeniedException: the listing passes over it and still finds ours.
+#[tokio::test]
+async fn a_key_whose_tags_cannot_be_read_is_passed_over_when_listing() {
+    let h = Harness::new().await;
+    let foreign = h
+        .kms
+        .create_key()
+        .description(unique("foreign"))
+        .send()
+        .await;
+    let foreign = foreign
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_string();
+    let ours = h
+        .create(
+            "kms.key",
+            "listed_past",
+            &json!({"description": unique("past")}),
+        )
+        .await;
+    let denied =
+        format!("User is not authorized to perform: kms:ListResourceTags on key {foreign}");
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        let body = String::from_utf8_lossy(&request.body).to_string();
+        if operation(request) == "ListResourceTags" && body.contains(&foreign) {
+            return refusal("AccessDeniedException", &denied);
+        }
+        forward()
+    });
+    let driver = through(endpoint).await;
+    let identity = identity_tags(&tags_for(BLUEPRINT, "listed_past", &json!({})));
+    let listed = driver
+        .kind("kms.key")
+        .list_tagged(&identity)
+        .await
+        .unwrap()
+        .unwrap();
+    let listed: Vec<&str> = listed.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(listed, [ours.id.as_str()]);
+    h.delete("kms.key", &ours, &json!({})).await;
+}
+
 /// key_usage and key_spec force a new key: the replacement is a new key with the new usage,
 /// the old one scheduled for deletion.
 #[tokio::test]

@@ -404,9 +404,15 @@ async fn read_key(kms: &Client, id: &str) -> KindResult<Option<Key>> {
     }))
 }
 
-/// The key `id` when it carries all of `tags`.
+/// The key `id` when it carries all of `tags`. A key whose policy does not let this
+/// caller read its tags (another team's) cannot be shown to be ours: it is passed over,
+/// so that one such key does not stop every listing of the account.
 async fn tagged_key(kms: &Client, id: &str, tags: &Tags) -> KindResult<Option<Key>> {
-    let Some(carried) = found(tags::of_key(kms, id).await)? else {
+    let carried = match tags::of_key(kms, id).await {
+        Err(err) if err.has_code_in(&["AccessDeniedException"]) => return Ok(None),
+        answer => answer,
+    };
+    let Some(carried) = found(carried)? else {
         return Ok(None);
     };
     if !crate::kinds::carries_all(&carried, tags) {
