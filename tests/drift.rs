@@ -856,3 +856,89 @@ resources:
     let content: Value = serde_json::from_str(found.policy().unwrap().content().unwrap()).unwrap();
     assert_eq!(content["Statement"][0]["Effect"], "Deny", "{content}");
 }
+
+/// KMS: a key's description, rotation and policy changed outside innovate, an alias moved
+/// to another key and a key scheduled for deletion (which reads as gone) are reported and
+/// set back.
+#[tokio::test]
+async fn kms_key_and_alias_changed_outside_innovate_are_reported_and_set_back() {
+    let estate = Estate::applied_from(
+        "driftkms",
+        r#"
+blueprint: driftkms
+region: us-east-1
+resources:
+  key:
+    kind: kms.key
+    description: driftkms key
+    enable_key_rotation: true
+    policy:
+      Version: "2012-10-17"
+      Statement: [{ Sid: all, Effect: Allow, Principal: { AWS: "*" }, Action: "kms:*", Resource: "*" }]
+  spare: { kind: kms.key, description: driftkms spare }
+  alias: { kind: kms.alias, name: alias/driftkms, target_key_id: "${key.id}" }
+"#,
+    );
+    let kms = aws_sdk_kms::Client::new(&sdk_config().await);
+    let key = estate.id("key");
+
+    let request = kms
+        .update_key_description()
+        .key_id(&key)
+        .description("hijacked");
+    request.send().await.unwrap();
+    kms.disable_key_rotation()
+        .key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    estate.expect_drift("key", Some("description"));
+    let described = kms.describe_key().key_id(&key).send().await.unwrap();
+    let description = described.key_metadata().unwrap().description();
+    assert_eq!(description, Some("driftkms key"));
+    let rotation = kms.get_key_rotation_status().key_id(&key).send().await;
+    assert!(
+        rotation.unwrap().key_rotation_enabled(),
+        "rotation put back"
+    );
+
+    let narrowed = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "all",
+        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*"}]});
+    let request = kms.put_key_policy().key_id(&key).policy_name("default");
+    request.policy(narrowed.to_string()).send().await.unwrap();
+    estate.expect_drift("key", Some("policy"));
+    let held = kms
+        .get_key_policy()
+        .key_id(&key)
+        .policy_name("default")
+        .send();
+    let held: Value = serde_json::from_str(held.await.unwrap().policy().unwrap()).unwrap();
+    assert_eq!(held["Statement"][0]["Action"], "kms:*", "{held}");
+
+    let spare = estate.id("spare");
+    let request = kms
+        .update_alias()
+        .alias_name("alias/driftkms")
+        .target_key_id(&spare);
+    request.send().await.unwrap();
+    estate.expect_drift("alias", Some("target_key_id"));
+    let aliases = kms.list_aliases().key_id(&key).send().await.unwrap();
+    let names: Vec<_> = aliases
+        .aliases()
+        .iter()
+        .filter_map(|a| a.alias_name())
+        .collect();
+    assert_eq!(names, ["alias/driftkms"], "back on its key");
+
+    let request = kms
+        .schedule_key_deletion()
+        .key_id(&spare)
+        .pending_window_in_days(7);
+    request.send().await.unwrap();
+    estate.expect_drift("spare", None);
+    assert_ne!(
+        estate.id("spare"),
+        spare,
+        "a new key in place of the pending one"
+    );
+}

@@ -740,3 +740,78 @@ resources:
     assert_eq!(named, 1, "no second account");
     estate.settles_with_tags_only(&["prod"]);
 }
+
+/// KMS: a key and its alias made with the SDK are imported by key id and alias name; the
+/// alias carries no tags, so only the key's identity tags are planned.
+#[tokio::test]
+async fn kms_a_key_and_its_alias_made_with_the_sdk_are_imported() {
+    let kms = aws_sdk_kms::Client::new(&sdk_config().await);
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{"Sid": "all",
+        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"}]});
+    let created = kms
+        .create_key()
+        .description("imp-kms key")
+        .policy(policy.to_string())
+        .send()
+        .await
+        .unwrap();
+    let key = created.key_metadata().unwrap().key_id().to_string();
+    kms.enable_key_rotation().key_id(&key).send().await.unwrap();
+    let request = kms
+        .create_alias()
+        .alias_name("alias/imp-kms")
+        .target_key_id(&key);
+    request.send().await.unwrap();
+
+    let estate = Estate::new(
+        "imp-kms",
+        r#"
+blueprint: imp-kms
+region: us-east-1
+resources:
+  key:
+    kind: kms.key
+    description: imp-kms key
+    enable_key_rotation: true
+    deletion_window_in_days: 7
+    policy:
+      Version: "2012-10-17"
+      Statement: [{ Sid: all, Effect: Allow, Principal: { AWS: "*" }, Action: "kms:*", Resource: "*" }]
+  alias: { kind: kms.alias, name: alias/imp-kms, target_key_id: "${key.id}" }
+"#,
+    );
+    let unknown = "00000000-0000-0000-0000-000000000000";
+    estate.refuses("key", unknown, &format!("kms.key {unknown} does not exist"));
+    estate.imports("key", "kms.key", &key);
+    estate.imports("alias", "kms.alias", "alias/imp-kms");
+    let imported = estate.resource("key");
+    assert_eq!(
+        imported["attrs"]["description"], "imp-kms key",
+        "{imported:#}"
+    );
+    assert_eq!(imported["attrs"]["policy"], policy, "{imported:#}");
+    let alias = estate.resource("alias");
+    assert_eq!(alias["attrs"]["target_key_id"], key.as_str(), "{alias:#}");
+    estate.settles_with_tags_only(&["key"]);
+    let tags = kms.list_resource_tags().key_id(&key).send().await.unwrap();
+    let lineage = tags
+        .tags()
+        .iter()
+        .find(|t| t.tag_key() == "innovate:lineage");
+    assert_eq!(
+        lineage.map(|t| t.tag_value().to_string()),
+        Some(estate.lineage())
+    );
+
+    let destroy = estate.run(&["destroy"], &["--auto-approve"]).expect(0);
+    let note = "# KMS deletes the key 7 days after this (deletion_window_in_days)";
+    assert!(destroy.stdout().contains(note), "{}", destroy.stdout());
+    let described = kms.describe_key().key_id(&key).send().await.unwrap();
+    let meta = described.key_metadata().unwrap();
+    assert_eq!(
+        meta.key_state(),
+        Some(&aws_sdk_kms::types::KeyState::PendingDeletion)
+    );
+    let aliases = kms.list_aliases().key_id(&key).send().await.unwrap();
+    assert!(aliases.aliases().is_empty(), "{}", destroy.stdout());
+}

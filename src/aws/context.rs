@@ -44,6 +44,7 @@ pub struct AwsContext {
     ec2: OnceCell<aws_sdk_ec2::Client>,
     eks: OnceCell<aws_sdk_eks::Client>,
     iam: OnceCell<aws_sdk_iam::Client>,
+    kms: OnceCell<aws_sdk_kms::Client>,
     organizations: OnceCell<aws_sdk_organizations::Client>,
     rds: OnceCell<aws_sdk_rds::Client>,
     s3: OnceCell<aws_sdk_s3::Client>,
@@ -79,6 +80,7 @@ impl AwsContext {
             ec2: OnceCell::new(),
             eks: OnceCell::new(),
             iam: OnceCell::new(),
+            kms: OnceCell::new(),
             organizations: OnceCell::new(),
             rds: OnceCell::new(),
             s3: OnceCell::new(),
@@ -133,6 +135,7 @@ impl AwsContext {
     paced_client!(ec2, aws_sdk_ec2, "ec2", Limits::ec2());
     paced_client!(eks, aws_sdk_eks, "eks", Limits::other());
     paced_client!(iam, aws_sdk_iam, "iam", Limits::other());
+    paced_client!(kms, aws_sdk_kms, "kms", Limits::other());
     paced_client!(
         organizations,
         aws_sdk_organizations,

@@ -10,6 +10,7 @@ pub mod ec2;
 pub mod eks;
 mod errors;
 pub mod iam;
+pub mod kms;
 pub mod organizations;
 mod pacing;
 pub mod rds;

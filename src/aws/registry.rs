@@ -1,6 +1,6 @@
 //! The one list of every resource kind innovate knows.
 
-use super::{ec2, eks, iam, organizations, rds, AssumeRole, AwsContext};
+use super::{ec2, eks, iam, kms, organizations, rds, AssumeRole, AwsContext};
 use crate::kinds::Registry;
 use std::sync::Arc;
 
@@ -17,6 +17,7 @@ pub fn registry(aws: Arc<AwsContext>) -> Registry {
     ec2::register(&mut registry, &aws);
     eks::register(&mut registry, &aws);
     iam::register(&mut registry, &aws);
+    kms::register(&mut registry, &aws);
     organizations::register(&mut registry, &aws);
     rds::register(&mut registry, &aws);
     registry
@@ -33,7 +34,7 @@ mod tests {
         let aws = AwsContext::with_config(aws_config::SdkConfig::builder().build());
         let kinds = registry(aws);
         let names: Vec<&str> = kinds.names().collect();
-        assert_eq!(names.len(), 19, "registered kinds: {names:?}");
+        assert_eq!(names.len(), 21, "registered kinds: {names:?}");
         let misfits: Vec<String> = names
             .iter()
             .filter_map(|name| kinds.get(name)?.spec_fits_schema().err())

@@ -156,8 +156,26 @@ pub fn rule_problem(value: &Value, expect: Expect) -> Option<Problem> {
             (n < min || n > max).then(|| Problem::new(message, Some(hint)))
         }
         (Rule::Items { .. }, Value::Array(items)) => length_problem(items.len(), expect),
+        (Rule::Prefix { required, reserved }, Value::String(s)) => {
+            prefix_problem(s, required, reserved)
+        }
         _ => None,
     }
+}
+
+/// A name without the prefix AWS requires, or with the one it keeps for itself.
+fn prefix_problem(value: &str, required: &str, reserved: &str) -> Option<Problem> {
+    if !value.starts_with(required) {
+        let message = format!("`{value}` does not start with `{required}`");
+        return Some(Problem::new(
+            message,
+            Some(format!("write `{required}{value}`")),
+        ));
+    }
+    value.starts_with(reserved).then(|| {
+        let message = format!("`{value}` starts with `{reserved}`");
+        Problem::new(message, Some(format!("`{reserved}` is reserved for AWS")))
+    })
 }
 
 /// An enum value AWS does not know: the closest allowed one (ignoring case), and all of them.
@@ -258,6 +276,21 @@ mod tests {
             .into_iter()
             .map(|p| p.message)
             .collect()
+    }
+
+    #[test]
+    fn a_prefix_rule_wants_its_prefix_and_refuses_the_reserved_one() {
+        static ALIAS: Attr =
+            Attr::required("name", AttrType::String).prefixed("alias/", "alias/aws/");
+        let alias = Expect::attr(&ALIAS);
+        assert_eq!(coerce(json!("alias/app"), alias), Ok(json!("alias/app")));
+        let bare = coerce(json!("app"), alias).unwrap_err();
+        assert_eq!(bare[0].message, "`app` does not start with `alias/`");
+        assert_eq!(bare[0].hint.as_deref(), Some("write `alias/app`"));
+        assert_eq!(
+            messages(coerce(json!("alias/aws/s3"), alias)),
+            ["`alias/aws/s3` starts with `alias/aws/`"]
+        );
     }
 
     #[test]

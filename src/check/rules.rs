@@ -142,6 +142,13 @@ pub const RULES: &[Rule] = &[
         hint: "use one of the region's zones (`aws ec2 describe-availability-zones --region REGION` lists the account's); a zone of another region never works",
         test: realism::unknown_zone,
     },
+    Rule {
+        id: "INV014",
+        severity: Severity::Medium,
+        title: "KMS key rotation is off",
+        hint: "set `enable_key_rotation: true`: KMS then makes new key material every `rotation_period_in_days` (365 by default) and keeps the old for decryption",
+        test: key_rotation_off,
+    },
 ];
 
 pub fn rule(id: &str) -> Option<&'static Rule> {
@@ -253,6 +260,21 @@ fn cluster_secrets_unencrypted(s: &Subject, _: &Context) -> Vec<Hit> {
     hit(
         "Kubernetes Secrets are stored without envelope encryption",
         Spot::Resource,
+    )
+}
+
+/// Only symmetric keys made by KMS rotate: an asymmetric or HMAC key is not judged.
+fn key_rotation_off(s: &Subject, _: &Context) -> Vec<Hit> {
+    let symmetric = known(s.attrs, "key_spec").is_none_or(|v| v == "SYMMETRIC_DEFAULT");
+    if !is_kind(s, "kms.key")
+        || !symmetric
+        || known(s.attrs, "enable_key_rotation") != Some(&Value::Bool(false))
+    {
+        return Vec::new();
+    }
+    hit(
+        "the key's material is never rotated",
+        spot_of(s, "enable_key_rotation"),
     )
 }
 

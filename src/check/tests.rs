@@ -226,3 +226,33 @@ fn real_looking_values_and_unknown_regions_pass() {
     let report = run(&text, "default");
     assert!(report.findings.is_empty(), "{:?}", found(&report));
 }
+
+#[test]
+fn a_symmetric_key_without_rotation_is_found_where_it_says_so() {
+    let keys = r#"blueprint: keys
+resources:
+  said_off:
+    kind: kms.key
+    description: logs
+    enable_key_rotation: false
+  left_out:
+    kind: kms.key
+  rotated:
+    kind: kms.key
+    enable_key_rotation: true
+  signing:
+    kind: kms.key
+    key_usage: SIGN_VERIFY
+    key_spec: ECC_NIST_P256
+"#;
+    let report = run(keys, "default");
+    let rotation: Vec<_> = found(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| *rule == "INV014")
+        .collect();
+    // At the attribute when it is written, at the resource when the default says it.
+    assert_eq!(
+        rotation,
+        [("INV014", "said_off", 6), ("INV014", "left_out", 7)]
+    );
+}

@@ -208,6 +208,7 @@ mod tests {
             ignored: Vec::new(),
             account: None,
             refused: None,
+            note: None,
         };
         Plan {
             steps: addresses.iter().map(step).collect(),

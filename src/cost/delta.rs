@@ -146,6 +146,7 @@ mod tests {
             ignored: Vec::new(),
             account: None,
             refused: None,
+            note: None,
         }
     }
 

@@ -24,6 +24,10 @@ pub mod models {
         super::elastic_ip()
     }
 
+    pub fn kms_key(_: &Attrs) -> Pricing {
+        super::kms_key()
+    }
+
     pub fn nodegroup(attrs: &Attrs) -> Pricing {
         super::nodegroup(attrs).unwrap_or_else(Pricing::NotPriced)
     }
@@ -59,6 +63,17 @@ fn nat_gateway() -> Pricing {
 
 fn elastic_ip() -> Pricing {
     hourly(PUBLIC_IPV4_HOURLY, "public IPv4 address")
+}
+
+/// A key costs the same whatever its spec or rotation; its requests are billed apart.
+fn kms_key() -> Pricing {
+    Pricing::Priced {
+        monthly: KMS_KEY_MONTHLY,
+        detail: format!(
+            "customer-managed KMS key, ${}/month (requests not estimated)",
+            usd(KMS_KEY_MONTHLY)
+        ),
+    }
 }
 
 /// Desired size × the first instance type (the one an on-demand group launches first; for
@@ -199,6 +214,12 @@ mod tests {
         assert_eq!(monthly(&price("eks.cluster", &Attrs::new())), 73.0);
         assert_eq!(monthly(&price("ec2.nat_gateway", &Attrs::new())), 32.85);
         assert_eq!(monthly(&price("ec2.elastic_ip", &Attrs::new())), 3.65);
+    }
+
+    #[test]
+    fn a_kms_key_costs_a_dollar_a_month_and_an_alias_nothing() {
+        assert_eq!(monthly(&price("kms.key", &Attrs::new())), 1.0);
+        assert_eq!(price("kms.alias", &Attrs::new()), Pricing::Free);
     }
 
     #[test]

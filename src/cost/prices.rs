@@ -19,6 +19,8 @@ pub const NAT_GATEWAY_HOURLY: f64 = 0.045;
 pub const NAT_GATEWAY_PER_GB: f64 = 0.045;
 /// Every public IPv4 address, in use or idle (since February 2024).
 pub const PUBLIC_IPV4_HOURLY: f64 = 0.005;
+/// A customer-managed KMS key, per month (prorated hourly; requests are not estimated).
+pub const KMS_KEY_MONTHLY: f64 = 1.0;
 /// EBS gp3 volume of a node (3,000 IOPS and 125 MB/s included).
 pub const EBS_GP3_GB_MONTH: f64 = 0.08;
 

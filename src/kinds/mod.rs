@@ -247,6 +247,14 @@ pub trait ResourceKind: Send + Sync {
         None
     }
 
+    /// What a delete of this resource does beyond removing it, given what state recorded
+    /// (a KMS key is only scheduled for deletion after its pending window): the plan shows
+    /// it under the delete. `None`: nothing to say.
+    fn delete_note(&self, prior: &Attrs) -> Option<String> {
+        let _ = prior;
+        None
+    }
+
     /// Deletes the resource and waits until AWS has let go of it. Deleting one that is
     /// already gone succeeds.
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()>;

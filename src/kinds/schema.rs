@@ -92,6 +92,12 @@ pub enum Rule {
         min: usize,
         max: usize,
     },
+    /// A string starting with `required` but not with `reserved` (a KMS alias name:
+    /// `alias/...`, never `alias/aws/...`, which AWS keeps for its own keys).
+    Prefix {
+        required: &'static str,
+        reserved: &'static str,
+    },
 }
 
 impl Attr {
@@ -166,6 +172,14 @@ impl Attr {
     pub const fn items(self, min: usize, max: usize) -> Attr {
         Attr {
             rule: Rule::Items { min, max },
+            ..self
+        }
+    }
+
+    /// The string must start with `required` and not with `reserved`.
+    pub const fn prefixed(self, required: &'static str, reserved: &'static str) -> Attr {
+        Attr {
+            rule: Rule::Prefix { required, reserved },
             ..self
         }
     }

@@ -105,6 +105,12 @@ pub trait AwsKind: Send + Sync + 'static {
         None
     }
 
+    /// See [`ResourceKind::delete_note`].
+    fn delete_note(&self, prior: &Attrs) -> Option<String> {
+        let _ = prior;
+        None
+    }
+
     /// See [`ResourceKind::identity_of`]: for kinds whose describe leaves tags out.
     async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
         Ok(live.identity.clone())
@@ -258,6 +264,10 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
 
     fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
         self.0.delete_refusal(prior)
+    }
+
+    fn delete_note(&self, prior: &Attrs) -> Option<String> {
+        self.0.delete_note(prior)
     }
 
     /// A "not found" answer ends the delete only when the resource itself is gone: IAM,

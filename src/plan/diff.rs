@@ -85,6 +85,7 @@ impl<'a> Planner<'a> {
             ignored,
             account,
             refused: None,
+            note: None,
         }
     }
 

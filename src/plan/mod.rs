@@ -66,6 +66,10 @@ pub struct Step {
     /// still needs); the executor leaves it out and destroy reports it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// What the delete does beyond removing the resource (a KMS key's deletion is only
+    /// scheduled), from the kind ([`crate::kinds::ResourceKind::delete_note`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 impl Step {
@@ -173,7 +177,8 @@ pub fn plan(
     }
 }
 
-/// Marks the deletes a kind refuses (an account without close_on_deletion) and, in a
+/// Notes what each delete does beyond removing (a KMS key's scheduled deletion), marks the
+/// deletes a kind refuses (an account without close_on_deletion) and, in a
 /// destroy, the deletes of what those resources still need (the OU and organization an
 /// account is in): they stay, and everything else is destroyed around them.
 fn mark_refused(steps: &mut [Step], state: &State, registry: &Registry, destroy: bool) {
@@ -183,10 +188,9 @@ fn mark_refused(steps: &mut [Step], state: &State, registry: &Registry, destroy:
         let Some(prior) = state.resources.get(&step.address).filter(|_| deleting) else {
             continue;
         };
-        let refusal = registry
-            .get(&prior.kind)
-            .and_then(|kind| kind.delete_refusal(&prior.attrs));
-        if let Some(reason) = refusal {
+        let kind = registry.get(&prior.kind);
+        step.note = kind.and_then(|kind| kind.delete_note(&prior.attrs));
+        if let Some(reason) = kind.and_then(|kind| kind.delete_refusal(&prior.attrs)) {
             step.refused = Some(reason);
             kept.push((step.address.clone(), prior.kind.clone()));
         }
@@ -278,6 +282,7 @@ fn deletions(
                 ignored: Vec::new(),
                 account: resource.account.clone(),
                 refused: None,
+                note: None,
             }
         })
         .chain(state.deposed.iter().map(|d| Step {
@@ -290,6 +295,7 @@ fn deletions(
             ignored: Vec::new(),
             account: d.resource.account.clone(),
             refused: None,
+            note: None,
         }))
         .collect()
 }

@@ -104,6 +104,9 @@ fn render_step(out: &mut String, step: &Step, paint: &Paint) {
             render_change(change, step.action, width, paint)
         );
     }
+    if let Some(note) = &step.note {
+        let _ = writeln!(out, "      # {note}");
+    }
     if !step.ignored.is_empty() {
         let _ = writeln!(
             out,
@@ -178,6 +181,7 @@ fn step_json(step: &Step) -> Value {
         "ignored_changes": step.ignored,
         "account": step.account.as_deref().map(|a| public(&json!(a))),
         "refused": step.refused,
+        "note": step.note,
         "changes": step.changes.iter().map(|c| json!({
             "attr": c.attr,
             "before": if c.sensitive { json!("(sensitive)") } else { c.before.as_ref().map(public).unwrap_or(Value::Null) },

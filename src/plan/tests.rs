@@ -240,3 +240,23 @@ fn a_protected_database_is_never_planned_away_and_destroy_keeps_it() {
     let unprotected = planner.plan(&state, &destroying());
     assert_eq!(unprotected.refused().count(), 0);
 }
+
+#[test]
+fn a_key_delete_says_when_kms_deletes_it_in_text_and_json() {
+    let planner = Planner::new(BLUEPRINT);
+    let mut state = applied_state();
+    let key = json!({"description": "app", "deletion_window_in_days": 7});
+    let key = resource("kms.key", "1234abcd-12ab", key, &[]);
+    state.resources.insert(Address::single("key"), key);
+    let plan = planner.plan(&state, &PlanOptions::default());
+
+    let text = render_human(&plan, false);
+    let shown =
+        "  - key (kms.key) will be destroyed\n      # KMS deletes the key 7 days after this";
+    assert!(text.contains(shown), "{text}");
+    let json = to_json(&plan, "net", "default");
+    let note = &item(&json["resources"], "address", "key")["note"];
+    assert!(note.as_str().unwrap().contains("7 days"), "{note}");
+    let unchanged = item(&json["resources"], "address", "main");
+    assert_eq!(unchanged["note"], Value::Null, "other kinds say nothing");
+}

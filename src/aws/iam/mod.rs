@@ -29,8 +29,8 @@ const READ_CONCURRENCY: usize = 8;
 
 /// Runs `reads` (one Get* call each) a few at once and keeps what IAM still knows. The
 /// futures are built by the caller: a closure inside the stream would not be `Send` for
-/// every lifetime, which async_trait needs.
-async fn get_each<T, Read>(reads: Vec<Read>) -> KindResult<Vec<T>>
+/// every lifetime, which async_trait needs. KMS, which has no batch read either, shares it.
+pub(crate) async fn get_each<T, Read>(reads: Vec<Read>) -> KindResult<Vec<T>>
 where
     Read: Future<Output = KindResult<Option<T>>>,
 {
