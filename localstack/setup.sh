@@ -6,7 +6,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 venv="$here/.venv"
 pin="$(cat "$here/requirements.txt")"
 
-if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -m pip freeze 2>/dev/null | grep -qx "moto==5.2.5"; then
+if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -m pip freeze 2>/dev/null | grep -x "moto==5.2.5" >/dev/null; then
   exit 0
 fi
 echo "localstack/setup.sh: installing the emulator into $venv" >&2
