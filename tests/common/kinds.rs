@@ -165,9 +165,8 @@ impl KindDriver {
     /// it) against a state that recorded `desired`: the blueprint's attributes with schema
     /// defaults filled in, as the engine records them.
     pub fn drift(&self, kind: &str, live: &Live, desired: &Value) -> Vec<String> {
-        let recorded: Attrs = self
-            .kind(kind)
-            .schema()
+        let schema = self.kind(kind).schema();
+        let recorded: Attrs = schema
             .attrs
             .iter()
             .filter_map(|attr| {
@@ -179,12 +178,17 @@ impl KindDriver {
             })
             .collect();
         let observed = live.attrs.as_ref().expect("read_many reports attrs");
+        // Compared as refresh compares them: by the schema's own sameness (sets, case).
+        let same = |name: &str, expected: &Value, actual: &Value| match schema.attr(name) {
+            Some(attr) => attr.same(expected, actual),
+            None => same_value(expected, actual),
+        };
         observed
             .iter()
             .filter(|(name, actual)| {
                 recorded
                     .get(*name)
-                    .is_some_and(|expected| !same_value(expected, actual))
+                    .is_some_and(|expected| !same(name, expected, actual))
             })
             .map(|(name, _)| name.clone())
             .collect()
