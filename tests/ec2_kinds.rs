@@ -697,12 +697,7 @@ async fn a_security_group_still_in_use_is_deleted_once_released() {
         );
         Response::client_error("text/xml", &body)
     });
-    let proxied = sdk_config()
-        .await
-        .to_builder()
-        .endpoint_url(endpoint)
-        .build();
-    let through = KindDriver::new(proxied, BLUEPRINT);
+    let through = KindDriver::through(&endpoint, BLUEPRINT).await;
     through.delete("ec2.security_group", &group, &spec).await;
 
     assert_eq!(

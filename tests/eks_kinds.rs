@@ -52,8 +52,7 @@ impl Harness {
 
     /// The kinds, their calls going through `proxy`.
     async fn through(&self, proxy: &FaultProxy) -> KindDriver {
-        let config = sdk_config().await.to_builder();
-        KindDriver::new(config.endpoint_url(&proxy.endpoint).build(), BLUEPRINT)
+        KindDriver::through(&proxy.endpoint, BLUEPRINT).await
     }
 
     fn name(&self, base: &str) -> String {
@@ -602,12 +601,7 @@ async fn no_cluster_found_as_a_client_exception_reads_as_gone() {
             body: message.clone(),
         }
     });
-    let proxied = sdk_config()
-        .await
-        .to_builder()
-        .endpoint_url(endpoint)
-        .build();
-    let through = KindDriver::new(proxied, BLUEPRINT);
+    let through = KindDriver::through(&endpoint, BLUEPRINT).await;
     let id = format!("{cluster}:workers");
     assert_eq!(through.read("eks.nodegroup", &[&id]).await, vec![None]);
     assert_eq!(through.read("eks.addon", &[&id]).await, vec![None]);
@@ -688,12 +682,7 @@ async fn a_cluster_delete_waits_out_an_update_in_progress() {
         }
         forward()
     });
-    let proxied = sdk_config()
-        .await
-        .to_builder()
-        .endpoint_url(endpoint)
-        .build();
-    let through = KindDriver::new(proxied, BLUEPRINT);
+    let through = KindDriver::through(&endpoint, BLUEPRINT).await;
     through.delete("eks.cluster", &cluster, &spec).await;
 
     assert_eq!(
@@ -757,12 +746,7 @@ async fn a_cluster_delete_waits_for_notfound_three_times_in_a_row() {
         }
         forward()
     });
-    let proxied = sdk_config()
-        .await
-        .to_builder()
-        .endpoint_url(endpoint)
-        .build();
-    let through = KindDriver::new(proxied, BLUEPRINT);
+    let through = KindDriver::through(&endpoint, BLUEPRINT).await;
     through.delete("eks.cluster", &cluster, &spec).await;
 
     assert!(deleted.load(Ordering::SeqCst));

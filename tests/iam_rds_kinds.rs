@@ -353,12 +353,7 @@ async fn a_role_delete_goes_on_past_policies_someone_else_removed() {
             <RequestId>raced</RequestId></ErrorResponse>";
         Response::client_error("text/xml", body)
     });
-    let proxied = sdk_config()
-        .await
-        .to_builder()
-        .endpoint_url(endpoint)
-        .build();
-    let through = KindDriver::new(proxied, BLUEPRINT);
+    let through = KindDriver::through(&endpoint, BLUEPRINT).await;
     through.delete("iam.role", &live, &desired).await;
 
     assert_eq!(
@@ -405,12 +400,7 @@ async fn policy_changes_refused_for_a_concurrent_modification_are_sent_again() {
             again.</Message></Error><RequestId>busy</RequestId></ErrorResponse>";
         Response::client_error("text/xml", body)
     });
-    let proxied = sdk_config()
-        .await
-        .to_builder()
-        .endpoint_url(endpoint)
-        .build();
-    let through = KindDriver::new(proxied, BLUEPRINT);
+    let through = KindDriver::through(&endpoint, BLUEPRINT).await;
 
     let with_policy = json!({"name": name, "assume_role_policy": trust("eks.amazonaws.com"),
         "managed_policy_arns": [EKS_CLUSTER_POLICY]});
@@ -460,12 +450,7 @@ async fn a_fresh_role_is_read_with_its_arn_not_its_unique_id() {
         }
         answer
     });
-    let proxied = sdk_config()
-        .await
-        .to_builder()
-        .endpoint_url(endpoint)
-        .build();
-    let through = KindDriver::new(proxied, BLUEPRINT);
+    let through = KindDriver::through(&endpoint, BLUEPRINT).await;
     let desired = json!({"name": name, "assume_role_policy": trust("eks.amazonaws.com")});
     let live = through.create("iam.role", "fresh_role", &desired).await;
 

@@ -106,16 +106,6 @@ fn refusing(
     (endpoint, due)
 }
 
-/// A driver whose calls go through `endpoint`.
-async fn through(endpoint: String) -> KindDriver {
-    let config = sdk_config()
-        .await
-        .to_builder()
-        .endpoint_url(endpoint)
-        .build();
-    KindDriver::new(config, BLUEPRINT)
-}
-
 #[tokio::test]
 async fn a_key_changes_in_place_and_its_delete_schedules_deletion_after_the_window() {
     let h = Harness::new().await;
@@ -253,7 +243,7 @@ async fn a_key_whose_tags_cannot_be_read_is_passed_over_when_listing() {
         }
         forward()
     });
-    let driver = through(endpoint).await;
+    let driver = KindDriver::through(&endpoint, BLUEPRINT).await;
     let identity = identity_tags(&tags_for(BLUEPRINT, "listed_past", &json!({})));
     let listed = driver
         .kind("kms.key")
@@ -327,7 +317,7 @@ async fn a_policy_equal_in_another_key_order_needs_no_call() {
     let desired = json!({"description": format!("{} v2", spec["description"].as_str().unwrap()),
         "policy": reordered});
     let (endpoint, puts) = counting("PutKeyPolicy");
-    let driver = through(endpoint).await;
+    let driver = KindDriver::through(&endpoint, BLUEPRINT).await;
     driver
         .update("kms.key", "same_policy", &key, &spec, &desired)
         .await;
@@ -347,7 +337,7 @@ async fn a_policy_naming_a_fresh_principal_is_sent_again_until_kms_accepts_it() 
     let invalid = "Policy contains a statement with one or more invalid principals.";
     let malformed = "MalformedPolicyDocumentException";
     let (endpoint, refused) = refusing("CreateKey", 2, malformed, invalid.into());
-    let driver = through(endpoint).await;
+    let driver = KindDriver::through(&endpoint, BLUEPRINT).await;
     let spec = json!({"description": unique("fresh-principal"), "policy": admin_policy("p")});
     let key = driver.create("kms.key", "fresh_principal", &spec).await;
     assert_eq!(
@@ -368,7 +358,7 @@ async fn a_policy_naming_a_fresh_principal_is_sent_again_until_kms_accepts_it() 
     let locked_out =
         "The new key policy will not allow you to update the key policy in the future.";
     let (endpoint, _) = refusing("CreateKey", 1, malformed, locked_out.into());
-    let failed = through(endpoint)
+    let failed = KindDriver::through(&endpoint, BLUEPRINT)
         .await
         .try_create("kms.key", "locked_out", &spec)
         .await;
@@ -384,7 +374,7 @@ async fn a_policy_naming_a_fresh_principal_is_sent_again_until_kms_accepts_it() 
 async fn a_new_key_not_visible_yet_is_waited_for() {
     let missing = "Key 'arn:aws:kms:us-east-1:000000000000:key/x' does not exist".to_string();
     let (endpoint, hidden) = refusing("DescribeKey", 2, "NotFoundException", missing);
-    let driver = through(endpoint).await;
+    let driver = KindDriver::through(&endpoint, BLUEPRINT).await;
     let spec = json!({"description": unique("not-visible")});
     let key = driver.create("kms.key", "not_visible", &spec).await;
     assert_eq!(
@@ -423,7 +413,7 @@ async fn a_policy_change_is_waited_for_until_a_read_shows_it() {
         }
         answer
     });
-    let driver = through(endpoint).await;
+    let driver = KindDriver::through(&endpoint, BLUEPRINT).await;
     let desired = json!({"description": spec["description"], "policy": admin_policy("new")});
     let updated = driver
         .update("kms.key", "propagating", &key, &spec, &desired)
@@ -457,14 +447,17 @@ async fn deleting_a_key_already_pending_deletion_is_done() {
     request.send().await.unwrap();
     let pending = format!("{} is pending deletion.", output(&key, "arn"));
     let (endpoint, _) = refusing("ScheduleKeyDeletion", u32::MAX, INVALID_STATE, pending);
-    through(endpoint).await.delete("kms.key", &key, &spec).await;
+    KindDriver::through(&endpoint, BLUEPRINT)
+        .await
+        .delete("kms.key", &key, &spec)
+        .await;
     assert_eq!(h.key_state(&key.id).await, KeyState::PendingDeletion);
 
     // Any other invalid state is an error.
     let other = h.create("kms.key", "disabled", &spec).await;
     let importing = format!("{} is pending import.", output(&other, "arn"));
     let (endpoint, _) = refusing("ScheduleKeyDeletion", u32::MAX, INVALID_STATE, importing);
-    let failed = through(endpoint)
+    let failed = KindDriver::through(&endpoint, BLUEPRINT)
         .await
         .try_delete("kms.key", &other, &spec)
         .await;

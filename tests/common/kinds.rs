@@ -25,6 +25,13 @@ impl KindDriver {
         }
     }
 
+    /// The kinds, their calls going through the proxy at `endpoint` (one that answers as
+    /// AWS does where the emulator does not).
+    pub async fn through(endpoint: &str, blueprint: &'static str) -> KindDriver {
+        let config = super::emulator::sdk_config().await.to_builder();
+        KindDriver::new(config.endpoint_url(endpoint).build(), blueprint)
+    }
+
     /// Every step records the phases it reports; [`KindDriver::phases`] reads them.
     pub fn recording_phases(mut self) -> KindDriver {
         self.phases = Some(Arc::new(Mutex::new(Vec::new())));
