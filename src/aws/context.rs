@@ -41,10 +41,13 @@ macro_rules! paced_client {
 pub struct AwsContext {
     region: Option<String>,
     config: OnceCell<SdkConfig>,
+    dynamodb: OnceCell<aws_sdk_dynamodb::Client>,
     ec2: OnceCell<aws_sdk_ec2::Client>,
+    ecr: OnceCell<aws_sdk_ecr::Client>,
     eks: OnceCell<aws_sdk_eks::Client>,
     iam: OnceCell<aws_sdk_iam::Client>,
     kms: OnceCell<aws_sdk_kms::Client>,
+    logs: OnceCell<aws_sdk_cloudwatchlogs::Client>,
     organizations: OnceCell<aws_sdk_organizations::Client>,
     rds: OnceCell<aws_sdk_rds::Client>,
     s3: OnceCell<aws_sdk_s3::Client>,
@@ -77,10 +80,13 @@ impl AwsContext {
         AwsContext {
             region,
             config,
+            dynamodb: OnceCell::new(),
             ec2: OnceCell::new(),
+            ecr: OnceCell::new(),
             eks: OnceCell::new(),
             iam: OnceCell::new(),
             kms: OnceCell::new(),
+            logs: OnceCell::new(),
             organizations: OnceCell::new(),
             rds: OnceCell::new(),
             s3: OnceCell::new(),
@@ -132,10 +138,13 @@ impl AwsContext {
             .await
     }
 
+    paced_client!(dynamodb, aws_sdk_dynamodb, "dynamodb", Limits::other());
     paced_client!(ec2, aws_sdk_ec2, "ec2", Limits::ec2());
+    paced_client!(ecr, aws_sdk_ecr, "ecr", Limits::other());
     paced_client!(eks, aws_sdk_eks, "eks", Limits::other());
     paced_client!(iam, aws_sdk_iam, "iam", Limits::other());
     paced_client!(kms, aws_sdk_kms, "kms", Limits::other());
+    paced_client!(logs, aws_sdk_cloudwatchlogs, "logs", Limits::other());
     paced_client!(
         organizations,
         aws_sdk_organizations,

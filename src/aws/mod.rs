@@ -6,14 +6,18 @@ mod accounts;
 mod calls;
 pub mod common;
 mod context;
+pub mod dynamodb;
 pub mod ec2;
+pub mod ecr;
 pub mod eks;
 mod errors;
 pub mod iam;
 pub mod kms;
+pub mod logs;
 pub mod organizations;
 mod pacing;
 pub mod rds;
+pub mod s3;
 mod registry;
 
 pub mod s3_state;

@@ -1,6 +1,6 @@
 //! The one list of every resource kind innovate knows.
 
-use super::{ec2, eks, iam, kms, organizations, rds, AssumeRole, AwsContext};
+use super::{dynamodb, ec2, ecr, eks, iam, kms, logs, organizations, rds, s3, AssumeRole, AwsContext};
 use crate::kinds::Registry;
 use std::sync::Arc;
 
@@ -14,12 +14,16 @@ pub fn placing_registry(aws: Arc<AwsContext>, account_role: &str) -> Registry {
 /// Every resource kind innovate knows, sharing one [`AwsContext`].
 pub fn registry(aws: Arc<AwsContext>) -> Registry {
     let mut registry = Registry::default();
+    dynamodb::register(&mut registry, &aws);
     ec2::register(&mut registry, &aws);
+    ecr::register(&mut registry, &aws);
     eks::register(&mut registry, &aws);
     iam::register(&mut registry, &aws);
     kms::register(&mut registry, &aws);
+    logs::register(&mut registry, &aws);
     organizations::register(&mut registry, &aws);
     rds::register(&mut registry, &aws);
+    s3::register(&mut registry, &aws);
     registry
 }
 
