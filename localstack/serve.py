@@ -25,8 +25,9 @@ def main() -> None:
     # Attaching AWS-managed policies (AmazonEKSClusterPolicy, ...) needs them loaded.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     # Operations moto lacks or gets wrong, served as AWS documents them: extensions/README.md
-    from extensions import eks_addons, eks_encryption, eks_oidc, eks_vpc_config, iam_rds_gaps
+    from extensions import ec2_endpoint_routes, eks_addons, eks_encryption, eks_oidc, eks_vpc_config, iam_rds_gaps
 
+    ec2_endpoint_routes.install()
     eks_addons.install()
     eks_encryption.install()
     eks_oidc.install()

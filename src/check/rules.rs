@@ -149,6 +149,13 @@ pub const RULES: &[Rule] = &[
         hint: "set `enable_key_rotation: true`: KMS then makes new key material every `rotation_period_in_days` (365 by default) and keeps the old for decryption",
         test: key_rotation_off,
     },
+    Rule {
+        id: "INV015",
+        severity: Severity::High,
+        title: "network ACL lets the internet reach database ports",
+        hint: "allow the database ports (5432, 3306, 1433, 1521, 6379, 27017) only from the application subnets' CIDR blocks; NACLs are the subnet-level second line behind security groups",
+        test: nacl_open_database_ports,
+    },
 ];
 
 pub fn rule(id: &str) -> Option<&'static Rule> {
@@ -416,6 +423,51 @@ fn nodegroup_without_irsa(s: &Subject, cx: &Context) -> Vec<Hit> {
         "its cluster has no IAM OIDC provider in the blueprint: pods can only use the node role",
         spot_of(s, "cluster_name"),
     )
+}
+
+/// The ports of the database engines the estate may run (PostgreSQL, MySQL, SQL Server,
+/// Oracle, Redis, MongoDB).
+const DATABASE_PORTS: &[i64] = &[5432, 3306, 1433, 1521, 6379, 27017];
+
+/// An allowing ingress entry of an `ec2.network_acl` from 0.0.0.0/0 whose protocol and
+/// port range take in a database port. The ephemeral range up to 65535 is left alone: a
+/// NACL is stateless, and a private subnet needs it open for its NAT's return traffic.
+fn nacl_open_database_ports(s: &Subject, _: &Context) -> Vec<Hit> {
+    if !is_kind(s, "ec2.network_acl") {
+        return Vec::new();
+    }
+    let Some(Value::Array(entries)) = known(s.attrs, "ingress") else {
+        return Vec::new();
+    };
+    let field =
+        |entry: &Value, name: &str| entry.get(name).and_then(Value::as_str).map(str::to_string);
+    let opens_database = |entry: &Value| {
+        let port = |name| entry.get(name).and_then(Value::as_i64);
+        let covered = match field(entry, "protocol").as_deref() {
+            Some("-1") => true,
+            Some("tcp") => match (port("from_port"), port("to_port")) {
+                (Some(from), Some(65535)) if from >= 1024 => false,
+                (Some(from), Some(to)) => DATABASE_PORTS.iter().any(|p| (from..=to).contains(p)),
+                _ => false,
+            },
+            _ => false,
+        };
+        covered
+            && field(entry, "action").as_deref() == Some("allow")
+            && field(entry, "cidr_block").as_deref() == Some("0.0.0.0/0")
+    };
+    let open = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| opens_database(e));
+    open.map(|(i, entry)| Hit {
+        message: format!(
+            "ingress entry {} allows 0.0.0.0/0 to a database port",
+            entry.get("rule_number").unwrap_or(&Value::Null)
+        ),
+        at: Spot::Item("ingress", i),
+    })
+    .collect()
 }
 
 #[cfg(test)]

@@ -256,3 +256,32 @@ resources:
         [("INV014", "said_off", 6), ("INV014", "left_out", 7)]
     );
 }
+
+#[test]
+fn a_nacl_open_to_the_internet_on_a_database_port_is_found_at_its_entry() {
+    let nacls = r#"blueprint: nacls
+resources:
+  data:
+    kind: ec2.network_acl
+    vpc_id: vpc-1
+    ingress:
+      - { rule_number: 100, protocol: tcp, action: allow, cidr_block: 10.0.0.0/16, from_port: 5432, to_port: 5432 }
+      - { rule_number: 110, protocol: tcp, action: allow, cidr_block: 0.0.0.0/0, from_port: 1024, to_port: 65535 }
+      - { rule_number: 120, protocol: tcp, action: deny, cidr_block: 0.0.0.0/0, from_port: 5432, to_port: 5432 }
+      - { rule_number: 130, protocol: tcp, action: allow, cidr_block: 0.0.0.0/0, from_port: 443, to_port: 443 }
+      - { rule_number: 140, protocol: tcp, action: allow, cidr_block: 0.0.0.0/0, from_port: 3000, to_port: 6000 }
+  everything:
+    kind: ec2.network_acl
+    vpc_id: vpc-1
+    ingress:
+      - { rule_number: 100, protocol: "-1", action: allow, cidr_block: 0.0.0.0/0 }
+"#;
+    let report = run(nacls, "default");
+    let open: Vec<_> = found(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| *rule == "INV015")
+        .collect();
+    // A range taking in 5432 is found; the ephemeral range (return traffic through a
+    // stateless NACL), a deny and a web port are not.
+    assert_eq!(open, [("INV015", "data", 11), ("INV015", "everything", 16)]);
+}

@@ -35,6 +35,10 @@ pub mod models {
     pub fn db_instance(attrs: &Attrs) -> Pricing {
         super::db_instance(attrs).unwrap_or_else(Pricing::NotPriced)
     }
+
+    pub fn vpc_endpoint(attrs: &Attrs) -> Pricing {
+        super::vpc_endpoint(attrs).unwrap_or_else(Pricing::NotPriced)
+    }
 }
 
 fn hourly(rate: f64, what: &str) -> Pricing {
@@ -131,6 +135,25 @@ fn db_instance(attrs: &Attrs) -> Result<Pricing, String> {
             "{class} {az} at ${}/h; {gb} GB {storage_type} at ${}/GB",
             usd(copies * rate),
             usd(copies * gb_rate)
+        ),
+    })
+}
+
+/// Gateway endpoints are free; an interface endpoint is billed per availability zone (one
+/// network interface per subnet) and hour, its traffic per GB on top.
+fn vpc_endpoint(attrs: &Attrs) -> Result<Pricing, String> {
+    if known_str(attrs, "vpc_endpoint_type")? != "Interface" {
+        return Ok(Pricing::Free);
+    }
+    // The subnets' ids may be known only after apply; their number is known now.
+    let subnets = attrs.get("subnet_ids").and_then(Value::as_array);
+    let zones = subnets.ok_or("subnet_ids is not a known list")?.len();
+    Ok(Pricing::Priced {
+        monthly: zones as f64 * INTERFACE_ENDPOINT_AZ_HOURLY * HOURS_PER_MONTH,
+        detail: format!(
+            "interface endpoint in {zones} AZ × ${}/h (+ ${}/GB processed, not estimated)",
+            usd(INTERFACE_ENDPOINT_AZ_HOURLY),
+            usd(INTERFACE_ENDPOINT_PER_GB)
         ),
     })
 }

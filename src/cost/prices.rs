@@ -21,6 +21,10 @@ pub const NAT_GATEWAY_PER_GB: f64 = 0.045;
 pub const PUBLIC_IPV4_HOURLY: f64 = 0.005;
 /// A customer-managed KMS key, per month (prorated hourly; requests are not estimated).
 pub const KMS_KEY_MONTHLY: f64 = 1.0;
+/// An interface VPC endpoint, per availability zone and hour, and per GB it processes
+/// (first PB a month); gateway endpoints (S3, DynamoDB) cost nothing.
+pub const INTERFACE_ENDPOINT_AZ_HOURLY: f64 = 0.01;
+pub const INTERFACE_ENDPOINT_PER_GB: f64 = 0.01;
 /// EBS gp3 volume of a node (3,000 IOPS and 125 MB/s included).
 pub const EBS_GP3_GB_MONTH: f64 = 0.08;
 

@@ -84,11 +84,13 @@ macro_rules! ec2_item {
 mod elastic_ip;
 mod internet_gateway;
 mod nat_gateway;
+mod network_acl;
 mod route_table;
 mod security_group;
 mod subnet;
 mod tags;
 mod vpc;
+mod vpc_endpoint;
 
 pub(crate) use crate::aws::common::*;
 use crate::aws::AwsContext;
@@ -111,6 +113,8 @@ pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
     registry.register(Arc::new(Typed(route_table::RouteTableKind(aws()))));
     let group = security_group::SecurityGroupKind(aws());
     registry.register(Arc::new(Typed(group)));
+    registry.register(Arc::new(Typed(network_acl::NetworkAclKind(aws()))));
+    registry.register(Arc::new(Typed(vpc_endpoint::VpcEndpointKind(aws()))));
 }
 
 /// `Filter { name, values }` for Describe* calls.
