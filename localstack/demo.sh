@@ -22,13 +22,11 @@ cargo build --bin innovate
 innovate="$CARGO_TARGET_DIR/debug/innovate"
 state="$(mktemp -d)/demo-$env.json"   # a fresh emulator knows nothing of older state files
 
-# The shipped blueprints require what only the user knows (no placeholder defaults): on the
-# emulator, a KMS key ARN in the emulator's own account and a domain for the member accounts'
-# e-mails. Override with EKS_SECRETS_KMS_KEY_ARN / EMAIL_DOMAIN.
-account="$(localstack/.venv/bin/python -c 'import boto3, os; print(boto3.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name="us-east-1").get_caller_identity()["Account"])')"
+# The shipped blueprints require what only the user knows (no placeholder defaults): the
+# organization needs a domain for the member accounts' e-mails (override with EMAIL_DOMAIN);
+# the workload estate makes its own keys and needs nothing.
 vars=()
 case "$(basename "$blueprint")" in
-  innovate.yaml) vars=(--var "eks_secrets_kms_key_arn=${EKS_SECRETS_KMS_KEY_ARN:-arn:aws:kms:us-east-1:$account:key/1f6c2a4e-8d3b-4e5a-9c7f-0b2d4e6a8c10}") ;;
   innovate-org.yaml) vars=(--var "email_domain=${EMAIL_DOMAIN:-emulator.innovate-inc.com}") ;;
 esac
 

@@ -12,7 +12,6 @@
 mod common;
 
 use common::cli::{Run, Workspace};
-use common::emulator::innovate_estate_vars;
 use common::faultproxy::FaultProxy;
 
 const ESTATE: &str = include_str!("../plans/innovate.yaml");
@@ -105,9 +104,8 @@ fn expect(run: Run, code: i32, what: &str) -> Run {
 
 /// Apply, no-op plan, no drift, destroy to nothing, no drift: each through AWS's eventual
 /// consistency except the drift checks, which read the emulator itself.
-fn estate_under_eventual_consistency(env: &str, key_id: &str, resources: usize, extra: &[&str]) {
+fn estate_under_eventual_consistency(env: &str, resources: usize, extra: &[&str]) {
     let mut vars = vec!["--env".to_string(), env.to_string()];
-    vars.extend(innovate_estate_vars(key_id));
     vars.extend(extra.iter().map(|v| v.to_string()));
     let estate = Under::eventual(ESTATE, "innovate.yaml", vars, WINDOW);
 
@@ -150,21 +148,20 @@ fn estate_under_eventual_consistency(env: &str, key_id: &str, resources: usize, 
     estate.assert_answered(&["iam", "reads", "deletes"]);
 }
 
+/// Resource instances of plans/innovate.yaml per environment.
+const DEV_RESOURCES: usize = 50;
+const PROD_RESOURCES: usize = 61;
+
 #[test]
 fn the_dev_estate_applies_and_destroys_while_aws_catches_up() {
-    estate_under_eventual_consistency("dev", "3c8e1a5f-6b2d-4f7e-8a9c-1d3e5f7a9b20", 35, &[]);
+    estate_under_eventual_consistency("dev", DEV_RESOURCES, &[]);
 }
 
 /// Prod protects its database; protection off, the estate destroys like dev's.
 #[test]
 fn the_prod_estate_applies_and_destroys_while_aws_catches_up() {
     let unprotected = ["--var", "deletion_protection=false"];
-    estate_under_eventual_consistency(
-        "prod",
-        "9d4f2b6a-1e3c-4a5b-8f7d-2c4e6a8b0d31",
-        40,
-        &unprotected,
-    );
+    estate_under_eventual_consistency("prod", PROD_RESOURCES, &unprotected);
 }
 
 /// The organization, its OUs, accounts, guardrail policy and the workload accounts' VPCs and

@@ -7,7 +7,6 @@
 mod common;
 
 use common::cli::{Run, Workspace};
-use common::emulator::innovate_estate_vars;
 use common::faultproxy::FaultProxy;
 use std::sync::Mutex;
 
@@ -153,9 +152,7 @@ fn dev_estate(ws: &Workspace, prefix: &str) -> String {
 fn apply_check_and_destroy_dev(proxy: &FaultProxy, prefix: &str) {
     let ws = Workspace::new();
     let bp = dev_estate(&ws, prefix);
-    let vars = innovate_estate_vars("1f6c2a4e-8d3b-4e5a-9c7f-0b2d4e6a8c10");
-    let mut dev = vec!["--env", "dev"];
-    dev.extend(vars.iter().map(String::as_str));
+    let dev = vec!["--env", "dev"];
     let approved = [&dev[..], &["--auto-approve"]].concat();
     let applied = through(
         &ws,

@@ -12,7 +12,7 @@ mod common;
 use aws_sdk_ec2::types::{Filter, SecurityGroup};
 use aws_sdk_eks::types::{CapacityTypes, ClusterStatus, NodegroupStatus};
 use common::cli::{Run, Workspace};
-use common::emulator::{innovate_estate_vars, sdk_config};
+use common::emulator::sdk_config;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,8 +25,7 @@ struct Estate {
     ws: Workspace,
     bp: String,
     env: &'static str,
-    /// The `--var`s the blueprint requires: the environment's KMS key, in the emulator's
-    /// account.
+    /// `--var`s a test adds (the blueprint itself requires none).
     vars: Vec<String>,
 }
 
@@ -39,11 +38,11 @@ impl Estate {
             bp: bp.to_str().unwrap().to_string(),
             ws,
             env: expected.env,
-            vars: innovate_estate_vars(expected.kms_key_id),
+            vars: Vec::new(),
         }
     }
 
-    /// `innovate COMMAND BLUEPRINT --env ENV --var eks_secrets_kms_key_arn=... ARGS...`
+    /// `innovate COMMAND BLUEPRINT --env ENV [--var ...] ARGS...`
     fn run(&self, command: &str, args: &[&str]) -> Run {
         let mut all = vec![command, self.bp.as_str(), "--env", self.env];
         all.extend(self.vars.iter().map(String::as_str));
@@ -84,7 +83,10 @@ struct Expected {
     resources: usize,
     nat_gateways: usize,
     log_types: &'static [&'static str],
-    kms_key_id: &'static str,
+    /// The interface endpoints' services (the S3 gateway endpoint is in both).
+    interface_endpoints: &'static [&'static str],
+    /// Instance class of the reporting replica, when there is one.
+    replica: Option<&'static str>,
     system_nodes: i32,
     /// Node group name suffix -> capacity type, (min, desired, max).
     app_groups: &'static [(&'static str, CapacityTypes, (i32, i32, i32))],
@@ -97,10 +99,11 @@ struct Expected {
 
 const DEV: Expected = Expected {
     env: "dev",
-    resources: 35,
+    resources: 50,
     nat_gateways: 1,
     log_types: &["api", "audit", "authenticator"],
-    kms_key_id: "1f6c2a4e-8d3b-4e5a-9c7f-0b2d4e6a8c10",
+    interface_endpoints: &[],
+    replica: None,
     system_nodes: 2,
     app_groups: &[("app-spot", CapacityTypes::Spot, (1, 1, 3))],
     db_class: "db.t4g.small",
@@ -112,7 +115,7 @@ const DEV: Expected = Expected {
 
 const PROD: Expected = Expected {
     env: "prod",
-    resources: 40,
+    resources: 61,
     nat_gateways: 3,
     log_types: &[
         "api",
@@ -121,7 +124,8 @@ const PROD: Expected = Expected {
         "controllerManager",
         "scheduler",
     ],
-    kms_key_id: "7b9e3d51-2c4a-4f6b-8e0d-5a1c3f7b9d24",
+    interface_endpoints: &["ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager"],
+    replica: Some("db.t4g.small"),
     system_nodes: 3,
     app_groups: &[
         ("app-spot", CapacityTypes::Spot, (0, 2, 16)),
@@ -282,8 +286,8 @@ fn assert_no_password(estate: &Estate, texts: &[(&str, String)]) {
     }
 }
 
-/// Everything the blueprint promises, checked in AWS.
-async fn verify(aws: &Aws, expected: &Expected) {
+/// Everything the blueprint promises, checked in AWS (`state`: what to look for by id).
+async fn verify(aws: &Aws, expected: &Expected, state: &Value) {
     let env = expected.env;
 
     // --- network: one VPC, 3 x 3 subnets over three AZs ---
@@ -470,7 +474,10 @@ async fn verify(aws: &Aws, expected: &Expected) {
     assert!(vpc_config.endpoint_private_access());
     let encryption = &cluster.encryption_config()[0];
     let key = encryption.provider().unwrap().key_arn().unwrap();
-    assert!(key.ends_with(expected.kms_key_id), "{key}");
+    assert_eq!(
+        key, state["resources"]["eks_key"]["outputs"]["arn"],
+        "the estate's own key"
+    );
     let logging = cluster.logging().unwrap().cluster_logging();
     let enabled: BTreeSet<String> = logging
         .iter()
@@ -611,6 +618,177 @@ async fn verify(aws: &Aws, expected: &Expected) {
         })
         .collect();
     assert_eq!(user_set.get("rds.force_ssl"), Some(&"1"), "TLS is forced");
+    let rds_key = &state["resources"]["rds_key"]["outputs"]["arn"];
+    assert_eq!(
+        db.kms_key_id(),
+        rds_key.as_str(),
+        "storage under the estate's own key"
+    );
+    verify_replica(aws, expected, &db).await;
+    verify_network_controls(
+        aws,
+        expected,
+        &vpc_id,
+        [&public_ids, &private_ids, &database_ids],
+    )
+    .await;
+    verify_keys_and_roles(aws, expected, state).await;
+}
+
+/// prod's reporting replica reads from the primary, in its own zone and class.
+async fn verify_replica(aws: &Aws, expected: &Expected, primary: &aws_sdk_rds::types::DbInstance) {
+    let described = aws.rds.describe_db_instances().send().await.unwrap();
+    let replicas: Vec<_> = described
+        .db_instances()
+        .iter()
+        .filter(|i| {
+            i.db_instance_identifier() == Some(&format!("innovate-{}-reporting", expected.env))
+        })
+        .collect();
+    let Some(class) = expected.replica else {
+        assert!(replicas.is_empty(), "no replica in {}", expected.env);
+        return;
+    };
+    assert_eq!(replicas.len(), 1);
+    let replica = replicas[0];
+    assert_eq!(
+        replica.read_replica_source_db_instance_identifier(),
+        primary.db_instance_identifier()
+    );
+    assert_eq!(replica.db_instance_class(), Some(class));
+    assert_eq!(replica.availability_zone(), Some("us-east-1c"));
+    assert_eq!(replica.publicly_accessible(), Some(false));
+}
+
+/// One NACL per tier guarding exactly that tier's subnets; the database NACL lets in
+/// PostgreSQL from the private subnets only; the S3 gateway endpoint routes the private and
+/// database tables; prod's interface endpoints sit in the private subnets with private DNS.
+async fn verify_network_controls(
+    aws: &Aws,
+    expected: &Expected,
+    vpc_id: &str,
+    tiers: [&BTreeSet<String>; 3],
+) {
+    let acls = aws
+        .ec2
+        .describe_network_acls()
+        .filters(vpc_filter(vpc_id))
+        .send()
+        .await
+        .unwrap();
+    let guarded = |subnets: &BTreeSet<String>| {
+        let acl = acls.network_acls().iter().find(|a| {
+            let held = set(a.associations().iter().filter_map(|x| x.subnet_id()));
+            &held == subnets
+        });
+        acl.unwrap_or_else(|| panic!("no NACL guards exactly {subnets:?}"))
+            .clone()
+    };
+    let [public, private, database] = tiers.map(guarded);
+    for acl in [&public, &private, &database] {
+        assert_eq!(acl.is_default(), Some(false));
+    }
+    let from: BTreeSet<String> = database
+        .entries()
+        .iter()
+        .filter(|e| e.egress() == Some(false) && e.rule_number() != Some(32767))
+        .map(|e| {
+            assert_eq!(e.port_range().and_then(|p| p.from()), Some(5432));
+            e.cidr_block().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(
+        from,
+        set(["10.0.16.0/20", "10.0.32.0/20", "10.0.48.0/20"]),
+        "PostgreSQL from the private subnets only"
+    );
+
+    let endpoints = aws
+        .ec2
+        .describe_vpc_endpoints()
+        .filters(vpc_filter(vpc_id))
+        .send()
+        .await
+        .unwrap();
+    let endpoints = endpoints.vpc_endpoints();
+    let s3 = endpoints
+        .iter()
+        .find(|e| e.service_name() == Some("com.amazonaws.us-east-1.s3"))
+        .expect("the S3 gateway endpoint");
+    assert_eq!(
+        s3.route_table_ids().len(),
+        4,
+        "three private tables and the database table"
+    );
+    let interface: BTreeSet<String> = endpoints
+        .iter()
+        .filter(|e| e.vpc_endpoint_type().map(|t| t.as_str()) == Some("Interface"))
+        .map(|e| {
+            assert_eq!(
+                set(e.subnet_ids().iter().cloned()),
+                *tiers[1],
+                "in the private subnets"
+            );
+            assert_eq!(e.private_dns_enabled(), Some(true));
+            e.service_name()
+                .unwrap()
+                .trim_start_matches("com.amazonaws.us-east-1.")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(interface, set(expected.interface_endpoints.iter().copied()));
+}
+
+/// Four rotated keys of the estate's own, each with its alias; the controllers' IRSA roles
+/// trust only their own service accounts.
+async fn verify_keys_and_roles(aws: &Aws, expected: &Expected, state: &Value) {
+    let kms = aws_sdk_kms::Client::new(&sdk_config().await);
+    for purpose in ["eks", "rds", "logs", "s3"] {
+        let key = state["resources"][format!("{purpose}_key")]["id"]
+            .as_str()
+            .unwrap();
+        let rotation = kms
+            .get_key_rotation_status()
+            .key_id(key)
+            .send()
+            .await
+            .unwrap();
+        assert!(rotation.key_rotation_enabled(), "{purpose} key rotates");
+        let aliases = kms.list_aliases().key_id(key).send().await.unwrap();
+        let names: Vec<_> = aliases
+            .aliases()
+            .iter()
+            .filter_map(|a| a.alias_name())
+            .collect();
+        assert_eq!(
+            names,
+            [format!("alias/innovate-{}-{purpose}", expected.env)]
+        );
+    }
+    for (role, account) in [
+        ("lb-controller", "aws-load-balancer-controller"),
+        ("cluster-autoscaler", "cluster-autoscaler"),
+    ] {
+        let got = aws
+            .iam
+            .get_role()
+            .role_name(format!("innovate-{}-{role}", expected.env))
+            .send()
+            .await
+            .unwrap();
+        let document = got.role().unwrap().assume_role_policy_document().unwrap();
+        let policy = innovate::aws::iam::policy::from_aws(document).unwrap();
+        let conditions = &policy["Statement"][0]["Condition"]["StringEquals"];
+        let subject = conditions
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.ends_with(":sub"));
+        assert_eq!(
+            subject.unwrap().1,
+            &format!("system:serviceaccount:kube-system:{account}")
+        );
+    }
 }
 
 fn assert_scaling(group: &aws_sdk_eks::types::Nodegroup, (min, desired, max): (i32, i32, i32)) {
@@ -671,7 +849,7 @@ async fn apply_and_change(estate: &Estate, aws: &Aws, expected: &Expected, repla
         applied.stdout()
     );
 
-    verify(aws, expected).await;
+    verify(aws, expected, &estate.state()).await;
     let outputs = estate.run("output", &["--json"]).expect(0);
     let outputs: Value = serde_json::from_str(&outputs.stdout()).expect("outputs JSON");
     let cluster = aws.cluster(expected.env).await;
@@ -852,7 +1030,13 @@ async fn assert_gone(aws: &Aws, estate: &Estate) {
     let code = aws_sdk_rds::error::ProvideErrorMetadata::code(&db.unwrap_err()).map(str::to_string);
     assert_eq!(code.as_deref(), Some("DBInstanceNotFound"));
     assert!(aws.vpcs(env).await.is_empty(), "no VPC of innovate {env}");
-    for role in ["eks-cluster", "eks-node", "vpc-cni"] {
+    for role in [
+        "eks-cluster",
+        "eks-node",
+        "vpc-cni",
+        "lb-controller",
+        "cluster-autoscaler",
+    ] {
         let got = aws
             .iam
             .get_role()
@@ -886,9 +1070,10 @@ async fn dev_estate_applies_changes_and_destroys() {
 
     let destroyed = estate.run("destroy", &["--auto-approve"]).expect(0);
     assert!(
-        destroyed
-            .stdout()
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 35 destroyed."),
+        destroyed.stdout().contains(&format!(
+            "Destroy complete! Resources: 0 added, 0 changed, {} destroyed.",
+            DEV.resources
+        )),
         "{}",
         destroyed.stdout()
     );
@@ -976,9 +1161,10 @@ async fn prod_estate_applies_changes_and_destroys_only_once_unprotected() {
 
     let destroyed = estate.run("destroy", &["--auto-approve"]).expect(0);
     assert!(
-        destroyed
-            .stdout()
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 40 destroyed."),
+        destroyed.stdout().contains(&format!(
+            "Destroy complete! Resources: 0 added, 0 changed, {} destroyed.",
+            PROD.resources
+        )),
         "{}",
         destroyed.stdout()
     );
@@ -1047,13 +1233,17 @@ async fn dev_and_prod_live_side_by_side_in_one_account() {
     }
     let destroyed = dev.run("destroy", &["--auto-approve"]).expect(0);
     assert!(
-        destroyed.stdout().contains("35 destroyed."),
+        destroyed
+            .stdout()
+            .contains(&format!("{} destroyed.", DEV.resources)),
         "{}",
         destroyed.stdout()
     );
     let destroyed = prod.run("destroy", &["--auto-approve"]).expect(0);
     assert!(
-        destroyed.stdout().contains("40 destroyed."),
+        destroyed
+            .stdout()
+            .contains(&format!("{} destroyed.", PROD.resources)),
         "{}",
         destroyed.stdout()
     );

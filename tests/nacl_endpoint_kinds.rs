@@ -524,3 +524,48 @@ async fn an_endpoint_delete_refused_per_item_is_an_error_with_aws_reason() {
     h.delete("ec2.vpc_endpoint", &endpoint, &spec).await;
     h.tear_down(&vpc, &subnets).await;
 }
+
+/// An entry call whose answer is lost: AWS made the entry, the SDK sends the call again and
+/// AWS answers NetworkAclEntryAlreadyExists. The entry in innovate's own NACL is set to what
+/// the blueprint says, and the create goes on.
+#[tokio::test]
+async fn a_lost_entry_answer_is_settled_in_the_nacls_own_entry() {
+    let h = Harness::new().await;
+    let (vpc, subnets) = h.network("lost", "10.48.0.0/16", &[]).await;
+    let lost = Arc::new(AtomicU32::new(1));
+    let replaced = Arc::new(AtomicU32::new(0));
+    let (left, replacing) = (lost.clone(), replaced.clone());
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        let answer = forward();
+        if request.form_action() == "ReplaceNetworkAclEntry" {
+            replacing.fetch_add(1, Ordering::SeqCst);
+        }
+        if request.form_action() != "CreateNetworkAclEntry" || !take(&left) {
+            return answer;
+        }
+        let body = "<Response><Errors><Error><Code>InternalError</Code><Message>We encountered \
+                    an internal error. Please try again.</Message></Error></Errors>\
+                    <RequestID>lost</RequestID></Response>";
+        Response {
+            status: "HTTP/1.1 500 Internal Server Error".into(),
+            ..ec2_refusal("InternalError", body)
+        }
+    });
+    let through = KindDriver::through(&endpoint, BLUEPRINT).await;
+    let spec =
+        json!({"vpc_id": vpc.id, "ingress": [entry(100, "tcp", "10.48.0.0/16", Some((443, 443)))]});
+    let acl = through.create("ec2.network_acl", "lost", &spec).await;
+    assert_eq!(lost.load(Ordering::SeqCst), 0, "the first answer was lost");
+    assert_eq!(
+        replaced.load(Ordering::SeqCst),
+        1,
+        "AlreadyExists settled by a replace"
+    );
+    assert_eq!(
+        entries(&h.acl(&acl.id).await.unwrap()),
+        ["ingress 100 6 443-443 allow 10.48.0.0/16"]
+    );
+    h.assert_no_drift("ec2.network_acl", &acl.id, &spec).await;
+    h.delete("ec2.network_acl", &acl, &spec).await;
+    h.tear_down(&vpc, &subnets).await;
+}

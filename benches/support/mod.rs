@@ -31,17 +31,6 @@ pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
-/// The account `config`'s credentials act in (STS GetCallerIdentity).
-async fn account_id(config: &aws_config::SdkConfig) -> String {
-    let sts = aws_sdk_sts::Client::new(config);
-    let me = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .expect("sts:GetCallerIdentity");
-    me.account().expect("an account id").to_string()
-}
-
 /// The estate's dev environment with its kinds talking to `endpoint`.
 pub struct Estate {
     pub aws: Arc<AwsContext>,
@@ -55,15 +44,11 @@ pub struct Estate {
 impl Estate {
     pub async fn at(endpoint: &str) -> Estate {
         let config = sdk_config(endpoint).await;
-        let account = account_id(&config).await;
         let aws = AwsContext::with_config(config);
         let registry = registry(aws.clone());
-        // The blueprint requires its KMS key: one in the emulator's own account.
-        let key =
-            format!("arn:aws:kms:us-east-1:{account}:key/1f6c2a4e-8d3b-4e5a-9c7f-0b2d4e6a8c10");
         let options = LoadOptions {
             env: Some("dev".into()),
-            vars: vec![("eks_secrets_kms_key_arn".into(), key)],
+            vars: Vec::new(),
         };
         let blueprint = blueprint::parse("innovate.yaml", ESTATE, &options, &registry)
             .unwrap_or_else(|e| panic!("{}", e.render()));

@@ -314,8 +314,13 @@ fn prod_database<'a>(s: &Subject<'a>, cx: &Context) -> bool {
     cx.prod && is_kind(s, "rds.db_instance")
 }
 
+/// A read replica is judged by its source: it serves reads, a failover is the primary's.
 fn prod_database_single_az(s: &Subject, cx: &Context) -> Vec<Hit> {
-    if !prod_database(s, cx) || known(s.attrs, "multi_az") != Some(&Value::Bool(false)) {
+    let replica = s
+        .attrs
+        .get("replicate_source_db")
+        .is_some_and(|v| !v.is_null());
+    if !prod_database(s, cx) || replica || known(s.attrs, "multi_az") != Some(&Value::Bool(false)) {
         return Vec::new();
     }
     hit(

@@ -285,3 +285,31 @@ resources:
     // stateless NACL), a deny and a web port are not.
     assert_eq!(open, [("INV015", "data", 11), ("INV015", "everything", 16)]);
 }
+
+#[test]
+fn a_prod_read_replica_in_one_zone_is_not_a_single_az_database() {
+    let text = r#"blueprint: replicas
+environments: { prod: {} }
+resources:
+  primary:
+    kind: rds.db_instance
+    identifier: primary
+    engine: postgres
+    instance_class: db.t4g.small
+    multi_az: false
+    deletion_protection: true
+  reporting:
+    kind: rds.db_instance
+    identifier: reporting
+    engine: postgres
+    instance_class: db.t4g.small
+    replicate_source_db: ${primary.id}
+    deletion_protection: true
+"#;
+    let report = run(text, "prod");
+    let single_az: Vec<_> = found(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| *rule == "INV006")
+        .collect();
+    assert_eq!(single_az, [("INV006", "primary", 9)]);
+}

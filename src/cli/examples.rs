@@ -3,12 +3,12 @@
 
 pub const VALIDATE: &str = "\
 Examples:
-  innovate validate plans/innovate.yaml --var eks_secrets_kms_key_arn=$KEY_ARN   # a required variable
+  innovate validate plans/innovate-org.yaml --var email_domain=innovate-inc.com   # a required variable
   innovate validate plans/innovate.yaml --env prod --var nat_gateways=3";
 
 pub const PLAN: &str = "\
 Examples:
-  innovate plan plans/innovate.yaml --env prod --var eks_secrets_kms_key_arn=$KEY_ARN
+  innovate plan plans/innovate.yaml --env prod
   innovate plan plans/innovate.yaml --env prod --out prod.plan   # then: innovate apply prod.plan
   innovate plan plans/innovate.yaml --json --detailed-exitcode   # exit 2 when there are changes
   innovate plan plans/innovate.yaml --refresh=false --target 'private[1]'";

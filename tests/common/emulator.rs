@@ -241,11 +241,3 @@ pub fn account_id() -> String {
 pub fn kms_key_arn(key_id: &str) -> String {
     format!("arn:aws:kms:us-east-1:{}:key/{key_id}", account_id())
 }
-
-/// `--var` pairs plans/innovate.yaml requires, for the environment's key `key_id`.
-pub fn innovate_estate_vars(key_id: &str) -> Vec<String> {
-    vec![
-        "--var".into(),
-        format!("eks_secrets_kms_key_arn={}", kms_key_arn(key_id)),
-    ]
-}

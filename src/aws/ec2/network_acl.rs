@@ -54,6 +54,9 @@ const NOT_FOUND: &str = "InvalidNetworkAclID.NotFound";
 const DESCRIBE: &str = "ec2:DescribeNetworkAcls";
 /// The entry AWS puts last in both directions of every NACL; it cannot be changed.
 const AWS_CATCH_ALL: i32 = 32767;
+const ENTRY_EXISTS: &str = "NetworkAclEntryAlreadyExists";
+const ENTRY_NOT_FOUND: &str = "InvalidNetworkAclEntry.NotFound";
+const ASSOCIATION_NOT_FOUND: &str = "InvalidAssociationID.NotFound";
 
 ec2_item!(NetworkAcl, DESCRIBE, &[NOT_FOUND], described by describe,
     listed by describe_network_acls.filters);
@@ -294,31 +297,45 @@ async fn sync_entries(
 ) -> KindResult<()> {
     let changes = keyed_changes(actual, desired);
     for (egress, number) in changes.removed {
-        retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async move {
+        let deleted = retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async move {
             let request = ec2.delete_network_acl_entry().network_acl_id(id);
             let sent = request.egress(egress).rule_number(number).send().await;
             sent.map(drop)
                 .map_err(|e| sdk_error("ec2:DeleteNetworkAclEntry", e))
         })
-        .await?;
+        .await;
+        // Gone already: an earlier attempt whose answer was lost deleted it.
+        super::ignore_gone(deleted, &[ENTRY_NOT_FOUND])?;
     }
     for (key, entry) in &changes.changed {
-        retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async move {
-            let request = entry_call!(ec2.replace_network_acl_entry(), id, *key, entry);
-            let sent = request.send().await.map(drop);
-            sent.map_err(|e| sdk_error("ec2:ReplaceNetworkAclEntry", e))
-        })
-        .await?;
+        replace_entry(ec2, id, *key, entry).await?;
     }
     for (key, entry) in &changes.added {
-        retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async move {
+        let created = retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async move {
             let request = entry_call!(ec2.create_network_acl_entry(), id, *key, entry);
             let sent = request.send().await.map(drop);
             sent.map_err(|e| sdk_error("ec2:CreateNetworkAclEntry", e))
         })
-        .await?;
+        .await;
+        match created {
+            // The number taken in our own NACL: an earlier attempt whose answer was lost
+            // made it (or a stray edit did); either way it becomes what the blueprint says.
+            Err(err) if err.has_code_in(&[ENTRY_EXISTS]) => {
+                replace_entry(ec2, id, *key, entry).await?
+            }
+            other => other?,
+        }
     }
     Ok(())
+}
+
+async fn replace_entry(ec2: &Client, id: &str, key: (bool, i32), entry: &Entry) -> KindResult<()> {
+    retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async move {
+        let request = entry_call!(ec2.replace_network_acl_entry(), id, key, entry);
+        let sent = request.send().await.map(drop);
+        sent.map_err(|e| sdk_error("ec2:ReplaceNetworkAclEntry", e))
+    })
+    .await
 }
 
 fn aws_protocol(entry: &Entry) -> &'static str {
@@ -371,7 +388,7 @@ async fn sync_subnets(ec2: &Client, acl: &NetworkAcl, desired: &[String]) -> Kin
     for subnet in leaving {
         // Gone already: the subnet was deleted or moved on since the read.
         let moved = replace_association(ec2, &current[subnet], &fallback).await;
-        super::ignore_gone(moved, &["InvalidAssociationID.NotFound"])?;
+        super::ignore_gone(moved, &[ASSOCIATION_NOT_FOUND])?;
     }
     let id = acl
         .network_acl_id()
@@ -389,7 +406,17 @@ async fn sync_subnets(ec2: &Client, acl: &NetworkAcl, desired: &[String]) -> Kin
                 message,
             ));
         }
-        replace_association(ec2, &association, id).await?;
+        let moved = replace_association(ec2, &association, id).await;
+        match moved {
+            // The association was replaced already: an earlier attempt whose answer was
+            // lost moved the subnet (to us, or it stays an error).
+            Err(err) if err.has_code_in(&[ASSOCIATION_NOT_FOUND]) => {
+                if holder_of(ec2, subnet).await?.0 != id {
+                    return Err(err);
+                }
+            }
+            other => other?,
+        }
     }
     Ok(())
 }

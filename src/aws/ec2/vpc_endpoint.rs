@@ -199,11 +199,15 @@ async fn create_endpoint(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResult<S
     ];
     let document = spec.policy.as_ref().map(policy::render);
     let listed = |ids: &[String]| Some(ids.to_vec()).filter(|ids| !ids.is_empty());
+    // One token for every attempt: AWS answers a repeat (a lost answer retried) with the
+    // endpoint the first attempt made, not a second endpoint.
+    let token = uuid::Uuid::new_v4().to_string();
     let created = retry_while(&not_yet, Backoff::CONSISTENCY, || async {
         let request = ec2
             .create_vpc_endpoint()
             .vpc_id(&spec.vpc_id)
             .service_name(&spec.service_name)
+            .client_token(&token)
             .vpc_endpoint_type(VpcEndpointType::from(spec.vpc_endpoint_type.as_str()))
             .set_route_table_ids(listed(&spec.route_table_ids))
             .set_subnet_ids(listed(&spec.subnet_ids))

@@ -71,6 +71,7 @@ fn primary_request(
         .storage_encrypted(spec.storage_encrypted)
         .set_kms_key_id(spec.kms_key_id.clone())
         .multi_az(spec.multi_az)
+        .set_availability_zone(spec.availability_zone.clone())
         .backup_retention_period(spec.backup_retention_period)
         .set_preferred_backup_window(spec.preferred_backup_window.clone())
         .set_preferred_maintenance_window(spec.preferred_maintenance_window.clone())
@@ -106,6 +107,7 @@ fn replica_request(
         // Only for a replica in another region than its source.
         .set_kms_key_id(spec.kms_key_id.clone())
         .multi_az(spec.multi_az)
+        .set_availability_zone(spec.availability_zone.clone())
         .deletion_protection(spec.deletion_protection)
         .copy_tags_to_snapshot(spec.copy_tags_to_snapshot)
         .publicly_accessible(spec.publicly_accessible)
@@ -144,9 +146,11 @@ mod tests {
         assert_eq!(input.get_storage_encrypted(), &Some(true));
         assert_eq!(input.get_storage_type().as_deref(), Some("gp3"));
         assert_eq!(input.get_tags().as_ref().map(Vec::len), Some(1));
+        let mut in_zone = base();
+        in_zone["availability_zone"] = json!("us-east-1b");
         let replica = replica_request(
             rds.create_db_instance_read_replica(),
-            &spec(base()),
+            &spec(in_zone),
             "primary",
             &tags,
         );
@@ -159,5 +163,6 @@ mod tests {
             input.get_db_instance_class().as_deref(),
             Some("db.t4g.micro")
         );
+        assert_eq!(input.get_availability_zone().as_deref(), Some("us-east-1b"));
     }
 }

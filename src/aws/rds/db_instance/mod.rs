@@ -74,6 +74,9 @@ crate::spec! {
         storage_encrypted: bool = optional(AttrType::Bool).default("true").force_new(),
         kms_key_id: Option<String> = optional(AttrType::String).force_new(),
         multi_az: bool = optional(AttrType::Bool).default("false"),
+        /// Where a single-AZ instance (such as a read replica) runs; AWS refuses it for
+        /// Multi-AZ. It moves only through a new instance.
+        availability_zone: Option<String> = optional(AttrType::String).force_new(),
         /// Days; 0 turns automated backups off.
         backup_retention_period: i32 = optional(AttrType::Int).default("7").range(0, 35),
         preferred_backup_window: Option<String> = optional(AttrType::String),

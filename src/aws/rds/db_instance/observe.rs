@@ -88,6 +88,10 @@ fn observed_attrs(instance: &DbInstance) -> Attrs {
             string_or_null(instance.preferred_maintenance_window()),
         ),
         (
+            "availability_zone",
+            string_or_null(instance.availability_zone()),
+        ),
+        (
             "vpc_security_group_ids",
             Value::from(
                 instance
