@@ -26,12 +26,15 @@ def main() -> None:
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     # Operations moto lacks or gets wrong, served as AWS documents them: extensions/README.md
     from extensions import eks_addons, eks_encryption, eks_oidc, eks_vpc_config, iam_rds_gaps
+    from extensions import ecr_scanning, s3_versioning
 
     eks_addons.install()
     eks_encryption.install()
     eks_oidc.install()
     eks_vpc_config.install()
     iam_rds_gaps.install()
+    ecr_scanning.install()
+    s3_versioning.install()
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import WSGIRequestHandler
 
