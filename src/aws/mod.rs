@@ -17,8 +17,8 @@ pub mod logs;
 pub mod organizations;
 mod pacing;
 pub mod rds;
-pub mod s3;
 mod registry;
+pub mod s3;
 
 pub mod s3_state;
 pub use crate::kinds::{retry_while, wait, Backoff};
