@@ -360,6 +360,16 @@ async fn a_name_taken_by_another_account_fails_the_create_and_is_never_adopted()
     assert!(kind.conflict_codes().contains(&"BucketAlreadyOwnedByYou"));
     assert!(!Harness::new().await.exists(&name).await);
 
+    // Ours already, after a lost answer: the engine's to adopt (by the owner tags), and
+    // when it cannot, the error says why.
+    let owned = "Your previous request to create the named bucket succeeded and you already \
+                 own it.";
+    let (endpoint, _) = refusing("PUT", 1, ("409 Conflict", "BucketAlreadyOwnedByYou", owned));
+    let driver = KindDriver::through(&endpoint, BLUEPRINT).await;
+    let err = driver.try_create(KIND, "owned", &spec).await.unwrap_err();
+    assert_eq!(err.code.as_deref(), Some("BucketAlreadyOwnedByYou"));
+    assert!(err.message.contains("owner tags"), "{err}");
+
     let bad = driver
         .try_create(KIND, "bad", &json!({"name": "Not_A_Bucket"}))
         .await;
@@ -368,4 +378,38 @@ async fn a_name_taken_by_another_account_fails_the_create_and_is_never_adopted()
         bad.code.is_none() && bad.message.contains("lowercase"),
         "{bad}"
     );
+}
+
+/// A CreateBucket whose answer was lost: the bucket exists and S3 answers the retry with
+/// BucketAlreadyOwnedByYou. Lost before innovate tagged it, the bucket carries none of this
+/// create's owner tags: the apply does not take it, says why, and records nothing.
+#[test]
+fn a_bucket_left_by_a_lost_answer_without_our_owner_tags_is_not_adopted() {
+    let name = unique("lost-answer");
+    let (path, lost) = (format!("/{name}"), Arc::new(AtomicU32::new(1)));
+    let owned =
+        "Your previous request to create the named bucket succeeded and you already own it.";
+    let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
+        let create = operation(request) == "PUT" && request.head.contains(&path);
+        if create && take(&lost) {
+            forward(); // made; the answer is lost
+            return refusal("409 Conflict", "BucketAlreadyOwnedByYou", owned);
+        }
+        forward()
+    });
+    let ws = common::cli::Workspace::new();
+    let blueprint = format!(
+        "blueprint: lost-answer\nregion: us-east-1\nresources:\n  backups: {{ kind: s3.bucket, name: {name} }}\n"
+    );
+    let bp = ws.write_blueprint(&blueprint);
+    let env = [("AWS_ENDPOINT_URL", endpoint.as_str())];
+    let applied = ws.run_with_env(&["apply", bp.to_str().unwrap(), "--auto-approve"], &env);
+    let stderr = applied.stderr();
+    assert_ne!(applied.code(), 0, "{stderr}");
+    assert!(
+        stderr.contains("BucketAlreadyOwnedByYou") && stderr.contains("owner tags"),
+        "{stderr}"
+    );
+    let listed = ws.run(&["state", "list", bp.to_str().unwrap()]);
+    assert!(!listed.stdout().contains("backups"), "{}", listed.stdout());
 }

@@ -142,10 +142,15 @@ impl AwsKind for BucketKind {
         });
         let ownership = s3t::ObjectOwnership::from(spec.object_ownership.as_str());
         let request = s3.create_bucket().bucket(name).object_ownership(ownership);
-        send!(
-            "s3:CreateBucket",
-            request.set_create_bucket_configuration(location)
-        )?;
+        let request = request.set_create_bucket_configuration(location);
+        send!("s3:CreateBucket", request).map_err(|mut err| {
+            if err.has_code_in(self.conflict_codes()) {
+                // Said when the engine cannot adopt it: it carries no owner tags of ours.
+                err.message += " (innovate adopts it only when it carries this create's \
+                    owner tags; import it to manage it)";
+            }
+            err
+        })?;
         again(|| put_tags(s3, name, tags)).await?;
         let current = retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async {
             let read = read_bucket(s3, name).await?;
