@@ -84,6 +84,14 @@ pub fn still_holding(address: &str, err: KindError, what: &str, opt_in: &str) ->
     KindError { message, ..err }
 }
 
+/// A policy document as AWS holds it (a bucket's, a repository's), as an attribute value:
+/// parsed (drift compares it by meaning), text that is not JSON as it is, `null` for none.
+pub fn held_document(text: Option<&str>) -> Value {
+    text.map_or(Value::Null, |text| {
+        crate::aws::iam::policy::from_aws(text).unwrap_or_else(|_| Value::String(text.into()))
+    })
+}
+
 /// An identifier AWS should have returned but did not.
 pub fn missing(call: &str, field: &str) -> KindError {
     KindError::local(call, format!("the response has no {field}"))

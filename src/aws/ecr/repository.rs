@@ -4,7 +4,8 @@
 //! never causes a call. DescribeRepositories reads up to 100 names at once but fails as a
 //! whole when one is missing: then each name is read alone.
 
-use crate::aws::common::{observed, outputs, sdk_tags, still_holding, unless_absent as unless};
+use crate::aws::common::unless_absent as unless;
+use crate::aws::common::{held_document, observed, outputs, sdk_tags, still_holding};
 use crate::aws::iam::{get_each, policy};
 use crate::aws::{AwsContext, Backoff};
 use crate::kinds::wait::{until, Status};
@@ -398,11 +399,6 @@ fn to_live(repo: &Repo) -> Live {
 /// is innovate's own.
 fn observed_attrs(repo: &Repo) -> Attrs {
     let r = &repo.repo;
-    let document = |text: Option<&str>| {
-        text.map_or(Value::Null, |text| {
-            policy::from_aws(text).unwrap_or_else(|_| Value::String(text.to_string()))
-        })
-    };
     let encryption = r.encryption_configuration();
     let mutability = r.image_tag_mutability().map(ImageTagMutability::as_str);
     let mut attrs = observed([
@@ -412,8 +408,8 @@ fn observed_attrs(repo: &Repo) -> Attrs {
             mutability.map_or(Value::Null, Value::from),
         ),
         ("scan_on_push", scan_on_push(r).into()),
-        ("lifecycle_policy", document(repo.lifecycle.as_deref())),
-        ("repository_policy", document(repo.policy.as_deref())),
+        ("lifecycle_policy", held_document(repo.lifecycle.as_deref())),
+        ("repository_policy", held_document(repo.policy.as_deref())),
     ]);
     if let Some(encryption) = encryption {
         let kind = encryption.encryption_type().as_str();

@@ -5,7 +5,8 @@
 
 use super::lifecycle::{self, RuleSpec};
 use super::{built, put_tags, tags_of, BucketTags, NOT_FOUND};
-use crate::aws::common::{observed, outputs, still_holding, unless_absent as unless};
+use crate::aws::common::unless_absent as unless;
+use crate::aws::common::{held_document, observed, outputs, still_holding};
 use crate::aws::iam::{get_each, policy};
 use crate::aws::{partition, retry_while, AwsContext, Backoff};
 use crate::kinds::wait::{until, Status};
@@ -336,15 +337,10 @@ async fn put_versioning(s3: &Client, name: &str, on: bool) -> KindResult<()> {
     } else {
         Versioning::Suspended
     };
-    let config = s3t::VersioningConfiguration::builder()
-        .status(status)
-        .build();
+    let config = s3t::VersioningConfiguration::builder().status(status);
     let request = s3.put_bucket_versioning().bucket(name);
-    send!(
-        "s3:PutBucketVersioning",
-        request.versioning_configuration(config)
-    )
-    .map(drop)
+    let request = request.versioning_configuration(config.build());
+    send!("s3:PutBucketVersioning", request).map(drop)
 }
 
 async fn put_ownership(s3: &Client, name: &str, ownership: &str) -> KindResult<()> {
@@ -353,11 +349,8 @@ async fn put_ownership(s3: &Client, name: &str, ownership: &str) -> KindResult<(
         .object_ownership(s3t::ObjectOwnership::from(ownership));
     let controls = s3t::OwnershipControls::builder().rules(built(call, rule.build())?);
     let request = s3.put_bucket_ownership_controls().bucket(name);
-    send!(
-        call,
-        request.ownership_controls(built(call, controls.build())?)
-    )
-    .map(drop)
+    let request = request.ownership_controls(built(call, controls.build())?);
+    send!(call, request).map(drop)
 }
 
 async fn put_encryption(s3: &Client, name: &str, spec: &Spec) -> KindResult<()> {
@@ -383,10 +376,8 @@ async fn empty(s3: &Client, name: &str) -> KindResult<()> {
         let listing = s3.list_object_versions().bucket(name).max_keys(1000);
         let page = send!("s3:ListObjectVersions", listing)?;
         let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
-        let markers = page
-            .delete_markers()
-            .iter()
-            .map(|m| (m.key(), m.version_id()));
+        let markers = page.delete_markers().iter();
+        let markers = markers.map(|m| (m.key(), m.version_id()));
         let objects = versions.chain(markers).filter_map(|(key, version)| {
             let id = s3t::ObjectIdentifier::builder().key(key?);
             Some(id.set_version_id(version.map(str::to_string)).build())
@@ -395,20 +386,15 @@ async fn empty(s3: &Client, name: &str) -> KindResult<()> {
         if objects.is_empty() {
             return Ok(());
         }
-        let delete = s3t::Delete::builder()
-            .set_objects(Some(objects))
-            .quiet(true);
-        let delete = built(call, delete.build())?;
+        let delete = s3t::Delete::builder().set_objects(Some(objects));
+        let delete = built(call, delete.quiet(true).build())?;
         let deleted = send!(call, s3.delete_objects().bucket(name).delete(delete))?;
         // An object S3 will not delete (locked, denied) would come back on every page.
         if let Some(failed) = deleted.errors().first() {
             let key = failed.key().unwrap_or_default();
             let message = format!("{name}/{key}: {}", failed.message().unwrap_or_default());
-            return Err(KindError::new(
-                call,
-                failed.code().map(str::to_string),
-                message,
-            ));
+            let code = failed.code().map(str::to_string);
+            return Err(KindError::new(call, code, message));
         }
     }
 }
@@ -446,10 +432,8 @@ async fn read_bucket(s3: &Client, name: &str) -> KindResult<Option<Bucket>> {
 }
 
 async fn encryption_of(s3: &Client, name: &str) -> KindResult<Option<Encryption>> {
-    let got = send!(
-        "s3:GetBucketEncryption",
-        s3.get_bucket_encryption().bucket(name)
-    );
+    let request = s3.get_bucket_encryption().bucket(name);
+    let got = send!("s3:GetBucketEncryption", request);
     let got = unless("ServerSideEncryptionConfigurationNotFoundError", got)?;
     let config = got.and_then(|got| got.server_side_encryption_configuration);
     let rule = config.and_then(|config| config.rules.into_iter().next());
@@ -465,10 +449,8 @@ async fn encryption_of(s3: &Client, name: &str) -> KindResult<Option<Encryption>
 
 /// No public access block at all: nothing is blocked.
 async fn access_of(s3: &Client, name: &str) -> KindResult<PublicAccess> {
-    let got = send!(
-        "s3:GetPublicAccessBlock",
-        s3.get_public_access_block().bucket(name)
-    );
+    let request = s3.get_public_access_block().bucket(name);
+    let got = send!("s3:GetPublicAccessBlock", request);
     let got = unless("NoSuchPublicAccessBlockConfiguration", got)?;
     let config = got.and_then(|got| got.public_access_block_configuration);
     let config = config.unwrap_or_else(|| s3t::PublicAccessBlockConfiguration::builder().build());
@@ -494,16 +476,12 @@ async fn ownership_of(s3: &Client, name: &str) -> KindResult<String> {
 fn to_live(bucket: &Bucket) -> Live {
     let (name, region) = (bucket.name.as_str(), bucket.region.as_str());
     let domain = ["amazonaws.com", "amazonaws.com.cn"][region.starts_with("cn-") as usize];
+    let arn = format!("arn:{}:s3:::{name}", partition(region));
+    let domain_name = format!("{name}.s3.{region}.{domain}");
     let outputs = outputs([
-        (
-            "arn",
-            Some(format!("arn:{}:s3:::{name}", partition(region))),
-        ),
+        ("arn", Some(arn)),
         ("name", Some(name.to_string())),
-        (
-            "regional_domain_name",
-            Some(format!("{name}.s3.{region}.{domain}")),
-        ),
+        ("regional_domain_name", Some(domain_name)),
     ]);
     Live::observed(name.to_string(), outputs, observed_attrs(bucket))
 }
@@ -511,9 +489,7 @@ fn to_live(bucket: &Bucket) -> Live {
 /// What S3 reports of the blueprint's attributes (the layer adds `tags`): the key and the
 /// Bucket Key for SSE-KMS only; `force_destroy` is innovate's own.
 fn observed_attrs(bucket: &Bucket) -> Attrs {
-    let policy = bucket.policy.as_deref().map_or(Value::Null, |text| {
-        policy::from_aws(text).unwrap_or_else(|_| Value::String(text.to_string()))
-    });
+    let policy = held_document(bucket.policy.as_deref());
     let mut attrs = observed([
         ("name", bucket.name.clone().into()),
         ("versioning", bucket.versioning.into()),
@@ -523,11 +499,8 @@ fn observed_attrs(bucket: &Bucket) -> Attrs {
         ("policy", policy),
     ]);
     let encryption = bucket.encryption.as_ref();
-    let algorithm = encryption.map(|e| e.algorithm.clone());
-    attrs.insert(
-        "encryption".into(),
-        algorithm.map_or(Value::Null, Value::from),
-    );
+    let algorithm = encryption.map(|e| Value::from(e.algorithm.clone()));
+    attrs.insert("encryption".into(), algorithm.unwrap_or(Value::Null));
     if let Some(kms) = encryption.filter(|e| is_kms(&e.algorithm)) {
         if let Some(key) = &kms.kms_key_arn {
             attrs.insert("kms_key_arn".into(), key.clone().into());
