@@ -338,6 +338,51 @@ async fn a_new_bucket_answering_no_such_bucket_is_retried() {
     h.delete(KIND, &bucket, &spec).await;
 }
 
+/// PutBucketPolicy naming a role created seconds ago answers MalformedPolicy "Invalid
+/// principal in policy" until IAM has propagated it: sent again. Any other MalformedPolicy
+/// fails at once.
+#[tokio::test]
+async fn a_policy_naming_a_fresh_principal_is_sent_again_until_s3_accepts_it() {
+    let invalid = (
+        "400 Bad Request",
+        "MalformedPolicy",
+        "Invalid principal in policy",
+    );
+    let (endpoint, due) = refusing("PUT ?policy", 2, invalid);
+    let driver = KindDriver::through(&endpoint, BLUEPRINT).await;
+    let name = unique("fresh-principal");
+    let spec = json!({"name": name, "policy": tls_only(&name, "tls")});
+    let bucket = driver.create(KIND, "fresh_principal", &spec).await;
+    assert_eq!(
+        due.load(Ordering::SeqCst),
+        0,
+        "refused twice, then sent again"
+    );
+    driver.assert_no_drift(KIND, &name, &spec).await;
+
+    let broken = (
+        "400 Bad Request",
+        "MalformedPolicy",
+        "Policy has invalid action",
+    );
+    let (endpoint, _) = refusing("PUT ?policy", 1, broken);
+    let other = json!({"name": name, "policy": tls_only(&name, "other")});
+    let failed = KindDriver::through(&endpoint, BLUEPRINT).await;
+    let cx = failed.cx("fresh_principal");
+    let kind = failed.kind(KIND);
+    let tags = failed.tags("fresh_principal", &other);
+    let attrs = |v: &Value| v.as_object().unwrap().clone();
+    let err = kind
+        .update(&cx, &bucket, &attrs(&spec), &attrs(&other), &tags)
+        .await;
+    let err = err.unwrap_err();
+    assert!(
+        err.message.contains("invalid action"),
+        "not sent again: {err}"
+    );
+    driver.delete(KIND, &bucket, &spec).await;
+}
+
 /// Bucket names are global: BucketAlreadyExists says another account has it. The create
 /// fails with S3's own answer and nothing is adopted; a name S3 would refuse fails before
 /// any call.

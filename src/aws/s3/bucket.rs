@@ -9,6 +9,7 @@ use crate::aws::common::unless_absent as unless;
 use crate::aws::common::{held_document, observed, outputs, still_holding};
 use crate::aws::iam::{get_each, policy};
 use crate::aws::{partition, retry_while, AwsContext, Backoff};
+use crate::kinds::retry_when;
 use crate::kinds::wait::{until, Status};
 use crate::kinds::{
     gone, parse_spec, AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live,
@@ -295,7 +296,8 @@ async fn converge(s3: &Client, spec: &Spec, current: &Bucket) -> KindResult<()> 
         (Some(wanted), _) => {
             let text = policy::render(wanted);
             let request = || s3.put_bucket_policy().bucket(name).policy(&text);
-            again(|| async { send!("s3:PutBucketPolicy", request()).map(drop) }).await
+            let put = || async { send!("s3:PutBucketPolicy", request()).map(drop) };
+            retry_when(policy_not_yet, Backoff::CONSISTENCY, put).await
         }
         (None, Some(_)) => {
             let request = || s3.delete_bucket_policy().bucket(name);
@@ -303,6 +305,13 @@ async fn converge(s3: &Client, spec: &Spec, current: &Bucket) -> KindResult<()> 
         }
         (None, None) => Ok(()),
     }
+}
+
+/// A new bucket (NoSuchBucket), or a policy naming a principal IAM has not propagated yet:
+/// MalformedPolicy "Invalid principal in policy" (terraform-provider-aws retries both).
+fn policy_not_yet(err: &KindError) -> bool {
+    let principal = err.message.contains("Invalid principal");
+    err.has_code_in(&[NOT_FOUND]) || (err.has_code_in(&["MalformedPolicy"]) && principal)
 }
 
 /// Whether the default encryption differs; the key (when given) and the Bucket Key count
