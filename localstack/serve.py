@@ -25,7 +25,8 @@ def main() -> None:
     # Attaching AWS-managed policies (AmazonEKSClusterPolicy, ...) needs them loaded.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     # Operations moto lacks or gets wrong, served as AWS documents them: extensions/README.md
-    from extensions import ec2_endpoint_routes, eks_addons, eks_encryption, eks_oidc, eks_vpc_config, iam_rds_gaps
+    from extensions import ec2_endpoint_routes, ecr_scanning, eks_addons, eks_encryption
+    from extensions import eks_oidc, eks_vpc_config, iam_rds_gaps, s3_versioning
 
     ec2_endpoint_routes.install()
     eks_addons.install()
@@ -33,6 +34,8 @@ def main() -> None:
     eks_oidc.install()
     eks_vpc_config.install()
     iam_rds_gaps.install()
+    ecr_scanning.install()
+    s3_versioning.install()
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import WSGIRequestHandler
 

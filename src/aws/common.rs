@@ -51,6 +51,47 @@ pub fn sdk_tags<T, E: std::fmt::Display>(
     built.collect::<KindResult<_>>().map(Some)
 }
 
+/// Sends an SDK request and awaits it, naming `call` ("s3:PutBucketPolicy") in its error.
+#[macro_export]
+macro_rules! send {
+    ($call:expr, $request:expr) => {
+        $request
+            .send()
+            .await
+            .map_err(|e| $crate::aws::sdk_error($call, e))
+    };
+}
+
+/// An answer, `None` where AWS answers `absent`: a configuration the resource does not
+/// have (S3's NoSuchBucketPolicy, ECR's LifecyclePolicyNotFoundException) or a resource
+/// that is gone.
+pub fn unless_absent<T>(absent: &str, answer: KindResult<T>) -> KindResult<Option<T>> {
+    match answer {
+        Ok(found) => Ok(Some(found)),
+        Err(err) if err.has_code_in(&[absent]) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// A delete AWS refuses while the resource still holds something (a bucket's objects, a
+/// repository's images): AWS's answer, naming the address and `opt_in`, the attribute that
+/// lets innovate delete what it holds first.
+pub fn still_holding(address: &str, err: KindError, what: &str, opt_in: &str) -> KindError {
+    let message = format!(
+        "{address}: {what} ({}); set `{opt_in}: true` to let innovate delete them first",
+        err.message
+    );
+    KindError { message, ..err }
+}
+
+/// A policy document as AWS holds it (a bucket's, a repository's), as an attribute value:
+/// parsed (drift compares it by meaning), text that is not JSON as it is, `null` for none.
+pub fn held_document(text: Option<&str>) -> Value {
+    text.map_or(Value::Null, |text| {
+        crate::aws::iam::policy::from_aws(text).unwrap_or_else(|_| Value::String(text.into()))
+    })
+}
+
 /// An identifier AWS should have returned but did not.
 pub fn missing(call: &str, field: &str) -> KindError {
     KindError::local(call, format!("the response has no {field}"))

@@ -156,6 +156,41 @@ pub const RULES: &[Rule] = &[
         hint: "allow the database ports (5432, 3306, 1433, 1521, 6379, 27017) only from the application subnets' CIDR blocks; NACLs are the subnet-level second line behind security groups",
         test: nacl_open_database_ports,
     },
+    Rule {
+        id: "INV020",
+        severity: Severity::Medium,
+        title: "ECR repository with mutable image tags",
+        hint: "set `image_tag_mutability: IMMUTABLE`: a pushed tag then always names the same image, so a deploy of `v1.2` cannot be swapped under you",
+        test: repository_tags_mutable,
+    },
+    Rule {
+        id: "INV021",
+        severity: Severity::Medium,
+        title: "ECR repository does not scan images on push",
+        hint: "set `scan_on_push: true` so that every pushed image is scanned for known vulnerabilities",
+        test: repository_not_scanned,
+    },
+    Rule {
+        id: "INV022",
+        severity: Severity::High,
+        title: "S3 bucket does not block all public access",
+        hint: "keep all four `block_public_access` flags true (the default); share through a bucket policy naming accounts or roles, or CloudFront, instead",
+        test: bucket_public_access_open,
+    },
+    Rule {
+        id: "INV023",
+        severity: Severity::Low,
+        title: "S3 bucket encryption not chosen explicitly",
+        hint: "set `encryption: aws:kms` with `kms_key_arn` (a customer-managed key: its use is logged and can be revoked) or `encryption: AES256` to say SSE-S3 is enough",
+        test: bucket_encryption_implicit,
+    },
+    Rule {
+        id: "INV024",
+        severity: Severity::Critical,
+        title: "bucket or repository name AWS refuses",
+        hint: "S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens; ECR repository names: lowercase letters and digits joined by single `.`, `_` or `-`, in `/`-separated parts",
+        test: name_refused,
+    },
 ];
 
 pub fn rule(id: &str) -> Option<&'static Rule> {
@@ -473,6 +508,74 @@ fn nacl_open_database_ports(s: &Subject, _: &Context) -> Vec<Hit> {
         at: Spot::Item("ingress", i),
     })
     .collect()
+}
+
+fn repository_tags_mutable(s: &Subject, _: &Context) -> Vec<Hit> {
+    if !is_kind(s, "ecr.repository")
+        || known(s.attrs, "image_tag_mutability") != Some(&Value::from("MUTABLE"))
+    {
+        return Vec::new();
+    }
+    hit(
+        "a pushed tag can be moved to another image",
+        spot_of(s, "image_tag_mutability"),
+    )
+}
+
+fn repository_not_scanned(s: &Subject, _: &Context) -> Vec<Hit> {
+    if !is_kind(s, "ecr.repository") || known(s.attrs, "scan_on_push") != Some(&Value::Bool(false))
+    {
+        return Vec::new();
+    }
+    hit(
+        "pushed images are not scanned for vulnerabilities",
+        spot_of(s, "scan_on_push"),
+    )
+}
+
+fn bucket_public_access_open(s: &Subject, _: &Context) -> Vec<Hit> {
+    let Some(Value::Object(flags)) =
+        known(s.attrs, "block_public_access").filter(|_| is_kind(s, "s3.bucket"))
+    else {
+        return Vec::new();
+    };
+    let off: Vec<&str> = flags
+        .iter()
+        .filter(|(_, on)| **on == Value::Bool(false))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if off.is_empty() {
+        return Vec::new();
+    }
+    hit(
+        format!("public access is not blocked: {} off", off.join(", ")),
+        spot_of(s, "block_public_access"),
+    )
+}
+
+/// The blueprint leaves `encryption` out: S3's default (SSE-S3) applies, chosen by no one.
+fn bucket_encryption_implicit(s: &Subject, _: &Context) -> Vec<Hit> {
+    if !is_kind(s, "s3.bucket") || s.instance.attr("encryption").is_some() {
+        return Vec::new();
+    }
+    hit(
+        "the bucket's default encryption is left to S3 (SSE-S3)",
+        Spot::Resource,
+    )
+}
+
+/// The naming rules the kinds check before their create call, here offline.
+fn name_refused(s: &Subject, _: &Context) -> Vec<Hit> {
+    let rules: fn(&str) -> Option<&'static str> = match s.instance.kind.as_str() {
+        "s3.bucket" => crate::aws::s3::bucket_name_problem,
+        "ecr.repository" => crate::aws::ecr::repository_name_problem,
+        _ => return Vec::new(),
+    };
+    let name = known(s.attrs, "name").and_then(Value::as_str);
+    match name.and_then(|name| Some((name, rules(name)?))) {
+        Some((name, problem)) => hit(format!("`{name}` {problem}"), spot_of(s, "name")),
+        None => Vec::new(),
+    }
 }
 
 #[cfg(test)]

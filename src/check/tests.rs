@@ -313,3 +313,69 @@ resources:
         .collect();
     assert_eq!(single_az, [("INV006", "primary", 9)]);
 }
+
+#[test]
+fn buckets_and_repositories_are_judged_on_exposure_encryption_tags_scans_and_names() {
+    let storage = r#"blueprint: storage
+resources:
+  open:
+    kind: s3.bucket
+    name: innovate-open
+    block_public_access:
+      block_public_acls: true
+      ignore_public_acls: true
+      block_public_policy: false
+      restrict_public_buckets: false
+  implicit:
+    kind: s3.bucket
+    name: innovate-implicit
+  closed:
+    kind: s3.bucket
+    name: innovate-closed
+    encryption: aws:kms
+  badly_named:
+    kind: s3.bucket
+    name: Innovate_Backups
+    encryption: AES256
+  mutable:
+    kind: ecr.repository
+    name: backend
+    image_tag_mutability: MUTABLE
+    scan_on_push: false
+  strict:
+    kind: ecr.repository
+    name: frontend
+  badly_named_repo:
+    kind: ecr.repository
+    name: team//frontend
+"#;
+    let report = run(storage, "default");
+    let ours = ["INV020", "INV021", "INV022", "INV023", "INV024"];
+    let found: Vec<_> = found(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| ours.contains(rule))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("INV024", "badly_named", 20),
+            ("INV024", "badly_named_repo", 32),
+            ("INV022", "open", 6),
+            ("INV020", "mutable", 25),
+            ("INV021", "mutable", 26),
+            ("INV023", "open", 3),
+            ("INV023", "implicit", 11),
+        ]
+    );
+    let open = report
+        .findings
+        .iter()
+        .find(|f| f.rule.id == "INV022")
+        .unwrap();
+    assert!(
+        open.message
+            .contains("block_public_policy, restrict_public_buckets"),
+        "{}",
+        open.message
+    );
+}

@@ -39,6 +39,14 @@ pub mod models {
     pub fn vpc_endpoint(attrs: &Attrs) -> Pricing {
         super::vpc_endpoint(attrs).unwrap_or_else(Pricing::NotPriced)
     }
+
+    pub fn s3_bucket(_: &Attrs) -> Pricing {
+        super::storage("S3 Standard storage", S3_STANDARD_GB_MONTH)
+    }
+
+    pub fn ecr_repository(_: &Attrs) -> Pricing {
+        super::storage("ECR image storage", ECR_GB_MONTH)
+    }
 }
 
 fn hourly(rate: f64, what: &str) -> Pricing {
@@ -76,6 +84,18 @@ fn kms_key() -> Pricing {
         detail: format!(
             "customer-managed KMS key, ${}/month (requests not estimated)",
             usd(KMS_KEY_MONTHLY)
+        ),
+    }
+}
+
+/// Storage billed by the GB-month: nothing a blueprint says tells the size, so the
+/// estimate is 0 a month and the detail gives the rate.
+fn storage(what: &str, per_gb_month: f64) -> Pricing {
+    Pricing::Priced {
+        monthly: 0.0,
+        detail: format!(
+            "{what}, ${}/GB-month (size not known: not estimated)",
+            usd(per_gb_month)
         ),
     }
 }
@@ -237,6 +257,20 @@ mod tests {
         assert_eq!(monthly(&price("eks.cluster", &Attrs::new())), 73.0);
         assert_eq!(monthly(&price("ec2.nat_gateway", &Attrs::new())), 32.85);
         assert_eq!(monthly(&price("ec2.elastic_ip", &Attrs::new())), 3.65);
+    }
+
+    #[test]
+    fn buckets_and_repositories_cost_nothing_without_a_size_and_say_their_rate() {
+        for (kind, rate) in [
+            ("s3.bucket", "$0.023/GB-month"),
+            ("ecr.repository", "$0.10/GB-month"),
+        ] {
+            let Pricing::Priced { monthly, detail } = price(kind, &Attrs::new()) else {
+                panic!("{kind} is not priced");
+            };
+            assert_eq!(monthly, 0.0, "{kind}");
+            assert!(detail.contains(rate), "{kind}: {detail}");
+        }
     }
 
     #[test]

@@ -27,6 +27,10 @@ pub const INTERFACE_ENDPOINT_AZ_HOURLY: f64 = 0.01;
 pub const INTERFACE_ENDPOINT_PER_GB: f64 = 0.01;
 /// EBS gp3 volume of a node (3,000 IOPS and 125 MB/s included).
 pub const EBS_GP3_GB_MONTH: f64 = 0.08;
+/// S3 Standard storage, first 50 TB (requests and transfer are billed apart).
+pub const S3_STANDARD_GB_MONTH: f64 = 0.023;
+/// ECR private repository storage (pulls within the region are free).
+pub const ECR_GB_MONTH: f64 = 0.10;
 
 /// EC2 on-demand Linux, $ per hour.
 const EC2_HOURLY: &[(&str, f64)] = &[

@@ -67,14 +67,19 @@ mod tests {
             (db.clone(), "rds.db_instance".to_string()),
             (vpc.clone(), "ec2.vpc".to_string()),
             (role.clone(), "iam.role".to_string()),
-            (x.clone(), "s3.bucket".to_string()),
+            (x.clone(), "cloudfront.distribution".to_string()),
         ]);
         let registry = crate::aws::registry(crate::aws::AwsContext::new(None));
         let tiers = by_tier([&db, &vpc, &role, &x], &kinds, &registry);
         let titles: Vec<&str> = tiers.iter().map(|t| t.title.as_str()).collect();
         assert_eq!(
             titles,
-            ["identity (iam)", "network (ec2)", "database (rds)", "s3"]
+            [
+                "identity (iam)",
+                "network (ec2)",
+                "database (rds)",
+                "cloudfront"
+            ]
         );
         assert_eq!(tiers[1].members, [&vpc]);
     }
