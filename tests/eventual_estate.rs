@@ -1,5 +1,5 @@
 //! The whole estate of the seeds, applied as a first real apply meets AWS: plans/innovate.yaml
-//! (dev and prod) and plans/innovate-org.yaml through the fault proxy's `--eventual` mode
+//! (dev and prod), plans/shared-services.yaml and plans/innovate-org.yaml through the fault proxy's `--eventual` mode
 //! with every behaviour on (localstack/eventual.py: fresh IAM principals not yet usable,
 //! fresh ids not yet readable, deletes refused while dependents are released, a new
 //! organization still finalizing, a new account's role not yet assumable).
@@ -16,6 +16,7 @@ use common::faultproxy::FaultProxy;
 
 const ESTATE: &str = include_str!("../plans/innovate.yaml");
 const ORGANIZATION: &str = include_str!("../plans/innovate-org.yaml");
+const SHARED_SERVICES: &str = include_str!("../plans/shared-services.yaml");
 
 /// How long each eventual window lasts, in seconds: long enough that every behaviour is met,
 /// short enough for the suite. The organization's is longer: its OUs are created between
@@ -107,7 +108,16 @@ fn expect(run: Run, code: i32, what: &str) -> Run {
 fn estate_under_eventual_consistency(env: &str, resources: usize, extra: &[&str]) {
     let mut vars = vec!["--env".to_string(), env.to_string()];
     vars.extend(extra.iter().map(|v| v.to_string()));
-    let estate = Under::eventual(ESTATE, "innovate.yaml", vars, WINDOW);
+    applies_and_destroys_under_eventual_consistency(ESTATE, "innovate.yaml", vars, resources);
+}
+
+fn applies_and_destroys_under_eventual_consistency(
+    blueprint: &str,
+    file: &str,
+    vars: Vec<String>,
+    resources: usize,
+) {
+    let estate = Under::eventual(blueprint, file, vars, WINDOW);
 
     let applied = expect(
         estate.through_proxy("apply", &["--auto-approve"]),
@@ -149,12 +159,32 @@ fn estate_under_eventual_consistency(env: &str, resources: usize, extra: &[&str]
 }
 
 /// Resource instances of plans/innovate.yaml per environment.
-const DEV_RESOURCES: usize = 50;
-const PROD_RESOURCES: usize = 61;
+const DEV_RESOURCES: usize = 52;
+const PROD_RESOURCES: usize = 63;
 
 #[test]
 fn the_dev_estate_applies_and_destroys_while_aws_catches_up() {
     estate_under_eventual_consistency("dev", DEV_RESOURCES, &[]);
+}
+
+/// The shared-services account's registry and CI identity: fresh IAM principals (the push
+/// role) and a repository policy through AWS's propagation.
+#[test]
+fn the_shared_services_apply_and_destroy_while_aws_catches_up() {
+    let vars = [
+        "organization_id=o-a1b2c3d4e5",
+        "github_repository=innovate-inc/innovate",
+    ];
+    let vars = vars
+        .iter()
+        .flat_map(|v| ["--var".to_string(), v.to_string()])
+        .collect();
+    applies_and_destroys_under_eventual_consistency(
+        SHARED_SERVICES,
+        "shared-services.yaml",
+        vars,
+        4,
+    );
 }
 
 /// Prod protects its database; protection off, the estate destroys like dev's.

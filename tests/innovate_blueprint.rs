@@ -99,7 +99,7 @@ struct Expected {
 
 const DEV: Expected = Expected {
     env: "dev",
-    resources: 50,
+    resources: 52,
     nat_gateways: 1,
     log_types: &["api", "audit", "authenticator"],
     interface_endpoints: &[],
@@ -115,7 +115,7 @@ const DEV: Expected = Expected {
 
 const PROD: Expected = Expected {
     env: "prod",
-    resources: 61,
+    resources: 63,
     nat_gateways: 3,
     log_types: &[
         "api",
@@ -1052,7 +1052,109 @@ async fn assert_gone(aws: &Aws, estate: &Estate) {
         .await
         .unwrap();
     assert!(providers.open_id_connect_provider_list().is_empty());
+    let s3 = aws_sdk_s3::Client::new(&sdk_config().await);
+    let bucket = format!("innovate-{env}-backups-{}", common::emulator::account_id());
+    assert!(
+        s3.head_bucket().bucket(&bucket).send().await.is_err(),
+        "{bucket} is gone"
+    );
     assert_eq!(estate.state_list().trim(), "");
+}
+
+const SHARED_SERVICES: &str = include_str!("../plans/shared-services.yaml");
+
+/// plans/shared-services.yaml: two immutable, scanned repositories the organization may pull
+/// from, GitHub's OIDC provider and a push role only the product's main branch can assume;
+/// no change on a second plan, no drift, nothing left after destroy.
+#[tokio::test]
+async fn shared_services_registry_and_ci_identity_apply_and_destroy() {
+    let ws = Workspace::new();
+    let bp = ws.path().join("shared-services.yaml");
+    std::fs::write(&bp, SHARED_SERVICES).unwrap();
+    let bp = bp.to_str().unwrap();
+    let vars = [
+        "--var",
+        "organization_id=o-a1b2c3d4e5",
+        "--var",
+        "github_repository=innovate-inc/innovate",
+    ];
+    let run = |command: &str, extra: &[&str]| ws.run(&[&[command, bp][..], &vars, extra].concat());
+    let applied = run("apply", &["--auto-approve"]).expect(0);
+    assert!(
+        applied
+            .stdout()
+            .contains("Apply complete! Resources: 4 added"),
+        "{}",
+        applied.stdout()
+    );
+
+    let config = sdk_config().await;
+    let ecr = aws_sdk_ecr::Client::new(&config);
+    for name in ["innovate/backend", "innovate/frontend"] {
+        let described = ecr
+            .describe_repositories()
+            .repository_names(name)
+            .send()
+            .await
+            .unwrap();
+        let repository = &described.repositories()[0];
+        assert_eq!(
+            repository.image_tag_mutability().map(|m| m.as_str()),
+            Some("IMMUTABLE")
+        );
+        let scanning = repository.image_scanning_configuration().unwrap();
+        assert!(scanning.scan_on_push(), "{name} scans on push");
+        let policy = ecr
+            .get_repository_policy()
+            .repository_name(name)
+            .send()
+            .await
+            .unwrap();
+        let policy: Value = serde_json::from_str(policy.policy_text().unwrap()).unwrap();
+        let condition = &policy["Statement"][0]["Condition"]["StringEquals"]["aws:PrincipalOrgID"];
+        assert_eq!(condition, "o-a1b2c3d4e5", "only the organization pulls");
+    }
+    let iam = aws_sdk_iam::Client::new(&config);
+    let role = iam
+        .get_role()
+        .role_name("innovate-ci-push")
+        .send()
+        .await
+        .unwrap();
+    let trust = role.role().unwrap().assume_role_policy_document().unwrap();
+    let trust = innovate::aws::iam::policy::from_aws(trust).unwrap();
+    let subject = &trust["Statement"][0]["Condition"]["StringEquals"]
+        ["token.actions.githubusercontent.com:sub"];
+    assert_eq!(
+        subject, "repo:innovate-inc/innovate:ref:refs/heads/main",
+        "the main branch only"
+    );
+
+    let replan = run("plan", &["--detailed-exitcode"]).expect(0);
+    assert!(
+        replan.stdout().contains("No changes."),
+        "{}",
+        replan.stdout()
+    );
+    run("drift", &[]).expect(0);
+    let destroyed = run("destroy", &["--auto-approve"]).expect(0);
+    assert!(
+        destroyed.stdout().contains("4 destroyed."),
+        "{}",
+        destroyed.stdout()
+    );
+    let left = ecr
+        .describe_repositories()
+        .repository_names("innovate/backend")
+        .send()
+        .await;
+    assert!(left.is_err(), "the repository is gone");
+    assert!(iam
+        .get_role()
+        .role_name("innovate-ci-push")
+        .send()
+        .await
+        .is_err());
 }
 
 #[tokio::test]
