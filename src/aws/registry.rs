@@ -1,6 +1,8 @@
 //! The one list of every resource kind innovate knows.
 
-use super::{dynamodb, ec2, ecr, eks, iam, kms, logs, organizations, rds, s3, AssumeRole, AwsContext};
+use super::{
+    dynamodb, ec2, ecr, eks, iam, kms, logs, organizations, rds, s3, AssumeRole, AwsContext,
+};
 use crate::kinds::Registry;
 use std::sync::Arc;
 
@@ -38,7 +40,7 @@ mod tests {
         let aws = AwsContext::with_config(aws_config::SdkConfig::builder().build());
         let kinds = registry(aws);
         let names: Vec<&str> = kinds.names().collect();
-        assert_eq!(names.len(), 21, "registered kinds: {names:?}");
+        assert_eq!(names.len(), 24, "registered kinds: {names:?}");
         let misfits: Vec<String> = names
             .iter()
             .filter_map(|name| kinds.get(name)?.spec_fits_schema().err())

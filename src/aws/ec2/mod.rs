@@ -82,6 +82,7 @@ macro_rules! ec2_item {
 }
 
 mod elastic_ip;
+mod flow_log;
 mod internet_gateway;
 mod nat_gateway;
 mod route_table;
@@ -111,6 +112,7 @@ pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
     registry.register(Arc::new(Typed(route_table::RouteTableKind(aws()))));
     let group = security_group::SecurityGroupKind(aws());
     registry.register(Arc::new(Typed(group)));
+    registry.register(Arc::new(Typed(flow_log::FlowLogKind(aws()))));
 }
 
 /// `Filter { name, values }` for Describe* calls.
