@@ -34,6 +34,8 @@ pub struct Context {
     pub any_oidc: bool,
     /// The blueprint's region, for the availability zones it has.
     pub region: Option<String>,
+    /// Addresses an `ec2.flow_log`'s `resource_id` refers to.
+    pub vpcs_with_flow_logs: BTreeSet<String>,
 }
 
 /// One thing a rule found: a sentence, and where in the resource to point.
@@ -148,6 +150,13 @@ pub const RULES: &[Rule] = &[
         title: "KMS key rotation is off",
         hint: "set `enable_key_rotation: true`: KMS then makes new key material every `rotation_period_in_days` (365 by default) and keeps the old for decryption",
         test: key_rotation_off,
+    },
+    Rule {
+        id: "INV015",
+        severity: Severity::Medium,
+        title: "VPC without a flow log",
+        hint: "add an `ec2.flow_log` with `resource_id: ${VPC.id}` delivering to a `logs.log_group`: without one, rejected and accepted traffic leaves no record to investigate",
+        test: vpc_without_flow_log,
     },
 ];
 
@@ -415,6 +424,18 @@ fn nodegroup_without_irsa(s: &Subject, cx: &Context) -> Vec<Hit> {
     hit(
         "its cluster has no IAM OIDC provider in the blueprint: pods can only use the node role",
         spot_of(s, "cluster_name"),
+    )
+}
+
+/// A VPC no flow log in the blueprint refers to (one made elsewhere, by id, is not seen).
+fn vpc_without_flow_log(s: &Subject, cx: &Context) -> Vec<Hit> {
+    let address = s.instance.address.to_string();
+    if !is_kind(s, "ec2.vpc") || cx.vpcs_with_flow_logs.contains(&address) {
+        return Vec::new();
+    }
+    hit(
+        "no ec2.flow_log in the blueprint records this VPC's traffic",
+        Spot::Resource,
     )
 }
 

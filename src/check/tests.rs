@@ -256,3 +256,32 @@ resources:
         [("INV014", "said_off", 6), ("INV014", "left_out", 7)]
     );
 }
+
+#[test]
+fn a_vpc_is_found_unless_a_flow_log_refers_to_it() {
+    let vpcs = r#"blueprint: vpcs
+resources:
+  logged:
+    kind: ec2.vpc
+    cidr_block: 10.0.0.0/16
+  unlogged:
+    kind: ec2.vpc
+    cidr_block: 10.1.0.0/16
+  flow:
+    kind: ec2.flow_log
+    resource_id: ${logged.id}
+    log_group_name: /vpc/logged
+    deliver_logs_permission_arn: arn:aws:iam::210987654321:role/flow-logs
+  elsewhere:
+    kind: ec2.flow_log
+    resource_id: vpc-0abc
+    log_destination_type: s3
+    log_destination: arn:aws:s3:::flow-logs
+"#;
+    let report = run(vpcs, "default");
+    let unlogged: Vec<_> = found(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| *rule == "INV015")
+        .collect();
+    assert_eq!(unlogged, [("INV015", "unlogged", 6)]);
+}
