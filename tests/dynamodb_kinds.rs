@@ -22,35 +22,25 @@ use std::sync::{Arc, Mutex};
 const BLUEPRINT: &str = "dynamodb-kinds";
 const JSON: &str = "application/x-amz-json-1.0";
 
-struct Harness {
-    kinds: KindDriver,
-    ddb: Dynamo,
+/// The kinds, and the SDK client to check them with.
+async fn harness() -> (KindDriver, Sdk) {
+    let config = sdk_config().await;
+    let sdk = Sdk(Dynamo::new(&config));
+    (KindDriver::new(config, BLUEPRINT), sdk)
 }
 
-impl std::ops::Deref for Harness {
-    type Target = KindDriver;
-    fn deref(&self) -> &KindDriver {
-        &self.kinds
-    }
-}
+/// The SDK client innovate's work is checked with.
+struct Sdk(Dynamo);
 
-impl Harness {
-    async fn new() -> Harness {
-        let config = sdk_config().await;
-        Harness {
-            ddb: Dynamo::new(&config),
-            kinds: KindDriver::new(config, BLUEPRINT),
-        }
-    }
-
+impl Sdk {
     async fn table(&self, name: &str) -> Option<aws_sdk_dynamodb::types::TableDescription> {
-        let described = self.ddb.describe_table().table_name(name).send().await;
+        let described = self.0.describe_table().table_name(name).send().await;
         described.ok().and_then(|d| d.table)
     }
 
     async fn pitr(&self, name: &str) -> Option<PointInTimeRecoveryStatus> {
         let described = self
-            .ddb
+            .0
             .describe_continuous_backups()
             .table_name(name)
             .send()
@@ -65,7 +55,7 @@ impl Harness {
     /// The value of the table's `Team` tag.
     async fn team(&self, arn: &str) -> Option<String> {
         let tags = self
-            .ddb
+            .0
             .list_tags_of_resource()
             .resource_arn(arn)
             .send()
@@ -91,7 +81,7 @@ impl Harness {
                 .unwrap()
         });
         let request = self
-            .ddb
+            .0
             .create_table()
             .table_name(name)
             .attribute_definitions(def);
@@ -114,22 +104,22 @@ fn refusal(code: &str, message: &str) -> Response {
 
 #[tokio::test]
 async fn a_table_changes_in_place_is_protected_and_deleted() {
-    let h = Harness::new().await;
+    let (h, aws) = harness().await;
     let name = table_name("in-place");
     let spec = json!({"name": name, "hash_key": "Path", "range_key": "Key",
         "tags": {"Team": "platform"}});
     let table = h.create("dynamodb.table", "in_place", &spec).await;
     assert_eq!(table.id, name);
-    let described = h.table(&name).await.unwrap();
+    let described = aws.table(&name).await.unwrap();
     assert_eq!(described.table_status().unwrap().as_str(), "ACTIVE");
     assert_eq!(described.key_schema().len(), 2);
     assert_eq!(
-        h.pitr(&name).await,
+        aws.pitr(&name).await,
         Some(PointInTimeRecoveryStatus::Enabled),
         "on by default"
     );
     let arn = output(&table, "arn").to_string();
-    assert_eq!(h.team(&arn).await.as_deref(), Some("platform"));
+    assert_eq!(aws.team(&arn).await.as_deref(), Some("platform"));
     h.assert_no_drift("dynamodb.table", &name, &spec).await;
 
     let changed = json!({"name": name, "hash_key": "Path", "range_key": "Key",
@@ -140,7 +130,7 @@ async fn a_table_changes_in_place_is_protected_and_deleted() {
         .update("dynamodb.table", "in_place", &table, &spec, &changed)
         .await;
     assert_eq!(updated.id, name, "changed in place");
-    let described = h.table(&name).await.unwrap();
+    let described = aws.table(&name).await.unwrap();
     let summary = described
         .billing_mode_summary()
         .and_then(|s| s.billing_mode());
@@ -152,10 +142,10 @@ async fn a_table_changes_in_place_is_protected_and_deleted() {
     );
     assert_eq!(described.deletion_protection_enabled(), Some(true));
     assert_eq!(
-        h.pitr(&name).await,
+        aws.pitr(&name).await,
         Some(PointInTimeRecoveryStatus::Disabled)
     );
-    assert_eq!(h.team(&arn).await.as_deref(), Some("security"));
+    assert_eq!(aws.team(&arn).await.as_deref(), Some("security"));
     h.assert_no_drift("dynamodb.table", &name, &changed).await;
 
     // Protected: the plan refuses the delete until the blueprint turns protection off.
@@ -177,7 +167,7 @@ async fn a_table_changes_in_place_is_protected_and_deleted() {
     .await;
 
     h.delete("dynamodb.table", &updated, &unprotected).await;
-    assert!(h.table(&name).await.is_none());
+    assert!(aws.table(&name).await.is_none());
     assert_eq!(h.read("dynamodb.table", &[&name]).await, vec![None]);
 }
 
@@ -185,7 +175,7 @@ async fn a_table_changes_in_place_is_protected_and_deleted() {
 /// back are drift, and an update puts them back.
 #[tokio::test]
 async fn a_new_key_replaces_the_table_and_drift_is_found_and_put_back() {
-    let h = Harness::new().await;
+    let (h, aws) = harness().await;
     let schema = h.kind("dynamodb.table").schema();
     for attr in [
         "name",
@@ -210,7 +200,7 @@ async fn a_new_key_replaces_the_table_and_drift_is_found_and_put_back() {
     h.delete("dynamodb.table", &old, &old_spec).await;
     let new_spec = json!({"name": name, "hash_key": "Id", "hash_key_type": "N"});
     let new = h.create("dynamodb.table", "replaced", &new_spec).await;
-    let described = h.table(&name).await.unwrap();
+    let described = aws.table(&name).await.unwrap();
     let key = &described.attribute_definitions()[0];
     assert_eq!(
         (key.attribute_name(), key.attribute_type().as_str()),
@@ -221,14 +211,14 @@ async fn a_new_key_replaces_the_table_and_drift_is_found_and_put_back() {
         .point_in_time_recovery_enabled(false)
         .build()
         .unwrap();
-    let request = h.ddb.update_continuous_backups().table_name(&name);
+    let request = aws.0.update_continuous_backups().table_name(&name);
     request
         .point_in_time_recovery_specification(off)
         .send()
         .await
         .unwrap();
-    let request = h
-        .ddb
+    let request = aws
+        .0
         .update_table()
         .table_name(&name)
         .deletion_protection_enabled(true);
@@ -247,9 +237,9 @@ async fn a_new_key_replaces_the_table_and_drift_is_found_and_put_back() {
 /// customer key given at creation reads back.
 #[tokio::test]
 async fn a_table_made_elsewhere_is_imported_and_a_key_reads_back() {
-    let h = Harness::new().await;
+    let (h, aws) = harness().await;
     let name = table_name("imported");
-    h.made_elsewhere(&name, &Default::default()).await;
+    aws.made_elsewhere(&name, &Default::default()).await;
     let spec = json!({"name": name, "hash_key": "Path", "point_in_time_recovery": false});
     let live = h.assert_no_drift("dynamodb.table", &name, &spec).await;
     assert_eq!(live.attrs.as_ref().unwrap()["kms_key_arn"], Value::Null);
@@ -268,7 +258,7 @@ async fn a_table_made_elsewhere_is_imported_and_a_key_reads_back() {
 /// waits for ACTIVE, then retries until point-in-time recovery is on.
 #[tokio::test]
 async fn a_new_table_is_waited_for_and_its_backups_retried_until_ready() {
-    let h = Harness::new().await;
+    let (h, aws) = harness().await;
     let (creating, unavailable) = (Arc::new(AtomicU32::new(2)), Arc::new(AtomicU32::new(2)));
     let (c, u) = (creating.clone(), unavailable.clone());
     let endpoint = rewriting_proxy::start(common::emulator::endpoint(), move |request, forward| {
@@ -309,7 +299,7 @@ async fn a_new_table_is_waited_for_and_its_backups_retried_until_ready() {
         driver.phases()
     );
     assert_eq!(
-        h.pitr(&table.id).await,
+        aws.pitr(&table.id).await,
         Some(PointInTimeRecoveryStatus::Enabled)
     );
     h.delete("dynamodb.table", &table, &spec).await;
@@ -320,7 +310,7 @@ async fn a_new_table_is_waited_for_and_its_backups_retried_until_ready() {
 /// SSESpecification: what is asserted is the call sent).
 #[tokio::test]
 async fn an_update_refused_while_the_table_is_busy_is_sent_again() {
-    let h = Harness::new().await;
+    let (h, _) = harness().await;
     let spec = json!({"name": table_name("busy"), "hash_key": "Path"});
     let table = h.create("dynamodb.table", "busy", &spec).await;
     let due = Arc::new(AtomicU32::new(2));
@@ -366,13 +356,13 @@ async fn an_update_refused_while_the_table_is_busy_is_sent_again() {
 /// table is found by its name and adopted only when it carries this create's owner tags.
 #[tokio::test]
 async fn a_lost_create_answer_is_adopted_only_when_the_table_is_ours() {
-    let h = Harness::new().await;
+    let (h, aws) = harness().await;
     let name = table_name("lost");
     let spec = json!({"name": name, "hash_key": "Path"});
     let mut tags = tags_for(BLUEPRINT, "lost", &spec);
     tags.insert(LINEAGE_TAG.into(), "lineage-1".into());
     tags.insert(CREATED_TAG.into(), "2026-12-04T18:00:00.000Z".into());
-    h.made_elsewhere(&name, &tags).await;
+    aws.made_elsewhere(&name, &tags).await;
 
     let kind = h.kind("dynamodb.table");
     let err = kind

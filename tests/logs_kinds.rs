@@ -18,29 +18,23 @@ use std::sync::{Arc, Mutex};
 
 const BLUEPRINT: &str = "logs-kinds";
 
-struct Harness {
-    kinds: KindDriver,
+/// The SDK clients innovate's work is checked with.
+struct Sdk {
     logs: Logs,
     ec2: Ec2,
 }
 
-impl std::ops::Deref for Harness {
-    type Target = KindDriver;
-    fn deref(&self) -> &KindDriver {
-        &self.kinds
-    }
+/// The kinds, and the SDK clients to check them with.
+async fn harness() -> (KindDriver, Sdk) {
+    let config = sdk_config().await;
+    let sdk = Sdk {
+        logs: Logs::new(&config),
+        ec2: Ec2::new(&config),
+    };
+    (KindDriver::new(config, BLUEPRINT), sdk)
 }
 
-impl Harness {
-    async fn new() -> Harness {
-        let config = sdk_config().await;
-        Harness {
-            logs: Logs::new(&config),
-            ec2: Ec2::new(&config),
-            kinds: KindDriver::new(config, BLUEPRINT),
-        }
-    }
-
+impl Sdk {
     /// The group `name` as DescribeLogGroups reports it.
     async fn group(&self, name: &str) -> Option<aws_sdk_cloudwatchlogs::types::LogGroup> {
         let listed = self.logs.describe_log_groups().log_group_name_prefix(name);
@@ -108,15 +102,18 @@ fn refusing(
 
 #[tokio::test]
 async fn a_log_group_changes_in_place_drifts_and_is_deleted() {
-    let h = Harness::new().await;
+    let (h, aws) = harness().await;
     let name = group_name("in-place");
     let spec = json!({"name": name, "retention_in_days": 30, "tags": {"Team": "platform"}});
     let group = h.create("logs.log_group", "in_place", &spec).await;
     assert_eq!(group.id, name);
     let arn = output(&group, "arn");
     assert!(arn.ends_with(&format!(":log-group:{name}")), "{arn}");
-    assert_eq!(h.group(&name).await.unwrap().retention_in_days(), Some(30));
-    assert_eq!(h.group_tags(arn).await["Team"], "platform");
+    assert_eq!(
+        aws.group(&name).await.unwrap().retention_in_days(),
+        Some(30)
+    );
+    assert_eq!(aws.group_tags(arn).await["Team"], "platform");
     h.assert_no_drift("logs.log_group", &name, &spec).await;
 
     let changed = json!({"name": name, "retention_in_days": 365, "tags": {"Team": "security"}});
@@ -124,12 +121,15 @@ async fn a_log_group_changes_in_place_drifts_and_is_deleted() {
         .update("logs.log_group", "in_place", &group, &spec, &changed)
         .await;
     assert_eq!(updated.id, name, "changed in place");
-    assert_eq!(h.group(&name).await.unwrap().retention_in_days(), Some(365));
-    assert_eq!(h.group_tags(arn).await["Team"], "security");
+    assert_eq!(
+        aws.group(&name).await.unwrap().retention_in_days(),
+        Some(365)
+    );
+    assert_eq!(aws.group_tags(arn).await["Team"], "security");
     h.assert_no_drift("logs.log_group", &name, &changed).await;
 
     // Behind innovate's back: a shorter retention is drift, and the update puts it back.
-    let request = h
+    let request = aws
         .logs
         .put_retention_policy()
         .log_group_name(&name)
@@ -148,10 +148,10 @@ async fn a_log_group_changes_in_place_drifts_and_is_deleted() {
     let forever = json!({"name": name, "tags": {"Team": "security"}});
     h.update("logs.log_group", "in_place", &group, &changed, &forever)
         .await;
-    assert_eq!(h.group(&name).await.unwrap().retention_in_days(), None);
+    assert_eq!(aws.group(&name).await.unwrap().retention_in_days(), None);
 
     h.delete("logs.log_group", &updated, &forever).await;
-    assert!(h.group(&name).await.is_none());
+    assert!(aws.group(&name).await.is_none());
     assert_eq!(h.read("logs.log_group", &[&name]).await, vec![None]);
     h.try_delete("logs.log_group", &updated, &forever)
         .await
@@ -161,7 +161,7 @@ async fn a_log_group_changes_in_place_drifts_and_is_deleted() {
 /// The name forces a new group; retention and the key do not.
 #[tokio::test]
 async fn a_new_name_replaces_the_group() {
-    let h = Harness::new().await;
+    let (h, aws) = harness().await;
     let schema = h.kind("logs.log_group").schema();
     assert!(schema.attr("name").unwrap().force_new);
     assert!(!schema.attr("retention_in_days").unwrap().force_new);
@@ -172,7 +172,7 @@ async fn a_new_name_replaces_the_group() {
     let new = h.create("logs.log_group", "replaced", &new_spec).await;
     h.delete("logs.log_group", &old, &old_spec).await;
     assert_ne!(new.id, old.id);
-    assert!(h.group(&old.id).await.is_none());
+    assert!(aws.group(&old.id).await.is_none());
     h.assert_no_drift("logs.log_group", &new.id, &new_spec)
         .await;
     h.delete("logs.log_group", &new, &new_spec).await;
@@ -181,15 +181,15 @@ async fn a_new_name_replaces_the_group() {
 /// A group made outside innovate reads with what AWS reports, as `import` records it.
 #[tokio::test]
 async fn a_log_group_made_elsewhere_is_imported_as_aws_reports_it() {
-    let h = Harness::new().await;
+    let (h, aws) = harness().await;
     let name = group_name("imported");
-    h.logs
+    aws.logs
         .create_log_group()
         .log_group_name(&name)
         .send()
         .await
         .unwrap();
-    let request = h
+    let request = aws
         .logs
         .put_retention_policy()
         .log_group_name(&name)
@@ -205,7 +205,7 @@ async fn a_log_group_made_elsewhere_is_imported_as_aws_reports_it() {
 /// the order asked, a gone one as `None`.
 #[tokio::test]
 async fn log_groups_are_read_in_one_listing() {
-    let h = Harness::new().await;
+    let (h, _) = harness().await;
     let (a, b) = (group_name("listed/a"), group_name("listed/b"));
     let first = h
         .create("logs.log_group", "listed_a", &json!({"name": a}))
@@ -246,7 +246,7 @@ async fn log_groups_are_read_in_one_listing() {
 /// in progress; innovate sends it again, as terraform-provider-aws does.
 #[tokio::test]
 async fn a_delete_aborted_by_a_conflicting_operation_is_sent_again() {
-    let h = Harness::new().await;
+    let (h, aws) = harness().await;
     let spec = json!({"name": group_name("aborted")});
     let group = h.create("logs.log_group", "aborted", &spec).await;
     let conflict = "A conflicting operation is currently in progress against this resource. \
@@ -261,7 +261,7 @@ async fn a_delete_aborted_by_a_conflicting_operation_is_sent_again() {
         0,
         "refused twice, then sent again"
     );
-    assert!(h.group(&group.id).await.is_none());
+    assert!(aws.group(&group.id).await.is_none());
 }
 
 /// A key whose policy does not let CloudWatch Logs use it: AWS refuses CreateLogGroup, and
@@ -269,7 +269,7 @@ async fn a_delete_aborted_by_a_conflicting_operation_is_sent_again() {
 /// AssociateKmsKey (which moto lacks: the proxy answers it as AWS does, and records it).
 #[tokio::test]
 async fn the_kms_key_is_named_when_refused_and_associated_in_place() {
-    let h = Harness::new().await;
+    let (h, _) = harness().await;
     let key = common::emulator::kms_key_arn("1234abcd-12ab-34cd-56ef-1234567890ab");
     let name = group_name("keyed");
     let refused = "The specified KMS key does not exist or is not allowed to be used with \
@@ -324,13 +324,13 @@ async fn the_kms_key_is_named_when_refused_and_associated_in_place() {
 /// its name and adopted only when it carries this create's owner tags.
 #[tokio::test]
 async fn a_lost_create_answer_is_adopted_only_when_the_group_is_ours() {
-    let h = Harness::new().await;
+    let (h, aws) = harness().await;
     let name = group_name("lost");
     let spec = json!({"name": name});
     let mut tags = tags_for(BLUEPRINT, "lost", &spec);
     tags.insert(LINEAGE_TAG.into(), "lineage-1".into());
     tags.insert(CREATED_TAG.into(), "2026-12-04T18:00:00.000Z".into());
-    let request = h.logs.create_log_group().log_group_name(&name);
+    let request = aws.logs.create_log_group().log_group_name(&name);
     request
         .set_tags(Some(tags.clone().into_iter().collect()))
         .send()
@@ -364,9 +364,9 @@ async fn a_lost_create_answer_is_adopted_only_when_the_group_is_ours() {
 }
 
 /// What a flow log to CloudWatch Logs needs: a VPC, a log group, the role AWS assumes.
-async fn flow_log_spec(h: &Harness, word: &str, cidr: &str) -> Value {
+async fn flow_log_spec(aws: &Sdk, word: &str, cidr: &str) -> Value {
     let group = group_name(&format!("flows/{word}"));
-    h.logs
+    aws.logs
         .create_log_group()
         .log_group_name(&group)
         .send()
@@ -376,18 +376,18 @@ async fn flow_log_spec(h: &Harness, word: &str, cidr: &str) -> Value {
         "arn:aws:iam::{}:role/flow-logs",
         common::emulator::account_id()
     );
-    json!({"resource_id": h.vpc(cidr).await, "log_group_name": group,
+    json!({"resource_id": aws.vpc(cidr).await, "log_group_name": group,
         "deliver_logs_permission_arn": role})
 }
 
 #[tokio::test]
 async fn a_flow_log_is_created_retagged_in_place_and_deleted() {
-    let h = Harness::new().await;
-    let mut spec = flow_log_spec(&h, "flow", "10.40.0.0/16").await;
+    let (h, aws) = harness().await;
+    let mut spec = flow_log_spec(&aws, "flow", "10.40.0.0/16").await;
     spec["tags"] = json!({"Team": "platform"});
     let flow = h.create("ec2.flow_log", "flow", &spec).await;
     let vpc = spec["resource_id"].as_str().unwrap();
-    let described = h.flow_logs_of(vpc).await;
+    let described = aws.flow_logs_of(vpc).await;
     assert_eq!(described.len(), 1);
     assert_eq!(described[0].flow_log_id(), Some(flow.id.as_str()));
     assert_eq!(described[0].traffic_type().unwrap().as_str(), "ALL");
@@ -418,7 +418,7 @@ async fn a_flow_log_is_created_retagged_in_place_and_deleted() {
         tag.and_then(|t| t.value()).map(str::to_string)
     };
     assert_eq!(
-        team(&h.flow_logs_of(vpc).await[0]).as_deref(),
+        team(&aws.flow_logs_of(vpc).await[0]).as_deref(),
         Some("security")
     );
 
@@ -427,7 +427,7 @@ async fn a_flow_log_is_created_retagged_in_place_and_deleted() {
         .key("Team")
         .value("ops")
         .build();
-    h.ec2
+    aws.ec2
         .create_tags()
         .resources(&flow.id)
         .tags(tag)
@@ -438,7 +438,7 @@ async fn a_flow_log_is_created_retagged_in_place_and_deleted() {
     assert_eq!(h.drift("ec2.flow_log", &live, &retagged), ["tags"]);
 
     h.delete("ec2.flow_log", &updated, &retagged).await;
-    assert!(h.flow_logs_of(vpc).await.is_empty());
+    assert!(aws.flow_logs_of(vpc).await.is_empty());
     assert_eq!(h.read("ec2.flow_log", &[&flow.id]).await, vec![None]);
     // Gone already: DeleteFlowLogs' InvalidFlowLogId.NotFound counts as deleted.
     h.try_delete("ec2.flow_log", &updated, &retagged)
@@ -450,8 +450,8 @@ async fn a_flow_log_is_created_retagged_in_place_and_deleted() {
 /// as AWS reports them, as `import` records them, several in one call.
 #[tokio::test]
 async fn a_flow_log_is_replaced_for_a_new_traffic_type_and_imported() {
-    let h = Harness::new().await;
-    let spec = flow_log_spec(&h, "replaced", "10.41.0.0/16").await;
+    let (h, aws) = harness().await;
+    let spec = flow_log_spec(&aws, "replaced", "10.41.0.0/16").await;
     let old = h.create("ec2.flow_log", "replaced", &spec).await;
     let mut rejected = spec.clone();
     rejected["traffic_type"] = json!("REJECT");
@@ -460,8 +460,8 @@ async fn a_flow_log_is_replaced_for_a_new_traffic_type_and_imported() {
     assert_ne!(new.id, old.id);
     h.assert_no_drift("ec2.flow_log", &new.id, &rejected).await;
 
-    let elsewhere = flow_log_spec(&h, "imported", "10.42.0.0/16").await;
-    let made = h
+    let elsewhere = flow_log_spec(&aws, "imported", "10.42.0.0/16").await;
+    let made = aws
         .ec2
         .create_flow_logs()
         .resource_type(aws_sdk_ec2::types::FlowLogsResourceType::Vpc)
@@ -493,8 +493,8 @@ async fn a_flow_log_is_replaced_for_a_new_traffic_type_and_imported() {
 /// innovate sends again until IAM has propagated the role; one flow log comes of it.
 #[tokio::test]
 async fn a_role_not_yet_assumable_is_waited_for() {
-    let h = Harness::new().await;
-    let spec = flow_log_spec(&h, "fresh-role", "10.43.0.0/16").await;
+    let (h, aws) = harness().await;
+    let spec = flow_log_spec(&aws, "fresh-role", "10.43.0.0/16").await;
     let vpc = spec["resource_id"].as_str().unwrap().to_string();
     let due = Arc::new(AtomicU32::new(2));
     let left = due.clone();
@@ -523,7 +523,9 @@ async fn a_role_not_yet_assumable_is_waited_for() {
         0,
         "refused twice, then sent again"
     );
-    let made = h.flow_logs_of(spec["resource_id"].as_str().unwrap()).await;
+    let made = aws
+        .flow_logs_of(spec["resource_id"].as_str().unwrap())
+        .await;
     assert_eq!(made.len(), 1, "one flow log: {made:?}");
     h.delete("ec2.flow_log", &flow, &spec).await;
 }
@@ -532,8 +534,8 @@ async fn a_role_not_yet_assumable_is_waited_for() {
 /// one itself for a bucket that does not exist).
 #[tokio::test]
 async fn an_unsuccessful_create_fails_with_aws_code_and_message() {
-    let h = Harness::new().await;
-    let vpc = h.vpc("10.44.0.0/16").await;
+    let (h, aws) = harness().await;
+    let vpc = aws.vpc("10.44.0.0/16").await;
     let spec = json!({"resource_id": vpc, "log_destination_type": "s3",
         "log_destination": format!("arn:aws:s3:::innovate-no-such-bucket-{}", std::process::id())});
     let err = h
@@ -546,5 +548,5 @@ async fn an_unsuccessful_create_fails_with_aws_code_and_message() {
         err.message.contains(&vpc) && err.message.contains("does not exist"),
         "{err}"
     );
-    assert!(h.flow_logs_of(&vpc).await.is_empty());
+    assert!(aws.flow_logs_of(&vpc).await.is_empty());
 }
