@@ -9,9 +9,9 @@ mod common;
 use aws_sdk_cloudwatchlogs::Client as Logs;
 use aws_sdk_ec2::Client as Ec2;
 use common::emulator::sdk_config;
-use common::kinds::{output, tags_for, KindDriver};
+use common::kinds::{attrs, output, tags_for, KindDriver};
 use common::rewriting_proxy::{self, take, Request, Response};
-use innovate::kinds::{find_made_by, identity_tags, CREATED_TAG, LINEAGE_TAG};
+use innovate::kinds::{find_made_by, identity_tags, ResourceKind, Tags, CREATED_TAG, LINEAGE_TAG};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -327,40 +327,44 @@ async fn a_lost_create_answer_is_adopted_only_when_the_group_is_ours() {
     let (h, aws) = harness().await;
     let name = group_name("lost");
     let spec = json!({"name": name});
-    let mut tags = tags_for(BLUEPRINT, "lost", &spec);
-    tags.insert(LINEAGE_TAG.into(), "lineage-1".into());
-    tags.insert(CREATED_TAG.into(), "2026-12-04T18:00:00.000Z".into());
+    let tags = owned_tags("lost", &spec);
     let request = aws.logs.create_log_group().log_group_name(&name);
-    request
-        .set_tags(Some(tags.clone().into_iter().collect()))
-        .send()
-        .await
-        .unwrap();
+    let request = request.set_tags(Some(tags.clone().into_iter().collect()));
+    request.send().await.unwrap();
 
     let kind = h.kind("logs.log_group");
-    let cx = h.cx("lost");
-    let attrs = common::kinds::attrs(&spec);
-    let err = kind.create(&cx, &attrs, &tags).await.unwrap_err();
+    let err = kind.create(&h.cx("lost"), &attrs(&spec), &tags).await;
+    let err = err.unwrap_err();
     assert!(err.has_code_in(kind.conflict_codes()), "{err}");
-    let identity = identity_tags(&tags);
-    let expected = kind.natural_id(&attrs);
-    let found = find_made_by(kind.as_ref(), &identity, expected.as_deref());
-    let found = found.await.unwrap();
-    assert_eq!(
-        found.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
-        [name.as_str()]
-    );
+    let expected = kind.natural_id(&attrs(&spec));
+    let found = adoptable(kind.as_ref(), &tags, expected.as_deref()).await;
+    assert_eq!(found, [name.as_str()]);
+    let live = h.read_one("logs.log_group", &name).await;
+    h.delete("logs.log_group", &live, &spec).await;
+}
 
+/// The tags of a create at `address`: the blueprint's, innovate's identity, and the owner
+/// tags (this state's lineage, the create's stamp).
+fn owned_tags(address: &str, spec: &Value) -> Tags {
+    let mut tags = tags_for(BLUEPRINT, address, spec);
+    tags.insert(LINEAGE_TAG.into(), "lineage-1".into());
+    tags.insert(CREATED_TAG.into(), "2026-12-04T18:00:00.000Z".into());
+    tags
+}
+
+/// The ids the engine adopts after a conflict: what carries this create's owner tags,
+/// found by tag or by the `expected` id. Another state's lineage finds nothing.
+async fn adoptable(kind: &dyn ResourceKind, tags: &Tags, expected: Option<&str>) -> Vec<String> {
+    let identity = identity_tags(tags);
+    let found = find_made_by(kind, &identity, expected).await.unwrap();
     let mut other = identity.clone();
     other.insert(LINEAGE_TAG.into(), "another-state".into());
-    let theirs = find_made_by(kind.as_ref(), &other, Some(&name))
-        .await
-        .unwrap();
+    let theirs = find_made_by(kind, &other, expected).await.unwrap();
     assert!(
         theirs.is_empty(),
-        "another state's group is never adopted: {theirs:?}"
+        "another state's is never adopted: {theirs:?}"
     );
-    h.delete("logs.log_group", &found[0], &spec).await;
+    found.into_iter().map(|live| live.id).collect()
 }
 
 /// What a flow log to CloudWatch Logs needs: a VPC, a log group, the role AWS assumes.
@@ -549,4 +553,23 @@ async fn an_unsuccessful_create_fails_with_aws_code_and_message() {
         "{err}"
     );
     assert!(aws.flow_logs_of(&vpc).await.is_empty());
+}
+
+/// A CreateFlowLogs whose answer was lost left the flow log: the retry meets
+/// FlowLogAlreadyExists (same resource and destination), a conflict code of the kind, and
+/// the flow log is found by its identity tags (DescribeFlowLogs filters by tag) and adopted
+/// only when it carries this create's owner tags.
+#[tokio::test]
+async fn a_lost_flow_log_create_answer_is_found_by_its_tags() {
+    let (h, aws) = harness().await;
+    let spec = flow_log_spec(&aws, "lost", "10.45.0.0/16").await;
+    let tags = owned_tags("lost_flow", &spec);
+    let kind = h.kind("ec2.flow_log");
+    let cx = h.cx("lost_flow");
+    let first = kind.create(&cx, &attrs(&spec), &tags).await.unwrap();
+    let err = kind.create(&cx, &attrs(&spec), &tags).await.unwrap_err();
+    assert!(err.has_code_in(kind.conflict_codes()), "{err}");
+    let found = adoptable(kind.as_ref(), &tags, None).await;
+    assert_eq!(found, [first.id.as_str()]);
+    h.delete("ec2.flow_log", &first, &spec).await;
 }
