@@ -5,7 +5,7 @@
 //! DescribeContinuousBackups and ListTagsOfResource) each, eight at once.
 
 use super::{sdk_tags, tags_of, unbuildable, ByArn};
-use crate::aws::common::{missing, observed, outputs, string_or_null};
+use crate::aws::common::{missing, observed, outputs, string_or_null, unless_gone};
 use crate::aws::iam::get_each;
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::wait::{until, Status};
@@ -399,7 +399,7 @@ async fn pitr(ddb: &Client, name: &str) -> KindResult<bool> {
 /// The table's description; `None` when DynamoDB does not know it.
 async fn described(ddb: &Client, name: &str) -> KindResult<Option<TableDescription>> {
     let answer = ddb.describe_table().table_name(name).send().await;
-    let answer = found(answer.map_err(|e| sdk_error(DESCRIBE, e)))?;
+    let answer = unless_gone(answer.map_err(|e| sdk_error(DESCRIBE, e)), NOT_FOUND)?;
     Ok(answer.and_then(|a| a.table))
 }
 
@@ -409,22 +409,13 @@ async fn read(ddb: &Client, name: &str) -> KindResult<Option<Table>> {
     let Some(table) = described(ddb, name).await? else {
         return Ok(None);
     };
-    let Some(pitr) = found(pitr(ddb, name).await)? else {
+    let Some(pitr) = unless_gone(pitr(ddb, name).await, NOT_FOUND)? else {
         return Ok(None);
     };
-    let Some(tags) = found(tags_of(ddb, arn(&table)?).await)? else {
+    let Some(tags) = unless_gone(tags_of(ddb, arn(&table)?).await, NOT_FOUND)? else {
         return Ok(None);
     };
     Ok(Some(Table { table, pitr, tags }))
-}
-
-/// An answer, `None` when DynamoDB does not know the table.
-fn found<T>(answer: KindResult<T>) -> KindResult<Option<T>> {
-    match answer {
-        Ok(found) => Ok(Some(found)),
-        Err(err) if err.has_code_in(NOT_FOUND) => Ok(None),
-        Err(err) => Err(err),
-    }
 }
 
 fn to_live(item: &Table) -> Option<Live> {
@@ -519,27 +510,12 @@ mod tests {
         let (attributes, keys) = key_schema(&wanted).unwrap();
         assert_eq!((attributes.len(), keys.len()), (2, 2));
         assert_eq!(keys[1].key_type(), &KeyType::Range);
-    }
-
-    #[test]
-    fn each_difference_is_one_update_and_none_is_none() {
-        let ddb = Client::from_conf(
-            aws_sdk_dynamodb::Config::builder()
-                .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-                .build(),
-        );
-        let same = spec(json!({"name": "vault", "hash_key": "Path"}));
-        assert!(table_updates(&ddb, &same, &table()).unwrap().is_empty());
         let key = "arn:aws:kms:us-east-1:111122223333:key/k1";
-        let changed = spec(
-            json!({"name": "vault", "hash_key": "Path", "kms_key_arn": key,
-            "deletion_protection": true}),
-        );
-        assert_eq!(table_updates(&ddb, &changed, &table()).unwrap().len(), 2);
         let encrypted = TableDescription::builder()
             .sse_description(SseDescription::builder().kms_master_key_arn(key).build())
             .build();
         assert_eq!(kms_key(&encrypted), Some(key));
+        assert_eq!(billing_mode(&table()), "PAY_PER_REQUEST");
         assert_eq!(
             billing_mode(&encrypted),
             PROVISIONED,

@@ -5,7 +5,7 @@
 //! name (`natural_id`) and the owner tags the layer checks.
 
 use super::{tags_of, ByArn, NOT_FOUND};
-use crate::aws::common::{observed, outputs};
+use crate::aws::common::{observed, outputs, unless_gone};
 use crate::aws::iam::get_each;
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
@@ -90,11 +90,8 @@ impl AwsItem for Group {
 
 /// The group with its tags; `None` when it went between the listing and the tag read.
 async fn with_tags(logs: &Client, group: LogGroup) -> KindResult<Option<Group>> {
-    match tags_of(logs, &arn_of(&group)).await {
-        Ok(tags) => Ok(Some(Group { group, tags })),
-        Err(err) if err.has_code_in(&[NOT_FOUND]) => Ok(None),
-        Err(err) => Err(err),
-    }
+    let tags = unless_gone(tags_of(logs, &arn_of(&group)).await, &[NOT_FOUND])?;
+    Ok(tags.map(|tags| Group { group, tags }))
 }
 
 pub(super) struct LogGroupKind(pub(super) Arc<AwsContext>);
