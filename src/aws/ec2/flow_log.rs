@@ -142,6 +142,14 @@ fn check(spec: &Spec) -> KindResult<()> {
     if ![60, 600].contains(&spec.max_aggregation_interval) {
         return local("max_aggregation_interval must be 60 or 600");
     }
+    let named = resource_type(&spec.resource_id);
+    if named.is_some_and(|named| named != spec.resource_type) {
+        let id = &spec.resource_id;
+        return local(&format!(
+            "{id} is not a {}: set resource_type",
+            spec.resource_type
+        ));
+    }
     let to_group = spec.log_group_name.is_some() || spec.log_destination.is_some();
     match spec.log_destination_type.as_str() {
         CLOUDWATCH if spec.log_group_name.is_some() && spec.log_destination.is_some() => {
@@ -261,6 +269,14 @@ mod tests {
         let mut odd = to_group;
         odd["max_aggregation_interval"] = json!(300);
         assert!(check(&spec(odd)).is_err());
+        let mut subnet = json!({"resource_id": "subnet-1", "log_destination_type": "s3",
+            "log_destination": "arn:aws:s3:::flow-logs"});
+        assert!(
+            check(&spec(subnet.clone())).is_err(),
+            "resource_type VPC by default"
+        );
+        subnet["resource_type"] = json!("Subnet");
+        assert_eq!(check(&spec(subnet)), Ok(()));
         let bucketless = json!({"resource_id": "vpc-1", "log_destination_type": "s3"});
         assert!(check(&spec(bucketless)).is_err());
     }
