@@ -202,7 +202,7 @@ async fn a_log_group_made_elsewhere_is_imported_as_aws_reports_it() {
 }
 
 /// Many names are read from one DescribeLogGroups listing under their common prefix, in
-/// the order asked, a gone one as `None`.
+/// the order asked, a gone one as `None`; names sharing no prefix from one listing each.
 #[tokio::test]
 async fn log_groups_are_read_in_one_listing() {
     let (h, _) = harness().await;
@@ -222,10 +222,8 @@ async fn log_groups_are_read_in_one_listing() {
         forward()
     });
     let missing = group_name("listed/gone");
-    let read = KindDriver::through(&endpoint, BLUEPRINT)
-        .await
-        .read("logs.log_group", &[&b, &missing, &a])
-        .await;
+    let driver = KindDriver::through(&endpoint, BLUEPRINT).await;
+    let read = driver.read("logs.log_group", &[&b, &missing, &a]).await;
     let ids: Vec<Option<&str>> = read
         .iter()
         .map(|l| l.as_ref().map(|l| l.id.as_str()))
@@ -236,6 +234,16 @@ async fn log_groups_are_read_in_one_listing() {
         1,
         "one listing for three names"
     );
+    // Names sharing no prefix: one listing each, not the whole account's groups.
+    let bare = format!("innovate-bare-{}", std::process::id());
+    let third = h
+        .create("logs.log_group", "listed_c", &json!({"name": bare}))
+        .await;
+    let read = driver.read("logs.log_group", &[&a, &bare]).await;
+    assert!(read.iter().all(Option::is_some), "{read:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "one more listing per name");
+    h.delete("logs.log_group", &third, &json!({"name": bare}))
+        .await;
     h.delete("logs.log_group", &first, &json!({"name": a}))
         .await;
     h.delete("logs.log_group", &second, &json!({"name": b}))

@@ -57,21 +57,18 @@ impl AwsItem for Group {
     const DESCRIBE: &'static str = DESCRIBE;
     const NOT_FOUND: &'static [&'static str] = &[NOT_FOUND];
 
-    /// One paged listing under the names' longest common prefix serves every name; the
-    /// tags of each group found are read eight at once.
+    /// One paged listing under the names' longest common prefix serves every name (names
+    /// sharing none are listed one prefix each, not the whole account); the tags of each
+    /// group found are read eight at once.
     async fn describe(aws: &AwsContext, names: &[String]) -> KindResult<Vec<Group>> {
         let logs = aws.logs().await;
-        let prefix = common_prefix(names);
-        let request = logs.describe_log_groups();
-        let request = request.set_log_group_name_prefix((!prefix.is_empty()).then_some(prefix));
-        let listed: Vec<LogGroup> = request
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error(DESCRIBE, e))?;
-        let named = listed.into_iter().filter(|g| {
+        let prefixes = match common_prefix(names) {
+            shared if shared.is_empty() => names.to_vec(),
+            shared => vec![shared],
+        };
+        let listings = prefixes.into_iter().map(|prefix| list(logs, prefix));
+        let listed = get_each(listings.collect()).await?.into_iter().flatten();
+        let named = listed.filter(|g| {
             let name = g.log_group_name().unwrap_or_default();
             names.iter().any(|n| n == name)
         });
@@ -86,6 +83,13 @@ impl AwsItem for Group {
         let api = ByArn(aws.logs().await.clone());
         Ok(Some(Tagging::new(api, &arn_of(&self.group))))
     }
+}
+
+/// Every group whose name starts with `prefix`, all pages.
+async fn list(logs: &Client, prefix: String) -> KindResult<Option<Vec<LogGroup>>> {
+    let request = logs.describe_log_groups().log_group_name_prefix(prefix);
+    let listed = request.into_paginator().items().send().try_collect().await;
+    listed.map(Some).map_err(|e| sdk_error(DESCRIBE, e))
 }
 
 /// The group with its tags; `None` when it went between the listing and the tag read.
