@@ -21,6 +21,16 @@ pub fn ignore_gone(result: KindResult<()>, not_found: &[&str]) -> KindResult<()>
     }
 }
 
+/// A read's answer, `None` when AWS does not know the resource (`not_found`): it went
+/// between two calls of one read.
+pub fn unless_gone<T>(answer: KindResult<T>, not_found: &[&str]) -> KindResult<Option<T>> {
+    match answer {
+        Ok(found) => Ok(Some(found)),
+        Err(err) if has_code(&err, not_found) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 /// A mutating call whose effect is already there: its own earlier attempt, whose answer was
 /// lost and which the SDK sent again (a duplicate rule, an existing association). AWS says
 /// so with `already_codes`; the call has done its job.

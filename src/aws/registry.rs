@@ -40,7 +40,7 @@ mod tests {
         let aws = AwsContext::with_config(aws_config::SdkConfig::builder().build());
         let kinds = registry(aws);
         let names: Vec<&str> = kinds.names().collect();
-        assert_eq!(names.len(), 25, "registered kinds: {names:?}");
+        assert_eq!(names.len(), 28, "registered kinds: {names:?}");
         let misfits: Vec<String> = names
             .iter()
             .filter_map(|name| kinds.get(name)?.spec_fits_schema().err())

@@ -202,7 +202,8 @@ fn all_strings(value: &serde_json::Value) -> Vec<&str> {
     }
 }
 
-/// Which clusters have IRSA: an OIDC provider whose `url` reads the cluster's issuer.
+/// Which clusters have IRSA (an OIDC provider whose `url` reads the cluster's issuer) and
+/// which VPCs a flow log's `resource_id` reads.
 fn context(blueprint: &Blueprint) -> Context {
     let providers: Vec<_> = blueprint
         .instances
@@ -214,11 +215,19 @@ fn context(blueprint: &Blueprint) -> Context {
         .filter_map(|p| p.attr("url"))
         .flat_map(|url| url.references().into_iter().map(|a| a.to_string()))
         .collect();
+    let vpcs_with_flow_logs = blueprint
+        .instances
+        .iter()
+        .filter(|i| i.kind == "ec2.flow_log")
+        .filter_map(|f| f.attr("resource_id"))
+        .flat_map(|id| id.references().into_iter().map(|a| a.to_string()))
+        .collect();
     Context {
         prod: blueprint.env == "prod",
         region: blueprint.region.clone(),
         clusters_with_oidc,
         any_oidc: !providers.is_empty(),
+        vpcs_with_flow_logs,
     }
 }
 

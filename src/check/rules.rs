@@ -34,6 +34,8 @@ pub struct Context {
     pub any_oidc: bool,
     /// The blueprint's region, for the availability zones it has.
     pub region: Option<String>,
+    /// Addresses an `ec2.flow_log`'s `resource_id` refers to.
+    pub vpcs_with_flow_logs: BTreeSet<String>,
 }
 
 /// One thing a rule found: a sentence, and where in the resource to point.
@@ -157,35 +159,42 @@ pub const RULES: &[Rule] = &[
         test: nacl_open_database_ports,
     },
     Rule {
-        id: "INV020",
+        id: "INV016",
+        severity: Severity::Medium,
+        title: "VPC without a flow log",
+        hint: "add an `ec2.flow_log` with `resource_id: ${VPC.id}` delivering to a `logs.log_group`: without one, rejected and accepted traffic leaves no record to investigate",
+        test: vpc_without_flow_log,
+    },
+    Rule {
+        id: "INV017",
         severity: Severity::Medium,
         title: "ECR repository with mutable image tags",
         hint: "set `image_tag_mutability: IMMUTABLE`: a pushed tag then always names the same image, so a deploy of `v1.2` cannot be swapped under you",
         test: repository_tags_mutable,
     },
     Rule {
-        id: "INV021",
+        id: "INV018",
         severity: Severity::Medium,
         title: "ECR repository does not scan images on push",
         hint: "set `scan_on_push: true` so that every pushed image is scanned for known vulnerabilities",
         test: repository_not_scanned,
     },
     Rule {
-        id: "INV022",
+        id: "INV019",
         severity: Severity::High,
         title: "S3 bucket does not block all public access",
         hint: "keep all four `block_public_access` flags true (the default); share through a bucket policy naming accounts or roles, or CloudFront, instead",
         test: bucket_public_access_open,
     },
     Rule {
-        id: "INV023",
+        id: "INV020",
         severity: Severity::Low,
         title: "S3 bucket encryption not chosen explicitly",
         hint: "set `encryption: aws:kms` with `kms_key_arn` (a customer-managed key: its use is logged and can be revoked) or `encryption: AES256` to say SSE-S3 is enough",
         test: bucket_encryption_implicit,
     },
     Rule {
-        id: "INV024",
+        id: "INV021",
         severity: Severity::Critical,
         title: "bucket or repository name AWS refuses",
         hint: "S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens; ECR repository names: lowercase letters and digits joined by single `.`, `_` or `-`, in `/`-separated parts",
@@ -560,6 +569,18 @@ fn bucket_encryption_implicit(s: &Subject, _: &Context) -> Vec<Hit> {
     }
     hit(
         "the bucket's default encryption is left to S3 (SSE-S3)",
+        Spot::Resource,
+    )
+}
+
+/// A VPC no flow log in the blueprint refers to (one made elsewhere, by id, is not seen).
+fn vpc_without_flow_log(s: &Subject, cx: &Context) -> Vec<Hit> {
+    let address = s.instance.address.to_string();
+    if !is_kind(s, "ec2.vpc") || cx.vpcs_with_flow_logs.contains(&address) {
+        return Vec::new();
+    }
+    hit(
+        "no ec2.flow_log in the blueprint records this VPC's traffic",
         Spot::Resource,
     )
 }

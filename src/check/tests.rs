@@ -350,7 +350,7 @@ resources:
     name: team//frontend
 "#;
     let report = run(storage, "default");
-    let ours = ["INV020", "INV021", "INV022", "INV023", "INV024"];
+    let ours = ["INV017", "INV018", "INV019", "INV020", "INV021"];
     let found: Vec<_> = found(&report)
         .into_iter()
         .filter(|(rule, _, _)| ours.contains(rule))
@@ -358,19 +358,19 @@ resources:
     assert_eq!(
         found,
         [
-            ("INV024", "badly_named", 20),
-            ("INV024", "badly_named_repo", 32),
-            ("INV022", "open", 6),
-            ("INV020", "mutable", 25),
-            ("INV021", "mutable", 26),
-            ("INV023", "open", 3),
-            ("INV023", "implicit", 11),
+            ("INV021", "badly_named", 20),
+            ("INV021", "badly_named_repo", 32),
+            ("INV019", "open", 6),
+            ("INV017", "mutable", 25),
+            ("INV018", "mutable", 26),
+            ("INV020", "open", 3),
+            ("INV020", "implicit", 11),
         ]
     );
     let open = report
         .findings
         .iter()
-        .find(|f| f.rule.id == "INV022")
+        .find(|f| f.rule.id == "INV019")
         .unwrap();
     assert!(
         open.message
@@ -378,4 +378,33 @@ resources:
         "{}",
         open.message
     );
+}
+
+#[test]
+fn a_vpc_is_found_unless_a_flow_log_refers_to_it() {
+    let vpcs = r#"blueprint: vpcs
+resources:
+  logged:
+    kind: ec2.vpc
+    cidr_block: 10.0.0.0/16
+  unlogged:
+    kind: ec2.vpc
+    cidr_block: 10.1.0.0/16
+  flow:
+    kind: ec2.flow_log
+    resource_id: ${logged.id}
+    log_group_name: /vpc/logged
+    deliver_logs_permission_arn: arn:aws:iam::210987654321:role/flow-logs
+  elsewhere:
+    kind: ec2.flow_log
+    resource_id: vpc-0abc
+    log_destination_type: s3
+    log_destination: arn:aws:s3:::flow-logs
+"#;
+    let report = run(vpcs, "default");
+    let unlogged: Vec<_> = found(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| *rule == "INV016")
+        .collect();
+    assert_eq!(unlogged, [("INV016", "unlogged", 6)]);
 }

@@ -47,6 +47,14 @@ pub mod models {
     pub fn ecr_repository(_: &Attrs) -> Pricing {
         super::storage("ECR image storage", ECR_GB_MONTH)
     }
+
+    pub fn log_group(_: &Attrs) -> Pricing {
+        super::log_group()
+    }
+
+    pub fn dynamodb_table(attrs: &Attrs) -> Pricing {
+        super::dynamodb_table(attrs).unwrap_or_else(Pricing::NotPriced)
+    }
 }
 
 fn hourly(rate: f64, what: &str) -> Pricing {
@@ -174,6 +182,58 @@ fn vpc_endpoint(attrs: &Attrs) -> Result<Pricing, String> {
             "interface endpoint in {zones} AZ × ${}/h (+ ${}/GB processed, not estimated)",
             usd(INTERFACE_ENDPOINT_AZ_HOURLY),
             usd(INTERFACE_ENDPOINT_PER_GB)
+        ),
+    })
+}
+
+/// A log group costs what is ingested and stored, which the blueprint does not say: $0 a
+/// month here, with the unit prices in the detail.
+fn log_group() -> Pricing {
+    Pricing::Priced {
+        monthly: 0.0,
+        detail: format!(
+            "CloudWatch Logs: ${}/GB ingested, ${}/GB-month stored (volume not estimated)",
+            usd(LOGS_INGESTED_PER_GB),
+            usd(LOGS_STORED_GB_MONTH)
+        ),
+    }
+}
+
+/// On-demand tables cost per request and per GB stored, which the blueprint does not say
+/// ($0 a month, unit prices in the detail); provisioned ones their capacity by the hour.
+fn dynamodb_table(attrs: &Attrs) -> Result<Pricing, String> {
+    let storage = format!(
+        "storage ${}/GB-month (first 25 GB free), point-in-time recovery ${}/GB-month, \
+         not estimated",
+        usd(DYNAMODB_STORED_GB_MONTH),
+        usd(DYNAMODB_PITR_GB_MONTH)
+    );
+    // Absent: the schema's default, on-demand.
+    let provisioned = match attrs.get("billing_mode") {
+        None | Some(Value::Null) => false,
+        Some(_) => known_str(attrs, "billing_mode")? == "PROVISIONED",
+    };
+    if !provisioned {
+        return Ok(Pricing::Priced {
+            monthly: 0.0,
+            detail: format!(
+                "on-demand: ${}/million writes, ${}/million reads; {storage}",
+                usd(DYNAMODB_WRITES_PER_MILLION),
+                usd(DYNAMODB_READS_PER_MILLION)
+            ),
+        });
+    }
+    let (reads, writes) = (
+        known_int(attrs, "read_capacity", None)?,
+        known_int(attrs, "write_capacity", None)?,
+    );
+    let hourly = reads as f64 * DYNAMODB_RCU_HOURLY + writes as f64 * DYNAMODB_WCU_HOURLY;
+    Ok(Pricing::Priced {
+        monthly: hourly * HOURS_PER_MONTH,
+        detail: format!(
+            "{reads} RCU × ${}/h + {writes} WCU × ${}/h; {storage}",
+            usd(DYNAMODB_RCU_HOURLY),
+            usd(DYNAMODB_WCU_HOURLY)
         ),
     })
 }
@@ -332,6 +392,34 @@ mod tests {
         assert_eq!(usd(0.1), "0.10");
         assert_eq!(usd(0.045), "0.045");
         assert_eq!(usd(0.0816 * 0.4), "0.0326");
+    }
+
+    #[test]
+    fn usage_priced_kinds_cost_nothing_fixed_and_say_their_unit_prices() {
+        let Pricing::Priced {
+            monthly: fixed,
+            detail,
+        } = price("logs.log_group", &Attrs::new())
+        else {
+            panic!("a log group is priced by usage")
+        };
+        assert_eq!(fixed, 0.0);
+        assert!(detail.contains("$0.50/GB ingested"), "{detail}");
+        let on_demand = attrs(json!({"billing_mode": "PAY_PER_REQUEST"}));
+        let Pricing::Priced {
+            monthly: fixed,
+            detail,
+        } = price("dynamodb.table", &on_demand)
+        else {
+            panic!("an on-demand table is priced by usage")
+        };
+        assert_eq!(fixed, 0.0);
+        assert!(detail.contains("$0.625/million writes"), "{detail}");
+        let provisioned =
+            attrs(json!({"billing_mode": "PROVISIONED", "read_capacity": 10, "write_capacity": 5}));
+        // (10 × 0.00013 + 5 × 0.00065) × 730
+        assert_eq!(monthly(&price("dynamodb.table", &provisioned)), 3.32);
+        assert_eq!(price("ec2.flow_log", &Attrs::new()), Pricing::Free);
     }
 
     #[test]

@@ -32,6 +32,20 @@ pub const S3_STANDARD_GB_MONTH: f64 = 0.023;
 /// ECR private repository storage (pulls within the region are free).
 pub const ECR_GB_MONTH: f64 = 0.10;
 
+/// CloudWatch Logs (standard class): ingestion per GB, storage per GB-month (archived).
+pub const LOGS_INGESTED_PER_GB: f64 = 0.50;
+pub const LOGS_STORED_GB_MONTH: f64 = 0.03;
+/// DynamoDB Standard table class. On-demand: per million write / read request units.
+pub const DYNAMODB_WRITES_PER_MILLION: f64 = 0.625;
+pub const DYNAMODB_READS_PER_MILLION: f64 = 0.125;
+/// Provisioned capacity, per write / read capacity unit and hour.
+pub const DYNAMODB_WCU_HOURLY: f64 = 0.00065;
+pub const DYNAMODB_RCU_HOURLY: f64 = 0.00013;
+/// Table storage per GB-month (the first 25 GB of the account are free), and continuous
+/// backups (point-in-time recovery) per GB-month of table size.
+pub const DYNAMODB_STORED_GB_MONTH: f64 = 0.25;
+pub const DYNAMODB_PITR_GB_MONTH: f64 = 0.20;
+
 /// EC2 on-demand Linux, $ per hour.
 const EC2_HOURLY: &[(&str, f64)] = &[
     // burstable, x86 and Graviton

@@ -82,6 +82,7 @@ macro_rules! ec2_item {
 }
 
 mod elastic_ip;
+mod flow_log;
 mod internet_gateway;
 mod nat_gateway;
 mod network_acl;
@@ -115,6 +116,7 @@ pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
     registry.register(Arc::new(Typed(group)));
     registry.register(Arc::new(Typed(network_acl::NetworkAclKind(aws()))));
     registry.register(Arc::new(Typed(vpc_endpoint::VpcEndpointKind(aws()))));
+    registry.register(Arc::new(Typed(flow_log::FlowLogKind(aws()))));
 }
 
 /// `Filter { name, values }` for Describe* calls.
