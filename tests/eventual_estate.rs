@@ -159,8 +159,8 @@ fn applies_and_destroys_under_eventual_consistency(
 }
 
 /// Resource instances of plans/innovate.yaml per environment.
-const DEV_RESOURCES: usize = 52;
-const PROD_RESOURCES: usize = 63;
+const DEV_RESOURCES: usize = 56;
+const PROD_RESOURCES: usize = 70;
 
 #[test]
 fn the_dev_estate_applies_and_destroys_while_aws_catches_up() {

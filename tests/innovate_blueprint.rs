@@ -99,7 +99,7 @@ struct Expected {
 
 const DEV: Expected = Expected {
     env: "dev",
-    resources: 52,
+    resources: 56,
     nat_gateways: 1,
     log_types: &["api", "audit", "authenticator"],
     interface_endpoints: &[],
@@ -115,7 +115,7 @@ const DEV: Expected = Expected {
 
 const PROD: Expected = Expected {
     env: "prod",
-    resources: 63,
+    resources: 70,
     nat_gateways: 3,
     log_types: &[
         "api",
@@ -1059,6 +1059,69 @@ async fn assert_gone(aws: &Aws, estate: &Estate) {
         "{bucket} is gone"
     );
     assert_eq!(estate.state_list().trim(), "");
+}
+
+/// The VPC's flow log to its own log group (retention and key the estate's), the control
+/// plane's log group made before the cluster; prod's Vault table under the Vault key.
+async fn verify_logs_and_vault(aws: &Aws, expected: &Expected, state: &Value) {
+    let env = expected.env;
+    let config = sdk_config().await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let days = if env == "prod" { 90 } else { 30 };
+    let logs_key = state["resources"]["logs_key"]["outputs"]["arn"].as_str();
+    for name in [
+        format!("/innovate/{env}/vpc-flow-logs"),
+        format!("/aws/eks/innovate-{env}/cluster"),
+    ] {
+        let found = logs
+            .describe_log_groups()
+            .log_group_name_prefix(&name)
+            .send()
+            .await
+            .unwrap();
+        let group = found
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(&name));
+        let group = group.unwrap_or_else(|| panic!("log group {name}"));
+        assert_eq!(group.retention_in_days(), Some(days), "{name}");
+        assert_eq!(group.kms_key_id(), logs_key, "{name}");
+    }
+    let vpc = state["resources"]["main"]["id"].as_str().unwrap();
+    let filter = Filter::builder().name("resource-id").values(vpc).build();
+    let flow_logs = aws
+        .ec2
+        .describe_flow_logs()
+        .filter(filter)
+        .send()
+        .await
+        .unwrap();
+    let flow_logs = flow_logs.flow_logs();
+    assert_eq!(flow_logs.len(), 1, "one flow log of the VPC");
+    assert_eq!(flow_logs[0].traffic_type().map(|t| t.as_str()), Some("ALL"));
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let table = dynamodb
+        .describe_table()
+        .table_name(format!("innovate-{env}-vault"))
+        .send()
+        .await;
+    if env != "prod" {
+        assert!(table.is_err(), "no Vault table in {env}");
+        return;
+    }
+    let table = table.unwrap();
+    let table = table.table().unwrap();
+    let keys: Vec<_> = table
+        .key_schema()
+        .iter()
+        .map(|k| k.attribute_name())
+        .collect();
+    assert_eq!(keys, ["Path", "Key"], "Vault's own schema");
+    let sse = table.sse_description().and_then(|d| d.kms_master_key_arn());
+    assert_eq!(
+        sse,
+        state["resources"]["vault_key[0]"]["outputs"]["arn"].as_str()
+    );
 }
 
 const SHARED_SERVICES: &str = include_str!("../plans/shared-services.yaml");
