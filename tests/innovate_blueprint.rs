@@ -765,9 +765,42 @@ async fn verify_keys_and_roles(aws: &Aws, expected: &Expected, state: &Value) {
             [format!("alias/innovate-{}-{purpose}", expected.env)]
         );
     }
+    let s3 = aws_sdk_s3::Client::new(&sdk_config().await);
+    let bucket = state["resources"]["backups"]["id"].as_str().unwrap();
+    let versioning = s3
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    let encryption = s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &encryption
+        .server_side_encryption_configuration()
+        .unwrap()
+        .rules()[0];
+    let default = rule.apply_server_side_encryption_by_default().unwrap();
+    assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
+    let s3_key = state["resources"]["s3_key"]["outputs"]["arn"].as_str();
+    assert_eq!(default.kms_master_key_id(), s3_key);
+    let blocked = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let blocked = blocked.public_access_block_configuration().unwrap();
+    assert_eq!(blocked.block_public_policy(), Some(true), "never public");
+    verify_logs_and_vault(aws, expected, state).await;
     for (role, account) in [
-        ("lb-controller", "aws-load-balancer-controller"),
-        ("cluster-autoscaler", "cluster-autoscaler"),
+        ("lb-controller", "kube-system:aws-load-balancer-controller"),
+        ("cluster-autoscaler", "kube-system:cluster-autoscaler"),
+        ("velero", "velero:velero"),
     ] {
         let got = aws
             .iam
@@ -786,7 +819,7 @@ async fn verify_keys_and_roles(aws: &Aws, expected: &Expected, state: &Value) {
             .find(|(k, _)| k.ends_with(":sub"));
         assert_eq!(
             subject.unwrap().1,
-            &format!("system:serviceaccount:kube-system:{account}")
+            &format!("system:serviceaccount:{account}")
         );
     }
 }
@@ -1036,6 +1069,9 @@ async fn assert_gone(aws: &Aws, estate: &Estate) {
         "vpc-cni",
         "lb-controller",
         "cluster-autoscaler",
+        "velero",
+        "vpc-flow-logs",
+        "vault",
     ] {
         let got = aws
             .iam
