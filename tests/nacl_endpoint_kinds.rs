@@ -569,3 +569,84 @@ async fn a_lost_entry_answer_is_settled_in_the_nacls_own_entry() {
     h.delete("ec2.network_acl", &acl, &spec).await;
     h.tear_down(&vpc, &subnets).await;
 }
+
+/// A NACL and a gateway endpoint made with the SDK, outside innovate, read back in the
+/// blueprint's spelling (what `innovate import` records): entries by name, ports only where
+/// the protocol has them, AWS's catch-all left out, the default endpoint policy as none.
+#[tokio::test]
+async fn a_nacl_and_an_endpoint_made_elsewhere_import_in_the_blueprints_form() {
+    let h = Harness::new().await;
+    let (vpc, subnets) = h.network("imported", "10.49.0.0/16", &[]).await;
+    let made = h
+        .ec2
+        .create_network_acl()
+        .vpc_id(&vpc.id)
+        .send()
+        .await
+        .unwrap();
+    let acl_id = made
+        .network_acl()
+        .unwrap()
+        .network_acl_id()
+        .unwrap()
+        .to_string();
+    let range = aws_sdk_ec2::types::PortRange::builder()
+        .from(5432)
+        .to(5432)
+        .build();
+    let entry_call = h
+        .ec2
+        .create_network_acl_entry()
+        .network_acl_id(&acl_id)
+        .egress(false);
+    let entry_call = entry_call
+        .rule_number(100)
+        .protocol("6")
+        .rule_action(RuleAction::Allow);
+    entry_call
+        .cidr_block("10.49.1.0/24")
+        .port_range(range)
+        .send()
+        .await
+        .unwrap();
+    let acl = h.read_one("ec2.network_acl", &acl_id).await;
+    let attrs = acl.attrs.as_ref().unwrap();
+    assert_eq!(attrs["vpc_id"], json!(vpc.id));
+    assert_eq!(
+        attrs["ingress"],
+        json!([entry(100, "tcp", "10.49.1.0/24", Some((5432, 5432)))])
+    );
+    assert_eq!(attrs["egress"], json!([]));
+
+    let table = h
+        .create("ec2.route_table", "imported_rt", &json!({"vpc_id": vpc.id}))
+        .await;
+    let made = h.ec2.create_vpc_endpoint().vpc_id(&vpc.id);
+    let made = made
+        .service_name("com.amazonaws.us-east-1.s3")
+        .route_table_ids(&table.id)
+        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Gateway);
+    let made = made.send().await.unwrap();
+    let endpoint_id = made
+        .vpc_endpoint()
+        .unwrap()
+        .vpc_endpoint_id()
+        .unwrap()
+        .to_string();
+    let endpoint = h.read_one("ec2.vpc_endpoint", &endpoint_id).await;
+    let attrs = endpoint.attrs.as_ref().unwrap();
+    assert_eq!(attrs["vpc_endpoint_type"], "Gateway");
+    assert_eq!(attrs["route_table_ids"], json!([table.id]));
+    assert_eq!(
+        attrs["policy"],
+        Value::Null,
+        "AWS's default policy reads as none"
+    );
+    assert_eq!(attrs["private_dns_enabled"], false);
+
+    h.delete("ec2.vpc_endpoint", &endpoint, &json!({})).await;
+    h.delete("ec2.network_acl", &acl, &json!({})).await;
+    h.delete("ec2.route_table", &table, &json!({"vpc_id": vpc.id}))
+        .await;
+    h.tear_down(&vpc, &subnets).await;
+}

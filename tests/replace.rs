@@ -345,3 +345,122 @@ async fn create_before_destroy_creates_the_new_subnet_moves_its_dependents_then_
     assert_eq!(associated, [Some(new.as_str())], "the association moved");
     estate.run("destroy", &["--auto-approve"]).expect(0);
 }
+
+fn nacl_estate(vpc: &str, subnet: &str) -> String {
+    format!(
+        r#"
+blueprint: repl-nacl
+region: us-east-1
+resources:
+  a: {{ kind: ec2.vpc, cidr_block: 10.51.0.0/16 }}
+  b: {{ kind: ec2.vpc, cidr_block: 10.52.0.0/16 }}
+  sa: {{ kind: ec2.subnet, vpc_id: "${{a.id}}", cidr_block: 10.51.1.0/24 }}
+  sb: {{ kind: ec2.subnet, vpc_id: "${{b.id}}", cidr_block: 10.52.1.0/24 }}
+  acl:
+    kind: ec2.network_acl
+    vpc_id: ${{{vpc}.id}}
+    subnet_ids: ["${{{subnet}.id}}"]
+    ingress:
+      - {{ rule_number: 100, protocol: "-1", action: allow, cidr_block: 10.0.0.0/8 }}
+"#
+    )
+}
+
+/// A NACL moves to another VPC only as a new NACL: the old one gives its subnet back to its
+/// VPC's default NACL before it goes, the new one takes the other VPC's subnet.
+#[tokio::test]
+async fn a_network_acl_is_replaced_for_a_new_vpc_and_its_subnet_goes_back_to_the_default() {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let guard_of = |subnet: String| {
+        let ec2 = ec2.clone();
+        async move {
+            let filter = aws_sdk_ec2::types::Filter::builder()
+                .name("association.subnet-id")
+                .values(subnet)
+                .build();
+            let found = ec2
+                .describe_network_acls()
+                .filters(filter)
+                .send()
+                .await
+                .unwrap();
+            let acl = &found.network_acls()[0];
+            (
+                acl.network_acl_id().unwrap().to_string(),
+                acl.is_default() == Some(true),
+            )
+        }
+    };
+    let estate = Estate::applied("repl-nacl", &nacl_estate("a", "sa"));
+    let old = estate.id("acl");
+    assert_eq!(guard_of(estate.id("sa")).await, (old.clone(), false));
+
+    estate.replace(&nacl_estate("b", "sb"), "acl", "vpc_id", "-/+");
+    let new = estate.id("acl");
+    assert_ne!(new, old);
+    assert_eq!(guard_of(estate.id("sb")).await, (new, false));
+    assert!(
+        guard_of(estate.id("sa")).await.1,
+        "sa is back on its VPC's default NACL"
+    );
+    let gone = ec2
+        .describe_network_acls()
+        .network_acl_ids(&old)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the old NACL is deleted");
+    estate.run("destroy", &["--auto-approve"]).expect(0);
+}
+
+/// A read replica stands on its source: destroy deletes the replica first (RDS would
+/// otherwise promote it to a standalone instance nobody manages), and the replica's create
+/// came after the source was available.
+#[tokio::test]
+async fn a_read_replica_is_created_after_and_destroyed_before_its_source() {
+    let blueprint = r#"
+blueprint: repl-replica
+region: us-east-1
+resources:
+  source:
+    kind: rds.db_instance
+    identifier: repl-replica-source
+    engine: postgres
+    instance_class: db.t4g.micro
+    allocated_storage: 20
+    skip_final_snapshot: true
+  reporting:
+    kind: rds.db_instance
+    identifier: repl-replica-reporting
+    engine: postgres
+    instance_class: db.t4g.micro
+    replicate_source_db: ${source.id}
+    availability_zone: us-east-1c
+"#;
+    let ws = Workspace::new();
+    let bp = ws.write_blueprint(blueprint);
+    let bp = bp.to_str().unwrap();
+    let applied = ws.run(&["apply", bp, "--auto-approve", "--json"]).expect(0);
+    let created = events(&applied.stdout());
+    assert!(done(&created, "create", "source") < done(&created, "create", "reporting"));
+    let rds = aws_sdk_rds::Client::new(&sdk_config().await);
+    let replica = rds
+        .describe_db_instances()
+        .db_instance_identifier("repl-replica-reporting");
+    let replica = replica.send().await.unwrap();
+    let replica = &replica.db_instances()[0];
+    assert_eq!(
+        replica.read_replica_source_db_instance_identifier(),
+        Some("repl-replica-source")
+    );
+    assert_eq!(replica.availability_zone(), Some("us-east-1c"));
+    ws.run(&["plan", bp, "--detailed-exitcode"]).expect(0);
+
+    let destroyed = ws
+        .run(&["destroy", bp, "--auto-approve", "--json"])
+        .expect(0);
+    let deleted = events(&destroyed.stdout());
+    assert!(
+        done(&deleted, "delete", "reporting") < done(&deleted, "delete", "source"),
+        "the replica goes first: {deleted:#?}"
+    );
+}

@@ -103,7 +103,8 @@ impl AwsKind for VpcEndpointKind {
                 "service_name",
                 endpoint.service_name().unwrap_or_default().into(),
             ),
-            ("vpc_endpoint_type", kind.unwrap_or_default().into()),
+            // AWS's default type, which an answer may leave out (the emulator does).
+            ("vpc_endpoint_type", kind.unwrap_or("Gateway").into()),
             ("route_table_ids", endpoint.route_table_ids().into()),
             ("subnet_ids", endpoint.subnet_ids().into()),
             ("security_group_ids", groups.collect()),
