@@ -4,7 +4,8 @@ Every request is forwarded to --target unless its answer is scripted (--answer, 
 fault is drawn for it. Faults, each with its own rate (0..1), drawn independently per request:
 
   --throttle R      answer with the service's throttling error (RequestLimitExceeded,
-                    Throttling, ThrottlingException, TooManyRequestsException) without forwarding
+                    Throttling, TooManyRequestsException, ThrottlingException, S3's XML
+                    SlowDown) without forwarding
   --server-error R  answer 500 or 503 without forwarding
   --reset R         close the connection without an answer, without forwarding
   --slow R          forward, but hold the answer for --slow-ms milliseconds
@@ -155,8 +156,10 @@ def classify(method, path, headers, body):
         action = params.get("Action", ["?"])[0]
         protocol = "ec2" if params.get("Version", [""])[0] == "2016-11-15" else "query"
         return protocol, action, not action.startswith(READ_PREFIXES)
-    # restJson (EKS) and S3: the method and the collections of the path tell what it does.
-    return "rest", f"{method} {rest_route(path)}", method not in ("GET", "HEAD")
+    # restJson (EKS) and restXml (S3): the method and the collections of the path tell what
+    # it does; the signature's credential scope (".../REGION/s3/aws4_request") tells S3 apart.
+    protocol = "s3" if "/s3/aws4_request" in headers.get("Authorization", "") else "rest"
+    return protocol, f"{method} {rest_route(path)}", method not in ("GET", "HEAD")
 
 
 def rest_route(path):
@@ -183,6 +186,12 @@ def throttling_error(protocol):
     if protocol == "json":
         body = json.dumps({"__type": "TooManyRequestsException", "Message": "Rate exceeded"})
         return 400, {"Content-Type": "application/x-amz-json-1.1"}, body
+    if protocol == "s3":  # S3 answers XML with its own code for a request rate too high
+        body = (
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
+            "<RequestId>fault-proxy</RequestId></Error>"
+        )
+        return 503, {"Content-Type": "application/xml"}, body
     headers = {"Content-Type": "application/json", "x-amzn-ErrorType": "ThrottlingException"}
     return 429, headers, json.dumps({"message": "Rate exceeded"})
 
@@ -208,6 +217,9 @@ def permanent_error(protocol, code):
         return 400, {"Content-Type": "application/x-amz-json-1.1"}, json.dumps(
             {"__type": code, "Message": message}
         )
+    if protocol == "s3":
+        body = f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>fault-proxy</RequestId></Error>"
+        return 400, {"Content-Type": "application/xml"}, body
     return 400, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, json.dumps(
         {"message": message}
     )

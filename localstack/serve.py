@@ -25,10 +25,10 @@ def main() -> None:
     # Attaching AWS-managed policies (AmazonEKSClusterPolicy, ...) needs them loaded.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     # Operations moto lacks or gets wrong, served as AWS documents them: extensions/README.md
-    from extensions import ec2_endpoint_routes, ecr_scanning, eks_addons, eks_encryption
+    from extensions import ec2_gaps, ecr_scanning, eks_addons, eks_encryption
     from extensions import eks_oidc, eks_vpc_config, iam_rds_gaps, s3_versioning
 
-    ec2_endpoint_routes.install()
+    ec2_gaps.install()
     eks_addons.install()
     eks_encryption.install()
     eks_oidc.install()

@@ -1106,7 +1106,7 @@ async fn verify_logs_and_vault(aws: &Aws, expected: &Expected, state: &Value) {
     let days = if env == "prod" { 90 } else { 30 };
     let logs_key = state["resources"]["logs_key"]["outputs"]["arn"].as_str();
     for name in [
-        format!("/innovate/{env}/vpc-flow-logs"),
+        format!("/vpc-flow-logs/innovate-{env}"),
         format!("/aws/eks/innovate-{env}/cluster"),
     ] {
         let found = logs

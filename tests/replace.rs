@@ -464,3 +464,67 @@ resources:
         "the replica goes first: {deleted:#?}"
     );
 }
+
+fn endpoint_estate(service: &str) -> String {
+    format!(
+        r#"
+blueprint: repl-endpoint
+region: us-east-1
+resources:
+  vpc: {{ kind: ec2.vpc, cidr_block: 10.53.0.0/16 }}
+  routes: {{ kind: ec2.route_table, vpc_id: "${{vpc.id}}" }}
+  endpoint:
+    kind: ec2.vpc_endpoint
+    vpc_id: ${{vpc.id}}
+    service_name: com.amazonaws.us-east-1.{service}
+    route_table_ids: ["${{routes.id}}"]
+"#
+    )
+}
+
+/// Another service is another endpoint: the old one (and its route) goes, the new one takes
+/// the route table.
+#[tokio::test]
+async fn a_vpc_endpoint_is_replaced_for_another_service() {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let estate = Estate::applied("repl-endpoint", &endpoint_estate("s3"));
+    let old = estate.id("endpoint");
+    estate.replace(
+        &endpoint_estate("dynamodb"),
+        "endpoint",
+        "service_name",
+        "-/+",
+    );
+    let new = estate.id("endpoint");
+    assert_ne!(new, old);
+    let described = ec2
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(&new)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = &described.vpc_endpoints()[0];
+    assert_eq!(
+        endpoint.service_name(),
+        Some("com.amazonaws.us-east-1.dynamodb")
+    );
+    assert_eq!(endpoint.route_table_ids(), [estate.id("routes")]);
+    let old = ec2
+        .describe_vpc_endpoints()
+        .vpc_endpoint_ids(&old)
+        .send()
+        .await
+        .unwrap();
+    let state = old
+        .vpc_endpoints()
+        .first()
+        .and_then(|e| e.state())
+        .map(|s| s.as_str().to_string());
+    assert!(
+        state
+            .as_deref()
+            .is_none_or(|s| s.eq_ignore_ascii_case("deleted")),
+        "the old endpoint is gone: {state:?}"
+    );
+    estate.run("destroy", &["--auto-approve"]).expect(0);
+}

@@ -188,25 +188,23 @@ fn desired_entries(spec: &Spec) -> KindResult<Entries> {
 /// AWS would drop them and every refresh would then see a difference.
 fn from_spec(entry: &EntrySpec) -> KindResult<Entry> {
     let ports = entry.from_port.zip(entry.to_port);
-    let icmp = match entry.protocol.as_str() {
-        "icmp" => Some((entry.icmp_type.unwrap_or(-1), entry.icmp_code.unwrap_or(-1))),
-        _ => None,
+    let icmp = entry.icmp_type.zip(entry.icmp_code);
+    let any_port = entry.from_port.is_some() || entry.to_port.is_some();
+    let any_icmp = entry.icmp_type.is_some() || entry.icmp_code.is_some();
+    let (fits, takes) = match entry.protocol.as_str() {
+        "tcp" | "udp" => (
+            ports.is_some() && !any_icmp,
+            "from_port and to_port, no icmp fields",
+        ),
+        "icmp" => (
+            icmp.is_some() && !any_port,
+            "icmp_type and icmp_code (-1: all), no ports",
+        ),
+        _ => (!any_port && !any_icmp, "neither ports nor icmp fields"),
     };
-    let fits = match entry.protocol.as_str() {
-        "tcp" | "udp" => ports.is_some() && entry.icmp_type.is_none() && entry.icmp_code.is_none(),
-        _ => entry.from_port.is_none() && entry.to_port.is_none(),
-    };
-    if !fits || (entry.protocol != "icmp" && (entry.icmp_type.or(entry.icmp_code)).is_some()) {
-        let message = format!(
-            "entry {}: protocol {} takes {}",
-            entry.rule_number,
-            entry.protocol,
-            match entry.protocol.as_str() {
-                "tcp" | "udp" => "from_port and to_port (and no icmp_type / icmp_code)",
-                "icmp" => "icmp_type and icmp_code, not ports",
-                _ => "neither ports nor icmp fields",
-            }
-        );
+    if !fits {
+        let (number, protocol) = (entry.rule_number, &entry.protocol);
+        let message = format!("entry {number}: protocol {protocol} takes {takes}");
         return Err(KindError::local("ec2:CreateNetworkAclEntry", message));
     }
     Ok(Entry {
@@ -526,6 +524,7 @@ mod tests {
             json!({"rule_number": 1, "protocol": "-1", "action": "allow", "cidr_block": "0.0.0.0/0", "from_port": 0, "to_port": 0}),
             json!({"rule_number": 1, "protocol": "tcp", "action": "allow", "cidr_block": "0.0.0.0/0"}),
             json!({"rule_number": 1, "protocol": "udp", "action": "allow", "cidr_block": "0.0.0.0/0", "from_port": 53, "to_port": 53, "icmp_type": 0}),
+            json!({"rule_number": 1, "protocol": "icmp", "action": "allow", "cidr_block": "0.0.0.0/0", "icmp_type": 8}),
         ];
         for case in cases {
             let err = desired_entries(&spec(json!([case]))).unwrap_err();

@@ -140,12 +140,15 @@ impl AwsKind for VpcEndpointKind {
         if interface && current.private_dns_enabled() != Some(desired.private_dns_enabled) {
             request = request.private_dns_enabled(desired.private_dns_enabled);
         }
-        if change.changed("policy") {
-            request = match &desired.policy {
-                Some(document) => request.policy_document(policy::render(document)),
-                None => request.reset_policy(true),
-            };
-        }
+        // Compared with what AWS holds, so that a policy changed outside is put back.
+        let held = observed_policy(current.policy_document());
+        request = match &desired.policy {
+            Some(wanted) if held.is_null() || !policy::same(&held, wanted) => {
+                request.policy_document(policy::render(wanted))
+            }
+            None if !held.is_null() => request.reset_policy(true),
+            _ => request,
+        };
         let sent = request.send().await;
         sent.map_err(|e| sdk_error("ec2:ModifyVpcEndpoint", e))?;
         Ok(())
