@@ -31,6 +31,12 @@ pub fn by_tier<'a>(
         let key = (tier, service.to_string());
         groups.entry(key).or_default().push(address);
     }
+    // A service with kinds in more than one tier (EC2's network kinds and its flow logs)
+    // forms one group a tier; their ids name the tier too, so no two groups share an id.
+    let mut tiers_of: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, service) in groups.keys() {
+        *tiers_of.entry(service.clone()).or_default() += 1;
+    }
     let (known, unknown): (Vec<_>, Vec<_>) =
         groups.into_iter().partition(|((t, _), _)| t.is_some());
     known
@@ -38,15 +44,15 @@ pub fn by_tier<'a>(
         .chain(unknown)
         .map(|((tier, service), mut members)| {
             members.sort();
-            let title = match tier {
-                Some(tier) => format!("{} ({service})", tier.title()),
-                None => service.clone(),
+            let (title, id) = match tier {
+                Some(tier) if tiers_of[&service] > 1 => (
+                    format!("{} ({service})", tier.title()),
+                    format!("{service}_{}", tier.title()),
+                ),
+                Some(tier) => (format!("{} ({service})", tier.title()), service.clone()),
+                None => (service.clone(), service.clone()),
             };
-            Tier {
-                id: service,
-                title,
-                members,
-            }
+            Tier { id, title, members }
         })
         .collect()
 }
@@ -54,6 +60,20 @@ pub fn by_tier<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_service_in_two_tiers_gives_two_groups_with_their_own_ids() {
+        let (vpc, flow) = (Address::single("main"), Address::single("flow"));
+        let kinds = BTreeMap::from([
+            (vpc.clone(), "ec2.vpc".to_string()),
+            (flow.clone(), "ec2.flow_log".to_string()),
+        ]);
+        let registry = crate::aws::registry(crate::aws::AwsContext::new(None));
+        let tiers = by_tier([&vpc, &flow], &kinds, &registry);
+        let ids: Vec<&str> = tiers.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["ec2_network", "ec2_observability"]);
+        assert_eq!(tiers[1].title, "observability (ec2)");
+    }
 
     #[test]
     fn groups_by_service_in_architecture_order() {
