@@ -18,6 +18,7 @@ use aws_sdk_ec2::Client;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -51,15 +52,22 @@ const SCHEMA: Schema = Schema::new("ec2.vpc_endpoint", Tier::Network, Spec::ATTR
 
 const NOT_FOUND: &str = "InvalidVpcEndpointId.NotFound";
 const DESCRIBE: &str = "ec2:DescribeVpcEndpoints";
-/// AWS spells an endpoint's states in lower camel case ("pendingAcceptance").
+/// AWS spells an endpoint's states in lower camel case ("pendingAcceptance"); states are
+/// compared in lower case. An interface endpoint takes a minute or two to place its network
+/// interfaces and to remove them; 10 minutes each, as terraform-provider-aws allows, unless
+/// the blueprint's `timeouts` say otherwise.
 const AVAILABLE: Waiter = Waiter {
     failed: &["failed", "rejected", "expired"],
+    backoff: Backoff {
+        bound: Duration::from_secs(10 * 60),
+        ..Backoff::CONSISTENCY
+    },
     ..available(DESCRIBE)
 };
 const DELETED: Waiter = Waiter {
     target: "deleted",
     until_gone: true,
-    ..available(DESCRIBE)
+    ..AVAILABLE
 };
 
 ec2_item!(VpcEndpoint, DESCRIBE, &[NOT_FOUND], described by describe,
