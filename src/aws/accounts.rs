@@ -4,7 +4,7 @@
 //! the region, retries and `AWS_ENDPOINT_URL` apply to member accounts as well.
 
 use super::errors::cause_chain;
-use super::{registry, retry_while, sdk_error, AwsContext, Backoff};
+use super::{aws_call, registry, retry_while, AwsContext, Backoff};
 use crate::kinds::{AccountOpener, KindError, KindResult, Registry};
 use async_trait::async_trait;
 use aws_config::sts::AssumeRoleProvider;
@@ -40,14 +40,8 @@ impl AssumeRole {
         let id = self
             .caller
             .get_or_try_init(|| async {
-                let identity = self
-                    .base
-                    .sts()
-                    .await
-                    .get_caller_identity()
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("sts:GetCallerIdentity", e))?;
+                let request = self.base.sts().await.get_caller_identity();
+                let identity = aws_call("sts:GetCallerIdentity", request.send()).await?;
                 Ok::<_, KindError>(identity.account().unwrap_or_default().to_string())
             })
             .await?;

@@ -1,10 +1,11 @@
 //! Turns SDK errors into [`KindError`]s that name the API call, AWS's code, its message and
 //! the request id, and logs each failed call (`-v`) with that id.
 
-use crate::kinds::KindError;
+use crate::kinds::{KindError, KindResult};
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::operation::RequestId;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use std::future::Future;
 
 /// `call` is "service:Operation", e.g. "ec2:CreateVpc".
 pub fn sdk_error<E>(call: &str, err: SdkError<E, HttpResponse>) -> KindError
@@ -25,6 +26,18 @@ where
         "AWS call failed: {message}"
     );
     KindError::new(call, code, message).with_request_id(request_id)
+}
+
+/// Awaits a request's `send()` and names `call` ("service:Operation") in its error:
+/// `aws_call("ec2:DeleteVpc", ec2.delete_vpc().vpc_id(id).send()).await?`.
+pub async fn aws_call<T, E>(
+    call: &str,
+    sent: impl Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+) -> KindResult<T>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    sent.await.map_err(|e| sdk_error(call, e))
 }
 
 /// The request id from the error's metadata (query protocols such as EC2 carry it in the

@@ -22,7 +22,7 @@ pub mod s3;
 
 pub mod s3_state;
 pub use crate::kinds::{retry_while, wait, Backoff};
-pub use errors::sdk_error;
+pub use errors::{aws_call, sdk_error};
 
 pub use accounts::{role_arn, AssumeRole};
 pub use calls::CallCounter;

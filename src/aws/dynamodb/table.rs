@@ -7,7 +7,7 @@
 use super::{sdk_tags, tags_of, unbuildable, ByArn};
 use crate::aws::common::{missing, observed, outputs, string_or_null, unless_gone};
 use crate::aws::iam::get_each;
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::wait::{until, Status};
 use crate::kinds::{
     parse_spec, retry_when, AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live,
@@ -140,17 +140,15 @@ impl AwsKind for TableKind {
         let sdk_tags = sdk_tags(call, tags)?;
         retry_when(too_many_at_once, Backoff::DEPENDENCIES, || async {
             let request = ddb.create_table().table_name(&spec.name);
-            request
+            let request = request
                 .billing_mode(BillingMode::from(spec.billing_mode.as_str()))
                 .set_provisioned_throughput(throughput.clone())
                 .set_attribute_definitions(Some(attributes.clone()))
                 .set_key_schema(Some(keys.clone()))
                 .set_sse_specification(spec.kms_key_arn.as_deref().map(customer_key))
                 .deletion_protection_enabled(spec.deletion_protection)
-                .set_tags(sdk_tags.clone())
-                .send()
-                .await
-                .map_err(|e| sdk_error(call, e))
+                .set_tags(sdk_tags.clone());
+            aws_call(call, request.send()).await
         })
         .await?;
         active(cx, ddb, &spec.name).await?;

@@ -5,7 +5,7 @@ use super::{
     describe_existing, filter, missing, observed, outputs, string_or_null, tag_filters,
     tagging_by_id, tags, Lookup,
 };
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     AttrType, Attrs, AwsItem, AwsKind, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
 };
@@ -85,16 +85,14 @@ impl AwsKind for ElasticIpKind {
     }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let allocated = self
+        let request = self
             .0
             .ec2()
             .await
             .allocate_address()
             .domain(DomainType::from(spec.domain.as_str()))
-            .set_tag_specifications(tags::specification(ResourceType::ElasticIp, tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:AllocateAddress", e))?;
+            .set_tag_specifications(tags::specification(ResourceType::ElasticIp, tags));
+        let allocated = aws_call("ec2:AllocateAddress", request.send()).await?;
         let id = allocated.allocation_id();
         Ok(id
             .ok_or_else(|| missing("ec2:AllocateAddress", "AllocationId"))?
@@ -112,10 +110,7 @@ impl AwsKind for ElasticIpKind {
         // An address already released is NOT_FOUND, which the layer counts as deleted.
         retry_while(&RELEASE_BLOCKED, RELEASE_BACKOFF, || async move {
             let request = ec2.release_address().allocation_id(id);
-            request
-                .send()
-                .await
-                .map_err(|e| sdk_error("ec2:ReleaseAddress", e))?;
+            aws_call("ec2:ReleaseAddress", request.send()).await?;
             Ok(())
         })
         .await

@@ -5,7 +5,7 @@
 //! code and message.
 
 use super::{missing, observed, outputs, string_or_null, tags};
-use crate::aws::{sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     retry_when, AttrType, Attrs, AwsKind, KindError, KindResult, Live, Schema, StepCx, Tags, Tier,
 };
@@ -80,7 +80,7 @@ impl AwsKind for FlowLogKind {
         let ec2 = self.0.ec2().await;
         let role_not_ready = |err: &KindError| err.message.contains("Unable to assume given IAM");
         let created = retry_when(role_not_ready, Backoff::CONSISTENCY, || async {
-            let answer = ec2
+            let request = ec2
                 .create_flow_logs()
                 .client_token(uuid::Uuid::new_v4().to_string())
                 .resource_ids(&spec.resource_id)
@@ -91,10 +91,8 @@ impl AwsKind for FlowLogKind {
                 .set_log_destination(spec.log_destination.clone())
                 .set_deliver_logs_permission_arn(spec.deliver_logs_permission_arn.clone())
                 .max_aggregation_interval(spec.max_aggregation_interval as i32)
-                .set_tag_specifications(tags::specification(ResourceType::VpcFlowLog, tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error(CREATE, e))?;
+                .set_tag_specifications(tags::specification(ResourceType::VpcFlowLog, tags));
+            let answer = aws_call(CREATE, request.send()).await?;
             succeeded(CREATE, answer.unsuccessful())?;
             Ok(answer)
         })

@@ -5,7 +5,7 @@ use super::{
     delete_retrying, ignore_gone, missing, observed, outputs, string_or_null, tags,
     unless_already_ours,
 };
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
 use crate::kinds::{
     gone, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier,
 };
@@ -43,12 +43,10 @@ impl AwsKind for InternetGatewayKind {
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
-        let created = ec2
+        let request = ec2
             .create_internet_gateway()
-            .set_tag_specifications(tags::specification(ResourceType::InternetGateway, tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:CreateInternetGateway", e))?;
+            .set_tag_specifications(tags::specification(ResourceType::InternetGateway, tags));
+        let created = aws_call("ec2:CreateInternetGateway", request.send()).await?;
         let id = created
             .internet_gateway()
             .and_then(InternetGateway::internet_gateway_id);
@@ -87,10 +85,7 @@ impl AwsKind for InternetGatewayKind {
         let id = live.id.as_str();
         delete_retrying(&[NOT_FOUND], || async move {
             let request = ec2.delete_internet_gateway().internet_gateway_id(id);
-            request
-                .send()
-                .await
-                .map_err(|e| sdk_error("ec2:DeleteInternetGateway", e))?;
+            aws_call("ec2:DeleteInternetGateway", request.send()).await?;
             Ok(())
         })
         .await
@@ -120,12 +115,11 @@ fn attached_vpcs(gateway: &InternetGateway) -> Vec<String> {
 async fn attach(ec2: &Client, id: &str, vpc: &str) -> KindResult<()> {
     let not_yet = [NOT_FOUND, "InvalidVpcID.NotFound"];
     let attached = retry_while(&not_yet, Backoff::CONSISTENCY, || async move {
-        ec2.attach_internet_gateway()
+        let request = ec2
+            .attach_internet_gateway()
             .internet_gateway_id(id)
-            .vpc_id(vpc)
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:AttachInternetGateway", e))?;
+            .vpc_id(vpc);
+        aws_call("ec2:AttachInternetGateway", request.send()).await?;
         Ok(())
     })
     .await;
@@ -144,12 +138,11 @@ async fn detach(ec2: &Client, id: &str, vpc: &str) -> KindResult<()> {
         &["DependencyViolation"],
         Backoff::DEPENDENCIES,
         || async move {
-            ec2.detach_internet_gateway()
+            let request = ec2
+                .detach_internet_gateway()
                 .internet_gateway_id(id)
-                .vpc_id(vpc)
-                .send()
-                .await
-                .map_err(|e| sdk_error("ec2:DetachInternetGateway", e))?;
+                .vpc_id(vpc);
+            aws_call("ec2:DetachInternetGateway", request.send()).await?;
             Ok(())
         },
     )

@@ -3,7 +3,7 @@
 //! its tags change in place.
 
 use super::{missing, observed, outputs, string_or_null, tags};
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
 use crate::kinds::{
     AttrType, Attrs, AwsKind, KindError, KindResult, Live, Schema, Seen, StepCx, Tags, Tier, Waiter,
 };
@@ -105,10 +105,7 @@ impl AwsKind for NatGatewayKind {
     async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let ec2 = self.0.ec2().await;
         let request = ec2.delete_nat_gateway().nat_gateway_id(&live.id);
-        request
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:DeleteNatGateway", e))?;
+        aws_call("ec2:DeleteNatGateway", request.send()).await?;
         let ids = std::slice::from_ref(&live.id);
         let deleted = |g: &NatGateway| g.state() == Some(&NatGatewayState::Deleted);
         let look = || async move {
@@ -126,15 +123,14 @@ async fn create_nat_gateway(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResul
     let token = uuid::Uuid::new_v4().to_string();
     let not_yet = ["InvalidSubnetID.NotFound", "InvalidAllocationID.NotFound"];
     let created = retry_while(&not_yet, Backoff::CONSISTENCY, || async {
-        ec2.create_nat_gateway()
+        let request = ec2
+            .create_nat_gateway()
             .subnet_id(&spec.subnet_id)
             .set_allocation_id(spec.allocation_id.clone())
             .connectivity_type(ConnectivityType::from(spec.connectivity_type.as_str()))
             .client_token(&token)
-            .set_tag_specifications(tags::specification(ResourceType::Natgateway, tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:CreateNatGateway", e))
+            .set_tag_specifications(tags::specification(ResourceType::Natgateway, tags));
+        aws_call("ec2:CreateNatGateway", request.send()).await
     })
     .await?;
     let id = created.nat_gateway().and_then(NatGateway::nat_gateway_id);

@@ -4,7 +4,7 @@
 //! held by any other NACL is refused, since that NACL may belong to someone else.
 
 use super::{delete_retrying, filter, keyed_changes, missing, observed, outputs, tags};
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tags, Tier,
 };
@@ -144,10 +144,7 @@ async fn create_acl(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResult<String
         let request = ec2.create_network_acl().vpc_id(&spec.vpc_id);
         let tagged =
             request.set_tag_specifications(tags::specification(ResourceType::NetworkAcl, tags));
-        tagged
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:CreateNetworkAcl", e))
+        aws_call("ec2:CreateNetworkAcl", tagged.send()).await
     })
     .await?;
     let id = created.network_acl().and_then(NetworkAcl::network_acl_id);

@@ -4,7 +4,7 @@ use super::{
     available, carries_all, delete_retrying, filter, has_code, missing, observed, outputs,
     string_or_null, tags,
 };
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
 use crate::kinds::{
     identity_tags, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tags,
     Tier, Waiter,
@@ -76,10 +76,7 @@ impl AwsKind for SubnetKind {
         let id = live.id.as_str();
         delete_retrying(&[NOT_FOUND], || async move {
             let request = ec2.delete_subnet().subnet_id(id);
-            request
-                .send()
-                .await
-                .map_err(|e| sdk_error("ec2:DeleteSubnet", e))?;
+            aws_call("ec2:DeleteSubnet", request.send()).await?;
             Ok(())
         })
         .await
@@ -89,14 +86,13 @@ impl AwsKind for SubnetKind {
 /// Creates the subnet; a VPC created moments ago may not be visible to CreateSubnet yet.
 async fn create_subnet(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResult<String> {
     let created = retry_while(&["InvalidVpcID.NotFound"], Backoff::CONSISTENCY, || async {
-        ec2.create_subnet()
+        let request = ec2
+            .create_subnet()
             .vpc_id(&spec.vpc_id)
             .cidr_block(&spec.cidr_block)
             .set_availability_zone(spec.availability_zone.clone())
-            .set_tag_specifications(tags::specification(ResourceType::Subnet, tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:CreateSubnet", e))
+            .set_tag_specifications(tags::specification(ResourceType::Subnet, tags));
+        aws_call("ec2:CreateSubnet", request.send()).await
     })
     .await;
     let created = match created {
@@ -115,13 +111,11 @@ async fn create_subnet(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResult<Str
 /// tags: made by an earlier attempt of this same create whose answer was lost. Anyone else's
 /// subnet there stays a conflict.
 async fn own_subnet_at(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResult<Option<String>> {
-    let found = ec2
+    let request = ec2
         .describe_subnets()
         .filters(filter("vpc-id", [spec.vpc_id.as_str()]))
-        .filters(filter("cidr-block", [spec.cidr_block.as_str()]))
-        .send()
-        .await
-        .map_err(|e| sdk_error(DESCRIBE, e))?;
+        .filters(filter("cidr-block", [spec.cidr_block.as_str()]));
+    let found = aws_call(DESCRIBE, request.send()).await?;
     let own = found
         .subnets()
         .iter()
@@ -150,12 +144,11 @@ fn state(subnet: &Subnet) -> Seen {
 
 async fn map_public_ip(ec2: &Client, id: &str, on: bool) -> KindResult<()> {
     retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async move {
-        ec2.modify_subnet_attribute()
+        let request = ec2
+            .modify_subnet_attribute()
             .subnet_id(id)
-            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build())
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:ModifySubnetAttribute", e))?;
+            .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build());
+        aws_call("ec2:ModifySubnetAttribute", request.send()).await?;
         Ok(())
     })
     .await

@@ -5,7 +5,7 @@ use super::{
     available, delete_retrying, filter, missing, observed, outputs, string_or_null, tag_filters,
     tagging_by_id, tags,
 };
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
 use crate::kinds::{
     AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tagging,
     Tags, Tier, Waiter,
@@ -90,14 +90,12 @@ impl AwsKind for VpcKind {
 
     async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let ec2 = self.0.ec2().await;
-        let created = ec2
+        let request = ec2
             .create_vpc()
             .cidr_block(&spec.cidr_block)
             .instance_tenancy(Tenancy::from(spec.instance_tenancy.as_str()))
-            .set_tag_specifications(tags::specification(ResourceType::Vpc, tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:CreateVpc", e))?;
+            .set_tag_specifications(tags::specification(ResourceType::Vpc, tags));
+        let created = aws_call("ec2:CreateVpc", request.send()).await?;
         let id = created
             .vpc()
             .and_then(Vpc::vpc_id)
@@ -121,10 +119,7 @@ impl AwsKind for VpcKind {
             // The plan replaces the VPC for every other change (`dedicated_to_default`).
             let request = ec2.modify_vpc_tenancy().vpc_id(change.id());
             let request = request.instance_tenancy(VpcTenancy::Default);
-            request
-                .send()
-                .await
-                .map_err(|e| sdk_error("ec2:ModifyVpcTenancy", e))?;
+            aws_call("ec2:ModifyVpcTenancy", request.send()).await?;
         }
         let wanted = |name, value: bool| change.changed(name).then_some(value);
         let support = wanted("enable_dns_support", change.desired.enable_dns_support);
@@ -136,11 +131,7 @@ impl AwsKind for VpcKind {
         let ec2 = self.0.ec2().await;
         let id = live.id.as_str();
         delete_retrying(&[NOT_FOUND], || async move {
-            ec2.delete_vpc()
-                .vpc_id(id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("ec2:DeleteVpc", e))?;
+            aws_call("ec2:DeleteVpc", ec2.delete_vpc().vpc_id(id).send()).await?;
             Ok(())
         })
         .await
@@ -226,10 +217,7 @@ async fn set_dns_attribute(ec2: &Client, id: &str, attr: Dns, on: bool) -> KindR
             Dns::Support => request.enable_dns_support(flag),
             Dns::Hostnames => request.enable_dns_hostnames(flag),
         };
-        request
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:ModifyVpcAttribute", e))?;
+        aws_call("ec2:ModifyVpcAttribute", request.send()).await?;
         Ok(())
     })
     .await

@@ -7,7 +7,7 @@
 
 use super::{available, delete_retrying, has_code, missing, observed, outputs, tags};
 use crate::aws::iam::policy;
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
     AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, StepCx, Tags,
     Tier, Waiter,
@@ -230,10 +230,7 @@ async fn create_endpoint(ec2: &Client, spec: &Spec, tags: &Tags) -> KindResult<S
             "Interface" => request.private_dns_enabled(spec.private_dns_enabled),
             _ => request,
         };
-        request
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:CreateVpcEndpoint", e))
+        aws_call("ec2:CreateVpcEndpoint", request.send()).await
     })
     .await;
     let created = match created {

@@ -2,6 +2,32 @@
 //! share lives here (one-by-one reads, compound ids, IAM propagation retries, waits on a
 //! resource's status and on an update's id) and in [`tags`].
 
+/// The [`EksItem`] methods every EKS item answers the same way: its status (of enum
+/// `$status`) and health issues for a wait, ACTIVE, its ARN (from `$arn`) and its tags.
+macro_rules! eks_status {
+    ($status:ident, $arn:ident) => {
+        fn seen(&self) -> $crate::kinds::Seen {
+            let issues = self.health().map(|h| h.issues()).unwrap_or(&[]);
+            let issues = issues
+                .iter()
+                .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
+            $crate::aws::eks::seen_with_issues(self.status().map($status::as_str), issues)
+        }
+
+        fn is_active(&self) -> bool {
+            self.status() == Some(&$status::Active)
+        }
+
+        fn arn(&self) -> Option<&str> {
+            self.$arn()
+        }
+
+        fn eks_tags(&self) -> Option<&std::collections::HashMap<String, String>> {
+            self.tags()
+        }
+    };
+}
+
 mod addon;
 mod cluster;
 mod nodegroup;

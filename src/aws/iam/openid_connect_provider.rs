@@ -6,7 +6,7 @@
 
 use super::{get_each, tags, unless_gone, NOT_FOUND};
 use crate::aws::common::{missing, observed, outputs};
-use crate::aws::{sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext};
 use crate::kinds::{
     AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
     Tier,
@@ -53,11 +53,11 @@ impl AwsItem for Provider {
     /// read for its tags. An account holds a handful (one per cluster): a few calls.
     async fn list(aws: &AwsContext, _tags: &Tags) -> KindResult<Option<Vec<Provider>>> {
         let iam = aws.iam().await;
-        let listed = iam
-            .list_open_id_connect_providers()
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:ListOpenIDConnectProviders", e))?;
+        let listed = aws_call(
+            "iam:ListOpenIDConnectProviders",
+            iam.list_open_id_connect_providers().send(),
+        )
+        .await?;
         let arns: Vec<String> = listed
             .open_id_connect_provider_list()
             .iter()
@@ -90,7 +90,7 @@ impl AwsKind for OpenIdConnectProviderKind {
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let thumbprints = (!spec.thumbprint_list.is_empty()).then(|| spec.thumbprint_list.clone());
-        let created = self
+        let request = self
             .0
             .iam()
             .await
@@ -98,10 +98,8 @@ impl AwsKind for OpenIdConnectProviderKind {
             .url(&spec.url)
             .set_client_id_list(Some(spec.client_id_list.clone()))
             .set_thumbprint_list(thumbprints)
-            .set_tags(tags::at_creation("iam:CreateOpenIDConnectProvider", tags)?)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:CreateOpenIDConnectProvider", e))?;
+            .set_tags(tags::at_creation("iam:CreateOpenIDConnectProvider", tags)?);
+        let created = aws_call("iam:CreateOpenIDConnectProvider", request.send()).await?;
         let arn = created.open_id_connect_provider_arn().ok_or_else(|| {
             missing(
                 "iam:CreateOpenIDConnectProvider",
@@ -131,28 +129,29 @@ impl AwsKind for OpenIdConnectProviderKind {
         let (added, removed) = client_id_changes(current.client_id_list(), &wanted.client_id_list);
         // Adding first never leaves the provider without a client id in between.
         for client_id in added {
-            iam.add_client_id_to_open_id_connect_provider()
+            let request = iam
+                .add_client_id_to_open_id_connect_provider()
                 .open_id_connect_provider_arn(arn)
-                .client_id(client_id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("iam:AddClientIDToOpenIDConnectProvider", e))?;
+                .client_id(client_id);
+            aws_call("iam:AddClientIDToOpenIDConnectProvider", request.send()).await?;
         }
         for client_id in removed {
-            iam.remove_client_id_from_open_id_connect_provider()
+            let request = iam
+                .remove_client_id_from_open_id_connect_provider()
                 .open_id_connect_provider_arn(arn)
-                .client_id(client_id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("iam:RemoveClientIDFromOpenIDConnectProvider", e))?;
+                .client_id(client_id);
+            aws_call(
+                "iam:RemoveClientIDFromOpenIDConnectProvider",
+                request.send(),
+            )
+            .await?;
         }
         if thumbprints_changed(current.thumbprint_list(), &wanted.thumbprint_list) {
-            iam.update_open_id_connect_provider_thumbprint()
+            let request = iam
+                .update_open_id_connect_provider_thumbprint()
                 .open_id_connect_provider_arn(arn)
-                .set_thumbprint_list(Some(wanted.thumbprint_list.clone()))
-                .send()
-                .await
-                .map_err(|e| sdk_error("iam:UpdateOpenIDConnectProviderThumbprint", e))?;
+                .set_thumbprint_list(Some(wanted.thumbprint_list.clone()));
+            aws_call("iam:UpdateOpenIDConnectProviderThumbprint", request.send()).await?;
         }
         Ok(())
     }
@@ -178,12 +177,10 @@ fn observed_attrs(provider: &GetOpenIdConnectProviderOutput) -> Attrs {
 /// The providers of `arns` IAM still knows, a few at once.
 async fn get_providers(iam: &Client, arns: &[String]) -> KindResult<Vec<Provider>> {
     let reads = arns.iter().map(|arn| async move {
-        let answer = iam
+        let request = iam
             .get_open_id_connect_provider()
-            .open_id_connect_provider_arn(arn)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:GetOpenIDConnectProvider", e));
+            .open_id_connect_provider_arn(arn);
+        let answer = aws_call("iam:GetOpenIDConnectProvider", request.send()).await;
         let found = unless_gone(answer)?;
         Ok(found.map(|found| Provider {
             arn: arn.clone(),

@@ -7,7 +7,7 @@
 use super::{each_found, tags, NOT_FOUND};
 use crate::aws::common::{missing, observed, outputs};
 use crate::aws::iam::policy;
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::wait::{until, Status};
 use crate::kinds::{
     parse_spec, retry_when, AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live,
@@ -142,16 +142,15 @@ impl AwsKind for KeyKind {
         let call = "kms:CreateKey";
         let sdk_tags = tags::at_creation(call, tags)?;
         let created = retry_when(principal_not_ready, Backoff::CONSISTENCY, || async {
-            kms.create_key()
+            let request = kms
+                .create_key()
                 .description(&spec.description)
                 .key_usage(KeyUsageType::from(spec.key_usage.as_str()))
                 .key_spec(KeySpec::from(spec.key_spec.as_str()))
                 .multi_region(spec.multi_region)
                 .set_policy(wanted.policy.as_ref().map(policy::render))
-                .set_tags(sdk_tags.clone())
-                .send()
-                .await
-                .map_err(|e| sdk_error(call, e))
+                .set_tags(sdk_tags.clone());
+            aws_call(call, request.send()).await
         })
         .await?;
         let id = created.key_metadata().map(KeyMetadata::key_id);
@@ -382,10 +381,7 @@ async fn read_key(kms: &Client, id: &str) -> KindResult<Option<Key>> {
         return Ok(None);
     }
     let policy = kms.get_key_policy().key_id(id).policy_name(POLICY_NAME);
-    let policy = policy
-        .send()
-        .await
-        .map_err(|e| sdk_error("kms:GetKeyPolicy", e));
+    let policy = aws_call("kms:GetKeyPolicy", policy.send()).await;
     let Some(policy) = found(policy)? else {
         return Ok(None);
     };

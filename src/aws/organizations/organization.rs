@@ -10,7 +10,7 @@
 
 use super::{changing, check_one_of, explained, found, id_of, root, NOT_IN_USE};
 use crate::aws::common::{has_code, missing, observed, outputs, string_or_null};
-use crate::aws::{sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext};
 use crate::kinds::{
     AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tags,
     Tier,
@@ -134,11 +134,7 @@ impl AwsKind for OrganizationKind {
 }
 
 async fn describe(org: &Client) -> KindResult<Organization> {
-    let described = org
-        .describe_organization()
-        .send()
-        .await
-        .map_err(|e| sdk_error(DESCRIBE, e))?;
+    let described = aws_call(DESCRIBE, org.describe_organization().send()).await?;
     described
         .organization
         .ok_or_else(|| missing(DESCRIBE, "Organization"))

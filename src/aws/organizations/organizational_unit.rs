@@ -6,7 +6,7 @@ use super::{
     read_found, retag, root, tagging_by_id, tags_of, NOT_IN_USE, SETTLING,
 };
 use crate::aws::common::{missing, observed, outputs, string_or_null};
-use crate::aws::{retry_while, sdk_error, AwsContext};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext};
 use crate::kinds::{
     AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx,
     Tagging, Tags, Tier,
@@ -209,12 +209,10 @@ async fn children(org: &Client, parent_id: &str) -> KindResult<Vec<Organizationa
 /// DescribeOrganizationalUnit, ListParents and ListTagsForResource for one OU; `None`
 /// when it no longer exists.
 async fn read_one(org: &Client, id: &str) -> KindResult<Option<Current>> {
-    let described = org
+    let request = org
         .describe_organizational_unit()
-        .organizational_unit_id(id)
-        .send()
-        .await
-        .map_err(|e| sdk_error(DESCRIBE, e));
+        .organizational_unit_id(id);
+    let described = aws_call(DESCRIBE, request.send()).await;
     let Some(described) = found(described, &[NOT_FOUND])? else {
         return Ok(None);
     };

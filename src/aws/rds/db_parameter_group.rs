@@ -7,7 +7,7 @@
 
 use super::{delete_group, describe_named, lower, natural_id, tags};
 use crate::aws::common::{missing, observed, outputs, string_or_null};
-use crate::aws::{sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext};
 use crate::kinds::{
     AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
     Tier,
@@ -84,15 +84,13 @@ impl AwsKind for DbParameterGroupKind {
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let rds = self.0.rds().await;
-        let created = rds
+        let request = rds
             .create_db_parameter_group()
             .db_parameter_group_name(&spec.name)
             .db_parameter_group_family(&spec.family)
             .description(&spec.description)
-            .set_tags(tags::at_creation(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("rds:CreateDBParameterGroup", e))?;
+            .set_tags(tags::at_creation(tags));
+        let created = aws_call("rds:CreateDBParameterGroup", request.send()).await?;
         let name = created
             .db_parameter_group()
             .and_then(DbParameterGroup::db_parameter_group_name);
@@ -134,11 +132,10 @@ impl AwsKind for DbParameterGroupKind {
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let rds = self.0.rds().await;
         delete_group("InvalidDBParameterGroupState", || async {
-            rds.delete_db_parameter_group()
-                .db_parameter_group_name(&live.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("rds:DeleteDBParameterGroup", e))?;
+            let request = rds
+                .delete_db_parameter_group()
+                .db_parameter_group_name(&live.id);
+            aws_call("rds:DeleteDBParameterGroup", request.send()).await?;
             Ok(())
         })
         .await
@@ -270,21 +267,19 @@ async fn apply(rds: &Client, name: &str, changes: &ParameterChanges) -> KindResu
         let batch = chunk
             .into_iter()
             .map(|(param, value)| parameter(param, Some(value), &types));
-        rds.modify_db_parameter_group()
+        let request = rds
+            .modify_db_parameter_group()
             .db_parameter_group_name(name)
-            .set_parameters(Some(batch.collect()))
-            .send()
-            .await
-            .map_err(|e| sdk_error("rds:ModifyDBParameterGroup", e))?;
+            .set_parameters(Some(batch.collect()));
+        aws_call("rds:ModifyDBParameterGroup", request.send()).await?;
     }
     for chunk in changes.reset.chunks(PARAMETERS_PER_CALL) {
         let batch = chunk.iter().map(|param| parameter(param, None, &types));
-        rds.reset_db_parameter_group()
+        let request = rds
+            .reset_db_parameter_group()
             .db_parameter_group_name(name)
-            .set_parameters(Some(batch.collect()))
-            .send()
-            .await
-            .map_err(|e| sdk_error("rds:ResetDBParameterGroup", e))?;
+            .set_parameters(Some(batch.collect()));
+        aws_call("rds:ResetDBParameterGroup", request.send()).await?;
     }
     Ok(())
 }

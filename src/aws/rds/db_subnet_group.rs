@@ -2,7 +2,7 @@
 
 use super::{delete_group, describe_named, lower, natural_id, tags};
 use crate::aws::common::{missing, observed, outputs, string_or_null};
-use crate::aws::{sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext};
 use crate::kinds::{
     AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
     Tier,
@@ -56,7 +56,7 @@ impl AwsKind for DbSubnetGroupKind {
     }
 
     async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let created = self
+        let request = self
             .0
             .rds()
             .await
@@ -64,10 +64,8 @@ impl AwsKind for DbSubnetGroupKind {
             .db_subnet_group_name(&spec.name)
             .db_subnet_group_description(&spec.description)
             .set_subnet_ids(Some(spec.subnet_ids.clone()))
-            .set_tags(tags::at_creation(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("rds:CreateDBSubnetGroup", e))?;
+            .set_tags(tags::at_creation(tags));
+        let created = aws_call("rds:CreateDBSubnetGroup", request.send()).await?;
         let name = created
             .db_subnet_group()
             .and_then(DbSubnetGroup::db_subnet_group_name);
@@ -98,13 +96,12 @@ impl AwsKind for DbSubnetGroupKind {
     async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
         let rds = self.0.rds().await;
         if change.changed("description") || change.changed("subnet_ids") {
-            rds.modify_db_subnet_group()
+            let request = rds
+                .modify_db_subnet_group()
                 .db_subnet_group_name(change.id())
                 .db_subnet_group_description(&change.desired.description)
-                .set_subnet_ids(Some(change.desired.subnet_ids.clone()))
-                .send()
-                .await
-                .map_err(|e| sdk_error("rds:ModifyDBSubnetGroup", e))?;
+                .set_subnet_ids(Some(change.desired.subnet_ids.clone()));
+            aws_call("rds:ModifyDBSubnetGroup", request.send()).await?;
         }
         Ok(())
     }
@@ -112,11 +109,8 @@ impl AwsKind for DbSubnetGroupKind {
     async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let rds = self.0.rds().await;
         delete_group("InvalidDBSubnetGroupStateFault", || async {
-            rds.delete_db_subnet_group()
-                .db_subnet_group_name(&live.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("rds:DeleteDBSubnetGroup", e))?;
+            let request = rds.delete_db_subnet_group().db_subnet_group_name(&live.id);
+            aws_call("rds:DeleteDBSubnetGroup", request.send()).await?;
             Ok(())
         })
         .await

@@ -2,7 +2,7 @@
 //! RemoveTagsFromResource). Subnet and parameter groups' describe calls leave tags out, so
 //! their tags are asked for by ListTagsForResource.
 
-use crate::aws::{sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext};
 use crate::kinds::{identity_tags, KindResult, Live, TagApi, Tagging, Tags};
 use async_trait::async_trait;
 use aws_sdk_rds::types::Tag;
@@ -33,12 +33,8 @@ pub(super) fn to_map(tags: &[Tag]) -> Tags {
 
 /// The tags of the resource `arn`.
 pub(super) async fn of(rds: &Client, arn: &str) -> KindResult<Tags> {
-    let listed = rds
-        .list_tags_for_resource()
-        .resource_name(arn)
-        .send()
-        .await
-        .map_err(|e| sdk_error("rds:ListTagsForResource", e))?;
+    let request = rds.list_tags_for_resource().resource_name(arn);
+    let listed = aws_call("rds:ListTagsForResource", request.send()).await?;
     Ok(to_map(listed.tag_list()))
 }
 

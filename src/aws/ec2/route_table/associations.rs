@@ -2,7 +2,7 @@
 
 use super::{describe, DESCRIBE, NOT_FOUND};
 use crate::aws::ec2::{ignore_gone, unless_already_ours};
-use crate::aws::{retry_while, sdk_error, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, Backoff};
 use crate::kinds::{gone, KindResult};
 use aws_sdk_ec2::types::{RouteTableAssociation, RouteTableAssociationStateCode};
 use aws_sdk_ec2::Client;
@@ -80,12 +80,11 @@ fn association_changes(
 async fn associate(ec2: &Client, id: &str, subnet: &str) -> KindResult<()> {
     let not_yet = ["InvalidSubnetID.NotFound", NOT_FOUND];
     let associated = retry_while(&not_yet, Backoff::CONSISTENCY, || async move {
-        ec2.associate_route_table()
+        let request = ec2
+            .associate_route_table()
             .route_table_id(id)
-            .subnet_id(subnet)
-            .send()
-            .await
-            .map_err(|e| sdk_error("ec2:AssociateRouteTable", e))?;
+            .subnet_id(subnet);
+        aws_call("ec2:AssociateRouteTable", request.send()).await?;
         Ok(())
     })
     .await;

@@ -6,7 +6,7 @@ mod associations;
 mod routes;
 
 use super::{delete_retrying, missing, observed, outputs, string_or_null, tags};
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
 use crate::kinds::{
     AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier,
 };
@@ -89,10 +89,7 @@ impl AwsKind for RouteTableKind {
         let id = live.id.as_str();
         delete_retrying(&[NOT_FOUND], || async move {
             let request = ec2.delete_route_table().route_table_id(id);
-            request
-                .send()
-                .await
-                .map_err(|e| sdk_error("ec2:DeleteRouteTable", e))?;
+            aws_call("ec2:DeleteRouteTable", request.send()).await?;
             Ok(())
         })
         .await
@@ -104,12 +101,11 @@ async fn create_route_table(ec2: &Client, vpc: &str, tags: &Tags) -> KindResult<
         &["InvalidVpcID.NotFound"],
         Backoff::CONSISTENCY,
         || async move {
-            ec2.create_route_table()
+            let request = ec2
+                .create_route_table()
                 .vpc_id(vpc)
-                .set_tag_specifications(tags::specification(ResourceType::RouteTable, tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error("ec2:CreateRouteTable", e))
+                .set_tag_specifications(tags::specification(ResourceType::RouteTable, tags));
+            aws_call("ec2:CreateRouteTable", request.send()).await
         },
     )
     .await?;

@@ -8,7 +8,7 @@ mod rules;
 
 use super::{carries_all, delete_retrying, filter, has_code, missing, observed, outputs};
 use super::{string_or_null, tags};
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
 use crate::kinds::{
     gone, identity_tags, AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema,
     StepCx, Tags, Tier, IDENTITY_TAGS,
@@ -92,10 +92,7 @@ impl AwsKind for SecurityGroupKind {
         let id = live.id.as_str();
         delete_retrying(&[NOT_FOUND], || async move {
             let request = ec2.delete_security_group().group_id(id);
-            request
-                .send()
-                .await
-                .map_err(|e| sdk_error("ec2:DeleteSecurityGroup", e))?;
+            aws_call("ec2:DeleteSecurityGroup", request.send()).await?;
             Ok(())
         })
         .await
@@ -132,14 +129,13 @@ async fn create_group(ec2: &Client, spec: &Spec, name: &str, tags: &Tags) -> Kin
         &["InvalidVpcID.NotFound"],
         Backoff::CONSISTENCY,
         || async move {
-            ec2.create_security_group()
+            let request = ec2
+                .create_security_group()
                 .vpc_id(&spec.vpc_id)
                 .group_name(name)
                 .description(&spec.description)
-                .set_tag_specifications(tags::specification(ResourceType::SecurityGroup, tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error("ec2:CreateSecurityGroup", e))
+                .set_tag_specifications(tags::specification(ResourceType::SecurityGroup, tags));
+            aws_call("ec2:CreateSecurityGroup", request.send()).await
         },
     )
     .await;
@@ -165,12 +161,10 @@ async fn own_group_named(
     tags: &Tags,
 ) -> KindResult<Option<String>> {
     // By VPC only: the name (`app[0]`) would be read as a pattern by a group-name filter.
-    let found = ec2
+    let request = ec2
         .describe_security_groups()
-        .filters(filter("vpc-id", [spec.vpc_id.as_str()]))
-        .send()
-        .await
-        .map_err(|e| sdk_error(DESCRIBE, e))?;
+        .filters(filter("vpc-id", [spec.vpc_id.as_str()]));
+    let found = aws_call(DESCRIBE, request.send()).await?;
     let own = found.security_groups().iter().find(|group| {
         group.group_name() == Some(name)
             && carries_all(&tags::to_map(group.tags()), &identity_tags(tags))

@@ -3,19 +3,18 @@
 //! UpdateAddon, waited for by the update's id; creation and deletion are waited for too.
 
 use super::{
-    compound_id, not_found_as_such, one_of, ready_for_update, retry_iam_propagation,
-    seen_with_issues, split_id, tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf,
-    IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
+    compound_id, not_found_as_such, one_of, ready_for_update, retry_iam_propagation, split_id,
+    tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN,
+    NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
-use crate::aws::{sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tags, Tier, Waiter,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts, Update};
 use aws_sdk_eks::Client;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -146,7 +145,8 @@ async fn create_addon(eks: &Client, spec: &Spec, tags: &Tags) -> KindResult<()> 
     // same create, never a second add-on.
     let token = uuid::Uuid::new_v4().to_string();
     retry_iam_propagation(IAM_PROPAGATION, || async {
-        eks.create_addon()
+        let request = eks
+            .create_addon()
             .cluster_name(&spec.cluster_name)
             .addon_name(&spec.name)
             .set_addon_version(spec.version.clone())
@@ -154,10 +154,8 @@ async fn create_addon(eks: &Client, spec: &Spec, tags: &Tags) -> KindResult<()> 
             .resolve_conflicts(spec.resolve_conflicts())
             .set_configuration_values(spec.configuration_values.clone())
             .client_request_token(&token)
-            .set_tags(tags::for_create(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("eks:CreateAddon", e))?;
+            .set_tags(tags::for_create(tags));
+        aws_call("eks:CreateAddon", request.send()).await?;
         Ok(())
     })
     .await
@@ -197,7 +195,7 @@ impl AddonUpdate {
     /// Sends the update; AWS's answer is the update it started.
     async fn send(&self, eks: &Client, spec: &Spec) -> KindResult<Update> {
         let call = "eks:UpdateAddon";
-        let sent = eks
+        let request = eks
             .update_addon()
             .cluster_name(&spec.cluster_name)
             .addon_name(&spec.name)
@@ -205,10 +203,8 @@ impl AddonUpdate {
             .set_service_account_role_arn(self.service_account_role_arn.clone())
             .set_configuration_values(self.configuration_values.clone())
             .resolve_conflicts(spec.resolve_conflicts())
-            .client_request_token(uuid::Uuid::new_v4().to_string())
-            .send()
-            .await
-            .map_err(|e| sdk_error(call, e))?;
+            .client_request_token(uuid::Uuid::new_v4().to_string());
+        let sent = aws_call(call, request.send()).await?;
         sent.update.ok_or_else(|| missing(call, "update"))
     }
 }
@@ -241,25 +237,7 @@ impl EksItem for Addon {
         described.addon.ok_or_else(|| missing(DESCRIBE, "addon"))
     }
 
-    fn seen(&self) -> Seen {
-        let issues = self.health().map(|h| h.issues()).unwrap_or(&[]);
-        let issues = issues
-            .iter()
-            .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
-        seen_with_issues(self.status().map(AddonStatus::as_str), issues)
-    }
-
-    fn is_active(&self) -> bool {
-        self.status() == Some(&AddonStatus::Active)
-    }
-
-    fn arn(&self) -> Option<&str> {
-        self.addon_arn()
-    }
-
-    fn eks_tags(&self) -> Option<&HashMap<String, String>> {
-        self.tags()
-    }
+    eks_status!(AddonStatus, addon_arn);
 }
 
 fn to_live(addon: &Addon) -> Option<Live> {

@@ -5,21 +5,19 @@
 mod update;
 
 use super::{
-    describe_all, found, not_found_as_such, one_of, ready_for_update, retry_iam_propagation,
-    seen_with_issues, tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION,
-    NAME_TAKEN, NOT_FOUND,
+    describe_all, found, not_found_as_such, one_of, ready_for_update, retry_iam_propagation, tags,
+    wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
-use crate::aws::{sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext};
 use crate::kinds::{retry_when, KindError};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tags, Tier, Waiter,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Cluster, ClusterStatus, EncryptionConfig, Provider, VpcConfigRequest};
 use aws_sdk_eks::Client;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use update::{enabled_log_types, initial_logging};
@@ -211,7 +209,8 @@ async fn wait_until_gone(cx: &StepCx, eks: &Client, name: &str) -> KindResult<()
 async fn create_cluster(eks: &Client, spec: &Spec, tags: &Tags) -> KindResult<()> {
     let token = uuid::Uuid::new_v4().to_string();
     retry_iam_propagation(IAM_PROPAGATION, || async {
-        eks.create_cluster()
+        let request = eks
+            .create_cluster()
             .name(&spec.name)
             .set_version(spec.version.clone())
             .role_arn(&spec.role_arn)
@@ -219,10 +218,8 @@ async fn create_cluster(eks: &Client, spec: &Spec, tags: &Tags) -> KindResult<()
             .set_logging(initial_logging(&spec.enabled_log_types))
             .set_encryption_config(encryption(spec.encryption_kms_key_arn.as_deref()))
             .client_request_token(&token)
-            .set_tags(tags::for_create(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("eks:CreateCluster", e))
+            .set_tags(tags::for_create(tags));
+        aws_call("eks:CreateCluster", request.send()).await
     })
     .await?;
     Ok(())
@@ -276,25 +273,7 @@ impl EksItem for Cluster {
             .ok_or_else(|| missing(DESCRIBE, "cluster"))
     }
 
-    fn seen(&self) -> Seen {
-        let issues = self.health().map(|h| h.issues()).unwrap_or(&[]);
-        let issues = issues
-            .iter()
-            .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
-        seen_with_issues(self.status().map(ClusterStatus::as_str), issues)
-    }
-
-    fn is_active(&self) -> bool {
-        self.status() == Some(&ClusterStatus::Active)
-    }
-
-    fn arn(&self) -> Option<&str> {
-        self.arn()
-    }
-
-    fn eks_tags(&self) -> Option<&HashMap<String, String>> {
-        self.tags()
-    }
+    eks_status!(ClusterStatus, arn);
 
     /// EKS lists cluster names only, so each cluster is described to see its tags: a call
     /// per cluster, a few at a time. Accounts have few clusters, and finding a cluster a

@@ -6,22 +6,21 @@
 mod update;
 
 use super::{
-    compound_id, not_found_as_such, one_of, ready_for_update, retry_iam_propagation,
-    seen_with_issues, split_id, tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf,
-    IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
+    compound_id, not_found_as_such, one_of, ready_for_update, retry_iam_propagation, split_id,
+    tags, wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN,
+    NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
-use crate::aws::{sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, StepCx, Tags,
-    Tier, Waiter,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tags, Tier,
+    Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{AmiTypes, CapacityTypes, Nodegroup, NodegroupStatus};
 use aws_sdk_eks::Client;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use update::{
@@ -269,7 +268,8 @@ async fn create_nodegroup(eks: &Client, spec: &Spec, tags: &Tags) -> KindResult<
     let labels = (!spec.labels.is_empty()).then(|| spec.labels.clone().into_iter().collect());
     let taints = (!spec.taints.is_empty()).then(|| spec.taints.iter().map(to_sdk).collect());
     retry_iam_propagation(IAM_PROPAGATION, || async {
-        eks.create_nodegroup()
+        let request = eks
+            .create_nodegroup()
             .cluster_name(&spec.cluster_name)
             .nodegroup_name(&spec.name)
             .node_role(&spec.node_role_arn)
@@ -284,10 +284,8 @@ async fn create_nodegroup(eks: &Client, spec: &Spec, tags: &Tags) -> KindResult<
             .update_config(update_config_to_sdk(spec.update_config))
             .set_version(spec.version.clone())
             .client_request_token(&token)
-            .set_tags(tags::for_create(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("eks:CreateNodegroup", e))
+            .set_tags(tags::for_create(tags));
+        aws_call("eks:CreateNodegroup", request.send()).await
     })
     .await?;
     Ok(())
@@ -307,25 +305,7 @@ impl EksItem for Nodegroup {
             .ok_or_else(|| missing(DESCRIBE, "nodegroup"))
     }
 
-    fn seen(&self) -> Seen {
-        let issues = self.health().map(|h| h.issues()).unwrap_or(&[]);
-        let issues = issues
-            .iter()
-            .map(|issue| (issue.code().map(|c| c.as_str()), issue.message()));
-        seen_with_issues(self.status().map(NodegroupStatus::as_str), issues)
-    }
-
-    fn is_active(&self) -> bool {
-        self.status() == Some(&NodegroupStatus::Active)
-    }
-
-    fn arn(&self) -> Option<&str> {
-        self.nodegroup_arn()
-    }
-
-    fn eks_tags(&self) -> Option<&HashMap<String, String>> {
-        self.tags()
-    }
+    eks_status!(NodegroupStatus, nodegroup_arn);
 }
 
 fn to_live(nodegroup: &Nodegroup) -> Option<Live> {

@@ -3,8 +3,8 @@
 //! version; and the node group's settings as the SDK spells them.
 
 use super::{Scaling, Spec, TaintSpec, UpdateConfig, AWS_DEFAULT_UPDATE_CONFIG};
+use crate::aws::aws_call;
 use crate::aws::common::missing;
-use crate::aws::sdk_error;
 use crate::kinds::KindResult;
 use aws_sdk_eks::types::{
     Nodegroup, NodegroupScalingConfig, NodegroupUpdateConfig, Taint, TaintEffect, Update,
@@ -81,7 +81,7 @@ impl ConfigChange {
     /// Sends the change; AWS's answer is the update it started.
     pub(super) async fn send(&self, eks: &Client, cluster: &str, name: &str) -> KindResult<Update> {
         let call = "eks:UpdateNodegroupConfig";
-        let sent = eks
+        let request = eks
             .update_nodegroup_config()
             .cluster_name(cluster)
             .nodegroup_name(name)
@@ -89,10 +89,8 @@ impl ConfigChange {
             .set_labels(self.labels())
             .set_taints(self.taints())
             .set_update_config(self.update_config.map(update_config_to_sdk))
-            .client_request_token(uuid::Uuid::new_v4().to_string())
-            .send()
-            .await
-            .map_err(|e| sdk_error(call, e))?;
+            .client_request_token(uuid::Uuid::new_v4().to_string());
+        let sent = aws_call(call, request.send()).await?;
         sent.update.ok_or_else(|| missing(call, "update"))
     }
 }
@@ -148,15 +146,13 @@ pub(super) async fn update_version(
     version: &str,
 ) -> KindResult<Update> {
     let call = "eks:UpdateNodegroupVersion";
-    let sent = eks
+    let request = eks
         .update_nodegroup_version()
         .cluster_name(cluster)
         .nodegroup_name(name)
         .version(version)
-        .client_request_token(uuid::Uuid::new_v4().to_string())
-        .send()
-        .await
-        .map_err(|e| sdk_error(call, e))?;
+        .client_request_token(uuid::Uuid::new_v4().to_string());
+    let sent = aws_call(call, request.send()).await?;
     sent.update.ok_or_else(|| missing(call, "update"))
 }
 

@@ -7,7 +7,7 @@ mod policies;
 
 use super::{get_each, policy, tags, unless_gone, NOT_FOUND};
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::retry_when;
 use crate::kinds::wait::{until, Status};
 use crate::kinds::{
@@ -93,17 +93,16 @@ impl AwsKind for RoleKind {
         let iam = self.0.iam().await;
         let sdk_tags = tags::at_creation("iam:CreateRole", tags)?;
         let created = retry_when(principal_not_ready, Backoff::CONSISTENCY, || async {
-            iam.create_role()
+            let request = iam
+                .create_role()
                 .role_name(&spec.name)
                 .path(&spec.path)
                 .set_description(spec.description.clone())
                 .assume_role_policy_document(policy::render(&docs.trust))
                 .max_session_duration(spec.max_session_duration)
                 .set_permissions_boundary(spec.permissions_boundary.clone())
-                .set_tags(sdk_tags.clone())
-                .send()
-                .await
-                .map_err(|e| sdk_error("iam:CreateRole", e))
+                .set_tags(sdk_tags.clone());
+            aws_call("iam:CreateRole", request.send()).await
         })
         .await?;
         let role = created
@@ -259,20 +258,16 @@ async fn set_boundary(
     match wanted {
         _ if current == wanted => Ok(()),
         Some(arn) => {
-            iam.put_role_permissions_boundary()
+            let request = iam
+                .put_role_permissions_boundary()
                 .role_name(name)
-                .permissions_boundary(arn)
-                .send()
-                .await
-                .map_err(|e| sdk_error("iam:PutRolePermissionsBoundary", e))?;
+                .permissions_boundary(arn);
+            aws_call("iam:PutRolePermissionsBoundary", request.send()).await?;
             Ok(())
         }
         None => {
-            iam.delete_role_permissions_boundary()
-                .role_name(name)
-                .send()
-                .await
-                .map_err(|e| sdk_error("iam:DeleteRolePermissionsBoundary", e))?;
+            let request = iam.delete_role_permissions_boundary().role_name(name);
+            aws_call("iam:DeleteRolePermissionsBoundary", request.send()).await?;
             Ok(())
         }
     }
@@ -310,11 +305,7 @@ async fn delete_role(iam: &Client, name: &str) -> KindResult<()> {
     }
     // IAM may still count a just-removed attachment for a moment.
     retry_while(&["DeleteConflict"], Backoff::CONSISTENCY, || async {
-        iam.delete_role()
-            .role_name(name)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:DeleteRole", e))?;
+        aws_call("iam:DeleteRole", iam.delete_role().role_name(name).send()).await?;
         Ok(())
     })
     .await

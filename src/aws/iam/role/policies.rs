@@ -4,7 +4,7 @@
 use super::super::policy;
 use super::super::NOT_FOUND;
 use crate::aws::common::ignore_gone;
-use crate::aws::{retry_while, sdk_error, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, Backoff};
 use crate::kinds::{KindError, KindResult};
 use aws_sdk_iam::Client;
 use serde_json::Value;
@@ -99,13 +99,11 @@ pub(super) async fn inline_policies(
 ) -> KindResult<BTreeMap<String, Value>> {
     let mut policies = BTreeMap::new();
     for policy_name in inline_policy_names(iam, name).await? {
-        let answer = iam
+        let request = iam
             .get_role_policy()
             .role_name(name)
-            .policy_name(&policy_name)
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:GetRolePolicy", e))?;
+            .policy_name(&policy_name);
+        let answer = aws_call("iam:GetRolePolicy", request.send()).await?;
         let doc = policy::from_aws(answer.policy_document())
             .map_err(|message| KindError::local("iam:GetRolePolicy", message))?;
         policies.insert(policy_name, doc);
@@ -121,13 +119,12 @@ pub(super) async fn sync_inline(
 ) -> KindResult<()> {
     let (put, deleted) = inline_diff(current, desired);
     for (policy_name, doc) in put {
-        iam.put_role_policy()
+        let request = iam
+            .put_role_policy()
             .role_name(name)
             .policy_name(policy_name)
-            .policy_document(policy::render(doc))
-            .send()
-            .await
-            .map_err(|e| sdk_error("iam:PutRolePolicy", e))?;
+            .policy_document(policy::render(doc));
+        aws_call("iam:PutRolePolicy", request.send()).await?;
     }
     for policy_name in deleted {
         delete_inline(iam, name, &policy_name).await?;

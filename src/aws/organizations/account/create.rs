@@ -12,7 +12,7 @@ use super::super::{
 };
 use super::{is_closed, list_accounts, move_account, Spec, CHILD_NOT_FOUND, NOT_FOUND, SCHEMA};
 use crate::aws::common::missing;
-use crate::aws::{retry_while, sdk_error, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, Backoff};
 use crate::kinds::{KindError, KindResult, Seen, StepCx, Tags, Waiter};
 use aws_sdk_organizations::types::{CreateAccountStatus, IamUserAccessToBilling};
 use aws_sdk_organizations::Client;
@@ -111,12 +111,10 @@ async fn create_account(cx: &StepCx, org: &Client, spec: &Spec, tags: &Tags) -> 
 /// yet (`None`).
 async fn look(org: &Client, request: &str) -> KindResult<Option<CreateAccountStatus>> {
     let call = CREATED.call;
-    let described = org
+    let request = org
         .describe_create_account_status()
-        .create_account_request_id(request)
-        .send()
-        .await
-        .map_err(|e| sdk_error(call, e));
+        .create_account_request_id(request);
+    let described = aws_call(call, request.send()).await;
     match found(described, &["CreateAccountStatusNotFoundException"])? {
         None => Ok(None),
         Some(described) => match described.create_account_status {

@@ -3,7 +3,7 @@
 
 use super::{busy_backoff, describe_one, wait, Spec, BUSY, DEFAULT_TIMEOUT, NOT_FOUND, SCHEMA};
 use crate::aws::common::{ignore_gone, value_or_default};
-use crate::aws::{retry_while, sdk_error};
+use crate::aws::{aws_call, retry_while};
 use crate::kinds::{Attrs, KindError, KindResult, StepCx};
 use aws_sdk_rds::Client;
 use serde_json::Value;
@@ -33,13 +33,12 @@ pub(super) async fn delete(cx: &StepCx, rds: &Client, id: &str, prior: &Attrs) -
         let snapshot = final_snapshot(prior, id, replica, unix_now());
         let bound = cx.timeout_or(DEFAULT_TIMEOUT);
         let deleted = retry_while(&[BUSY], busy_backoff(bound), || async {
-            rds.delete_db_instance()
+            let request = rds
+                .delete_db_instance()
                 .db_instance_identifier(id)
                 .skip_final_snapshot(snapshot.is_none())
-                .set_final_db_snapshot_identifier(snapshot.clone())
-                .send()
-                .await
-                .map_err(|e| sdk_error("rds:DeleteDBInstance", e))?;
+                .set_final_db_snapshot_identifier(snapshot.clone());
+            aws_call("rds:DeleteDBInstance", request.send()).await?;
             Ok(())
         })
         .await;
