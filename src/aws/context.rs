@@ -7,6 +7,9 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
+/// What an AWS kind's create, update and delete get: the step, and `cx.aws`, this context.
+pub type Cx<'a> = crate::kinds::KindCx<'a, AwsContext>;
+
 /// The builder of one service's client over the shared configuration: calls counted, paced
 /// by the service's client-side rate limits, retried within the service's own retry quota.
 macro_rules! paced_config {

@@ -27,5 +27,5 @@ pub use errors::{aws_call, sdk_error};
 pub use accounts::{role_arn, AssumeRole};
 pub use calls::CallCounter;
 
-pub use context::{partition, AwsContext};
+pub use context::{partition, AwsContext, Cx};
 pub use registry::{placing_registry, registry};

@@ -27,7 +27,7 @@ pub use schema::{Attr, AttrType, Rule, Schema};
 pub use spec::spec_fits_schema;
 pub use spec::{attr_name, changed, parse_spec, value_or_default, TAGS};
 pub use tags::{carries_all, tag_changes, tag_map, user_tags, TagApi, TagChanges, Tagging};
-pub use typed::{gone, in_order, AwsItem, AwsKind, Change, ClientOf, Typed};
+pub use typed::{gone, in_order, AwsItem, AwsKind, Change, ClientOf, KindCx, Typed};
 pub use wait::{Seen, Waiter};
 
 use async_trait::async_trait;
@@ -312,6 +312,11 @@ impl Registry {
 
     pub fn register(&mut self, kind: Arc<dyn ResourceKind>) {
         self.kinds.insert(kind.schema().name, kind);
+    }
+
+    /// Registers typed kind `kind`, its calls going through `client`.
+    pub fn add<K: AwsKind>(&mut self, kind: K, client: &Arc<typed::ClientOf<K>>) {
+        self.register(Arc::new(Typed::new(kind, client.clone())));
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<dyn ResourceKind>> {

@@ -12,6 +12,8 @@ use super::{
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::Arc;
 
 /// What a kind's describe call answers, and the calls every kind of its service makes on
 /// it: describe by ids, list by tags, the item's tags and where they are synced. A service
@@ -66,27 +68,38 @@ pub trait AwsKind: Send + Sync + 'static {
     /// The kind's attributes, outputs, tier and price.
     const SCHEMA: &'static Schema;
 
-    /// What the item's calls go through.
-    fn client(&self) -> &ClientOf<Self>;
-
     /// Creates the resource tagged with `tags` where the API allows it, waits until it is
     /// usable, and returns its id.
-    async fn create(&self, cx: &StepCx, spec: &Self::Spec, tags: &Tags) -> KindResult<String>;
+    async fn create(
+        &self,
+        cx: &KindCx<'_, ClientOf<Self>>,
+        spec: &Self::Spec,
+        tags: &Tags,
+    ) -> KindResult<String>;
 
     /// The item as innovate sees it: id, outputs and observed attributes. The layer adds
     /// the `tags` attribute and [`Live::identity`] from [`AwsItem::tags`].
-    fn live(&self, item: &Self::Item) -> Option<Live>;
+    fn live(&self, aws: &ClientOf<Self>, item: &Self::Item) -> Option<Live>;
 
     /// Changes what [`Change::changed`] says in place; the layer syncs the tags after it.
     /// Kinds whose every attribute forces a replace keep the default: only tags change.
-    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(
+        &self,
+        cx: &KindCx<'_, ClientOf<Self>>,
+        change: &Change<'_, Self>,
+    ) -> KindResult<()> {
         let _ = (cx, change);
         Ok(())
     }
 
     /// Deletes the resource and waits until AWS has let go of it. An answer with one of
     /// [`AwsItem::NOT_FOUND`] counts as deleted.
-    async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()>;
+    async fn delete(
+        &self,
+        cx: &KindCx<'_, ClientOf<Self>>,
+        live: &Live,
+        prior: &Attrs,
+    ) -> KindResult<()>;
 
     /// See [`ResourceKind::natural_id`].
     fn natural_id(&self, spec: &Self::Spec) -> Option<String> {
@@ -112,8 +125,24 @@ pub trait AwsKind: Send + Sync + 'static {
     }
 
     /// See [`ResourceKind::identity_of`]: for kinds whose describe leaves tags out.
-    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
+    async fn identity_of(&self, aws: &ClientOf<Self>, live: &Live) -> KindResult<Tags> {
+        let _ = aws;
         Ok(live.identity.clone())
+    }
+}
+
+/// What a kind's create, update and delete get: the step ([`StepCx`], which this derefs
+/// to: progress, the blueprint's timeouts) and the client the kind's calls go through.
+pub struct KindCx<'a, C> {
+    pub step: &'a StepCx,
+    pub aws: &'a C,
+}
+
+impl<C> Deref for KindCx<'_, C> {
+    type Target = StepCx;
+
+    fn deref(&self) -> &StepCx {
+        self.step
     }
 }
 
@@ -141,12 +170,26 @@ impl<K: AwsKind + ?Sized> Change<'_, K> {
     }
 }
 
-/// A [`ResourceKind`] made of an [`AwsKind`].
-pub struct Typed<K>(pub K);
+/// A [`ResourceKind`] made of an [`AwsKind`] and the client its calls go through.
+pub struct Typed<K: AwsKind> {
+    kind: K,
+    client: Arc<ClientOf<K>>,
+}
 
 impl<K: AwsKind> Typed<K> {
+    pub fn new(kind: K, client: Arc<ClientOf<K>>) -> Typed<K> {
+        Typed { kind, client }
+    }
+
+    fn cx<'a>(&'a self, step: &'a StepCx) -> KindCx<'a, ClientOf<K>> {
+        KindCx {
+            step,
+            aws: &self.client,
+        }
+    }
+
     fn to_live(&self, item: &K::Item) -> Option<Live> {
-        let mut live = self.0.live(item)?;
+        let mut live = self.kind.live(&self.client, item)?;
         if let Some(tags) = item.tags() {
             if let Some(attrs) = live.attrs.as_mut() {
                 attrs.insert(TAGS.name.to_string(), user_tags(&tags));
@@ -157,7 +200,7 @@ impl<K: AwsKind> Typed<K> {
     }
 
     async fn read(&self, ids: &[String]) -> KindResult<Vec<(K::Item, Live)>> {
-        let items = K::Item::describe(self.0.client(), ids).await?;
+        let items = K::Item::describe(&self.client, ids).await?;
         Ok(items
             .into_iter()
             .filter_map(|item| self.to_live(&item).map(|live| (item, live)))
@@ -176,7 +219,7 @@ impl<K: AwsKind> Typed<K> {
     }
 
     async fn sync_tags(&self, item: &K::Item, id: &str, desired: &Tags) -> KindResult<()> {
-        let Some(tagging) = item.tagging(self.0.client(), id).await? else {
+        let Some(tagging) = item.tagging(&self.client, id).await? else {
             return Ok(());
         };
         let carried = tagging.carried(item.tags()).await?;
@@ -197,7 +240,7 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
 
     async fn create(&self, cx: &StepCx, desired: &Attrs, tags: &Tags) -> KindResult<Live> {
         let spec: K::Spec = parse_spec(K::SCHEMA, desired)?;
-        let id = self.0.create(cx, &spec, tags).await?;
+        let id = self.kind.create(&self.cx(cx), &spec, tags).await?;
         Ok(self.read_existing(&id).await?.1)
     }
 
@@ -211,20 +254,20 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
 
     fn natural_id(&self, desired: &Attrs) -> Option<String> {
         let spec: K::Spec = parse_spec(K::SCHEMA, desired).ok()?;
-        self.0.natural_id(&spec)
+        self.kind.natural_id(&spec)
     }
 
     fn conflict_codes(&self) -> &'static [&'static str] {
-        self.0.conflict_codes()
+        self.kind.conflict_codes()
     }
 
     async fn list_tagged(&self, tags: &Tags) -> KindResult<Option<Vec<Live>>> {
-        let Some(items) = K::Item::list(self.0.client(), tags).await? else {
+        let Some(items) = K::Item::list(&self.client, tags).await? else {
             return Ok(None);
         };
         let mut found = Vec::new();
         for live in items.iter().filter_map(|item| self.to_live(item)) {
-            let identity = self.0.identity_of(&live).await?;
+            let identity = self.kind.identity_of(&self.client, &live).await?;
             if carries_all(&identity, tags) {
                 found.push(Live { identity, ..live });
             }
@@ -233,7 +276,7 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
     }
 
     async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
-        self.0.identity_of(live).await
+        self.kind.identity_of(&self.client, live).await
     }
 
     async fn update(
@@ -255,7 +298,7 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
             tags,
             schema: K::SCHEMA,
         };
-        self.0.update(cx, &change).await?;
+        self.kind.update(&self.cx(cx), &change).await?;
         if K::SCHEMA.taggable {
             self.sync_tags(&current, &live.id, tags).await?;
         }
@@ -263,18 +306,18 @@ impl<K: AwsKind> ResourceKind for Typed<K> {
     }
 
     fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
-        self.0.delete_refusal(prior)
+        self.kind.delete_refusal(prior)
     }
 
     fn delete_note(&self, prior: &Attrs) -> Option<String> {
-        self.0.delete_note(prior)
+        self.kind.delete_note(prior)
     }
 
     /// A "not found" answer ends the delete only when the resource itself is gone: IAM,
     /// for one, answers NoSuchEntity about a policy detached a moment ago too, and taking
     /// that for the role's own absence would make state forget a role that still exists.
     async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
-        match self.0.delete(cx, live, prior).await {
+        match self.kind.delete(&self.cx(cx), live, prior).await {
             Err(err) if err.has_code_in(K::Item::NOT_FOUND) => {
                 let still_there = self.read(std::slice::from_ref(&live.id)).await?;
                 if still_there.is_empty() {
@@ -311,11 +354,9 @@ mod tests {
 
     const SCHEMA: Schema = Schema::new("test.kind", Tier::Identity, Spec::ATTRS);
 
-    /// A kind whose delete answers "not found" and whose describe still finds the
-    /// resource when `still_there`.
-    struct NotFoundOnDelete {
-        still_there: bool,
-    }
+    /// A kind whose delete answers "not found"; its client says whether its describe still
+    /// finds the resource.
+    struct NotFoundOnDelete;
 
     /// The fake's item: a resource id.
     struct Item(String);
@@ -339,19 +380,15 @@ mod tests {
         type Item = Item;
         const SCHEMA: &'static Schema = &SCHEMA;
 
-        fn client(&self) -> &bool {
-            &self.still_there
-        }
-
-        async fn create(&self, _: &StepCx, _: &Spec, _: &Tags) -> KindResult<String> {
+        async fn create(&self, _: &KindCx<'_, bool>, _: &Spec, _: &Tags) -> KindResult<String> {
             unreachable!("not created in these tests")
         }
 
-        fn live(&self, item: &Item) -> Option<Live> {
+        fn live(&self, _: &bool, item: &Item) -> Option<Live> {
             Some(Live::observed(item.0.clone(), Attrs::new(), Attrs::new()))
         }
 
-        async fn delete(&self, _: &StepCx, _: &Live, _: &Attrs) -> KindResult<()> {
+        async fn delete(&self, _: &KindCx<'_, bool>, _: &Live, _: &Attrs) -> KindResult<()> {
             let message = "The policy with name p cannot be found.";
             Err(KindError::new(
                 "test:DetachPolicy",
@@ -365,9 +402,9 @@ mod tests {
     async fn not_found_while_deleting_counts_as_deleted_only_when_the_resource_is_gone() {
         let live = Live::observed("r".into(), Attrs::new(), Attrs::new());
         let cx = StepCx::silent("test.kind.r");
-        let gone = Typed(NotFoundOnDelete { still_there: false });
+        let gone = Typed::new(NotFoundOnDelete, Arc::new(false));
         assert_eq!(gone.delete(&cx, &live, &Attrs::new()).await, Ok(()));
-        let still_there = Typed(NotFoundOnDelete { still_there: true });
+        let still_there = Typed::new(NotFoundOnDelete, Arc::new(true));
         let err = still_there
             .delete(&cx, &live, &Attrs::new())
             .await

@@ -4,7 +4,7 @@
 mod table;
 
 use crate::aws::{sdk_error, AwsContext};
-use crate::kinds::{KindError, KindResult, Registry, TagApi, Tags, Typed};
+use crate::kinds::{KindError, KindResult, Registry, TagApi, Tags};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::Tag;
 use aws_sdk_dynamodb::Client;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// Registers the DynamoDB kinds, sharing `aws`'s one DynamoDB client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(Typed(table::TableKind(aws.clone()))));
+    registry.add(table::TableKind, aws);
 }
 
 /// DynamoDB tags for CreateTable or TagResource; `None` when there is nothing to tag.

@@ -7,7 +7,7 @@
 use super::{sdk_tags, tags_of, unbuildable, ByArn};
 use crate::aws::common::{missing, observed, outputs, string_or_null, unless_gone};
 use crate::aws::iam::get_each;
-use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::wait::{until, Status};
 use crate::kinds::{
     parse_spec, retry_when, AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live,
@@ -22,7 +22,6 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
 
 const KEY_TYPES: &[&str] = &["S", "N", "B"];
@@ -118,7 +117,7 @@ impl AwsItem for Table {
     }
 }
 
-pub(super) struct TableKind(pub(super) Arc<AwsContext>);
+pub(super) struct TableKind;
 
 #[async_trait]
 impl AwsKind for TableKind {
@@ -126,15 +125,11 @@ impl AwsKind for TableKind {
     type Item = Table;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
     /// CreateTable has no client token; the name is unique in the account and region, so
     /// a lost answer is settled by it (`natural_id`) and the owner tags the layer checks.
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let call = "dynamodb:CreateTable";
-        let ddb = self.0.dynamodb().await;
+        let ddb = cx.aws.dynamodb().await;
         let (attributes, keys) = key_schema(spec)?;
         let throughput = throughput(spec)?;
         let sdk_tags = sdk_tags(call, tags)?;
@@ -167,15 +162,15 @@ impl AwsKind for TableKind {
         &[IN_USE]
     }
 
-    fn live(&self, table: &Table) -> Option<Live> {
+    fn live(&self, _: &AwsContext, table: &Table) -> Option<Live> {
         to_live(table)
     }
 
     /// Compared with what AWS holds, so drift is put back too. A table adopted after a
     /// lost create answer may still be CREATING: every change waits for ACTIVE first.
-    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let (spec, current, name) = (change.desired, change.current, change.id());
-        let ddb = self.0.dynamodb().await;
+        let ddb = cx.aws.dynamodb().await;
         active(cx, ddb, name).await?;
         for request in table_updates(ddb, spec, &current.table)? {
             let call = "dynamodb:UpdateTable";
@@ -195,8 +190,8 @@ impl AwsKind for TableKind {
     /// A table still being created or updated refuses the delete (ResourceInUseException)
     /// until it is ACTIVE; one already gone answers ResourceNotFoundException, which the
     /// layer counts as deleted.
-    async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ddb = self.0.dynamodb().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ddb = cx.aws.dynamodb().await;
         let name = live.id.as_str();
         retry_when(busy, Backoff::DEPENDENCIES, || async {
             let sent = ddb.delete_table().table_name(name).send().await;
@@ -534,7 +529,7 @@ mod tests {
             (units.read_capacity_units(), units.write_capacity_units()),
             (5, 2)
         );
-        let kind = TableKind(AwsContext::new(None));
+        let kind = TableKind;
         let protected = json!({"name": "t", "hash_key": "k", "deletion_protection": true});
         let refusal = kind.delete_refusal(protected.as_object().unwrap()).unwrap();
         assert!(refusal.contains("deletion_protection"), "{refusal}");

@@ -5,14 +5,13 @@ use super::{
     describe_existing, filter, missing, observed, outputs, string_or_null, tag_filters,
     tagging_by_id, tags, Lookup,
 };
-use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, KindResult, Live, Schema, StepCx, Tagging, Tags, Tier,
+    AttrType, Attrs, AwsItem, AwsKind, KindResult, Live, Schema, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Address, DomainType, ResourceType};
 use aws_sdk_ec2::Client;
-use std::sync::Arc;
 use std::time::Duration;
 
 crate::spec! {
@@ -72,7 +71,7 @@ impl AwsItem for Address {
     }
 }
 
-pub(super) struct ElasticIpKind(pub(super) Arc<AwsContext>);
+pub(super) struct ElasticIpKind;
 
 #[async_trait]
 impl AwsKind for ElasticIpKind {
@@ -80,13 +79,9 @@ impl AwsKind for ElasticIpKind {
     type Item = Address;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let request = self
-            .0
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let request = cx
+            .aws
             .ec2()
             .await
             .allocate_address()
@@ -99,13 +94,13 @@ impl AwsKind for ElasticIpKind {
             .to_string())
     }
 
-    fn live(&self, address: &Address) -> Option<Live> {
+    fn live(&self, _: &AwsContext, address: &Address) -> Option<Live> {
         to_live(address)
     }
 
     /// Only the tags change in place, and the layer syncs those.
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let id = live.id.as_str();
         // An address already released is NOT_FOUND, which the layer counts as deleted.
         retry_while(&RELEASE_BLOCKED, RELEASE_BACKOFF, || async move {

@@ -5,9 +5,9 @@
 //! code and message.
 
 use super::{missing, observed, outputs, string_or_null, tags};
-use crate::aws::{aws_call, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    retry_when, AttrType, Attrs, AwsKind, KindError, KindResult, Live, Schema, StepCx, Tags, Tier,
+    retry_when, AttrType, Attrs, AwsKind, KindError, KindResult, Live, Schema, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
@@ -15,7 +15,6 @@ use aws_sdk_ec2::types::{
 };
 use aws_sdk_ec2::Client;
 use serde_json::Value;
-use std::sync::Arc;
 
 const CLOUDWATCH: &str = "cloud-watch-logs";
 
@@ -59,7 +58,7 @@ const CREATE: &str = "ec2:CreateFlowLogs";
 ec2_item!(FlowLog, DESCRIBE, &[NOT_FOUND], described by describe,
     listed by describe_flow_logs.filter);
 
-pub(super) struct FlowLogKind(pub(super) Arc<AwsContext>);
+pub(super) struct FlowLogKind;
 
 #[async_trait]
 impl AwsKind for FlowLogKind {
@@ -67,17 +66,13 @@ impl AwsKind for FlowLogKind {
     type Item = FlowLog;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
     /// A role created moments ago is not assumable by vpc-flow-logs.amazonaws.com until
     /// IAM has propagated it: AWS refuses with "Unable to assume given IAM role" (as a call
     /// error or an Unsuccessful item), which terraform-provider-aws retries too. Each
     /// attempt has its own client token: AWS would answer a reused one's refusal again.
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         check(spec)?;
-        let ec2 = self.0.ec2().await;
+        let ec2 = cx.aws.ec2().await;
         let role_not_ready = |err: &KindError| err.message.contains("Unable to assume given IAM");
         let created = retry_when(role_not_ready, Backoff::CONSISTENCY, || async {
             let request = ec2
@@ -107,15 +102,15 @@ impl AwsKind for FlowLogKind {
         &["FlowLogAlreadyExists"]
     }
 
-    fn live(&self, flow_log: &FlowLog) -> Option<Live> {
+    fn live(&self, _: &AwsContext, flow_log: &FlowLog) -> Option<Live> {
         to_live(flow_log)
     }
 
     /// Only the tags change in place, and the layer syncs those. A flow log already gone
     /// (InvalidFlowLogId.NotFound, as a call error or an Unsuccessful item) is counted as
     /// deleted by the layer once a read confirms it.
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let call = "ec2:DeleteFlowLogs";
         let answer = ec2.delete_flow_logs().flow_log_ids(&live.id).send().await;
         let answer = answer.map_err(|e| sdk_error(call, e))?;

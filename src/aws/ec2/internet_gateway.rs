@@ -5,14 +5,11 @@ use super::{
     delete_retrying, ignore_gone, missing, observed, outputs, string_or_null, tags,
     unless_already_ours,
 };
-use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
-use crate::kinds::{
-    gone, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier,
-};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff, Cx};
+use crate::kinds::{gone, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Tags, Tier};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway, InternetGatewayAttachment, ResourceType};
 use aws_sdk_ec2::Client;
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -29,7 +26,7 @@ const DESCRIBE: &str = "ec2:DescribeInternetGateways";
 ec2_item!(InternetGateway, DESCRIBE, &[NOT_FOUND], described by describe,
     listed by describe_internet_gateways.filters);
 
-pub(super) struct InternetGatewayKind(pub(super) Arc<AwsContext>);
+pub(super) struct InternetGatewayKind;
 
 #[async_trait]
 impl AwsKind for InternetGatewayKind {
@@ -37,12 +34,8 @@ impl AwsKind for InternetGatewayKind {
     type Item = InternetGateway;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let ec2 = self.0.ec2().await;
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let ec2 = cx.aws.ec2().await;
         let request = ec2
             .create_internet_gateway()
             .set_tag_specifications(tags::specification(ResourceType::InternetGateway, tags));
@@ -57,12 +50,12 @@ impl AwsKind for InternetGatewayKind {
         Ok(id.to_string())
     }
 
-    fn live(&self, gateway: &InternetGateway) -> Option<Live> {
-        to_live(&self.0, gateway)
+    fn live(&self, aws: &AwsContext, gateway: &InternetGateway) -> Option<Live> {
+        to_live(aws, gateway)
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let wanted = change.desired.vpc_id.as_ref();
         let attached = attached_vpcs(change.current);
         for vpc in attached.iter().filter(|vpc| wanted != Some(*vpc)) {
@@ -74,8 +67,8 @@ impl AwsKind for InternetGatewayKind {
         Ok(())
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let Some(current) = describe(ec2, std::slice::from_ref(&live.id)).await?.pop() else {
             return Ok(());
         };

@@ -96,7 +96,7 @@ mod vpc_endpoint;
 pub(crate) use crate::aws::common::*;
 use crate::aws::AwsContext;
 use crate::aws::{retry_while, Backoff};
-use crate::kinds::{KindResult, Registry, Tagging, Tags, Typed, Waiter};
+use crate::kinds::{KindResult, Registry, Tagging, Tags, Waiter};
 use aws_sdk_ec2::types::Filter;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -104,19 +104,16 @@ use std::sync::Arc;
 
 /// Registers every EC2 network kind, all sharing `aws`'s one EC2 client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    let aws = || aws.clone();
-    registry.register(Arc::new(Typed(vpc::VpcKind(aws()))));
-    registry.register(Arc::new(Typed(subnet::SubnetKind(aws()))));
-    let gateway = internet_gateway::InternetGatewayKind(aws());
-    registry.register(Arc::new(Typed(gateway)));
-    registry.register(Arc::new(Typed(elastic_ip::ElasticIpKind(aws()))));
-    registry.register(Arc::new(Typed(nat_gateway::NatGatewayKind(aws()))));
-    registry.register(Arc::new(Typed(route_table::RouteTableKind(aws()))));
-    let group = security_group::SecurityGroupKind(aws());
-    registry.register(Arc::new(Typed(group)));
-    registry.register(Arc::new(Typed(network_acl::NetworkAclKind(aws()))));
-    registry.register(Arc::new(Typed(vpc_endpoint::VpcEndpointKind(aws()))));
-    registry.register(Arc::new(Typed(flow_log::FlowLogKind(aws()))));
+    registry.add(vpc::VpcKind, aws);
+    registry.add(subnet::SubnetKind, aws);
+    registry.add(internet_gateway::InternetGatewayKind, aws);
+    registry.add(elastic_ip::ElasticIpKind, aws);
+    registry.add(nat_gateway::NatGatewayKind, aws);
+    registry.add(route_table::RouteTableKind, aws);
+    registry.add(security_group::SecurityGroupKind, aws);
+    registry.add(network_acl::NetworkAclKind, aws);
+    registry.add(vpc_endpoint::VpcEndpointKind, aws);
+    registry.add(flow_log::FlowLogKind, aws);
 }
 
 /// `Filter { name, values }` for Describe* calls.

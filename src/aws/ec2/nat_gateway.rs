@@ -3,16 +3,15 @@
 //! its tags change in place.
 
 use super::{missing, observed, outputs, string_or_null, tags};
-use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, KindError, KindResult, Live, Schema, Seen, StepCx, Tags, Tier, Waiter,
+    AttrType, Attrs, AwsKind, KindError, KindResult, Live, Schema, Seen, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
     ConnectivityType, NatGateway, NatGatewayAddress, NatGatewayState, ResourceType,
 };
 use aws_sdk_ec2::Client;
-use std::sync::Arc;
 use std::time::Duration;
 
 crate::spec! {
@@ -65,7 +64,7 @@ const DELETED: Waiter = Waiter {
 ec2_item!(NatGateway, DESCRIBE, &NOT_FOUND, described by describe_all,
     listed by describe_nat_gateways.filter if |g| !is_gone(g) && !deleting(g));
 
-pub(super) struct NatGatewayKind(pub(super) Arc<AwsContext>);
+pub(super) struct NatGatewayKind;
 
 #[async_trait]
 impl AwsKind for NatGatewayKind {
@@ -73,16 +72,12 @@ impl AwsKind for NatGatewayKind {
     type Item = NatGateway;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         if spec.connectivity_type == "public" && spec.allocation_id.is_none() {
             let message = "allocation_id is required when connectivity_type is public";
             return Err(KindError::local("ec2:CreateNatGateway", message));
         }
-        let ec2 = self.0.ec2().await;
+        let ec2 = cx.aws.ec2().await;
         let id = create_nat_gateway(ec2, spec, tags).await?;
         let ids = std::slice::from_ref(&id);
         let look = || async move { Ok(describe_all(ec2, ids).await?.pop()) };
@@ -96,14 +91,14 @@ impl AwsKind for NatGatewayKind {
         &["Resource.AlreadyAssociated"]
     }
 
-    fn live(&self, gateway: &NatGateway) -> Option<Live> {
+    fn live(&self, _: &AwsContext, gateway: &NatGateway) -> Option<Live> {
         to_live(gateway)
     }
 
     /// Only the tags change in place, and the layer syncs those.
     /// A gateway already gone answers NOT_FOUND, which the layer counts as deleted.
-    async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let request = ec2.delete_nat_gateway().nat_gateway_id(&live.id);
         aws_call("ec2:DeleteNatGateway", request.send()).await?;
         let ids = std::slice::from_ref(&live.id);
@@ -214,6 +209,7 @@ fn to_live(gateway: &NatGateway) -> Option<Live> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinds::StepCx;
 
     #[test]
     fn deletes_wait_thirty_minutes_unless_the_blueprint_says_otherwise() {

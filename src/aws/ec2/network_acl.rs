@@ -4,9 +4,9 @@
 //! held by any other NACL is refused, since that NACL may belong to someone else.
 
 use super::{delete_retrying, filter, keyed_changes, missing, observed, outputs, tags};
-use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{IcmpTypeCode, NetworkAcl, NetworkAclEntry, PortRange};
@@ -14,7 +14,6 @@ use aws_sdk_ec2::types::{ResourceType, RuleAction};
 use aws_sdk_ec2::Client;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -61,7 +60,7 @@ const ASSOCIATION_NOT_FOUND: &str = "InvalidAssociationID.NotFound";
 ec2_item!(NetworkAcl, DESCRIBE, &[NOT_FOUND], described by describe,
     listed by describe_network_acls.filters);
 
-pub(super) struct NetworkAclKind(pub(super) Arc<AwsContext>);
+pub(super) struct NetworkAclKind;
 
 #[async_trait]
 impl AwsKind for NetworkAclKind {
@@ -69,13 +68,9 @@ impl AwsKind for NetworkAclKind {
     type Item = NetworkAcl;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let desired = desired_entries(spec)?;
-        let ec2 = self.0.ec2().await;
+        let ec2 = cx.aws.ec2().await;
         let id = create_acl(ec2, spec, tags).await?;
         // A NACL created moments ago may not be visible to the entry calls yet.
         let acl = retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async {
@@ -88,10 +83,10 @@ impl AwsKind for NetworkAclKind {
         Ok(id)
     }
 
-    fn live(&self, acl: &NetworkAcl) -> Option<Live> {
+    fn live(&self, aws: &AwsContext, acl: &NetworkAcl) -> Option<Live> {
         let id = acl.network_acl_id()?.to_string();
         let owner = acl.owner_id();
-        let arn = owner.and_then(|o| self.0.arn("ec2", o, &format!("network-acl/{id}")));
+        let arn = owner.and_then(|o| aws.arn("ec2", o, &format!("network-acl/{id}")));
         let outputs = outputs([("arn", arn), ("owner_id", owner.map(str::to_string))]);
         let entries = actual_entries(acl);
         let attrs = observed([
@@ -103,16 +98,16 @@ impl AwsKind for NetworkAclKind {
         Some(Live::observed(id, outputs, attrs))
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let desired = desired_entries(change.desired)?;
         let actual = actual_entries(change.current);
         sync_entries(ec2, change.id(), &actual, &desired).await?;
         sync_subnets(ec2, change.current, &change.desired.subnet_ids).await
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let Some(acl) = describe(ec2, std::slice::from_ref(&live.id)).await?.pop() else {
             return Ok(());
         };

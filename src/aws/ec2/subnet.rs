@@ -4,16 +4,15 @@ use super::{
     available, carries_all, delete_retrying, filter, has_code, missing, observed, outputs,
     string_or_null, tags,
 };
-use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    identity_tags, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tags,
-    Tier, Waiter,
+    identity_tags, AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Seen, Tags, Tier,
+    Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Subnet};
 use aws_sdk_ec2::Client;
 use serde_json::Value;
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -34,7 +33,7 @@ const AVAILABLE: Waiter = available(DESCRIBE);
 ec2_item!(Subnet, DESCRIBE, &[NOT_FOUND], described by describe,
     listed by describe_subnets.filters);
 
-pub(super) struct SubnetKind(pub(super) Arc<AwsContext>);
+pub(super) struct SubnetKind;
 
 #[async_trait]
 impl AwsKind for SubnetKind {
@@ -42,12 +41,8 @@ impl AwsKind for SubnetKind {
     type Item = Subnet;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let ec2 = self.0.ec2().await;
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let ec2 = cx.aws.ec2().await;
         let id = create_subnet(ec2, spec, tags).await?;
         let ids = std::slice::from_ref(&id);
         let look = || async move { Ok(describe(ec2, ids).await?.pop()) };
@@ -58,21 +53,21 @@ impl AwsKind for SubnetKind {
         Ok(id)
     }
 
-    fn live(&self, subnet: &Subnet) -> Option<Live> {
+    fn live(&self, _: &AwsContext, subnet: &Subnet) -> Option<Live> {
         to_live(subnet)
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         // DescribeSubnets reports the flag, so compare with AWS rather than with state.
         let wanted = change.desired.map_public_ip_on_launch;
         if change.current.map_public_ip_on_launch() != Some(wanted) {
-            map_public_ip(self.0.ec2().await, change.id(), wanted).await?;
+            map_public_ip(cx.aws.ec2().await, change.id(), wanted).await?;
         }
         Ok(())
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let id = live.id.as_str();
         delete_retrying(&[NOT_FOUND], || async move {
             let request = ec2.delete_subnet().subnet_id(id);

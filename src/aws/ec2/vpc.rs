@@ -5,17 +5,16 @@ use super::{
     available, delete_retrying, filter, missing, observed, outputs, string_or_null, tag_filters,
     tagging_by_id, tags,
 };
-use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, Seen, StepCx, Tagging,
-    Tags, Tier, Waiter,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, Seen, Tagging, Tags, Tier,
+    Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tenancy, Vpc, VpcTenancy};
 use aws_sdk_ec2::Client;
 use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -76,7 +75,7 @@ impl AwsItem for VpcItem {
     }
 }
 
-pub(super) struct VpcKind(pub(super) Arc<AwsContext>);
+pub(super) struct VpcKind;
 
 #[async_trait]
 impl AwsKind for VpcKind {
@@ -84,12 +83,8 @@ impl AwsKind for VpcKind {
     type Item = VpcItem;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let ec2 = self.0.ec2().await;
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let ec2 = cx.aws.ec2().await;
         let request = ec2
             .create_vpc()
             .cidr_block(&spec.cidr_block)
@@ -109,12 +104,12 @@ impl AwsKind for VpcKind {
         Ok(id.to_string())
     }
 
-    fn live(&self, item: &VpcItem) -> Option<Live> {
-        to_live(&self.0, item)
+    fn live(&self, aws: &AwsContext, item: &VpcItem) -> Option<Live> {
+        to_live(aws, item)
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         if change.changed("instance_tenancy") {
             // The plan replaces the VPC for every other change (`dedicated_to_default`).
             let request = ec2.modify_vpc_tenancy().vpc_id(change.id());
@@ -127,8 +122,8 @@ impl AwsKind for VpcKind {
         set_dns(ec2, change.id(), support, hostnames).await
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let id = live.id.as_str();
         delete_retrying(&[NOT_FOUND], || async move {
             aws_call("ec2:DeleteVpc", ec2.delete_vpc().vpc_id(id).send()).await?;

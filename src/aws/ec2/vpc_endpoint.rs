@@ -7,17 +7,15 @@
 
 use super::{available, delete_retrying, has_code, missing, observed, outputs, tags};
 use crate::aws::iam::policy;
-use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, StepCx, Tags,
-    Tier, Waiter,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, VpcEndpoint, VpcEndpointType};
 use aws_sdk_ec2::Client;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 crate::spec! {
@@ -73,7 +71,7 @@ const DELETED: Waiter = Waiter {
 ec2_item!(VpcEndpoint, DESCRIBE, &[NOT_FOUND], described by describe,
     listed by describe_vpc_endpoints.filters if |e: &VpcEndpoint| !gone(e));
 
-pub(super) struct VpcEndpointKind(pub(super) Arc<AwsContext>);
+pub(super) struct VpcEndpointKind;
 
 #[async_trait]
 impl AwsKind for VpcEndpointKind {
@@ -81,12 +79,8 @@ impl AwsKind for VpcEndpointKind {
     type Item = VpcEndpoint;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let ec2 = self.0.ec2().await;
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let ec2 = cx.aws.ec2().await;
         let id = create_endpoint(ec2, spec, tags).await?;
         // Interface endpoints take a minute or two to place their interfaces.
         let ids = std::slice::from_ref(&id);
@@ -95,10 +89,10 @@ impl AwsKind for VpcEndpointKind {
         Ok(id)
     }
 
-    fn live(&self, endpoint: &VpcEndpoint) -> Option<Live> {
+    fn live(&self, aws: &AwsContext, endpoint: &VpcEndpoint) -> Option<Live> {
         let id = endpoint.vpc_endpoint_id()?.to_string();
         let owner = endpoint.owner_id();
-        let arn = owner.and_then(|o| self.0.arn("ec2", o, &format!("vpc-endpoint/{id}")));
+        let arn = owner.and_then(|o| aws.arn("ec2", o, &format!("vpc-endpoint/{id}")));
         let dns_name = endpoint.dns_entries().first().and_then(|d| d.dns_name());
         let outputs = outputs([("arn", arn), ("dns_name", dns_name.map(str::to_string))]);
         let groups = endpoint.groups().iter().filter_map(|g| g.group_id());
@@ -122,9 +116,9 @@ impl AwsKind for VpcEndpointKind {
         Some(Live::observed(id, outputs, attrs))
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let (current, desired) = (change.current, change.desired);
-        let ec2 = self.0.ec2().await;
+        let ec2 = cx.aws.ec2().await;
         let groups: Vec<String> = current
             .groups()
             .iter()
@@ -162,8 +156,8 @@ impl AwsKind for VpcEndpointKind {
         Ok(())
     }
 
-    async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let id = live.id.as_str();
         delete_retrying(&[NOT_FOUND], || async move {
             let request = ec2.delete_vpc_endpoints().vpc_endpoint_ids(id);

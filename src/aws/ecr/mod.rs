@@ -7,10 +7,10 @@ mod repository;
 pub(crate) use repository::name_problem as repository_name_problem;
 
 use crate::aws::AwsContext;
-use crate::kinds::{Registry, Typed};
+use crate::kinds::Registry;
 use std::sync::Arc;
 
 /// Registers the ECR kinds, sharing `aws`'s one ECR client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(Typed(repository::RepositoryKind(aws.clone()))));
+    registry.add(repository::RepositoryKind, aws);
 }

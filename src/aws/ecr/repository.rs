@@ -7,11 +7,11 @@
 use crate::aws::common::unless_absent as unless;
 use crate::aws::common::{held_document, observed, outputs, sdk_tags, still_holding};
 use crate::aws::iam::{get_each, policy};
-use crate::aws::{AwsContext, Backoff};
+use crate::aws::{AwsContext, Backoff, Cx};
 use crate::kinds::wait::{until, Status};
 use crate::kinds::{
     parse_spec, retry_when, AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live,
-    Schema, StepCx, TagApi, Tagging, Tags, Tier,
+    Schema, TagApi, Tagging, Tags, Tier,
 };
 use crate::send;
 use async_trait::async_trait;
@@ -21,7 +21,6 @@ use aws_sdk_ecr::types::{
 };
 use aws_sdk_ecr::Client;
 use serde_json::Value;
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -88,7 +87,7 @@ impl AwsItem for Repo {
     }
 }
 
-pub(super) struct RepositoryKind(pub(super) Arc<AwsContext>);
+pub(super) struct RepositoryKind;
 
 #[async_trait]
 impl AwsKind for RepositoryKind {
@@ -96,13 +95,9 @@ impl AwsKind for RepositoryKind {
     type Item = Repo;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
     /// CreateRepository carries the tags, so a repository left by a lost answer carries
     /// this create's owner tags and the engine adopts it by name.
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let local = |message: String| KindError::local(SCHEMA.name, message);
         if let Some(problem) = name_problem(&spec.name) {
             return Err(local(format!("repository name `{}` {problem}", spec.name)));
@@ -116,7 +111,7 @@ impl AwsKind for RepositoryKind {
             .set_kms_key(spec.kms_key_arn.clone())
             .build()
             .map_err(|e| local(e.to_string()))?;
-        let ecr = self.0.ecr().await;
+        let ecr = cx.aws.ecr().await;
         let request = ecr
             .create_repository()
             .repository_name(&spec.name)
@@ -136,13 +131,13 @@ impl AwsKind for RepositoryKind {
         &["RepositoryAlreadyExistsException"]
     }
 
-    fn live(&self, repo: &Repo) -> Option<Live> {
+    fn live(&self, _: &AwsContext, repo: &Repo) -> Option<Live> {
         Some(to_live(repo))
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let (spec, current) = (change.desired, &change.current);
-        let ecr = self.0.ecr().await;
+        let ecr = cx.aws.ecr().await;
         let name = spec.name.as_str();
         let mutability = current
             .repo
@@ -167,8 +162,8 @@ impl AwsKind for RepositoryKind {
 
     /// RepositoryNotEmptyException unless `force_delete`; then waits until ECR no longer
     /// describes it (terraform waits the same way).
-    async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
-        let ecr = self.0.ecr().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, prior: &Attrs) -> KindResult<()> {
+        let ecr = cx.aws.ecr().await;
         let name = live.id.as_str();
         let request = ecr.delete_repository().repository_name(name);
         match send!("ecr:DeleteRepository", request.force(force_delete(prior))) {
@@ -460,7 +455,7 @@ mod tests {
 
     #[test]
     fn force_delete_comes_from_state() {
-        let kind = RepositoryKind(AwsContext::new(None));
+        let kind = RepositoryKind;
         assert_eq!(kind.delete_note(&Attrs::new()), None);
         let forced = json!({"name": "backend", "force_delete": true});
         let note = kind.delete_note(forced.as_object().unwrap()).unwrap();

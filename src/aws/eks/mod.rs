@@ -36,9 +36,7 @@ mod tags;
 use crate::aws::common::missing;
 use crate::aws::{sdk_error, AwsContext, Backoff};
 use crate::kinds::{retry_when, AwsItem, Tags};
-use crate::kinds::{
-    Attr, KindError, KindResult, Registry, Rule, Seen, StepCx, Tagging, Typed, Waiter,
-};
+use crate::kinds::{Attr, KindError, KindResult, Registry, Rule, Seen, StepCx, Tagging, Waiter};
 use async_trait::async_trait;
 use aws_sdk_eks::types::{ErrorDetail, Update, UpdateStatus};
 use aws_sdk_eks::Client;
@@ -51,9 +49,9 @@ use std::time::Duration;
 
 /// Registers every EKS kind, all sharing `aws`'s one EKS client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(Typed(cluster::ClusterKind(aws.clone()))));
-    registry.register(Arc::new(Typed(nodegroup::NodegroupKind(aws.clone()))));
-    registry.register(Arc::new(Typed(addon::AddonKind(aws.clone()))));
+    registry.add(cluster::ClusterKind, aws);
+    registry.add(nodegroup::NodegroupKind, aws);
+    registry.add(addon::AddonKind, aws);
 }
 
 /// What EKS answers for a cluster, node group, add-on or update that does not exist.

@@ -8,17 +8,15 @@ mod role;
 mod tags;
 
 use crate::aws::AwsContext;
-use crate::kinds::{KindResult, Registry, Typed};
+use crate::kinds::{KindResult, Registry};
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::future::Future;
 use std::sync::Arc;
 
 /// Registers the IAM kinds, sharing `aws`'s one IAM client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(Typed(role::RoleKind(aws.clone()))));
-    registry.register(Arc::new(Typed(
-        openid_connect_provider::OpenIdConnectProviderKind(aws.clone()),
-    )));
+    registry.add(role::RoleKind, aws);
+    registry.add(openid_connect_provider::OpenIdConnectProviderKind, aws);
 }
 
 /// IAM's code for a role, provider or policy it does not know.

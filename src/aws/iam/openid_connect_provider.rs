@@ -6,16 +6,14 @@
 
 use super::{get_each, tags, unless_gone, NOT_FOUND};
 use crate::aws::common::{missing, observed, outputs};
-use crate::aws::{aws_call, sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
-    Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_iam::operation::get_open_id_connect_provider::GetOpenIdConnectProviderOutput;
 use aws_sdk_iam::Client;
 use serde_json::Value;
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -76,7 +74,7 @@ impl AwsItem for Provider {
     }
 }
 
-pub(super) struct OpenIdConnectProviderKind(pub(super) Arc<AwsContext>);
+pub(super) struct OpenIdConnectProviderKind;
 
 #[async_trait]
 impl AwsKind for OpenIdConnectProviderKind {
@@ -84,14 +82,10 @@ impl AwsKind for OpenIdConnectProviderKind {
     type Item = Provider;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let thumbprints = (!spec.thumbprint_list.is_empty()).then(|| spec.thumbprint_list.clone());
-        let request = self
-            .0
+        let request = cx
+            .aws
             .iam()
             .await
             .create_open_id_connect_provider()
@@ -114,7 +108,7 @@ impl AwsKind for OpenIdConnectProviderKind {
         &["EntityAlreadyExists"]
     }
 
-    fn live(&self, provider: &Provider) -> Option<Live> {
+    fn live(&self, _: &AwsContext, provider: &Provider) -> Option<Live> {
         Some(Live::observed(
             provider.arn.clone(),
             outputs([("arn", Some(provider.arn.clone()))]),
@@ -122,8 +116,8 @@ impl AwsKind for OpenIdConnectProviderKind {
         ))
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
-        let iam = self.0.iam().await;
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
+        let iam = cx.aws.iam().await;
         let (arn, wanted) = (change.id(), change.desired);
         let current = &change.current.found;
         let (added, removed) = client_id_changes(current.client_id_list(), &wanted.client_id_list);
@@ -156,9 +150,9 @@ impl AwsKind for OpenIdConnectProviderKind {
         Ok(())
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
         let call = "iam:DeleteOpenIDConnectProvider";
-        let request = self.0.iam().await.delete_open_id_connect_provider();
+        let request = cx.aws.iam().await.delete_open_id_connect_provider();
         let request = request.open_id_connect_provider_arn(&live.id);
         request.send().await.map_err(|e| sdk_error(call, e))?;
         Ok(())

@@ -4,14 +4,13 @@
 
 use super::NOT_FOUND;
 use crate::aws::common::{observed, outputs};
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{retry_while, sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_kms::types::AliasListEntry;
 use aws_sdk_kms::Client;
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec {
@@ -42,7 +41,7 @@ impl AwsItem for AliasListEntry {
     }
 }
 
-pub(super) struct AliasKind(pub(super) Arc<AwsContext>);
+pub(super) struct AliasKind;
 
 #[async_trait]
 impl AwsKind for AliasKind {
@@ -50,12 +49,8 @@ impl AwsKind for AliasKind {
     type Item = AliasListEntry;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, _tags: &Tags) -> KindResult<String> {
-        let kms = self.0.kms().await;
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, _tags: &Tags) -> KindResult<String> {
+        let kms = cx.aws.kms().await;
         let (name, key) = (&spec.name, &spec.target_key_id);
         // A key created a moment ago may not be visible to CreateAlias yet.
         let created = retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async move {
@@ -83,7 +78,7 @@ impl AwsKind for AliasKind {
         Some(spec.name.clone())
     }
 
-    fn live(&self, alias: &AliasListEntry) -> Option<Live> {
+    fn live(&self, _: &AwsContext, alias: &AliasListEntry) -> Option<Live> {
         let name = alias.alias_name()?.to_string();
         let target = alias.target_key_id();
         let key_arn = alias
@@ -101,12 +96,12 @@ impl AwsKind for AliasKind {
         Some(Live::observed(name, outputs, attrs))
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let key = &change.desired.target_key_id;
         if points_at(change.current, key) {
             return Ok(());
         }
-        let kms = self.0.kms().await;
+        let kms = cx.aws.kms().await;
         let request = kms
             .update_alias()
             .alias_name(change.id())
@@ -115,8 +110,8 @@ impl AwsKind for AliasKind {
         sent.map_err(|e| sdk_error("kms:UpdateAlias", e))
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let kms = self.0.kms().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let kms = cx.aws.kms().await;
         let sent = kms.delete_alias().alias_name(&live.id).send().await;
         sent.map(drop).map_err(|e| sdk_error("kms:DeleteAlias", e))
     }
@@ -166,8 +161,8 @@ mod tests {
 
     #[test]
     fn the_target_key_arn_is_built_from_the_alias_arn() {
-        let kind = AliasKind(AwsContext::new(None));
-        let live = kind.live(&alias("k1")).unwrap();
+        let kind = AliasKind;
+        let live = kind.live(&AwsContext::new(None), &alias("k1")).unwrap();
         assert_eq!(
             live.outputs["target_key_arn"],
             "arn:aws:kms:us-east-1:111122223333:key/k1"

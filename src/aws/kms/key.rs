@@ -7,7 +7,7 @@
 use super::{each_found, tags, NOT_FOUND};
 use crate::aws::common::{missing, observed, outputs};
 use crate::aws::iam::policy;
-use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::wait::{until, Status};
 use crate::kinds::{
     parse_spec, retry_when, AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live,
@@ -17,7 +17,6 @@ use async_trait::async_trait;
 use aws_sdk_kms::types::{KeyMetadata, KeySpec, KeyState, KeyUsageType, OriginType};
 use aws_sdk_kms::Client;
 use serde_json::Value;
-use std::sync::Arc;
 
 const KEY_USAGES: &[&str] = &[
     "ENCRYPT_DECRYPT",
@@ -122,7 +121,7 @@ impl AwsItem for Key {
     }
 }
 
-pub(super) struct KeyKind(pub(super) Arc<AwsContext>);
+pub(super) struct KeyKind;
 
 #[async_trait]
 impl AwsKind for KeyKind {
@@ -130,15 +129,11 @@ impl AwsKind for KeyKind {
     type Item = Key;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
     /// CreateKey has no client token: a lost answer leaves a key the engine finds by its
     /// identity tags (the typed layer lists keys by tag), adopting it or sweeping copies.
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let wanted = Wanted::of(spec)?;
-        let kms = self.0.kms().await;
+        let kms = cx.aws.kms().await;
         let call = "kms:CreateKey";
         let sdk_tags = tags::at_creation(call, tags)?;
         let created = retry_when(principal_not_ready, Backoff::CONSISTENCY, || async {
@@ -166,15 +161,15 @@ impl AwsKind for KeyKind {
         Ok(id.to_string())
     }
 
-    fn live(&self, key: &Key) -> Option<Live> {
+    fn live(&self, _: &AwsContext, key: &Key) -> Option<Live> {
         Some(to_live(key))
     }
 
     /// Compared with what KMS holds (not only with state), so drift is put back too.
-    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let (spec, key, id) = (change.desired, change.current, change.id());
         let wanted = Wanted::of(spec)?;
-        let kms = self.0.kms().await;
+        let kms = cx.aws.kms().await;
         // A disabled key refuses some changes (rotation): enable first, disable last.
         let enabling = !key.meta.enabled() && spec.is_enabled;
         if enabling {
@@ -200,8 +195,8 @@ impl AwsKind for KeyKind {
 
     /// Schedules the deletion after the pending window state recorded; a key already
     /// pending deletion has nothing left to do. Waits until a read sees it pending.
-    async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
-        let kms = self.0.kms().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, prior: &Attrs) -> KindResult<()> {
+        let kms = cx.aws.kms().await;
         let id = live.id.as_str();
         let scheduled = kms
             .schedule_key_deletion()

@@ -8,7 +8,7 @@ mod key;
 mod tags;
 
 use crate::aws::AwsContext;
-use crate::kinds::{Registry, Typed};
+use crate::kinds::Registry;
 use std::sync::Arc;
 
 /// Reads one key a call, a few at once: IAM's reader, since neither service has a batch read.
@@ -16,8 +16,8 @@ use crate::aws::iam::get_each as each_found;
 
 /// Registers the KMS kinds, sharing `aws`'s one KMS client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(Typed(key::KeyKind(aws.clone()))));
-    registry.register(Arc::new(Typed(alias::AliasKind(aws.clone()))));
+    registry.add(key::KeyKind, aws);
+    registry.add(alias::AliasKind, aws);
 }
 
 /// KMS's code for a key or alias it does not know.

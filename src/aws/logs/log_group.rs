@@ -7,17 +7,16 @@
 use super::{tags_of, ByArn, NOT_FOUND};
 use crate::aws::common::{observed, outputs, unless_gone};
 use crate::aws::iam::get_each;
-use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{retry_while, sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx,
-    Tagging, Tags, Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, Tagging, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::LogGroup;
 use aws_sdk_cloudwatchlogs::Client;
 use serde_json::Value;
 use std::future::Future;
-use std::sync::Arc;
 
 /// PutRetentionPolicy's allowed values, in days.
 const RETENTION_DAYS: &[i64] = &[
@@ -98,7 +97,7 @@ async fn with_tags(logs: &Client, group: LogGroup) -> KindResult<Option<Group>> 
     Ok(tags.map(|tags| Group { group, tags }))
 }
 
-pub(super) struct LogGroupKind(pub(super) Arc<AwsContext>);
+pub(super) struct LogGroupKind;
 
 #[async_trait]
 impl AwsKind for LogGroupKind {
@@ -106,13 +105,9 @@ impl AwsKind for LogGroupKind {
     type Item = Group;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let retention = retention(spec)?;
-        let logs = self.0.logs().await;
+        let logs = cx.aws.logs().await;
         let name = spec.name.as_str();
         let pairs = (!tags.is_empty()).then(|| tags.clone().into_iter().collect());
         let created = aborted_retried("logs:CreateLogGroup", || {
@@ -138,14 +133,14 @@ impl AwsKind for LogGroupKind {
         &["ResourceAlreadyExistsException"]
     }
 
-    fn live(&self, group: &Group) -> Option<Live> {
+    fn live(&self, _: &AwsContext, group: &Group) -> Option<Live> {
         to_live(&group.group)
     }
 
     /// Compared with what AWS holds, so drift is put back too.
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let (spec, group, name) = (change.desired, &change.current.group, change.id());
-        let logs = self.0.logs().await;
+        let logs = cx.aws.logs().await;
         let wanted = retention(spec)?;
         if group.retention_in_days().map(i64::from) != wanted {
             match wanted {
@@ -181,8 +176,8 @@ impl AwsKind for LogGroupKind {
 
     /// A group already gone answers ResourceNotFoundException, which the layer counts as
     /// deleted.
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let logs = self.0.logs().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let logs = cx.aws.logs().await;
         let request = || logs.delete_log_group().log_group_name(&live.id).send();
         aborted_retried("logs:DeleteLogGroup", request).await
     }

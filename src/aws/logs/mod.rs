@@ -4,14 +4,14 @@
 mod log_group;
 
 use crate::aws::{sdk_error, AwsContext};
-use crate::kinds::{KindResult, Registry, TagApi, Tags, Typed};
+use crate::kinds::{KindResult, Registry, TagApi, Tags};
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::Client;
 use std::sync::Arc;
 
 /// Registers the CloudWatch Logs kinds, sharing `aws`'s one CloudWatch Logs client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(Typed(log_group::LogGroupKind(aws.clone()))));
+    registry.add(log_group::LogGroupKind, aws);
 }
 
 /// CloudWatch Logs' code for a log group it does not know.

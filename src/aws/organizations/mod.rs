@@ -22,7 +22,7 @@ use crate::aws::iam::policy as policy_document;
 use crate::aws::common::{carries_all, has_code, missing};
 use crate::aws::{retry_while, sdk_error, AwsContext, Backoff};
 use crate::kinds::{
-    identity_tags, KindError, KindResult, Registry, Rule, Schema, Tags, Typed, ADDRESS_TAG,
+    identity_tags, KindError, KindResult, Registry, Rule, Schema, Tags, ADDRESS_TAG,
 };
 use aws_sdk_organizations::types::Root;
 use aws_sdk_organizations::Client;
@@ -34,11 +34,10 @@ use std::time::Duration;
 /// Registers the Organizations kinds, sharing `aws`'s one Organizations client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
     use organizational_unit::OrganizationalUnitKind;
-    let organization = organization::OrganizationKind(aws.clone());
-    registry.register(Arc::new(Typed(organization)));
-    registry.register(Arc::new(Typed(OrganizationalUnitKind(aws.clone()))));
-    registry.register(Arc::new(Typed(account::AccountKind(aws.clone()))));
-    registry.register(Arc::new(Typed(policy::PolicyKind(aws.clone()))));
+    registry.add(organization::OrganizationKind, aws);
+    registry.add(OrganizationalUnitKind, aws);
+    registry.add(account::AccountKind, aws);
+    registry.add(policy::PolicyKind, aws);
 }
 
 /// What every call answers once the caller's account has no organization (any more): for

@@ -10,15 +10,13 @@
 
 use super::{changing, check_one_of, explained, found, id_of, root, NOT_IN_USE};
 use crate::aws::common::{has_code, missing, observed, outputs, string_or_null};
-use crate::aws::{aws_call, sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tags,
-    Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{Organization, OrganizationFeatureSet, Root};
 use aws_sdk_organizations::Client;
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec {
@@ -64,7 +62,7 @@ impl AwsItem for Found {
     }
 }
 
-pub(super) struct OrganizationKind(pub(super) Arc<AwsContext>);
+pub(super) struct OrganizationKind;
 
 /// The organization with its root: the root appears with it, a moment later.
 pub(super) struct Found {
@@ -78,14 +76,11 @@ impl AwsKind for OrganizationKind {
     type Item = Found;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
     // Until its root is readable, a new organization reads as not there yet.
 
-    async fn create(&self, _cx: &StepCx, spec: &Spec, _tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, _tags: &Tags) -> KindResult<String> {
         check_one_of(&SCHEMA, "feature_set", &spec.feature_set)?;
-        let org = self.0.organizations().await;
+        let org = cx.aws.organizations().await;
         let call = "organizations:CreateOrganization";
         let feature_set = &OrganizationFeatureSet::from(spec.feature_set.as_str());
         let created = changing(|| async move {
@@ -104,19 +99,19 @@ impl AwsKind for OrganizationKind {
         Ok(id.to_string())
     }
 
-    fn live(&self, found: &Found) -> Option<Live> {
+    fn live(&self, _: &AwsContext, found: &Found) -> Option<Live> {
         to_live(found)
     }
 
     /// feature_set is the only attribute and forces a new organization.
-    async fn update(&self, _cx: &StepCx, _change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, _cx: &Cx<'_>, _change: &Change<'_, Self>) -> KindResult<()> {
         Ok(())
     }
 
     /// DeleteOrganization. AWS refuses while the organization has member accounts (closed
     /// ones included, for the 90 days AWS keeps them); its message is passed on as it is.
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let org = self.0.organizations().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let org = cx.aws.organizations().await;
         // Never delete an organization that is not the one recorded (deleted and made
         // again by someone else): ours is gone already.
         match found(describe(org).await, &[])? {

@@ -6,16 +6,15 @@ use super::{
     read_found, retag, root, tagging_by_id, tags_of, NOT_IN_USE, SETTLING,
 };
 use crate::aws::common::{missing, observed, outputs, string_or_null};
-use crate::aws::{aws_call, retry_while, sdk_error, AwsContext};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx,
-    Tagging, Tags, Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, Tagging, Tags,
+    Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::OrganizationalUnit;
 use aws_sdk_organizations::Client;
 use serde_json::Value;
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -85,7 +84,7 @@ impl AwsItem for Current {
     }
 }
 
-pub(super) struct OrganizationalUnitKind(pub(super) Arc<AwsContext>);
+pub(super) struct OrganizationalUnitKind;
 
 /// An OU as AWS reports it, with what takes more calls to learn.
 pub(super) struct Current {
@@ -100,12 +99,8 @@ impl AwsKind for OrganizationalUnitKind {
     type Item = Current;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let org = self.0.organizations().await;
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let org = cx.aws.organizations().await;
         let call = "organizations:CreateOrganizationalUnit";
         let sdk_tags = &for_create(call, tags)?;
         let created = changing(|| async move {
@@ -127,17 +122,17 @@ impl AwsKind for OrganizationalUnitKind {
         }
     }
 
-    fn live(&self, current: &Current) -> Option<Live> {
+    fn live(&self, _: &AwsContext, current: &Current) -> Option<Live> {
         to_live(current)
     }
 
     /// Compared with what AWS reports, not with state: drift gets corrected too.
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let name = change.desired.name.as_str();
         if change.current.ou.name() == Some(name) {
             return Ok(());
         }
-        let (org, id) = (self.0.organizations().await, change.id());
+        let (org, id) = (cx.aws.organizations().await, change.id());
         changing(|| async move {
             let request = org.update_organizational_unit().organizational_unit_id(id);
             let sent = request.name(name).send().await;
@@ -150,8 +145,8 @@ impl AwsKind for OrganizationalUnitKind {
     /// DeleteOrganizationalUnit. AWS refuses while accounts or OUs are inside; those moved
     /// or deleted moments ago may still count for a little while, so that is retried for
     /// a minute before AWS's message is passed on.
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let org = self.0.organizations().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let org = cx.aws.organizations().await;
         let id = live.id.as_str();
         retry_while(&[NOT_EMPTY], SETTLING, || {
             changing(|| async move {

@@ -7,16 +7,14 @@
 
 use super::{delete_group, describe_named, lower, natural_id, tags};
 use crate::aws::common::{missing, observed, outputs, string_or_null};
-use crate::aws::{aws_call, sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
-    Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::{ApplyMethod, DbParameterGroup, Parameter};
 use aws_sdk_rds::Client;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -70,7 +68,7 @@ impl AwsItem for DbParameterGroup {
     }
 }
 
-pub(super) struct DbParameterGroupKind(pub(super) Arc<AwsContext>);
+pub(super) struct DbParameterGroupKind;
 
 #[async_trait]
 impl AwsKind for DbParameterGroupKind {
@@ -78,12 +76,8 @@ impl AwsKind for DbParameterGroupKind {
     type Item = DbParameterGroup;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let rds = self.0.rds().await;
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let rds = cx.aws.rds().await;
         let request = rds
             .create_db_parameter_group()
             .db_parameter_group_name(&spec.name)
@@ -112,25 +106,25 @@ impl AwsKind for DbParameterGroupKind {
     // DescribeDBParameterGroups reports no tags: listing by tag would take a
     // ListTagsForResource per group, so groups are not listed.
 
-    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
-        tags::identity_of(self.0.rds().await, live).await
+    async fn identity_of(&self, aws: &AwsContext, live: &Live) -> KindResult<Tags> {
+        tags::identity_of(aws.rds().await, live).await
     }
 
-    fn live(&self, group: &DbParameterGroup) -> Option<Live> {
+    fn live(&self, _: &AwsContext, group: &DbParameterGroup) -> Option<Live> {
         to_live(group)
     }
 
     /// Parameters are reconciled against what the group holds (the layer syncs the tags).
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
-        let rds = self.0.rds().await;
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
+        let rds = cx.aws.rds().await;
         let current = user_parameters(rds, change.id()).await?;
         let changes = parameter_changes(&current, &change.desired.parameters);
         apply(rds, change.id(), &changes).await?;
         Ok(())
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let rds = self.0.rds().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let rds = cx.aws.rds().await;
         delete_group("InvalidDBParameterGroupState", || async {
             let request = rds
                 .delete_db_parameter_group()

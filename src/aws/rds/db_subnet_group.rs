@@ -2,15 +2,13 @@
 
 use super::{delete_group, describe_named, lower, natural_id, tags};
 use crate::aws::common::{missing, observed, outputs, string_or_null};
-use crate::aws::{aws_call, sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
-    Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::DbSubnetGroup;
 use aws_sdk_rds::Client;
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -43,7 +41,7 @@ impl AwsItem for DbSubnetGroup {
     }
 }
 
-pub(super) struct DbSubnetGroupKind(pub(super) Arc<AwsContext>);
+pub(super) struct DbSubnetGroupKind;
 
 #[async_trait]
 impl AwsKind for DbSubnetGroupKind {
@@ -51,13 +49,9 @@ impl AwsKind for DbSubnetGroupKind {
     type Item = DbSubnetGroup;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let request = self
-            .0
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let request = cx
+            .aws
             .rds()
             .await
             .create_db_subnet_group()
@@ -84,17 +78,17 @@ impl AwsKind for DbSubnetGroupKind {
     // DescribeDBSubnetGroups reports no tags: listing by tag would take a
     // ListTagsForResource per group, so groups are not listed.
 
-    async fn identity_of(&self, live: &Live) -> KindResult<Tags> {
-        tags::identity_of(self.0.rds().await, live).await
+    async fn identity_of(&self, aws: &AwsContext, live: &Live) -> KindResult<Tags> {
+        tags::identity_of(aws.rds().await, live).await
     }
 
-    fn live(&self, group: &DbSubnetGroup) -> Option<Live> {
+    fn live(&self, _: &AwsContext, group: &DbSubnetGroup) -> Option<Live> {
         to_live(group)
     }
 
     /// ModifyDBSubnetGroup replaces the subnet list (the layer syncs the tags).
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
-        let rds = self.0.rds().await;
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
+        let rds = cx.aws.rds().await;
         if change.changed("description") || change.changed("subnet_ids") {
             let request = rds
                 .modify_db_subnet_group()
@@ -106,8 +100,8 @@ impl AwsKind for DbSubnetGroupKind {
         Ok(())
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let rds = self.0.rds().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let rds = cx.aws.rds().await;
         delete_group("InvalidDBSubnetGroupStateFault", || async {
             let request = rds.delete_db_subnet_group().db_subnet_group_name(&live.id);
             aws_call("rds:DeleteDBSubnetGroup", request.send()).await?;

@@ -9,19 +9,15 @@ mod tags;
 
 use crate::aws::common::has_code;
 use crate::aws::{retry_while, AwsContext, Backoff};
-use crate::kinds::{KindResult, Registry, Typed};
+use crate::kinds::{KindResult, Registry};
 use std::future::Future;
 use std::sync::Arc;
 
 /// Registers the RDS kinds, sharing `aws`'s one RDS client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(Typed(db_subnet_group::DbSubnetGroupKind(
-        aws.clone(),
-    ))));
-    registry.register(Arc::new(Typed(db_parameter_group::DbParameterGroupKind(
-        aws.clone(),
-    ))));
-    registry.register(Arc::new(Typed(db_instance::DbInstanceKind(aws.clone()))));
+    registry.add(db_subnet_group::DbSubnetGroupKind, aws);
+    registry.add(db_parameter_group::DbParameterGroupKind, aws);
+    registry.add(db_instance::DbInstanceKind, aws);
 }
 
 /// RDS stores names and identifiers in lower case and matches them case-insensitively.

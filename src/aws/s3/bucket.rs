@@ -8,19 +8,18 @@ use super::{built, put_tags, tags_of, BucketTags, NOT_FOUND};
 use crate::aws::common::unless_absent as unless;
 use crate::aws::common::{held_document, observed, outputs, still_holding};
 use crate::aws::iam::{get_each, policy};
-use crate::aws::{partition, retry_while, AwsContext, Backoff};
+use crate::aws::{partition, retry_while, AwsContext, Backoff, Cx};
 use crate::kinds::retry_when;
 use crate::kinds::wait::{until, Status};
 use crate::kinds::{
     gone, parse_spec, AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live,
-    Schema, StepCx, Tagging, Tags, Tier,
+    Schema, Tagging, Tags, Tier,
 };
 use crate::send;
 use async_trait::async_trait;
 use aws_sdk_s3::types::{self as s3t, BucketVersioningStatus as Versioning};
 use aws_sdk_s3::Client;
 use serde_json::Value;
-use std::sync::Arc;
 
 const ALGORITHMS: &[&str] = &["AES256", "aws:kms", "aws:kms:dsse"];
 const OWNERSHIPS: &[&str] = &[
@@ -115,7 +114,7 @@ impl AwsItem for Bucket {
     }
 }
 
-pub(super) struct BucketKind(pub(super) Arc<AwsContext>);
+pub(super) struct BucketKind;
 
 #[async_trait]
 impl AwsKind for BucketKind {
@@ -123,18 +122,14 @@ impl AwsKind for BucketKind {
     type Item = Bucket;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
     /// CreateBucket takes no tags: the owner tags go on first, so that a bucket left by a
     /// lost answer can be told for ours (see `conflict_codes`).
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         if let Some(problem) = name_problem(&spec.name) {
             let message = format!("bucket name `{}` {problem}", spec.name);
             return Err(KindError::local(SCHEMA.name, message));
         }
-        let (s3, name) = (self.0.s3().await, spec.name.as_str());
+        let (s3, name) = (cx.aws.s3().await, spec.name.as_str());
         // us-east-1 is the one region CreateBucket must not be told.
         let location = Some(region(s3)).filter(|r| *r != "us-east-1").map(|r| {
             let constraint = s3t::BucketLocationConstraint::from(r);
@@ -173,16 +168,16 @@ impl AwsKind for BucketKind {
         &["BucketAlreadyOwnedByYou"]
     }
 
-    fn live(&self, bucket: &Bucket) -> Option<Live> {
+    fn live(&self, _: &AwsContext, bucket: &Bucket) -> Option<Live> {
         Some(to_live(bucket))
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
-        converge(self.0.s3().await, change.desired, change.current).await
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
+        converge(cx.aws.s3().await, change.desired, change.current).await
     }
 
-    async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
-        let (s3, name) = (self.0.s3().await, live.id.as_str());
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, prior: &Attrs) -> KindResult<()> {
+        let (s3, name) = (cx.aws.s3().await, live.id.as_str());
         let delete = || async { send!("s3:DeleteBucket", s3.delete_bucket().bucket(name)) };
         match delete().await {
             Err(err) if err.has_code_in(&[NOT_EMPTY]) && force_destroy(prior) => {
@@ -583,7 +578,7 @@ mod tests {
 
     #[test]
     fn force_destroy_comes_from_state_and_the_delete_note_says_what_it_does() {
-        let kind = BucketKind(AwsContext::new(None));
+        let kind = BucketKind;
         let forced = json!({"name": "b", "force_destroy": true});
         let note = kind.delete_note(forced.as_object().unwrap()).unwrap();
         assert!(note.contains("every object version"), "{note}");

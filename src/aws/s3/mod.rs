@@ -10,7 +10,7 @@ pub(crate) use bucket::name_problem as bucket_name_problem;
 
 use crate::aws::common::{sdk_tags, unless_absent as unless};
 use crate::aws::AwsContext;
-use crate::kinds::{KindError, KindResult, Registry, TagApi, Tags, Typed};
+use crate::kinds::{KindError, KindResult, Registry, TagApi, Tags};
 use crate::send;
 use async_trait::async_trait;
 use aws_sdk_s3::error::BuildError;
@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 /// Registers the S3 kinds, sharing `aws`'s one S3 client.
 pub fn register(registry: &mut Registry, aws: &Arc<AwsContext>) {
-    registry.register(Arc::new(Typed(bucket::BucketKind(aws.clone()))));
+    registry.add(bucket::BucketKind, aws);
 }
 
 /// S3's answer for a bucket that does not exist (or is not visible yet).

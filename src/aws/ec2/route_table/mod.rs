@@ -6,15 +6,12 @@ mod associations;
 mod routes;
 
 use super::{delete_retrying, missing, observed, outputs, string_or_null, tags};
-use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
-use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier,
-};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff, Cx};
+use crate::kinds::{AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Tags, Tier};
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, RouteTable, RouteTableAssociation};
 use aws_sdk_ec2::Client;
 use routes::{actual_routes, desired_routes, observed_routes, RouteSpec, Routes};
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -37,7 +34,7 @@ const DESCRIBE: &str = "ec2:DescribeRouteTables";
 ec2_item!(RouteTable, DESCRIBE, &[NOT_FOUND], described by describe,
     listed by describe_route_tables.filters);
 
-pub(super) struct RouteTableKind(pub(super) Arc<AwsContext>);
+pub(super) struct RouteTableKind;
 
 #[async_trait]
 impl AwsKind for RouteTableKind {
@@ -45,13 +42,9 @@ impl AwsKind for RouteTableKind {
     type Item = RouteTable;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let routes = desired_routes(&spec.routes)?;
-        let ec2 = self.0.ec2().await;
+        let ec2 = cx.aws.ec2().await;
         let table = create_route_table(ec2, &spec.vpc_id, tags).await?;
         let id = table
             .route_table_id()
@@ -60,19 +53,19 @@ impl AwsKind for RouteTableKind {
         Ok(id.to_string())
     }
 
-    fn live(&self, table: &RouteTable) -> Option<Live> {
-        to_live(&self.0, table)
+    fn live(&self, aws: &AwsContext, table: &RouteTable) -> Option<Live> {
+        to_live(aws, table)
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let routes = desired_routes(&change.desired.routes)?;
-        let ec2 = self.0.ec2().await;
+        let ec2 = cx.aws.ec2().await;
         let subnets = &change.desired.subnet_ids;
         reconcile(ec2, change.id(), change.current, &routes, subnets).await
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let Some(table) = describe(ec2, std::slice::from_ref(&live.id)).await?.pop() else {
             return Ok(());
         };

@@ -8,16 +8,15 @@ mod rules;
 
 use super::{carries_all, delete_retrying, filter, has_code, missing, observed, outputs};
 use super::{string_or_null, tags};
-use crate::aws::{aws_call, retry_while, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, AwsContext, Backoff, Cx};
 use crate::kinds::{
     gone, identity_tags, AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema,
-    StepCx, Tags, Tier, IDENTITY_TAGS,
+    Tags, Tier, IDENTITY_TAGS,
 };
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType, SecurityGroup};
 use aws_sdk_ec2::Client;
 use rules::{expand, from_aws, observed_rules, Direction, Permissions, RuleSpec};
-use std::sync::Arc;
 
 /// What AWS gives every new VPC security group, so that leaving `egress` out keeps it.
 const DEFAULT_EGRESS: &str =
@@ -48,7 +47,7 @@ const DESCRIBE: &str = "ec2:DescribeSecurityGroups";
 ec2_item!(SecurityGroup, DESCRIBE, &[NOT_FOUND], described by describe,
     listed by describe_security_groups.filters);
 
-pub(super) struct SecurityGroupKind(pub(super) Arc<AwsContext>);
+pub(super) struct SecurityGroupKind;
 
 #[async_trait]
 impl AwsKind for SecurityGroupKind {
@@ -56,17 +55,13 @@ impl AwsKind for SecurityGroupKind {
     type Item = SecurityGroup;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, _cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let rules = desired_rules(spec)?;
         let name = match &spec.group_name {
             Some(name) => name.clone(),
             None => default_group_name(tags)?,
         };
-        let ec2 = self.0.ec2().await;
+        let ec2 = cx.aws.ec2().await;
         let id = create_group(ec2, spec, &name, tags).await?;
         let ids = std::slice::from_ref(&id);
         let group = retry_while(&[NOT_FOUND], Backoff::CONSISTENCY, || async move {
@@ -78,17 +73,17 @@ impl AwsKind for SecurityGroupKind {
         Ok(id)
     }
 
-    fn live(&self, group: &SecurityGroup) -> Option<Live> {
-        to_live(&self.0, group)
+    fn live(&self, aws: &AwsContext, group: &SecurityGroup) -> Option<Live> {
+        to_live(aws, group)
     }
 
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let rules = desired_rules(change.desired)?;
-        apply::reconcile(self.0.ec2().await, change.current, &rules).await
+        apply::reconcile(cx.aws.ec2().await, change.current, &rules).await
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let ec2 = self.0.ec2().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let ec2 = cx.aws.ec2().await;
         let id = live.id.as_str();
         delete_retrying(&[NOT_FOUND], || async move {
             let request = ec2.delete_security_group().group_id(id);

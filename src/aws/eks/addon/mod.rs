@@ -8,14 +8,13 @@ use super::{
     NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
-use crate::aws::{aws_call, sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier, Waiter,
+    AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{Addon, AddonStatus, ResolveConflicts, Update};
 use aws_sdk_eks::Client;
-use std::sync::Arc;
 use std::time::Duration;
 
 crate::spec! {
@@ -73,7 +72,7 @@ impl Spec {
     }
 }
 
-pub(super) struct AddonKind(pub(super) Arc<AwsContext>);
+pub(super) struct AddonKind;
 
 #[async_trait]
 impl AwsKind for AddonKind {
@@ -81,30 +80,26 @@ impl AwsKind for AddonKind {
     type Item = Addon;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         spec.check()?;
-        create_addon(self.0.eks().await, spec, tags).await?;
+        create_addon(cx.aws.eks().await, spec, tags).await?;
         let id = compound_id(&spec.cluster_name, &spec.name);
-        wait_on::<Addon>(cx, self.0.eks().await, &ACTIVE, &id).await?;
+        wait_on::<Addon>(cx, cx.aws.eks().await, &ACTIVE, &id).await?;
         Ok(id)
     }
 
     // Not listable: listing by tag would take a ListAddons per cluster and a DescribeAddon
     // per add-on (only Describe reports tags), a call per resource.
 
-    fn live(&self, addon: &Addon) -> Option<Live> {
+    fn live(&self, _: &AwsContext, addon: &Addon) -> Option<Live> {
         to_live(addon)
     }
 
-    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let spec = change.desired;
         spec.check()?;
         // Compared with what AWS reports, not with state: drift gets corrected too.
-        let eks = self.0.eks().await;
+        let eks = cx.aws.eks().await;
         let current = ready_for_update(cx, eks, &ACTIVE, change.current, change.id()).await?;
         let current = current.as_ref();
         let update = AddonUpdate::between(current, spec);
@@ -116,8 +111,8 @@ impl AwsKind for AddonKind {
         wait_for_update(cx, eks, &spec.cluster_name, &started, addon, UPDATE_WAIT).await
     }
 
-    async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let eks = self.0.eks().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let eks = cx.aws.eks().await;
         let (cluster, name) = split_id(SCHEMA.name, &live.id)?;
         let request = eks.delete_addon().cluster_name(cluster).addon_name(name);
         let deleted = request.send().await;
@@ -125,7 +120,7 @@ impl AwsKind for AddonKind {
             .map(drop)
             .map_err(|e| not_found_as_such(sdk_error("eks:DeleteAddon", e)));
         ignore_gone(deleted, &[NOT_FOUND])?;
-        wait_on::<Addon>(cx, self.0.eks().await, &DELETED, &live.id)
+        wait_on::<Addon>(cx, cx.aws.eks().await, &DELETED, &live.id)
             .await
             .map(drop)
     }

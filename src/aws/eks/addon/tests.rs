@@ -1,5 +1,6 @@
 use super::*;
 use crate::aws::common::parse_spec;
+use crate::kinds::StepCx;
 use aws_sdk_eks::types::{AddonHealth, AddonIssue, AddonIssueCode};
 use serde_json::json;
 

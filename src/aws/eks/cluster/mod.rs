@@ -9,7 +9,7 @@ use super::{
     wait_for_update, wait_on, waiting, EksItem, UpdateOf, IAM_PROPAGATION, NAME_TAKEN, NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
-use crate::aws::{aws_call, sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext, Cx};
 use crate::kinds::{retry_when, KindError};
 use crate::kinds::{
     AttrType, Attrs, AwsKind, Change, KindResult, Live, Schema, StepCx, Tags, Tier, Waiter,
@@ -18,7 +18,6 @@ use async_trait::async_trait;
 use aws_sdk_eks::types::{Cluster, ClusterStatus, EncryptionConfig, Provider, VpcConfigRequest};
 use aws_sdk_eks::Client;
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
 use update::{enabled_log_types, initial_logging};
 
@@ -108,7 +107,7 @@ impl Spec {
     }
 }
 
-pub(super) struct ClusterKind(pub(super) Arc<AwsContext>);
+pub(super) struct ClusterKind;
 
 #[async_trait]
 impl AwsKind for ClusterKind {
@@ -116,25 +115,21 @@ impl AwsKind for ClusterKind {
     type Item = Cluster;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         spec.check()?;
-        create_cluster(self.0.eks().await, spec, tags).await?;
-        wait_on::<Cluster>(cx, self.0.eks().await, &ACTIVE, &spec.name).await?;
+        create_cluster(cx.aws.eks().await, spec, tags).await?;
+        wait_on::<Cluster>(cx, cx.aws.eks().await, &ACTIVE, &spec.name).await?;
         Ok(spec.name.clone())
     }
 
-    fn live(&self, cluster: &Cluster) -> Option<Live> {
+    fn live(&self, _: &AwsContext, cluster: &Cluster) -> Option<Live> {
         to_live(cluster)
     }
 
-    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         change.desired.check()?;
         let name = change.id();
-        let eks = self.0.eks().await;
+        let eks = cx.aws.eks().await;
         let current = ready_for_update(cx, eks, &READY_FOR_UPDATE, change.current, name).await?;
         let current = current.as_ref();
         // Compared with what AWS reports, not with state: drift gets corrected too.
@@ -151,8 +146,8 @@ impl AwsKind for ClusterKind {
         Ok(())
     }
 
-    async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let eks = self.0.eks().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let eks = cx.aws.eks().await;
         // AWS refuses the delete while an update is in progress (ResourceInUseException
         // "... in progress"), and takes it once the update is done.
         let backoff = waiting(cx.timeout_or(DELETE_WAIT));

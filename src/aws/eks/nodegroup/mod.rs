@@ -11,17 +11,15 @@ use super::{
     NOT_FOUND,
 };
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
-use crate::aws::{aws_call, sdk_error, AwsContext};
+use crate::aws::{aws_call, sdk_error, AwsContext, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx, Tags, Tier,
-    Waiter,
+    AttrType, Attrs, AwsKind, Change, KindError, KindResult, Live, Schema, Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_eks::types::{AmiTypes, CapacityTypes, Nodegroup, NodegroupStatus};
 use aws_sdk_eks::Client;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 use update::{
     scaling_from_sdk, scaling_to_sdk, taint_from_sdk, to_sdk, update_config_from_sdk,
@@ -189,7 +187,7 @@ impl Spec {
     }
 }
 
-pub(super) struct NodegroupKind(pub(super) Arc<AwsContext>);
+pub(super) struct NodegroupKind;
 
 #[async_trait]
 impl AwsKind for NodegroupKind {
@@ -197,29 +195,25 @@ impl AwsKind for NodegroupKind {
     type Item = Nodegroup;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         spec.check()?;
-        create_nodegroup(self.0.eks().await, spec, tags).await?;
+        create_nodegroup(cx.aws.eks().await, spec, tags).await?;
         let id = compound_id(&spec.cluster_name, &spec.name);
-        wait_on::<Nodegroup>(cx, self.0.eks().await, &ACTIVE, &id).await?;
+        wait_on::<Nodegroup>(cx, cx.aws.eks().await, &ACTIVE, &id).await?;
         Ok(id)
     }
 
     // Not listable: listing by tag would take a ListNodegroups per cluster and a
     // DescribeNodegroup per node group (only Describe reports tags), a call per resource.
 
-    fn live(&self, nodegroup: &Nodegroup) -> Option<Live> {
+    fn live(&self, _: &AwsContext, nodegroup: &Nodegroup) -> Option<Live> {
         to_live(nodegroup)
     }
 
-    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let spec = change.desired;
         spec.check()?;
-        let eks = self.0.eks().await;
+        let eks = cx.aws.eks().await;
         let current =
             ready_for_update(cx, eks, &READY_FOR_UPDATE, change.current, change.id()).await?;
         let current = current.as_ref();
@@ -238,8 +232,8 @@ impl AwsKind for NodegroupKind {
         Ok(())
     }
 
-    async fn delete(&self, cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let eks = self.0.eks().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let eks = cx.aws.eks().await;
         let (cluster, name) = split_id(SCHEMA.name, &live.id)?;
         let request = eks.delete_nodegroup().cluster_name(cluster);
         let deleted = request.nodegroup_name(name).send().await;
@@ -247,7 +241,7 @@ impl AwsKind for NodegroupKind {
             .map(drop)
             .map_err(|e| not_found_as_such(sdk_error("eks:DeleteNodegroup", e)));
         ignore_gone(deleted, &[NOT_FOUND])?;
-        wait_on::<Nodegroup>(cx, self.0.eks().await, &DELETED, &live.id)
+        wait_on::<Nodegroup>(cx, cx.aws.eks().await, &DELETED, &live.id)
             .await
             .map(drop)
     }

@@ -7,7 +7,7 @@ mod policies;
 
 use super::{get_each, policy, tags, unless_gone, NOT_FOUND};
 use crate::aws::common::{ignore_gone, missing, observed, outputs, string_or_null};
-use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::retry_when;
 use crate::kinds::wait::{until, Status};
 use crate::kinds::{
@@ -20,7 +20,6 @@ use aws_sdk_iam::Client;
 use policies::{attached_policies, inline_policies, sync_inline, sync_managed};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 crate::spec! {
     pub(super) struct Spec with tags {
@@ -76,7 +75,7 @@ impl AwsItem for Role {
     }
 }
 
-pub(super) struct RoleKind(pub(super) Arc<AwsContext>);
+pub(super) struct RoleKind;
 
 #[async_trait]
 impl AwsKind for RoleKind {
@@ -84,13 +83,9 @@ impl AwsKind for RoleKind {
     type Item = Role;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let docs = documents(spec)?;
-        let iam = self.0.iam().await;
+        let iam = cx.aws.iam().await;
         let sdk_tags = tags::at_creation("iam:CreateRole", tags)?;
         let created = retry_when(principal_not_ready, Backoff::CONSISTENCY, || async {
             let request = iam
@@ -126,16 +121,16 @@ impl AwsKind for RoleKind {
     // IAM has no call that lists roles with their tags (ListRoles leaves tags out): listing
     // by tag would take a GetRole per role in the account, so roles are not listed.
 
-    fn live(&self, role: &Role) -> Option<Live> {
+    fn live(&self, _: &AwsContext, role: &Role) -> Option<Live> {
         Some(to_live(role))
     }
 
     /// Reconciles against what IAM holds (not only against state), so a policy changed
     /// outside innovate is put back.
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let (spec, role) = (change.desired, change.current);
         let docs = documents(spec)?;
-        let iam = self.0.iam().await;
+        let iam = cx.aws.iam().await;
         let name = change.id();
         if trust_changed(role.assume_role_policy_document(), &docs.trust)? {
             let trust = policy::render(&docs.trust);
@@ -166,8 +161,8 @@ impl AwsKind for RoleKind {
         sync_inline(iam, name, &inline, &docs.inline).await
     }
 
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        delete_role(self.0.iam().await, &live.id).await
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        delete_role(cx.aws.iam().await, &live.id).await
     }
 }
 

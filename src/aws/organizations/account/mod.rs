@@ -16,16 +16,15 @@ use super::{
 use crate::aws::common::{
     carries_all, ignore_already_done, observed, outputs, string_or_null, value_or_default,
 };
-use crate::aws::{sdk_error, AwsContext, Backoff};
+use crate::aws::{sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, StepCx,
-    Tagging, Tags, Tier, Waiter,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, Tagging,
+    Tags, Tier, Waiter,
 };
 use async_trait::async_trait;
 use aws_sdk_organizations::types::{Account, AccountState, AccountStatus};
 use aws_sdk_organizations::Client;
 use serde_json::Value;
-use std::sync::Arc;
 use std::time::Duration;
 
 crate::spec! {
@@ -128,7 +127,7 @@ impl AwsItem for Current {
     }
 }
 
-pub(super) struct AccountKind(pub(super) Arc<AwsContext>);
+pub(super) struct AccountKind;
 
 /// An account as AWS reports it, with what takes more calls to learn.
 pub(super) struct Current {
@@ -143,26 +142,22 @@ impl AwsKind for AccountKind {
     type Item = Current;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        create::create(cx, cx.aws.organizations().await, spec, tags).await
     }
 
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        create::create(cx, self.0.organizations().await, spec, tags).await
-    }
-
-    fn live(&self, current: &Current) -> Option<Live> {
+    fn live(&self, _: &AwsContext, current: &Current) -> Option<Live> {
         to_live(current)
     }
 
     /// A new parent moves the account; close_on_deletion needs no call: state records it
     /// for the delete.
-    async fn update(&self, _cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let (from, to) = (&change.current.parent_id, &change.desired.parent_id);
         if from == to {
             return Ok(());
         }
-        move_account(self.0.organizations().await, change.id(), from, to).await
+        move_account(cx.aws.organizations().await, change.id(), from, to).await
     }
 
     fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
@@ -174,10 +169,10 @@ impl AwsKind for AccountKind {
     /// to the root (AWS keeps a closed account where it is for 90 days, which would keep
     /// its OU from being deleted) and closed, and the step waits until AWS reports it
     /// closing.
-    async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
-        let org = self.0.organizations().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, prior: &Attrs) -> KindResult<()> {
+        let org = cx.aws.organizations().await;
         let ids = std::slice::from_ref(&live.id);
-        let Some(current) = Current::describe(&self.0, ids).await?.pop() else {
+        let Some(current) = Current::describe(cx.aws, ids).await?.pop() else {
             return Ok(());
         };
         if !close_on_deletion(prior) {
@@ -316,7 +311,7 @@ mod tests {
         assert!(close_on_deletion(&attrs(
             json!({"close_on_deletion": true})
         )));
-        let kind = AccountKind(AwsContext::new(None));
+        let kind = AccountKind;
         let refusal = kind.delete_refusal(&attrs(json!({})));
         assert!(refusal.is_some_and(|why| why.contains("close_on_deletion")));
     }

@@ -16,7 +16,7 @@ use super::{
     tagging_by_id, tags_of, Organizations, NOT_IN_USE, SETTLING,
 };
 use crate::aws::common::{carries_all, missing, observed, outputs};
-use crate::aws::{retry_while, sdk_error, AwsContext};
+use crate::aws::{retry_while, sdk_error, AwsContext, Cx};
 use crate::kinds::{
     AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, StepCx,
     Tagging, Tags, Tier,
@@ -25,7 +25,6 @@ use async_trait::async_trait;
 use aws_sdk_organizations::types::{Policy, PolicySummary, PolicyType};
 use aws_sdk_organizations::Client;
 use serde_json::Value;
-use std::sync::Arc;
 
 /// The policy types a blueprint may create, and what the operator reads while one is being
 /// enabled on the root ("waiting for TAG_POLICY enabled 3s").
@@ -123,7 +122,7 @@ impl AwsItem for Current {
     }
 }
 
-pub(super) struct PolicyKind(pub(super) Arc<AwsContext>);
+pub(super) struct PolicyKind;
 
 /// A policy as AWS reports it, with its targets and tags.
 pub(super) struct Current {
@@ -144,13 +143,9 @@ impl AwsKind for PolicyKind {
     type Item = Current;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
         let document = document_of(spec)?;
-        let org = self.0.organizations().await;
+        let org = cx.aws.organizations().await;
         let call = "organizations:CreatePolicy";
         let sdk_tags = &for_create(call, tags)?;
         let (content, policy_type) = (&render(&document), &PolicyType::from(spec.r#type.as_str()));
@@ -189,14 +184,14 @@ impl AwsKind for PolicyKind {
         Ok(id)
     }
 
-    fn live(&self, current: &Current) -> Option<Live> {
+    fn live(&self, _: &AwsContext, current: &Current) -> Option<Live> {
         to_live(current)
     }
 
     /// Compared with what AWS reports, not with state: drift gets corrected too.
-    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
         let document = document_of(change.desired)?;
-        let org = self.0.organizations().await;
+        let org = cx.aws.organizations().await;
         converge(
             cx,
             org,
@@ -209,8 +204,8 @@ impl AwsKind for PolicyKind {
     }
 
     /// Detaches the policy from every target, then DeletePolicy.
-    async fn delete(&self, _cx: &StepCx, live: &Live, _prior: &Attrs) -> KindResult<()> {
-        let org = self.0.organizations().await;
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, _prior: &Attrs) -> KindResult<()> {
+        let org = cx.aws.organizations().await;
         let id = live.id.as_str();
         let Some(attached) = found(targets::targets_of(org, id).await, &[NOT_FOUND])? else {
             return Ok(());

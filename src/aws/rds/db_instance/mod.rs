@@ -16,15 +16,13 @@ mod wait;
 
 use super::{lower, natural_id, tags};
 use crate::aws::common::missing;
-use crate::aws::{sdk_error, AwsContext, Backoff};
+use crate::aws::{sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::{
-    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, StepCx, Tagging, Tags,
-    Tier,
+    AttrType, Attrs, AwsItem, AwsKind, Change, KindResult, Live, Schema, Tagging, Tags, Tier,
 };
 use async_trait::async_trait;
 use aws_sdk_rds::types::{DbInstance, Filter};
 use aws_sdk_rds::Client;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// The engines CreateDBInstance takes.
@@ -145,7 +143,7 @@ impl AwsItem for DbInstance {
     }
 }
 
-pub(super) struct DbInstanceKind(pub(super) Arc<AwsContext>);
+pub(super) struct DbInstanceKind;
 
 #[async_trait]
 impl AwsKind for DbInstanceKind {
@@ -153,12 +151,8 @@ impl AwsKind for DbInstanceKind {
     type Item = DbInstance;
     const SCHEMA: &'static Schema = &SCHEMA;
 
-    fn client(&self) -> &AwsContext {
-        &self.0
-    }
-
-    async fn create(&self, cx: &StepCx, spec: &Spec, tags: &Tags) -> KindResult<String> {
-        let rds = self.0.rds().await;
+    async fn create(&self, cx: &Cx<'_>, spec: &Spec, tags: &Tags) -> KindResult<String> {
+        let rds = cx.aws.rds().await;
         let id = match &spec.replicate_source_db {
             Some(source) => create::replica(cx, rds, spec, source, tags).await?,
             None => create::primary(rds, spec, tags).await?,
@@ -175,20 +169,20 @@ impl AwsKind for DbInstanceKind {
         &["DBInstanceAlreadyExists"]
     }
 
-    fn live(&self, instance: &DbInstance) -> Option<Live> {
+    fn live(&self, _: &AwsContext, instance: &DbInstance) -> Option<Live> {
         observe::to_live(instance)
     }
 
-    async fn update(&self, cx: &StepCx, change: &Change<'_, Self>) -> KindResult<()> {
-        update::modify(cx, self.0.rds().await, change).await
+    async fn update(&self, cx: &Cx<'_>, change: &Change<'_, Self>) -> KindResult<()> {
+        update::modify(cx, cx.aws.rds().await, change).await
     }
 
     fn delete_refusal(&self, prior: &Attrs) -> Option<String> {
         delete::refusal(prior)
     }
 
-    async fn delete(&self, cx: &StepCx, live: &Live, prior: &Attrs) -> KindResult<()> {
-        delete::delete(cx, self.0.rds().await, &live.id, prior).await
+    async fn delete(&self, cx: &Cx<'_>, live: &Live, prior: &Attrs) -> KindResult<()> {
+        delete::delete(cx, cx.aws.rds().await, &live.id, prior).await
     }
 }
 
