@@ -16,6 +16,11 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// This schedule, ending after `bound`.
+    pub const fn within(self, bound: Duration) -> Backoff {
+        Backoff { bound, ..self }
+    }
+
     /// Read-after-create and freshly created dependencies: seconds.
     pub const CONSISTENCY: Backoff = Backoff {
         first: Duration::from_millis(250),

@@ -97,6 +97,58 @@ pub struct Waiter {
 }
 
 impl Waiter {
+    /// A wait polling `call` until the state is one of `ready` (the first names the wait),
+    /// failing on one of `failed`.
+    pub const fn until(
+        call: &'static str,
+        ready: &'static [&'static str],
+        failed: &'static [&'static str],
+        backoff: Backoff,
+    ) -> Waiter {
+        let target = ready[0];
+        let until_gone = false;
+        Waiter {
+            call,
+            target,
+            ready,
+            failed,
+            until_gone,
+            backoff,
+        }
+    }
+
+    /// A wait polling `call` until the resource is gone, failing on one of `failed`.
+    pub const fn until_gone(
+        call: &'static str,
+        failed: &'static [&'static str],
+        backoff: Backoff,
+    ) -> Waiter {
+        let (target, ready, until_gone) = ("deleted", &[] as &[&str], true);
+        Waiter {
+            call,
+            target,
+            ready,
+            failed,
+            until_gone,
+            backoff,
+        }
+    }
+
+    /// The wait for this resource's deletion, through the same call.
+    pub const fn gone(self, failed: &'static [&'static str], backoff: Backoff) -> Waiter {
+        Waiter::until_gone(self.call, failed, backoff)
+    }
+
+    /// This wait, shown to the operator as waiting for `target`.
+    pub const fn named(self, target: &'static str) -> Waiter {
+        Waiter { target, ..self }
+    }
+
+    /// This wait on another schedule.
+    pub const fn with_backoff(self, backoff: Backoff) -> Waiter {
+        Waiter { backoff, ..self }
+    }
+
     /// Polls `look` until the resource is ready (its last look returned) or, for a wait
     /// until gone, has vanished (`None`).
     pub async fn wait<T, F, Fut>(
@@ -233,14 +285,8 @@ mod tests {
         );
     }
 
-    const ADDON_ACTIVE: Waiter = Waiter {
-        call: "eks:DescribeAddon",
-        target: "ACTIVE",
-        ready: &["ACTIVE"],
-        failed: &["CREATE_FAILED"],
-        until_gone: false,
-        backoff: FAST,
-    };
+    const ADDON_ACTIVE: Waiter =
+        Waiter::until("eks:DescribeAddon", &["ACTIVE"], &["CREATE_FAILED"], FAST);
 
     #[tokio::test]
     async fn a_waiter_passes_pending_states_and_returns_the_ready_item() {
@@ -287,11 +333,7 @@ mod tests {
     #[tokio::test]
     async fn a_wait_until_gone_ends_when_the_resource_vanishes_and_keeps_the_bound() {
         let (cx, _) = recording_cx();
-        let gone = Waiter {
-            until_gone: true,
-            target: "deleted",
-            ..ADDON_ACTIVE
-        };
+        let gone = ADDON_ACTIVE.gone(ADDON_ACTIVE.failed, FAST);
         let mut looks = vec![None, Some("DELETING")];
         let found = gone
             .wait(

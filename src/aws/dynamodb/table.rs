@@ -66,28 +66,14 @@ const IN_USE: &str = "ResourceInUseException";
 
 /// A table takes seconds to minutes to become ACTIVE after CreateTable and UpdateTable
 /// (terraform-provider-aws waits 30 minutes; deletes 10).
-const ACTIVE: Waiter = Waiter {
-    call: DESCRIBE,
-    target: "ACTIVE",
-    ready: &["ACTIVE"],
-    failed: &["INACCESSIBLE_ENCRYPTION_CREDENTIALS"],
-    until_gone: false,
-    backoff: Backoff {
-        first: Duration::from_millis(500),
-        max_delay: Duration::from_secs(10),
-        bound: Duration::from_secs(30 * 60),
-    },
+const ACTIVE: Waiter = Waiter::until(DESCRIBE, &["ACTIVE"], &[UNUSABLE_KEY], LOOKS);
+const UNUSABLE_KEY: &str = "INACCESSIBLE_ENCRYPTION_CREDENTIALS";
+const LOOKS: Backoff = Backoff {
+    first: Duration::from_millis(500),
+    max_delay: Duration::from_secs(10),
+    bound: Duration::from_secs(30 * 60),
 };
-const DELETED: Waiter = Waiter {
-    target: "deleted",
-    ready: &[],
-    until_gone: true,
-    backoff: Backoff {
-        bound: Duration::from_secs(10 * 60),
-        ..ACTIVE.backoff
-    },
-    ..ACTIVE
-};
+const DELETED: Waiter = ACTIVE.gone(&[UNUSABLE_KEY], LOOKS.within(Duration::from_secs(10 * 60)));
 
 /// A table with what DescribeTable leaves out: point-in-time recovery and tags.
 pub(super) struct Table {

@@ -181,14 +181,7 @@ where
 /// The wait of a kind whose fresh resources are `pending` for a moment before they are
 /// `available` (and on AWS may not be visible at first), polling `call`.
 const fn available(call: &'static str) -> Waiter {
-    Waiter {
-        call,
-        target: "available",
-        ready: &["available"],
-        failed: &[],
-        until_gone: false,
-        backoff: Backoff::CONSISTENCY,
-    }
+    Waiter::until(call, &["available"], &[], Backoff::CONSISTENCY)
 }
 
 /// What turns the entries of `actual` into those of `desired`, key by key: the calls a

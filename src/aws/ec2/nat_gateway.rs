@@ -34,31 +34,15 @@ const DESCRIBE: &str = "ec2:DescribeNatGateways";
 
 /// NAT gateways take minutes to become available, and to go, on AWS. One that goes to
 /// `failed` instead reports why (no free address, subnet full ...).
-const AVAILABLE: Waiter = Waiter {
-    call: DESCRIBE,
-    target: "available",
-    ready: &["available"],
-    failed: &["failed"],
-    until_gone: false,
-    backoff: Backoff {
-        first: Duration::from_millis(500),
-        max_delay: Duration::from_secs(10),
-        bound: Duration::from_secs(10 * 60),
-    },
+const AVAILABLE: Waiter = Waiter::until(DESCRIBE, &["available"], &["failed"], LOOKS);
+const LOOKS: Backoff = Backoff {
+    first: Duration::from_millis(500),
+    max_delay: Duration::from_secs(10),
+    bound: Duration::from_secs(10 * 60),
 };
 /// AWS takes minutes to release a gateway's interface and address; 30 minutes by default,
 /// as terraform-provider-aws allows, unless the blueprint's `timeouts` say otherwise.
-const DELETED: Waiter = Waiter {
-    target: "deleted",
-    ready: &[],
-    failed: &[],
-    until_gone: true,
-    backoff: Backoff {
-        bound: Duration::from_secs(30 * 60),
-        ..AVAILABLE.backoff
-    },
-    ..AVAILABLE
-};
+const DELETED: Waiter = AVAILABLE.gone(&[], LOOKS.within(Duration::from_secs(30 * 60)));
 
 // Gateways on their way out are not listed (nor, being gone, read: see `to_live`).
 ec2_item!(NatGateway, DESCRIBE, &NOT_FOUND, described by describe_all,

@@ -5,7 +5,7 @@
 //! Route tables, subnets, groups, private DNS and the policy change in place
 //! (ModifyVpcEndpoint); the VPC, service and type force a new endpoint.
 
-use super::{available, delete_retrying, has_code, missing, observed, outputs, tags};
+use super::{delete_retrying, has_code, missing, observed, outputs, tags};
 use crate::aws::iam::policy;
 use crate::aws::{aws_call, retry_while, sdk_error, AwsContext, Backoff, Cx};
 use crate::kinds::{
@@ -54,19 +54,13 @@ const DESCRIBE: &str = "ec2:DescribeVpcEndpoints";
 /// compared in lower case. An interface endpoint takes a minute or two to place its network
 /// interfaces and to remove them; 10 minutes each, as terraform-provider-aws allows, unless
 /// the blueprint's `timeouts` say otherwise.
-const AVAILABLE: Waiter = Waiter {
-    failed: &["failed", "rejected", "expired"],
-    backoff: Backoff {
-        bound: Duration::from_secs(10 * 60),
-        ..Backoff::CONSISTENCY
-    },
-    ..available(DESCRIBE)
-};
-const DELETED: Waiter = Waiter {
-    target: "deleted",
-    until_gone: true,
-    ..AVAILABLE
-};
+const AVAILABLE: Waiter = Waiter::until(
+    DESCRIBE,
+    &["available"],
+    &["failed", "rejected", "expired"],
+    Backoff::CONSISTENCY.within(Duration::from_secs(10 * 60)),
+);
+const DELETED: Waiter = AVAILABLE.gone(AVAILABLE.failed, AVAILABLE.backoff);
 
 ec2_item!(VpcEndpoint, DESCRIBE, &[NOT_FOUND], described by describe,
     listed by describe_vpc_endpoints.filters if |e: &VpcEndpoint| !gone(e));

@@ -310,14 +310,12 @@ enum UpdateOf<'a> {
 /// An update started by UpdateClusterConfig, UpdateClusterVersion, UpdateNodegroupConfig,
 /// UpdateNodegroupVersion or UpdateAddon, followed by its id: AWS's verdict on the update
 /// itself, with its errors, not merely a resource that is ACTIVE again.
-const UPDATE: Waiter = Waiter {
-    call: "eks:DescribeUpdate",
-    target: "Successful",
-    ready: &["Successful"],
-    failed: &["Failed", "Cancelled"],
-    until_gone: false,
-    backoff: waiting(Duration::from_secs(60 * 60)),
-};
+const UPDATE: Waiter = Waiter::until(
+    "eks:DescribeUpdate",
+    &["Successful"],
+    &["Failed", "Cancelled"],
+    waiting(Duration::from_secs(60 * 60)),
+);
 
 /// Waits until `started` (the update call's answer) is Successful, judging the answer
 /// itself first and then DescribeUpdate by its id. `bound` is the kind's default wait.
@@ -332,10 +330,7 @@ async fn wait_for_update(
     let id = started
         .id()
         .ok_or_else(|| missing(UPDATE.call, "update id"))?;
-    let waiter = Waiter {
-        backoff: waiting(bound),
-        ..UPDATE
-    };
+    let waiter = UPDATE.with_backoff(waiting(bound));
     let mut answer = Some(started.clone());
     let look = || {
         let first = answer.take();

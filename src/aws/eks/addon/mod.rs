@@ -43,22 +43,14 @@ const DELETE_WAIT: Duration = Duration::from_secs(20 * 60);
 
 /// A new (or adopted, still creating) add-on until ACTIVE. DEGRADED is still pending: on AWS
 /// an add-on whose pods have no node to run on yet reports it while it is being created.
-const ACTIVE: Waiter = Waiter {
-    call: DESCRIBE,
-    target: "ACTIVE",
-    ready: &["ACTIVE"],
-    failed: &["CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED"],
-    until_gone: false,
-    backoff: waiting(CREATE_WAIT),
-};
+const ACTIVE: Waiter = Waiter::until(
+    DESCRIBE,
+    &["ACTIVE"],
+    &["CREATE_FAILED", "UPDATE_FAILED", "DELETE_FAILED"],
+    waiting(CREATE_WAIT),
+);
 
-const DELETED: Waiter = Waiter {
-    target: "deleted",
-    failed: &["DELETE_FAILED"],
-    until_gone: true,
-    backoff: waiting(DELETE_WAIT),
-    ..ACTIVE
-};
+const DELETED: Waiter = ACTIVE.gone(&["DELETE_FAILED"], waiting(DELETE_WAIT));
 
 impl Spec {
     /// What AWS would reject only after minutes, caught before any change.

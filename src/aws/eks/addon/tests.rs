@@ -102,14 +102,7 @@ async fn a_degraded_add_on_is_still_creating_and_create_failed_reports_its_issue
         to_live(&addon(AddonStatus::Active)).unwrap().id,
         "prod:coredns"
     );
-    let fast = Waiter {
-        backoff: crate::aws::Backoff {
-            first: Duration::from_millis(1),
-            max_delay: Duration::from_millis(1),
-            bound: Duration::from_secs(1),
-        },
-        ..ACTIVE
-    };
+    let fast = ACTIVE.with_backoff(crate::aws::Backoff::FAST.within(Duration::from_secs(1)));
     let mut looks = vec![
         addon(AddonStatus::CreateFailed),
         addon(AddonStatus::Degraded),

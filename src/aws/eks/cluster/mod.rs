@@ -74,28 +74,13 @@ const DELETE_WAIT: Duration = Duration::from_secs(30 * 60);
 
 /// A new cluster until ACTIVE (CREATING, PENDING on the way); FAILED ends it with AWS's
 /// health issues.
-const ACTIVE: Waiter = Waiter {
-    call: DESCRIBE,
-    target: "ACTIVE",
-    ready: &["ACTIVE"],
-    failed: &["FAILED"],
-    until_gone: false,
-    backoff: waiting(CREATE_WAIT),
-};
+const ACTIVE: Waiter = Waiter::until(DESCRIBE, &["ACTIVE"], &["FAILED"], waiting(CREATE_WAIT));
 
 /// One adopted mid-create (or changed elsewhere) is CREATING / UPDATING, and AWS refuses
 /// changes until it is ACTIVE.
-const READY_FOR_UPDATE: Waiter = Waiter {
-    backoff: waiting(UPDATE_WAIT),
-    ..ACTIVE
-};
+const READY_FOR_UPDATE: Waiter = ACTIVE.with_backoff(waiting(UPDATE_WAIT));
 
-const DELETED: Waiter = Waiter {
-    target: "deleted",
-    until_gone: true,
-    backoff: waiting(DELETE_WAIT),
-    ..ACTIVE
-};
+const DELETED: Waiter = ACTIVE.gone(ACTIVE.failed, waiting(DELETE_WAIT));
 
 impl Spec {
     /// What AWS would reject only after minutes, caught before any change.

@@ -130,29 +130,18 @@ const DELETE_WAIT: Duration = Duration::from_secs(30 * 60);
 /// A new node group until ACTIVE. CREATE_FAILED ends it with the node group's health issues
 /// (AWS's reason: no capacity, instances that cannot join ...), and so do DEGRADED and
 /// DELETE_FAILED, from which it would never become ACTIVE by itself.
-const ACTIVE: Waiter = Waiter {
-    call: DESCRIBE,
-    target: "ACTIVE",
-    ready: &["ACTIVE"],
-    failed: &["CREATE_FAILED", "DEGRADED", "DELETE_FAILED"],
-    until_gone: false,
-    backoff: waiting(CREATE_WAIT),
-};
+const ACTIVE: Waiter = Waiter::until(
+    DESCRIBE,
+    &["ACTIVE"],
+    &["CREATE_FAILED", "DEGRADED", "DELETE_FAILED"],
+    waiting(CREATE_WAIT),
+);
 
 /// One adopted mid-create (or changed elsewhere) is CREATING / UPDATING, and AWS refuses
 /// changes until it is ACTIVE.
-const READY_FOR_UPDATE: Waiter = Waiter {
-    backoff: waiting(UPDATE_WAIT),
-    ..ACTIVE
-};
+const READY_FOR_UPDATE: Waiter = ACTIVE.with_backoff(waiting(UPDATE_WAIT));
 
-const DELETED: Waiter = Waiter {
-    target: "deleted",
-    failed: &["DELETE_FAILED"],
-    until_gone: true,
-    backoff: waiting(DELETE_WAIT),
-    ..ACTIVE
-};
+const DELETED: Waiter = ACTIVE.gone(&["DELETE_FAILED"], waiting(DELETE_WAIT));
 
 /// What AWS uses when a node group has no update policy of its own.
 const AWS_DEFAULT_UPDATE_CONFIG: UpdateConfig = UpdateConfig {

@@ -12,7 +12,7 @@ use super::super::{
 };
 use super::{is_closed, list_accounts, move_account, Spec, CHILD_NOT_FOUND, NOT_FOUND, SCHEMA};
 use crate::aws::common::missing;
-use crate::aws::{aws_call, retry_while, sdk_error, Backoff};
+use crate::aws::{aws_call, retry_while, sdk_error};
 use crate::kinds::{KindError, KindResult, Seen, StepCx, Tags, Waiter};
 use aws_sdk_organizations::types::{CreateAccountStatus, IamUserAccessToBilling};
 use aws_sdk_organizations::Client;
@@ -24,17 +24,13 @@ const EMAIL_ALREADY_EXISTS: &str = "EMAIL_ALREADY_EXISTS";
 
 /// A creation request ends SUCCEEDED or FAILED; a FAILED one fails the wait with AWS's
 /// FailureReason as its message. The blueprint's `timeouts` override the bound.
-const CREATED: Waiter = Waiter {
-    call: "organizations:DescribeCreateAccountStatus",
-    target: "account creation",
-    ready: &["SUCCEEDED"],
-    failed: &["FAILED"],
-    until_gone: false,
-    backoff: Backoff {
-        bound: Duration::from_secs(30 * 60),
-        ..POLLING
-    },
-};
+const CREATED: Waiter = Waiter::until(
+    "organizations:DescribeCreateAccountStatus",
+    &["SUCCEEDED"],
+    &["FAILED"],
+    POLLING.within(Duration::from_secs(30 * 60)),
+)
+.named("account creation");
 
 /// The account the spec asks for, made (or adopted), placed under its parent and tagged
 /// as the blueprint says; its id.
@@ -189,6 +185,7 @@ async fn place(org: &Client, id: &str, parent_id: &str) -> KindResult<()> {
 mod tests {
     use super::*;
     use crate::aws::common::parse_spec;
+    use crate::kinds::Backoff;
     use aws_sdk_organizations::types::{CreateAccountFailureReason, CreateAccountState};
     use serde_json::json;
 
@@ -207,14 +204,7 @@ mod tests {
 
     /// The creation wait, polling a scripted sequence of statuses at once.
     async fn outcome_of(statuses: Vec<CreateAccountStatus>) -> KindResult<Result<String, String>> {
-        let fast = Waiter {
-            backoff: Backoff {
-                first: Duration::from_millis(1),
-                max_delay: Duration::from_millis(2),
-                bound: Duration::from_millis(200),
-            },
-            ..CREATED
-        };
+        let fast = CREATED.with_backoff(Backoff::FAST);
         let mut statuses = statuses.into_iter();
         let look = || {
             let next = statuses.next();

@@ -16,7 +16,7 @@ use super::{
 use crate::aws::common::{
     carries_all, ignore_already_done, observed, outputs, string_or_null, value_or_default,
 };
-use crate::aws::{sdk_error, AwsContext, Backoff, Cx};
+use crate::aws::{sdk_error, AwsContext, Cx};
 use crate::kinds::{
     AttrType, Attrs, AwsItem, AwsKind, Change, KindError, KindResult, Live, Schema, Seen, Tagging,
     Tags, Tier, Waiter,
@@ -61,17 +61,9 @@ const PROTECTED: &str = "accounts are protected: set close_on_deletion: true to 
 
 /// Closing: AWS no longer reports the account ACTIVE (PENDING_CLOSURE, then SUSPENDED);
 /// reads map a closing account to gone. The blueprint's `timeouts` override the bound.
-const CLOSING: Waiter = Waiter {
-    call: DESCRIBE,
-    target: "account closure",
-    ready: &[],
-    failed: &[],
-    until_gone: true,
-    backoff: Backoff {
-        bound: Duration::from_secs(10 * 60),
-        ..POLLING
-    },
-};
+const CLOSING: Waiter =
+    Waiter::until_gone(DESCRIBE, &[], POLLING.within(Duration::from_secs(10 * 60)))
+        .named("account closure");
 
 #[async_trait]
 impl AwsItem for Current {

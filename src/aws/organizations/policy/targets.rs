@@ -14,17 +14,12 @@ use std::time::Duration;
 
 /// A policy type enabling on the root: PENDING_ENABLE, then ENABLED. The blueprint's
 /// `timeouts` override the bound.
-const ENABLED: Waiter = Waiter {
-    call: "organizations:ListRoots",
-    target: "policy type enabled",
-    ready: &["ENABLED"],
-    failed: &[],
-    until_gone: false,
-    backoff: Backoff {
-        first: Duration::from_secs(1),
-        max_delay: Duration::from_secs(10),
-        bound: Duration::from_secs(5 * 60),
-    },
+const ENABLED: Waiter =
+    Waiter::until("organizations:ListRoots", &["ENABLED"], &[], LOOKS).named("policy type enabled");
+const LOOKS: Backoff = Backoff {
+    first: Duration::from_secs(1),
+    max_delay: Duration::from_secs(10),
+    bound: Duration::from_secs(5 * 60),
 };
 
 /// Attaches policy `id` to the targets in `desired` it is not attached to (before
@@ -137,7 +132,7 @@ async fn ensure_enabled(cx: &StepCx, org: &Client, policy_type: &PolicyType) -> 
 fn enabling(policy_type: &PolicyType) -> Waiter {
     let known = POLICY_TYPES.iter().position(|t| *t == policy_type.as_str());
     let target = known.map_or(ENABLED.target, |i| ENABLING[i]);
-    Waiter { target, ..ENABLED }
+    ENABLED.named(target)
 }
 
 pub(super) fn type_status<'a>(

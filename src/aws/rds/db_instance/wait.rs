@@ -35,14 +35,7 @@ const STUCK: [&str; 8] = [
 const READY: [&str; 2] = ["available", "storage-optimization"];
 
 /// A new (or adopted, still creating) instance.
-pub(super) const AVAILABLE: Waiter = Waiter {
-    call: DESCRIBE,
-    target: "available",
-    ready: &READY,
-    failed: &STUCK,
-    until_gone: false,
-    backoff: LOOKS,
-};
+pub(super) const AVAILABLE: Waiter = Waiter::until(DESCRIBE, &READY, &STUCK, LOOKS);
 
 /// After ModifyDBInstance: `storage-full` may be what the modification (more storage) is
 /// getting the instance out of, so it is waited through.
@@ -51,13 +44,7 @@ pub(super) const APPLIED: Waiter = Waiter {
     ..AVAILABLE
 };
 
-const GONE: Waiter = Waiter {
-    target: "deletion",
-    ready: &[],
-    failed: &[],
-    until_gone: true,
-    ..AVAILABLE
-};
+const GONE: Waiter = AVAILABLE.gone(&[], LOOKS).named("deletion");
 
 /// Waits with `waiter` until the instance `id` is available; `require_applied`: also until
 /// the modifications it was asked to apply now are no longer pending.
